@@ -1,0 +1,19 @@
+// Lint: typescript-eslint's recommended rules over every package and service, tests included.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', '.data/**', '**/*.d.ts', 'bench/results/**', 'test-artifacts/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-console': 'error',
+    },
+  },
+  {
+    files: ['**/test/**', 'bench/**', 'scripts/**', '**/cli.ts', '**/cli/**'],
+    rules: { 'no-console': 'off' },
+  },
+);

@@ -1,0 +1,74 @@
+/**
+ * Settings every service shares, and the rules that tie them together (production refuses the
+ * embedded defaults; embedded mode generates missing secrets into DATA_DIR with a warning).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, existsSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, base64Key, int, oneOf, optionalStr, str, url, type SettingsOf } from './settings.js';
+
+export const coreSettings = {
+  nodeEnv: oneOf('NODE_ENV', ['development', 'production', 'test'] as const, { default: 'development' }),
+  logLevel: oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, { default: 'info' }),
+  host: str('HOST', { default: '127.0.0.1' }),
+  dataDir: str('DATA_DIR', { default: './.data' }),
+  databaseUrl: url('DATABASE_URL', { protocols: ['postgres:', 'postgresql:'], secret: true }),
+  redisUrl: url('REDIS_URL', { protocols: ['redis:', 'rediss:'], secret: true }),
+  /** Prefixes every Redis key and channel, so several deployments (or test runs) can share one Redis. */
+  redisPrefix: str('REDIS_PREFIX', { default: 'keygate:', pattern: /^[A-Za-z0-9:_.-]{0,64}$/, hint: 'must be up to 64 letters, digits or : _ . -' }),
+  issuer: str('ISSUER', { default: 'http://localhost:8080', pattern: /^https?:\/\/[^\s]+$/, hint: 'must be an http(s) URL' }),
+  audience: str('AUDIENCE', { default: 'api' }),
+  gatewaySecret: base64Key('GATEWAY_SECRET', { bytes: 32 }),
+  shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', { default: 10_000, min: 100, max: 120_000, unit: 'milliseconds' }),
+  instanceName: optionalStr('INSTANCE_NAME'),
+} as const;
+
+export type CoreConfig = SettingsOf<typeof coreSettings>;
+
+/** True when the service runs without real PostgreSQL/Redis (single-process development). */
+export function isEmbedded(config: Pick<CoreConfig, 'databaseUrl' | 'redisUrl'>): boolean {
+  return config.databaseUrl === undefined || config.redisUrl === undefined;
+}
+
+/**
+ * `NODE_ENV=production` must never run on PGlite, the in-process bus or generated secrets:
+ * each would silently break as soon as a second instance starts.
+ */
+export function assertProductionReady(
+  config: Pick<CoreConfig, 'nodeEnv' | 'databaseUrl' | 'redisUrl'>,
+  requiredSecrets: Record<string, unknown>,
+): void {
+  if (config.nodeEnv !== 'production') return;
+  if (config.databaseUrl === undefined) throw new ConfigError('DATABASE_URL', 'is required when NODE_ENV=production (embedded PGlite is for development only)');
+  if (config.redisUrl === undefined) throw new ConfigError('REDIS_URL', 'is required when NODE_ENV=production (the in-process bus is for development only)');
+  for (const [env, value] of Object.entries(requiredSecrets)) {
+    if (value === undefined) throw new ConfigError(env, 'is required when NODE_ENV=production');
+  }
+}
+
+/**
+ * Returns `configured` if set; otherwise, outside production, reads or creates a random secret
+ * in DATA_DIR/secrets so restarts of a development stack keep their keys.
+ */
+export function embeddedSecret(
+  configured: Buffer | undefined,
+  options: { env: string; dataDir: string; bytes: number; nodeEnv: string; warn: (message: string) => void },
+): Buffer {
+  if (configured) return configured;
+  if (options.nodeEnv === 'production') throw new ConfigError(options.env, 'is required when NODE_ENV=production');
+  const dir = join(options.dataDir, 'secrets');
+  const file = join(dir, options.env.toLowerCase());
+  if (existsSync(file)) {
+    const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+    if (key.length === options.bytes) return key;
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const key = randomBytes(options.bytes);
+  // Write-then-rename so two processes starting together never read a half-written key.
+  const temp = `${file}.${process.pid}.tmp`;
+  writeFileSync(temp, key.toString('base64'), { mode: 0o600 });
+  if (!existsSync(file)) renameSync(temp, file);
+  const stored = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+  options.warn(`${options.env} is not set: using a generated development key in ${file}. Set it explicitly in production.`);
+  return stored;
+}

@@ -1,0 +1,3 @@
+/** Typed, validated configuration. Only this package and each service's server.ts see process.env. */
+export * from './settings.js';
+export * from './core.js';

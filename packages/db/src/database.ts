@@ -1,0 +1,89 @@
+/**
+ * One way to open the database: node-postgres when DATABASE_URL is set, PGlite otherwise
+ * (persisted under DATA_DIR/pglite, or in memory for tests). Callers get a kysely instance and
+ * never learn which one they have.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { PGliteDialect } from './pglite-dialect.js';
+
+// Return int8 (bigint / count(*)) as a JS number where it fits; ids are uuids, so this only
+// touches counters.
+pg.types.setTypeParser(20, (value: string) => {
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : value;
+});
+
+export type DatabaseKind = 'postgres' | 'pglite';
+
+export interface DatabaseHandle<DB = unknown> {
+  readonly db: Kysely<DB>;
+  readonly kind: DatabaseKind;
+  /** Resolves when the database answers a trivial query; rejects otherwise. */
+  ping(): Promise<void>;
+  /** Closes the pool or the PGlite instance if this handle opened it. */
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** postgres://… selects node-postgres. */
+  databaseUrl?: string | undefined;
+  /** Where PGlite keeps its files when no databaseUrl is given; omitted means in memory. */
+  dataDir?: string | undefined;
+  /** An already open PGlite, shared by several services in one process; never closed here. */
+  pglite?: PGlite | undefined;
+  poolSize?: number;
+  /** Called for errors on idle pool clients, which would otherwise crash the process. */
+  onPoolError?: (error: Error) => void;
+}
+
+export async function openEmbeddedPglite(dataDir?: string): Promise<PGlite> {
+  if (dataDir === undefined) return PGlite.create();
+  const dir = join(dataDir, 'pglite');
+  mkdirSync(dir, { recursive: true });
+  return PGlite.create(dir);
+}
+
+export async function createDatabase<DB = unknown>(options: DatabaseOptions): Promise<DatabaseHandle<DB>> {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: 3_000,
+      idleTimeoutMillis: 30_000,
+      // A query stuck behind a dead server must fail so callers can answer 503.
+      query_timeout: 15_000,
+    });
+    pool.on('error', (error) => options.onPoolError?.(error));
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    let closed = false;
+    return {
+      db,
+      kind: 'postgres',
+      async ping() {
+        await sql`select 1`.execute(db);
+      },
+      async close() {
+        if (closed) return;
+        closed = true;
+        await db.destroy();
+      },
+    };
+  }
+  const owned = options.pglite === undefined;
+  const client = options.pglite ?? (await openEmbeddedPglite(options.dataDir));
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(client) });
+  return {
+    db,
+    kind: 'pglite',
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      if (owned && !client.closed) await client.close();
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * GET /healthz (the process is alive) and GET /readyz (every dependency answers; 503 with
+ * Retry-After otherwise). Readiness is re-checked on every call so a recovered database turns
+ * it green again without a restart.
+ */
+import fp from 'fastify-plugin';
+
+export type ReadinessCheck = () => Promise<void>;
+
+const CHECK_TIMEOUT_MS = 2_000;
+
+function withTimeout(check: ReadinessCheck): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('timed out')), CHECK_TIMEOUT_MS);
+    check().then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+const statusSchema = {
+  type: 'object',
+  properties: {
+    status: { type: 'string' },
+    checks: { type: 'object', additionalProperties: { type: 'string' } },
+  },
+} as const;
+
+export const healthPlugin = fp<{ checks: Record<string, ReadinessCheck> }>(
+  async (app, options) => {
+    app.get('/healthz', { schema: { hide: true, response: { 200: statusSchema } }, logLevel: 'warn' }, async () => ({ status: 'ok' }));
+    app.get('/readyz', { schema: { hide: true, response: { 200: statusSchema, 503: statusSchema } }, logLevel: 'warn' }, async (request, reply) => {
+      const names = Object.keys(options.checks);
+      const results = await Promise.allSettled(names.map((name) => withTimeout(options.checks[name]!)));
+      const checks: Record<string, string> = {};
+      let ready = true;
+      results.forEach((result, index) => {
+        const name = names[index]!;
+        if (result.status === 'fulfilled') checks[name] = 'ok';
+        else {
+          ready = false;
+          checks[name] = 'unavailable';
+          request.log.warn({ check: name, reason: String(result.reason) }, 'readiness check failed');
+        }
+      });
+      if (!ready) {
+        void reply.code(503).header('retry-after', '5');
+        return { status: 'unavailable', checks };
+      }
+      return { status: 'ready', checks };
+    });
+  },
+  { name: 'keygate-health', fastify: '5.x' },
+);
