@@ -1,1 +1,16 @@
-export {};
+/** Trust between the gateway and the services behind it: sign a proof of origin, check it. */
+export {
+  signGatewayProof,
+  verifyGatewayProof,
+  PROOF_HEADER,
+  USER_ID_HEADER,
+  USER_ROLE_HEADER,
+  REQUEST_ID_HEADER,
+  TRUSTED_HEADER_NAMES,
+  DEFAULT_PROOF_WINDOW_MS,
+  type ProofClaims,
+  type ProofCheck,
+  type ProofFailure,
+} from './proof.js';
+export { gatewayTrust, untrustedRequest, type GatewayTrustOptions, type GatewayUser } from './plugin.js';
+export { ReplayGuard } from './replay-guard.js';

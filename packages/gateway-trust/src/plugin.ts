@@ -1,0 +1,83 @@
+/**
+ * The fastify plugin a service behind the gateway registers: every request (bar health,
+ * readiness, metrics and any `publicPaths`) must carry a valid gateway proof, or it gets 401 in
+ * the contract's format whatever X-User-* headers it carries. The caller becomes `request.user`.
+ */
+import fp from 'fastify-plugin';
+import type { FastifyRequest } from 'fastify';
+import { createError } from '@keygate/errors';
+import { PROOF_HEADER, REQUEST_ID_HEADER, USER_ID_HEADER, USER_ROLE_HEADER, verifyGatewayProof, type ProofFailure } from './proof.js';
+import { ReplayGuard } from './replay-guard.js';
+
+export interface GatewayUser {
+  id: string;
+  role: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The caller as asserted by the gateway; set on every request that passed the proof check. */
+    user: GatewayUser;
+  }
+}
+
+export const untrustedRequest = createError('unauthorized', 401, 'This service only accepts requests forwarded by the gateway.');
+
+export interface GatewayTrustOptions {
+  secret: Buffer;
+  windowMs?: number;
+  /** Paths (exact, without query) reachable without a proof. /healthz, /readyz and /metrics always are. */
+  publicPaths?: readonly string[];
+  /** Called on each rejection, e.g. to count it in a metric. */
+  onReject?: (reason: ProofFailure | 'duplicate_header' | 'missing_identity' | 'replayed', request: FastifyRequest) => void;
+}
+
+const ALWAYS_PUBLIC = ['/healthz', '/readyz', '/metrics'];
+
+/** A header the gateway sets exactly once; anything else (absent, repeated) is untrusted. */
+function single(request: FastifyRequest, name: string): string | undefined | null {
+  const value = request.headers[name];
+  if (value === undefined) return undefined;
+  if (Array.isArray(value)) return null;
+  // Node joins repeated unknown headers with ", ": the raw list tells us if it happened.
+  let seen = 0;
+  const raw = request.raw.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === name) seen += 1;
+  return seen === 1 ? value : null;
+}
+
+export const gatewayTrust = fp<GatewayTrustOptions>(
+  async (app, options) => {
+    const publicPaths = new Set([...ALWAYS_PUBLIC, ...(options.publicPaths ?? [])]);
+    const windowMs = options.windowMs;
+    const replayGuard = new ReplayGuard(windowMs);
+    app.decorateRequest('user', null as unknown as GatewayUser);
+    app.addHook('onRequest', async (request) => {
+      const path = request.url.split('?')[0] ?? '';
+      if (publicPaths.has(path)) return;
+      const reject = (reason: Parameters<NonNullable<GatewayTrustOptions['onReject']>>[0]) => {
+        options.onReject?.(reason, request);
+        request.log.warn({ reason }, 'request without a valid gateway proof');
+        return untrustedRequest();
+      };
+      const proof = single(request, PROOF_HEADER);
+      const userId = single(request, USER_ID_HEADER);
+      const role = single(request, USER_ROLE_HEADER);
+      const requestId = single(request, REQUEST_ID_HEADER);
+      if (proof === null || userId === null || role === null || requestId === null) throw reject('duplicate_header');
+      if (!proof) throw reject('missing');
+      if (!userId || !role || !requestId) throw reject('missing_identity');
+      const check = verifyGatewayProof(
+        options.secret,
+        proof,
+        { method: request.method, path: request.url, userId, role, requestId },
+        windowMs === undefined ? {} : { windowMs },
+      );
+      if (!check.ok) throw reject(check.reason);
+      // The same proof twice means a replay: the gateway signs each request once.
+      if (!replayGuard.firstUse(proof, check.timestamp)) throw reject('replayed');
+      request.user = { id: userId, role };
+    });
+  },
+  { name: 'keygate-gateway-trust', fastify: '5.x' },
+);
