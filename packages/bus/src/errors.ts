@@ -1,0 +1,39 @@
+/**
+ * The bus's own coded errors. The bus sits below @keygate/errors (it never talks HTTP), so it only
+ * gives callers a stable `code` to branch on; the service that catches one decides what the client
+ * sees (typically 503 `service_unavailable`).
+ */
+
+export type BusErrorCode =
+  /** The Bus was closed; the operation was not attempted. */
+  | 'ERR_BUS_CLOSED'
+  /** The backend did not answer in time or is not connected. */
+  | 'ERR_BUS_UNAVAILABLE'
+  /** The caller passed something the backend cannot store (e.g. a stream entry without fields). */
+  | 'ERR_BUS_INVALID_ARGUMENT';
+
+export class BusError extends Error {
+  readonly code: BusErrorCode;
+
+  constructor(code: BusErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'BusError';
+    this.code = code;
+  }
+}
+
+export const busClosed = (): BusError => new BusError('ERR_BUS_CLOSED', 'The bus is closed.');
+
+export const busUnavailable = (message: string, cause?: unknown): BusError =>
+  new BusError('ERR_BUS_UNAVAILABLE', message, { cause });
+
+export const invalidArgument = (message: string): BusError => new BusError('ERR_BUS_INVALID_ARGUMENT', message);
+
+/** Shared argument checks, so both implementations reject exactly the same inputs. */
+export function assertStreamFields(fields: Record<string, string>): void {
+  if (Object.keys(fields).length === 0) throw invalidArgument('A stream entry needs at least one field.');
+}
+
+export function assertEpochMs(value: number, name: string): void {
+  if (!Number.isFinite(value)) throw invalidArgument(`${name} must be a finite number of epoch milliseconds.`);
+}
