@@ -58,6 +58,9 @@ export async function createDatabase<DB = unknown>(options: DatabaseOptions): Pr
       query_timeout: 15_000,
     });
     pool.on('error', (error) => options.onPoolError?.(error));
+    // A checked-out client whose server goes away emits 'error' outside any pending query;
+    // without a listener that would crash the process instead of failing one request with 503.
+    pool.on('connect', (client) => client.on('error', (error) => options.onPoolError?.(error)));
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     let closed = false;
     return {

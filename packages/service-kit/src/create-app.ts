@@ -50,6 +50,8 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Fast
     },
     ...options.fastify,
   });
+  // JSON only (services add form parsing where the contract asks for it): any other body is 415.
+  app.removeContentTypeParser('text/plain');
   await app.register(errorsPlugin);
   await app.register(metricsPlugin, { service: options.service });
   await app.register(healthPlugin, { checks: options.readiness ?? {} });

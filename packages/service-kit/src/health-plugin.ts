@@ -35,8 +35,10 @@ const statusSchema = {
 
 export const healthPlugin = fp<{ checks: Record<string, ReadinessCheck> }>(
   async (app, options) => {
-    app.get('/healthz', { schema: { hide: true, response: { 200: statusSchema } }, logLevel: 'warn' }, async () => ({ status: 'ok' }));
-    app.get('/readyz', { schema: { hide: true, response: { 200: statusSchema, 503: statusSchema } }, logLevel: 'warn' }, async (request, reply) => {
+    // Probes hit these every few seconds: log them only when something is wrong.
+    const logLevel = app.log.level === 'silent' ? 'silent' : 'warn';
+    app.get('/healthz', { schema: { hide: true, response: { 200: statusSchema } }, logLevel }, async () => ({ status: 'ok' }));
+    app.get('/readyz', { schema: { hide: true, response: { 200: statusSchema, 503: statusSchema } }, logLevel }, async (request, reply) => {
       const names = Object.keys(options.checks);
       const results = await Promise.allSettled(names.map((name) => withTimeout(options.checks[name]!)));
       const checks: Record<string, string> = {};

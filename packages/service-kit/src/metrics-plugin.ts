@@ -31,7 +31,8 @@ export const metricsPlugin = fp<{ service: string }>(
       if (route === '/metrics' || route === '/healthz' || route === '/readyz') return;
       duration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
     });
-    app.get('/metrics', { schema: { hide: true } as Record<string, unknown>, logLevel: 'warn' }, async (_request, reply) => {
+    const logLevel = app.log.level === 'silent' ? 'silent' : 'warn';
+    app.get('/metrics', { schema: { hide: true } as Record<string, unknown>, logLevel }, async (_request, reply) => {
       void reply.header('content-type', registry.contentType);
       return registry.metrics();
     });

@@ -117,3 +117,5 @@ export async function createTestEnvironment(overrides: Record<string, string> = 
     },
   };
 }
+
+export { startTemporaryPostgres, postgresBinDir, freePort, type TemporaryPostgres } from './temporary-postgres.js';

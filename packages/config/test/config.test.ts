@@ -1,0 +1,122 @@
+import { test } from 'tap';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ConfigError,
+  assertProductionReady,
+  base64Key,
+  bool,
+  coreSettings,
+  describeSettings,
+  embeddedSecret,
+  int,
+  list,
+  loadSettings,
+  oneOf,
+  url,
+} from '../src/index.js';
+
+function errorFor(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+test('defaults apply when nothing is set', async (t) => {
+  const config = loadSettings(coreSettings, {});
+  t.equal(config.nodeEnv, 'development');
+  t.equal(config.issuer, 'http://localhost:8080');
+  t.equal(config.audience, 'api');
+  t.equal(config.databaseUrl, undefined);
+  t.ok(Object.isFrozen(config));
+});
+
+test('each kind of mistake stops loading with one message naming the setting', async (t) => {
+  const spec = {
+    ttl: int('ACCESS_TOKEN_TTL', { default: 900, min: 60, max: 86_400, unit: 'seconds' }),
+    db: url('DATABASE_URL', { protocols: ['postgres:', 'postgresql:'] }),
+    env: oneOf('NODE_ENV', ['development', 'production'] as const, { default: 'development' }),
+    kek: base64Key('KEY_ENCRYPTION_KEY', { bytes: 32 }),
+    flag: bool('PASSWORD_GRANT_ENABLED', { default: true }),
+    origins: list('ALLOWED_ORIGINS', { check: (o) => { if (!/^https?:\/\/[^/]+$/.test(o)) throw new Error(`"${o}" is not an origin`); } }),
+  };
+  const cases: Array<[Record<string, string>, string, RegExp]> = [
+    [{ ACCESS_TOKEN_TTL: 'soon' }, 'ACCESS_TOKEN_TTL', /whole number of seconds/],
+    [{ ACCESS_TOKEN_TTL: '5' }, 'ACCESS_TOKEN_TTL', /between 60 and 86400/],
+    [{ ACCESS_TOKEN_TTL: '12.5' }, 'ACCESS_TOKEN_TTL', /whole number/],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL', /must use postgres:/],
+    [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL', /must be a URL/],
+    [{ NODE_ENV: 'prod' }, 'NODE_ENV', /one of development, production/],
+    [{ KEY_ENCRYPTION_KEY: 'c2hvcnQ=' }, 'KEY_ENCRYPTION_KEY', /exactly 32 bytes, got 5/],
+    [{ KEY_ENCRYPTION_KEY: 'not base64!' }, 'KEY_ENCRYPTION_KEY', /base64/],
+    [{ PASSWORD_GRANT_ENABLED: 'maybe' }, 'PASSWORD_GRANT_ENABLED', /true or false/],
+    [{ ALLOWED_ORIGINS: 'https://ok.example, ftp://x/y' }, 'ALLOWED_ORIGINS', /is not an origin/],
+  ];
+  for (const [env, setting, message] of cases) {
+    const error = errorFor(() => loadSettings(spec, env));
+    t.equal(error.setting, setting, `${JSON.stringify(env)} names ${setting}`);
+    t.match(error.message, new RegExp(`^Invalid setting ${setting}: `));
+    t.match(error.message, message);
+    t.notOk(error.message.includes('\n'), 'one line');
+  }
+});
+
+test('valid values parse to typed values', async (t) => {
+  const config = loadSettings(
+    {
+      ttl: int('ACCESS_TOKEN_TTL', { default: 900, min: 60, max: 86_400 }),
+      kek: base64Key('KEY_ENCRYPTION_KEY', { bytes: 32 }),
+      flag: bool('FLAG', { default: false }),
+      origins: list('ALLOWED_ORIGINS'),
+    },
+    { ACCESS_TOKEN_TTL: ' 600 ', KEY_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64url'), FLAG: 'yes', ALLOWED_ORIGINS: 'https://a.example, ,https://b.example' },
+  );
+  t.equal(config.ttl, 600);
+  t.same(config.kek, Buffer.alloc(32, 7));
+  t.equal(config.flag, true);
+  t.same(config.origins, ['https://a.example', 'https://b.example']);
+});
+
+test('production refuses embedded defaults and missing secrets', async (t) => {
+  const prod = loadSettings(coreSettings, { NODE_ENV: 'production' });
+  t.equal(errorFor(() => assertProductionReady(prod, {})).setting, 'DATABASE_URL');
+  const withDb = loadSettings(coreSettings, { NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x' });
+  t.equal(errorFor(() => assertProductionReady(withDb, {})).setting, 'REDIS_URL');
+  const both = loadSettings(coreSettings, { NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x', REDIS_URL: 'redis://r:6379' });
+  t.equal(errorFor(() => assertProductionReady(both, { GATEWAY_SECRET: undefined })).setting, 'GATEWAY_SECRET');
+  t.doesNotThrow(() => assertProductionReady(both, { GATEWAY_SECRET: Buffer.alloc(32) }));
+  t.equal(
+    errorFor(() => embeddedSecret(undefined, { env: 'KEY_ENCRYPTION_KEY', dataDir: '/nonexistent', bytes: 32, nodeEnv: 'production', warn: () => {} })).setting,
+    'KEY_ENCRYPTION_KEY',
+  );
+});
+
+test('embedded secrets are generated once into DATA_DIR with a warning, then reused', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kg-config-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const warnings: string[] = [];
+  const options = { env: 'GATEWAY_SECRET', dataDir: dir, bytes: 32, nodeEnv: 'development', warn: (m: string) => warnings.push(m) };
+  const first = embeddedSecret(undefined, options);
+  const second = embeddedSecret(undefined, options);
+  t.equal(first.length, 32);
+  t.same(second, first, 'stable across restarts');
+  t.equal(warnings.length, 1);
+  t.match(warnings[0], /GATEWAY_SECRET is not set/);
+  t.equal(Buffer.from(readFileSync(join(dir, 'secrets', 'gateway_secret'), 'utf8'), 'base64').length, 32);
+  const configured = Buffer.alloc(32, 1);
+  t.equal(embeddedSecret(configured, options), configured, 'a configured secret wins');
+});
+
+test('describeSettings masks secrets', async (t) => {
+  const config = loadSettings(coreSettings, { DATABASE_URL: 'postgres://user:pw@db/x', GATEWAY_SECRET: Buffer.alloc(32).toString('base64') });
+  const described = describeSettings(coreSettings, config);
+  t.equal(described.DATABASE_URL, '********');
+  t.equal(described.GATEWAY_SECRET, '********');
+  t.equal(described.AUDIENCE, 'api');
+  t.equal(described.REDIS_URL, '(unset)');
+});

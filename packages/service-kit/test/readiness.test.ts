@@ -1,0 +1,80 @@
+import { test } from 'tap';
+import { createDatabase } from '@keygate/db';
+import { inCi, startTemporaryPostgres } from '@keygate/testing';
+import { createServiceApp } from '../src/index.js';
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return false;
+}
+
+test('/readyz turns 503 while PostgreSQL is stopped and 200 again when it is back, without a restart', async (t) => {
+  const postgres = await startTemporaryPostgres();
+  if (!postgres) {
+    if (inCi) t.fail('PostgreSQL server binaries are required in CI');
+    else t.skip('PostgreSQL server binaries not installed');
+    return;
+  }
+  t.teardown(() => postgres.destroy());
+  const database = await createDatabase({ databaseUrl: postgres.url, onPoolError: () => {} });
+  t.teardown(() => database.close());
+  const app = await createServiceApp({ service: 'probe', logLevel: 'silent', readiness: { database: () => database.ping() } });
+  t.teardown(() => app.close());
+
+  const ready = await app.inject({ method: 'GET', url: '/readyz' });
+  t.equal(ready.statusCode, 200);
+  t.same(ready.json(), { status: 'ready', checks: { database: 'ok' } });
+
+  postgres.stop();
+  const down = await app.inject({ method: 'GET', url: '/readyz' });
+  t.equal(down.statusCode, 503);
+  t.equal(down.headers['retry-after'], '5');
+  t.same(down.json(), { status: 'unavailable', checks: { database: 'unavailable' } });
+  t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'still alive');
+
+  postgres.start();
+  t.ok(await waitFor(async () => (await app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200, 10_000), 'ready again');
+});
+
+test('errors, 404s and oversized or mistyped bodies use the contract format', async (t) => {
+  const app = await createServiceApp({ service: 'probe', logLevel: 'silent' });
+  t.teardown(() => app.close());
+  app.post('/echo', { schema: { body: { type: 'object', additionalProperties: false, required: ['n'], properties: { n: { type: 'integer' } } } } }, async (request) => request.body);
+  app.get('/boom', async () => {
+    throw new Error('select * from secret_table failed');
+  });
+  const cases: Array<[Parameters<typeof app.inject>[0], number, string]> = [
+    [{ method: 'GET', url: '/missing' }, 404, 'not_found'],
+    [{ method: 'GET', url: '/boom' }, 500, 'internal_error'],
+    [{ method: 'POST', url: '/echo', payload: 'n=1', headers: { 'content-type': 'text/plain' } }, 415, 'unsupported_media_type'],
+    [{ method: 'POST', url: '/echo', payload: { n: '1' } }, 400, 'invalid_request'],
+    [{ method: 'POST', url: '/echo', payload: { n: 1, extra: true } }, 400, 'invalid_request'],
+    [{ method: 'POST', url: '/echo', payload: '{"n":1,"__proto__":{"admin":true}}', headers: { 'content-type': 'application/json' } }, 400, 'invalid_request'],
+    [{ method: 'POST', url: '/echo', payload: '{"n":', headers: { 'content-type': 'application/json' } }, 400, 'invalid_request'],
+    [{ method: 'POST', url: '/echo', payload: JSON.stringify({ n: 1, pad: 'x'.repeat(20_000) }), headers: { 'content-type': 'application/json' } }, 413, 'payload_too_large'],
+  ];
+  for (const [request, status, code] of cases) {
+    const res = await app.inject(request);
+    t.equal(res.statusCode, status, `${request.method} ${request.url} → ${status}`);
+    t.equal(res.json().error, code);
+    t.type(res.json().error_description, 'string');
+    t.notMatch(res.body, /secret_table|stack|at \//, 'nothing internal leaks');
+  }
+  t.equal((await app.inject({ method: 'POST', url: '/echo', payload: { n: 1 } })).statusCode, 200);
+  t.ok((await app.inject({ method: 'GET', url: '/healthz' })).headers['x-request-id'], 'every response names its request id');
+});
+
+test('/metrics exposes Prometheus text with the request histogram', async (t) => {
+  const app = await createServiceApp({ service: 'probe', logLevel: 'silent' });
+  t.teardown(() => app.close());
+  app.get('/thing/:id', async () => ({ ok: true }));
+  await app.inject({ method: 'GET', url: '/thing/42' });
+  const res = await app.inject({ method: 'GET', url: '/metrics' });
+  t.equal(res.statusCode, 200);
+  t.match(res.headers['content-type'], /text\/plain/);
+  t.match(res.body, /http_request_duration_seconds_count\{service="probe",method="GET",route="\/thing\/:id",status_code="200"\} 1/);
+});
