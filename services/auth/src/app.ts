@@ -1,24 +1,92 @@
-/** The auth app factory: never listens (server.ts does), so tests build it and use inject. */
+/**
+ * The auth app factory: never listens (main.ts does), so tests build it and use inject or listen
+ * on 127.0.0.1:0. Opens (or takes) the database and the bus, migrates, loads the signing keys
+ * (creating the first one if needed), creates the first admin, and registers the routes.
+ */
 import type { PGlite } from '@electric-sql/pglite';
+import cookie from '@fastify/cookie';
 import type { FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
+import { createBus, type Bus } from '@keygate/bus';
 import { createDatabase, runMigrations } from '@keygate/db';
 import { createServiceApp } from '@keygate/service-kit';
 import type { AuthConfig } from './config.js';
+import type { AuthContext } from './context.js';
+import { bootstrapAdmin } from './domain/users.js';
+import { KeyStore } from './keys/key-store.js';
+import { createLoginLimiter } from './plugins/login-rate-limit.js';
+import { purgeSealedSuccessors } from './repositories/refresh-tokens.js';
+import type { AuthDatabase } from './repositories/schema.js';
+import { accountRoutes } from './routes/account.js';
+import { adminRoutes } from './routes/admin.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { wellKnownRoutes } from './routes/well-known.js';
 
 export interface AuthDeps {
   /** A PGlite shared with the other services of an embedded single-process stack. */
   pglite?: PGlite;
+  /** A bus shared with the other services (the memory bus must be shared to be seen). */
+  bus?: Bus;
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The auth domain context (database, bus, keys): for tests and in-process tooling. */
+    authContext: AuthContext;
+  }
+}
+
+/** How often sealed grace-window successors are wiped once their window is over. */
+const SEALED_PURGE_MS = 60_000;
+
 export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<FastifyInstance> {
-  const database = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pglite: deps.pglite });
-  await runMigrations(database.db, ['auth']);
-  const app = await createServiceApp({
-    service: 'auth',
-    logLevel: config.logLevel,
-    trustRequestId: true,
-    readiness: { database: () => database.ping() },
-  });
-  app.addHook('onClose', async () => database.close());
-  return app;
+  const database = await createDatabase<AuthDatabase>({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pglite: deps.pglite });
+  const ownBus = deps.bus === undefined;
+  const bus = deps.bus ?? createBus({ redisUrl: config.redisUrl, keyPrefix: config.redisPrefix });
+  let app: FastifyInstance | undefined;
+  try {
+    await runMigrations(database.db, ['auth']);
+    app = await createServiceApp({
+      service: 'auth',
+      logLevel: config.logLevel,
+      trustRequestId: true,
+      trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
+      readiness: { database: () => database.ping(), bus: () => bus.ping() },
+    });
+    const db = database.db as Kysely<AuthDatabase>;
+    const keys = new KeyStore(db, { ...config, refreshSeconds: config.keyRefreshSeconds }, app.log);
+    const ctx: AuthContext = { config, db, bus, keys, log: app.log };
+    app.decorate('authContext', ctx);
+    const purge = setInterval(() => {
+      purgeSealedSuccessors(db, config.refreshGrace).catch((err: unknown) => ctx.log.error({ err }, 'purging sealed refresh successors failed'));
+    }, SEALED_PURGE_MS);
+    purge.unref();
+    app.addHook('onClose', async () => {
+      keys.stop();
+      clearInterval(purge);
+      if (ownBus) await bus.close();
+      await database.close();
+    });
+
+    await keys.start();
+    if (config.adminEmail !== undefined && config.adminPassword !== undefined) await bootstrapAdmin(ctx, config.adminEmail, config.adminPassword);
+
+    // JSON only: a text/plain body is 415, not a string the schema then rejects.
+    app.removeContentTypeParser('text/plain');
+    await app.register(cookie);
+    const loginLimiter = await createLoginLimiter(app, config, bus);
+    const options = { ctx, loginLimiter };
+    await app.register(wellKnownRoutes, options);
+    await app.register(accountRoutes, options);
+    await app.register(sessionRoutes, options);
+    await app.register(adminRoutes, options);
+    return app;
+  } catch (error) {
+    if (app) await app.close();
+    else {
+      if (ownBus) await bus.close();
+      await database.close();
+    }
+    throw error;
+  }
 }

@@ -1,16 +1,95 @@
-/** The auth service's settings: the shared core plus its port; secrets resolved for embedded mode. */
-import { assertProductionReady, coreSettings, embeddedSecret, int, loadSettings, type SettingsOf } from '@keygate/config';
+/**
+ * The auth service's settings: the shared core plus every auth setting of the contract. Invalid
+ * values stop start-up with a message naming the setting; secrets are resolved for embedded mode.
+ */
+import { isIP } from 'node:net';
+import {
+  ConfigError,
+  assertProductionReady,
+  base64Key,
+  bool,
+  coreSettings,
+  embeddedSecret,
+  int,
+  list,
+  loadSettings,
+  oneOf,
+  optionalStr,
+  type SettingsOf,
+} from '@keygate/config';
+import { SIGNING_ALGS } from '@keygate/tokens';
+
+const DAY = 86_400;
+
+function checkOrigin(item: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(item);
+  } catch {
+    throw new Error(`must be a comma-separated list of origins like https://app.example.com, got "${item}"`);
+  }
+  if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.origin !== item.replace(/\/$/, '')) {
+    throw new Error(`must list origins only (scheme://host[:port], no path), got "${item}"`);
+  }
+}
+
+function checkProxy(item: string): void {
+  const [address, bits, extra] = item.split('/');
+  const family = isIP(address ?? '');
+  const maxBits = family === 4 ? 32 : 128;
+  const bitsOk = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits);
+  if (family === 0 || !bitsOk || extra !== undefined) throw new Error(`must list IP addresses or CIDR ranges, got "${item}"`);
+}
 
 export const authSettings = {
   ...coreSettings,
   port: int('AUTH_PORT', { default: 8081, min: 0, max: 65_535 }),
+  accessTokenTtl: int('ACCESS_TOKEN_TTL', { default: 900, min: 30, max: DAY, unit: 'seconds' }),
+  refreshTokenTtl: int('REFRESH_TOKEN_TTL', { default: 7 * DAY, min: 60, max: 365 * DAY, unit: 'seconds' }),
+  sessionMaxAge: int('SESSION_MAX_AGE', { default: 30 * DAY, min: 60, max: 365 * DAY, unit: 'seconds' }),
+  refreshGrace: int('REFRESH_GRACE', { default: 10, min: 0, max: 30, unit: 'seconds' }),
+  keyEncryptionKey: base64Key('KEY_ENCRYPTION_KEY', { bytes: 32 }),
+  allowedOrigins: list('ALLOWED_ORIGINS', { check: checkOrigin }),
+  adminEmail: optionalStr('ADMIN_EMAIL'),
+  adminPassword: optionalStr('ADMIN_PASSWORD', { secret: true }),
+  rateLimitLoginPerIp: int('RATE_LIMIT_LOGIN_PER_IP', { default: 20, min: 1, max: 100_000, unit: 'requests per minute' }),
+  rateLimitLoginPerAccount: int('RATE_LIMIT_LOGIN_PER_ACCOUNT', { default: 10, min: 1, max: 100_000, unit: 'requests per minute' }),
+  signingAlg: oneOf('SIGNING_ALG', SIGNING_ALGS, { default: 'RS256' }),
+  trustProxy: list('TRUST_PROXY', { check: checkProxy }),
+  passwordGrantEnabled: bool('PASSWORD_GRANT_ENABLED', { default: true }),
+  /** Cache-Control max-age of the JWKS; a new key is published at least this long before it signs. */
+  jwksMaxAge: int('JWKS_MAX_AGE', { default: 300, min: 0, max: DAY, unit: 'seconds' }),
+  /** How often each instance re-reads the signing keys (so a rotation elsewhere is picked up). */
+  keyRefreshSeconds: int('KEY_REFRESH_SECONDS', { default: 5, min: 1, max: 300, unit: 'seconds' }),
 } as const;
 
-export type AuthConfig = Omit<SettingsOf<typeof authSettings>, 'gatewaySecret'> & { gatewaySecret: Buffer };
+type Settings = SettingsOf<typeof authSettings>;
+
+export type AuthConfig = Omit<Settings, 'gatewaySecret' | 'keyEncryptionKey'> & {
+  gatewaySecret: Buffer;
+  keyEncryptionKey: Buffer;
+  /** The gateway's own origin (from ISSUER) plus ALLOWED_ORIGINS: who may send cookie-authenticated calls. */
+  trustedOrigins: readonly string[];
+};
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>>, warn: (message: string) => void = () => {}): AuthConfig {
   const settings = loadSettings(authSettings, env);
-  assertProductionReady(settings, { GATEWAY_SECRET: settings.gatewaySecret });
-  const gatewaySecret = embeddedSecret(settings.gatewaySecret, { env: 'GATEWAY_SECRET', dataDir: settings.dataDir, bytes: 32, nodeEnv: settings.nodeEnv, warn });
-  return Object.freeze({ ...settings, gatewaySecret });
+  assertProductionReady(settings, { GATEWAY_SECRET: settings.gatewaySecret, KEY_ENCRYPTION_KEY: settings.keyEncryptionKey });
+  if (settings.sessionMaxAge < settings.refreshTokenTtl) {
+    throw new ConfigError('SESSION_MAX_AGE', `must be at least REFRESH_TOKEN_TTL (${settings.refreshTokenTtl} s), got ${settings.sessionMaxAge}`);
+  }
+  if ((settings.adminEmail === undefined) !== (settings.adminPassword === undefined)) {
+    throw new ConfigError(settings.adminEmail === undefined ? 'ADMIN_EMAIL' : 'ADMIN_PASSWORD', 'must be set together with ' + (settings.adminEmail === undefined ? 'ADMIN_PASSWORD' : 'ADMIN_EMAIL'));
+  }
+  if (settings.adminPassword !== undefined && (settings.adminPassword.length < 8 || settings.adminPassword.length > 256)) {
+    throw new ConfigError('ADMIN_PASSWORD', 'must be 8 to 256 characters');
+  }
+  if (settings.adminEmail !== undefined && !/^[^\s@]+@[^\s@]+$/.test(settings.adminEmail)) {
+    throw new ConfigError('ADMIN_EMAIL', 'must be an email address');
+  }
+  const secretOptions = { dataDir: settings.dataDir, bytes: 32, nodeEnv: settings.nodeEnv, warn };
+  const gatewaySecret = embeddedSecret(settings.gatewaySecret, { env: 'GATEWAY_SECRET', ...secretOptions });
+  const keyEncryptionKey = embeddedSecret(settings.keyEncryptionKey, { env: 'KEY_ENCRYPTION_KEY', ...secretOptions });
+  const trustedOrigins = Object.freeze([...new Set([new URL(settings.issuer).origin, ...settings.allowedOrigins.map((o) => new URL(o).origin)])]);
+  return Object.freeze({ ...settings, gatewaySecret, keyEncryptionKey, trustedOrigins });
 }

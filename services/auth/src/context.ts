@@ -1,0 +1,27 @@
+/**
+ * What the domain functions need, in one object: built once in app.ts (or the CLI), passed to
+ * routes. An /oauth/token implementation gets the same object and calls the same functions.
+ */
+import type { Kysely } from 'kysely';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Bus } from '@keygate/bus';
+import type { AuthConfig } from './config.js';
+import type { KeyStore } from './keys/key-store.js';
+import type { AuthDatabase } from './repositories/schema.js';
+
+export interface AuthContext {
+  config: AuthConfig;
+  db: Kysely<AuthDatabase>;
+  bus: Bus;
+  keys: KeyStore;
+  log: FastifyBaseLogger;
+}
+
+/** Who is calling, for sessions and audit rows. */
+export interface RequestMeta {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** The first-party client id of the browser/SPA login flow (the `client_id` claim). */
+export const FIRST_PARTY_CLIENT_ID = 'keygate-web';

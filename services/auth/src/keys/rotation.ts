@@ -1,0 +1,100 @@
+/**
+ * Signing-key lifecycle: create the first key, schedule a rotation, promote and retire on time.
+ * Every change runs in one transaction under the signing-keys advisory lock, so instances
+ * starting together, the CLI and the periodic promotion never race each other.
+ *
+ *   next      published in JWKS, not signing yet (for at least JWKS_MAX_AGE after creation)
+ *   current   signing; exactly one
+ *   previous  published until ACCESS_TOKEN_TTL + skew after it stopped signing
+ *   retired   never published again
+ */
+import type { Kysely } from 'kysely';
+import { CLOCK_SKEW_SECONDS, encryptPrivateKey, generateSigningKey } from '@keygate/tokens';
+import { recordAudit } from '../repositories/audit.js';
+import type { AuthDatabase, Db, SigningKeyRow } from '../repositories/schema.js';
+import {
+  activateNextKey,
+  findKeyInState,
+  insertSigningKey,
+  lockSigningKeys,
+  promotionDue,
+  retireExpiredKeys,
+} from '../repositories/signing-keys.js';
+
+export interface KeyPolicy {
+  keyEncryptionKey: Buffer;
+  signingAlg: string;
+  accessTokenTtl: number;
+  jwksMaxAge: number;
+}
+
+/** How long a key keeps being published after it stopped signing. */
+export function retentionSeconds(policy: Pick<KeyPolicy, 'accessTokenTtl'>): number {
+  return policy.accessTokenTtl + CLOCK_SKEW_SECONDS;
+}
+
+async function newKeyRow(db: Db, policy: KeyPolicy, state: 'next' | 'current', activatesInSeconds: number): Promise<SigningKeyRow> {
+  const key = await generateSigningKey(policy.signingAlg);
+  return insertSigningKey(db, {
+    kid: key.kid,
+    alg: key.alg,
+    state,
+    publicJwk: key.publicJwk as Record<string, unknown>,
+    privateKeySealed: encryptPrivateKey(key.privateJwk, policy.keyEncryptionKey, key.kid),
+    activatesInSeconds,
+  });
+}
+
+/** First start: creates a current key when there is none. Safe when many instances start at once. */
+export async function ensureCurrentKey(db: Kysely<AuthDatabase>, policy: KeyPolicy): Promise<{ created: boolean; kid: string }> {
+  const existing = await findKeyInState(db, 'current');
+  if (existing) return { created: false, kid: existing.kid };
+  return db.transaction().execute(async (trx) => {
+    await lockSigningKeys(trx);
+    const current = await findKeyInState(trx, 'current');
+    if (current) return { created: false, kid: current.kid };
+    const row = await newKeyRow(trx, policy, 'current', 0);
+    await recordAudit(trx, { event: 'key_created', details: { kid: row.kid, alg: row.alg, state: 'current' } });
+    return { created: true, kid: row.kid };
+  });
+}
+
+export class RotationPendingError extends Error {
+  constructor(readonly kid: string, readonly activatesAt: Date) {
+    super(`A rotation is already pending: key ${kid} becomes current at ${activatesAt.toISOString()}.`);
+    this.name = 'RotationPendingError';
+  }
+}
+
+/**
+ * Publishes a new key as `next`; it starts signing `activateAfterSeconds` later (never less than
+ * JWKS_MAX_AGE, so every verifier that honours the cache headers has seen it by then).
+ */
+export async function rotateSigningKey(
+  db: Kysely<AuthDatabase>,
+  policy: KeyPolicy,
+  options: { activateAfterSeconds?: number } = {},
+): Promise<SigningKeyRow> {
+  const delay = Math.max(options.activateAfterSeconds ?? policy.jwksMaxAge, policy.jwksMaxAge);
+  return db.transaction().execute(async (trx) => {
+    await lockSigningKeys(trx);
+    const pending = await findKeyInState(trx, 'next');
+    if (pending) throw new RotationPendingError(pending.kid, pending.activates_at);
+    const hasCurrent = (await findKeyInState(trx, 'current')) !== undefined;
+    const row = await newKeyRow(trx, policy, hasCurrent ? 'next' : 'current', hasCurrent ? delay : 0);
+    await recordAudit(trx, { event: 'key_rotation', details: { kid: row.kid, alg: row.alg, state: row.state, activates_at: row.activates_at.toISOString() } });
+    return row;
+  });
+}
+
+/** Promotes a due next key and retires expired previous keys. Cheap when nothing is due. */
+export async function promoteDueKeys(db: Kysely<AuthDatabase>, policy: Pick<KeyPolicy, 'accessTokenTtl'>): Promise<boolean> {
+  if (!(await promotionDue(db))) return false;
+  return db.transaction().execute(async (trx) => {
+    await lockSigningKeys(trx);
+    const activated = await activateNextKey(trx, retentionSeconds(policy));
+    const retired = await retireExpiredKeys(trx);
+    if (activated) await recordAudit(trx, { event: 'key_activated', details: { kid: activated.activated, previous: activated.deactivated ?? null } });
+    return activated !== undefined || retired.length > 0;
+  });
+}

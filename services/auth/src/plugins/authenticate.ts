@@ -1,0 +1,79 @@
+/**
+ * Bearer authentication for the auth service's own routes (/auth/me, /auth/sessions, /admin/*):
+ * the token is verified against this service's own published keys (algorithm pinned per kid),
+ * then the session row is checked so a revoked session is refused at once. The one function that
+ * does this: every protected route uses `requireBearer` / `requireAdmin`, never its own check.
+ */
+import type { FastifyRequest } from 'fastify';
+import { TokensError, verifyAccessToken, type AccessTokenPayload } from '@keygate/tokens';
+import type { AuthContext, RequestMeta } from '../context.js';
+import { AuthErrors } from '../errors.js';
+import type { UserRow } from '../repositories/schema.js';
+import { findSession } from '../repositories/sessions.js';
+import { findUserById } from '../repositories/users.js';
+
+export interface Caller {
+  token: AccessTokenPayload;
+  user: UserRow;
+  /** The token's session; undefined for tokens without sid. */
+  sessionId: string | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller?: Caller;
+  }
+}
+
+/** Exactly `Bearer <token>`; anything else is treated as no credentials. */
+export function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') return undefined;
+  const match = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(header);
+  return match?.[1];
+}
+
+export async function authenticateBearer(ctx: AuthContext, token: string): Promise<Caller> {
+  let payload: AccessTokenPayload;
+  try {
+    payload = await verifyAccessToken(token, { issuer: ctx.config.issuer, audience: ctx.config.audience, lookup: (kid) => ctx.keys.lookup(kid) });
+  } catch (error) {
+    if (error instanceof TokensError) throw AuthErrors.invalidToken();
+    throw error;
+  }
+  if (payload.sid !== undefined) {
+    const session = await findSession(ctx.db, payload.sid);
+    if (!session || session.revoked_at !== null || session.user_id !== payload.sub) throw AuthErrors.invalidToken();
+  }
+  const user = await findUserById(ctx.db, payload.sub);
+  if (!user || user.disabled) throw AuthErrors.invalidToken();
+  return { token: payload, user, sessionId: payload.sid };
+}
+
+export function requireBearer(ctx: AuthContext) {
+  return async function requireBearerHook(request: FastifyRequest): Promise<void> {
+    if (request.headers.authorization === undefined) throw AuthErrors.missingToken();
+    const token = bearerToken(request);
+    if (token === undefined) throw AuthErrors.invalidToken('The Authorization header must be "Bearer <token>".');
+    request.caller = await authenticateBearer(ctx, token);
+  };
+}
+
+export function requireAdmin(ctx: AuthContext) {
+  const bearer = requireBearer(ctx);
+  return async function requireAdminHook(request: FastifyRequest): Promise<void> {
+    await bearer(request);
+    // The token's role, which a role change cannot outlive: it revokes the user's sessions.
+    if (request.caller?.token.role !== 'admin' || request.caller.user.role !== 'admin') throw AuthErrors.insufficientRole();
+  };
+}
+
+export function callerOf(request: FastifyRequest): Caller {
+  if (!request.caller) throw AuthErrors.missingToken();
+  return request.caller;
+}
+
+export function requestMeta(request: FastifyRequest): RequestMeta {
+  const agent = request.headers['user-agent'];
+  return { ip: request.ip ?? null, userAgent: typeof agent === 'string' ? agent : null };
+}

@@ -1,0 +1,43 @@
+/**
+ * Login rate limits (per minute): RATE_LIMIT_LOGIN_PER_IP per client address and
+ * RATE_LIMIT_LOGIN_PER_ACCOUNT per normalised email, counted in Redis through @fastify/rate-limit's
+ * store when the bus has Redis (so every instance shares the counts), in memory otherwise. Both
+ * limits apply; the account key is a hash so no email sits in Redis. 429 with Retry-After.
+ */
+import { createHash } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Bus } from '@keygate/bus';
+import type { AuthConfig } from '../config.js';
+import { normalizeEmail } from '../domain/emails.js';
+import { AuthErrors } from '../errors.js';
+
+const WINDOW_MS = 60_000;
+
+export type LoginLimiter = (request: FastifyRequest) => Promise<void>;
+
+export async function createLoginLimiter(app: FastifyInstance, config: AuthConfig, bus: Bus): Promise<LoginLimiter> {
+  await app.register(rateLimit, {
+    global: false,
+    ...(bus.redis ? { redis: bus.redis, nameSpace: `${config.redisPrefix}auth:rl:` } : {}),
+  });
+  const perIp = app.createRateLimit({ max: config.rateLimitLoginPerIp, timeWindow: WINDOW_MS, keyGenerator: (request) => `ip:${request.ip}` });
+  const perAccount = app.createRateLimit({
+    max: config.rateLimitLoginPerAccount,
+    timeWindow: WINDOW_MS,
+    keyGenerator: (request) => {
+      const email = (request.body as { email?: unknown } | undefined)?.email;
+      const normalized = typeof email === 'string' ? normalizeEmail(email) : '';
+      return `acct:${createHash('sha256').update(normalized).digest('base64url')}`;
+    },
+  });
+  return async function loginLimiter(request) {
+    for (const limiter of [perIp, perAccount]) {
+      const result = await limiter(request);
+      if (!result.isAllowed && result.isExceeded) {
+        request.log.warn({ limit: result.max }, 'login rate limited');
+        throw AuthErrors.rateLimited(result.ttlInSeconds);
+      }
+    }
+  };
+}

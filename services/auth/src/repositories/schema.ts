@@ -1,0 +1,81 @@
+/** Kysely table types for the `auth` schema (migrations/auth). Rows as the database returns them. */
+import type { ColumnType, Generated, Insertable, Kysely, Selectable, Transaction } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+export interface UsersTable {
+  id: Generated<string>;
+  email: string;
+  password_hash: string;
+  role: 'user' | 'admin';
+  disabled: Generated<boolean>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  password_changed_at: NullableTimestamp;
+}
+
+export interface SessionsTable {
+  id: Generated<string>;
+  user_id: string;
+  client_id: string;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: Timestamp;
+  last_used_at: Timestamp;
+  idle_expires_at: Timestamp;
+  absolute_expires_at: Timestamp;
+  revoked_at: NullableTimestamp;
+  revoked_reason: string | null;
+}
+
+export interface RefreshTokensTable {
+  token_hash: Buffer;
+  session_id: string;
+  parent_hash: Buffer | null;
+  created_at: Timestamp;
+  spent_at: NullableTimestamp;
+  successor_hash: Buffer | null;
+  successor_sealed: string | null;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  state: 'next' | 'current' | 'previous' | 'retired';
+  public_jwk: ColumnType<Record<string, unknown>, string, string>;
+  private_key_sealed: string;
+  created_at: Timestamp;
+  activates_at: Timestamp;
+  deactivated_at: NullableTimestamp;
+  retires_at: NullableTimestamp;
+}
+
+export interface AuditEventsTable {
+  id: Generated<string>;
+  at: Timestamp;
+  event: string;
+  user_id: string | null;
+  session_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  details: ColumnType<Record<string, unknown>, string | undefined, string>;
+}
+
+export interface AuthDatabase {
+  'auth.users': UsersTable;
+  'auth.sessions': SessionsTable;
+  'auth.refresh_tokens': RefreshTokensTable;
+  'auth.signing_keys': SigningKeysTable;
+  'auth.audit_events': AuditEventsTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type SessionRow = Selectable<SessionsTable>;
+export type RefreshTokenRow = Selectable<RefreshTokensTable>;
+export type SigningKeyRow = Selectable<SigningKeysTable>;
+export type AuditEventRow = Selectable<AuditEventsTable>;
+
+/** A database handle or an open transaction: repositories accept either. */
+export type Db = Kysely<AuthDatabase> | Transaction<AuthDatabase>;

@@ -1,0 +1,58 @@
+/** POST /auth/register, /auth/login; GET /auth/me; POST /auth/password. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { FIRST_PARTY_CLIENT_ID } from '../context.js';
+import { issueAccessToken } from '../domain/access-tokens.js';
+import { startSession } from '../domain/sessions.js';
+import { authenticatePassword, changePassword, registerUser } from '../domain/users.js';
+import { AuthErrors } from '../errors.js';
+import { callerOf, requestMeta, requireBearer } from '../plugins/authenticate.js';
+import { recordAudit } from '../repositories/audit.js';
+import { Credentials, ErrorBody, LoginBody, Me, PasswordChangeBody, PublicUser, TokenResponse } from '../schemas/auth.js';
+import { noStore, setRefreshCookie } from './cookies.js';
+import type { RouteOptions } from './types.js';
+
+export const accountRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { ctx, loginLimiter }) => {
+  const bearer = requireBearer(ctx);
+
+  app.post('/auth/register', {
+    schema: { body: Credentials, response: { 201: PublicUser, 400: ErrorBody, 409: ErrorBody, 415: ErrorBody } },
+  }, async (request, reply) => {
+    const user = await registerUser(ctx, request.body.email, request.body.password, requestMeta(request));
+    request.log.info({ userId: user.id }, 'user registered');
+    return reply.code(201).send({ id: user.id, email: user.email, role: user.role });
+  });
+
+  app.post('/auth/login', {
+    schema: { body: LoginBody, response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 415: ErrorBody, 429: ErrorBody } },
+    preHandler: loginLimiter,
+  }, async (request, reply) => {
+    const meta = requestMeta(request);
+    const user = await authenticatePassword(ctx, request.body.email, request.body.password, meta);
+    if (!user) throw AuthErrors.invalidCredentials();
+    const { session, refreshToken } = await startSession(ctx, user, FIRST_PARTY_CLIENT_ID, meta);
+    const access = await issueAccessToken(ctx, { sub: user.id, role: user.role, clientId: FIRST_PARTY_CLIENT_ID, sid: session.id });
+    await recordAudit(ctx.db, { event: 'login_success', userId: user.id, sessionId: session.id, ip: meta.ip, userAgent: meta.userAgent });
+    request.log.info({ userId: user.id, sessionId: session.id }, 'login');
+    setRefreshCookie(reply, refreshToken, ctx.config.refreshTokenTtl);
+    noStore(reply);
+    return { access_token: access.access_token, token_type: access.token_type, expires_in: access.expires_in };
+  });
+
+  app.get('/auth/me', {
+    schema: { response: { 200: Me, 401: ErrorBody } },
+    preHandler: bearer,
+  }, async (request) => {
+    const { user } = callerOf(request);
+    return { id: user.id, email: user.email, role: user.role, created_at: user.created_at.toISOString() };
+  });
+
+  app.post('/auth/password', {
+    schema: { body: PasswordChangeBody, response: { 204: { type: 'null' }, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 415: ErrorBody, 429: ErrorBody } },
+    preHandler: bearer,
+  }, async (request, reply) => {
+    const caller = callerOf(request);
+    await changePassword(ctx, caller.user.id, caller.sessionId, request.body.current_password, request.body.new_password, requestMeta(request));
+    request.log.info({ userId: caller.user.id }, 'password changed');
+    return reply.code(204).send();
+  });
+};

@@ -1,0 +1,8 @@
+/** What every route plugin receives. */
+import type { AuthContext } from '../context.js';
+import type { LoginLimiter } from '../plugins/login-rate-limit.js';
+
+export interface RouteOptions {
+  ctx: AuthContext;
+  loginLimiter: LoginLimiter;
+}
