@@ -1,0 +1,185 @@
+/**
+ * The issuer's public keys, fetched from its JWKS and kept in memory. Verification never waits
+ * on the network except for a kid it has not seen, and then at most once per cooldown (so a
+ * stream of forged kids cannot turn the gateway into a JWKS flooder). A failed fetch keeps the
+ * keys already loaded: the auth service being down does not stop verification. A background
+ * timer refreshes the set (retrying quickly until the first load succeeds) so rotated keys,
+ * which the issuer publishes before it signs with them, are usually known before first use.
+ */
+import type { KeyObject } from 'node:crypto';
+import { importVerificationKey, isAlgorithm, type Algorithm } from './algorithms.js';
+
+export interface VerificationKey {
+  kid: string;
+  /** The public material and alg as text: an unchanged key keeps its object across refreshes. */
+  fingerprint: string;
+  /** Pinned from the JWKS entry: the only algorithm this key verifies. */
+  alg: Algorithm;
+  key: KeyObject;
+}
+
+export type JwksEvent =
+  | { type: 'loaded'; keys: number; kids: string[] }
+  | { type: 'not_modified' }
+  | { type: 'fetch_failed'; reason: string }
+  | { type: 'key_ignored'; kid: string | undefined; reason: string };
+
+export interface JwksOptions {
+  url: string;
+  fetch?: typeof fetch;
+  /** Algorithms accepted at all; keys pinned to anything else are ignored. */
+  algorithms: readonly Algorithm[];
+  /** Minimum time between fetches triggered by an unknown kid. */
+  refetchCooldownMs: number;
+  /** Background refresh period once loaded. */
+  refreshIntervalMs: number;
+  timeoutMs: number;
+  onEvent?: (event: JwksEvent) => void;
+}
+
+const MAX_JWKS_BYTES = 256 * 1024;
+const MAX_KEYS = 64;
+const KID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+const FIRST_LOAD_RETRY_MS = 1_000;
+
+export class JwksCache {
+  private keys = new Map<string, VerificationKey>();
+  private etag: string | undefined;
+  private inFlight: Promise<boolean> | undefined;
+  private lastFetchStartedAt = -Infinity;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private failures = 0;
+  /** True once a fetch has succeeded; until then nothing can be verified. */
+  loaded = false;
+  fetches = 0;
+
+  constructor(private readonly options: JwksOptions) {}
+
+  get(kid: string): VerificationKey | undefined {
+    return this.keys.get(kid);
+  }
+
+  get size(): number {
+    return this.keys.size;
+  }
+
+  /** The key for kid, refetching the JWKS first when kid is unknown and the cooldown has passed. */
+  async resolve(kid: string, now = Date.now()): Promise<VerificationKey | undefined> {
+    const known = this.keys.get(kid);
+    if (known) return known;
+    if (this.inFlight) await this.inFlight;
+    else if (now - this.lastFetchStartedAt >= this.options.refetchCooldownMs) await this.refresh();
+    return this.keys.get(kid);
+  }
+
+  /** Fetches the JWKS once (joining a fetch in flight). Resolves true on success; never rejects. */
+  refresh(): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false);
+    if (!this.inFlight) {
+      this.lastFetchStartedAt = Date.now();
+      this.inFlight = this.fetchOnce().finally(() => {
+        this.inFlight = undefined;
+      });
+    }
+    return this.inFlight;
+  }
+
+  /** First load now, then periodic refreshes until close(). */
+  start(): Promise<boolean> {
+    const first = this.refresh();
+    void first.then(() => this.schedule());
+    return first;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    const delay = this.loaded
+      ? this.options.refreshIntervalMs
+      : Math.min(FIRST_LOAD_RETRY_MS * 2 ** Math.min(this.failures, 5), this.options.refreshIntervalMs);
+    this.timer = setTimeout(() => {
+      void this.refresh().then(() => this.schedule());
+    }, delay);
+    this.timer.unref();
+  }
+
+  private async fetchOnce(): Promise<boolean> {
+    this.fetches += 1;
+    const fetchImpl = this.options.fetch ?? globalThis.fetch;
+    try {
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (this.etag && this.loaded) headers['if-none-match'] = this.etag;
+      const response = await fetchImpl(this.options.url, { headers, signal: AbortSignal.timeout(this.options.timeoutMs), redirect: 'error' });
+      if (response.status === 304 && this.loaded) {
+        this.failures = 0;
+        this.options.onEvent?.({ type: 'not_modified' });
+        return true;
+      }
+      if (response.status !== 200) throw new Error(`JWKS answered ${response.status}`);
+      const text = await response.text();
+      if (text.length > MAX_JWKS_BYTES) throw new Error('JWKS document too large');
+      const keys = this.parse(JSON.parse(text) as unknown);
+      this.keys = keys;
+      this.etag = response.headers.get('etag') ?? undefined;
+      this.loaded = true;
+      this.failures = 0;
+      this.options.onEvent?.({ type: 'loaded', keys: keys.size, kids: [...keys.keys()] });
+      return true;
+    } catch (error) {
+      this.failures += 1;
+      this.options.onEvent?.({ type: 'fetch_failed', reason: error instanceof Error ? error.message : String(error) });
+      return false;
+    }
+  }
+
+  private parse(document: unknown): Map<string, VerificationKey> {
+    const list = (document as { keys?: unknown } | null)?.keys;
+    if (!Array.isArray(list)) throw new Error('JWKS document has no "keys" array');
+    const keys = new Map<string, VerificationKey>();
+    for (const entry of list.slice(0, MAX_KEYS)) {
+      const jwk = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;
+      const kid = typeof jwk.kid === 'string' ? jwk.kid : undefined;
+      const ignore = (reason: string) => this.options.onEvent?.({ type: 'key_ignored', kid, reason });
+      if (kid === undefined || !KID_PATTERN.test(kid) || kid.includes('..')) {
+        ignore('missing or unusable kid');
+        continue;
+      }
+      if (jwk.use !== undefined && jwk.use !== 'sig') {
+        ignore('use is not sig');
+        continue;
+      }
+      if (Array.isArray(jwk.key_ops) && !jwk.key_ops.includes('verify')) {
+        ignore('key_ops lacks verify');
+        continue;
+      }
+      // The JWKS must say which algorithm a key is for: guessing it from kty is how confusion starts.
+      if (!isAlgorithm(jwk.alg) || !this.options.algorithms.includes(jwk.alg)) {
+        ignore(`alg ${String(jwk.alg)} is not accepted`);
+        continue;
+      }
+      if (keys.has(kid)) {
+        ignore('duplicate kid');
+        continue;
+      }
+      const fingerprint = [jwk.alg, jwk.kty, jwk.n, jwk.e, jwk.crv, jwk.x, jwk.y].map((part) => (typeof part === 'string' ? part : '')).join('|');
+      const previous = this.keys.get(kid);
+      // Same key as before: keep the object, so tokens cached against it stay valid (see verifier).
+      if (previous && previous.fingerprint === fingerprint) {
+        keys.set(kid, previous);
+        continue;
+      }
+      const key = importVerificationKey(jwk, jwk.alg);
+      if (typeof key === 'string') {
+        ignore(key);
+        continue;
+      }
+      keys.set(kid, { kid, fingerprint, alg: jwk.alg, key });
+    }
+    return keys;
+  }
+}
