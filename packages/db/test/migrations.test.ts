@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { sql } from 'kysely';
-import { createTestDatabase, tempDir } from '@keygate/testing';
+import { createTestDatabase, realDatabaseUrl, tempDir } from '@keygate/testing';
 import { allMigrationOwners, createDatabase, runMigrations, MigrationError } from '../src/index.js';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
@@ -31,46 +31,47 @@ test('every service migration applies to PGlite and to real PostgreSQL with the 
   t.same((await runMigrations(embedded.db, owners)).applied, [], 'second run is a no-op');
   const embeddedSchema = await describeSchema(embedded.db);
 
-  const target = await createTestDatabase();
-  if (!target.url) {
-    t.skip('real PostgreSQL comparison needs DATABASE_URL');
-    return;
-  }
-  t.teardown(() => target.drop());
-  const real = await createDatabase({ databaseUrl: target.url });
-  t.teardown(() => real.close());
-  await runMigrations(real.db, owners);
-  t.same(await describeSchema(real.db), embeddedSchema, 'same tables, columns, defaults and indexes');
+  await t.test('real PostgreSQL ends with the same schema', { skip: realDatabaseUrl ? false : 'needs DATABASE_URL' }, async (t) => {
+    const target = await createTestDatabase();
+    t.teardown(() => target.drop());
+    const real = await createDatabase({ databaseUrl: target.url });
+    t.teardown(() => real.close());
+    await runMigrations(real.db, owners);
+    t.same(await describeSchema(real.db), embeddedSchema, 'same tables, columns, defaults and indexes');
+  });
 });
 
-test('two processes migrating one database at once apply each migration exactly once', async (t) => {
-  const target = await createTestDatabase();
-  if (!target.url) {
-    t.skip('needs DATABASE_URL (PGlite is single-process by design)');
-    return;
-  }
-  t.teardown(() => target.drop());
-  const cli = join(repoRoot, 'packages/db/dist/cli.js');
-  const runOne = () =>
-    new Promise<{ code: number | null; out: string }>((done) => {
-      const child = spawn(process.execPath, [cli], { env: { ...process.env, DATABASE_URL: target.url! } });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      child.on('close', (code) => done({ code, out }));
-    });
-  const [a, b] = await Promise.all([runOne(), runOne()]);
-  t.equal(a.code, 0, a.out);
-  t.equal(b.code, 0, b.out);
-  const outputs = [a.out, b.out].sort();
-  t.match(outputs.join('\n'), /migrations applied: /, 'one of them applied');
-  const db = await createDatabase({ databaseUrl: target.url });
-  t.teardown(() => db.close());
-  const rows = await sql<{ owner: string; name: string; n: number }>`
+test(
+  'two processes migrating one database at once apply each migration exactly once',
+  { skip: realDatabaseUrl ? false : 'needs DATABASE_URL (PGlite is single-process by design)' },
+  async (t) => {
+    const target = await createTestDatabase();
+    t.teardown(() => target.drop());
+    const cli = join(repoRoot, 'packages/db/dist/cli.js');
+    const runOne = () =>
+      new Promise<{ code: number | null; out: string }>((done) => {
+        const child = spawn(process.execPath, [cli], { env: { ...process.env, DATABASE_URL: target.url! } });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+        child.on('close', (code) => done({ code, out }));
+      });
+    const [a, b] = await Promise.all([runOne(), runOne()]);
+    t.equal(a.code, 0, a.out);
+    t.equal(b.code, 0, b.out);
+    const outputs = [a.out, b.out].sort();
+    t.match(outputs.join('\n'), /migrations applied: /, 'one of them applied');
+    const db = await createDatabase({ databaseUrl: target.url });
+    t.teardown(() => db.close());
+    const rows = await sql<{ owner: string; name: string; n: number }>`
     select owner, name, count(*)::int as n from public.schema_migrations group by owner, name`.execute(db.db);
-  t.ok(rows.rows.length > 0);
-  t.ok(rows.rows.every((r) => r.n === 1), 'no migration recorded twice');
-});
+    t.ok(rows.rows.length > 0);
+    t.ok(
+      rows.rows.every((r) => r.n === 1),
+      'no migration recorded twice',
+    );
+  },
+);
 
 test('a failing migration rolls back and an applied one may not change', async (t) => {
   const dir = tempDir();
@@ -83,8 +84,14 @@ test('a failing migration rolls back and an applied one may not change', async (
   const handle = await createDatabase({ databaseUrl: target.url });
   t.teardown(() => handle.close());
   await t.rejects(runMigrations(handle.db, ['demo'], dir.path), MigrationError);
-  const tables = await sql<{ table_name: string }>`select table_name from information_schema.tables where table_schema = 'demo' order by 1`.execute(handle.db);
-  t.same(tables.rows.map((r) => r.table_name), ['items'], 'the broken migration left nothing behind');
+  const tables = await sql<{
+    table_name: string;
+  }>`select table_name from information_schema.tables where table_schema = 'demo' order by 1`.execute(handle.db);
+  t.same(
+    tables.rows.map((r) => r.table_name),
+    ['items'],
+    'the broken migration left nothing behind',
+  );
   writeFileSync(join(dir.path, 'demo', '0002_broken.sql'), 'create table demo.other (id int);');
   t.same((await runMigrations(handle.db, ['demo'], dir.path)).applied, ['demo/0002_broken.sql']);
   writeFileSync(join(dir.path, 'demo', '0001_init.sql'), 'create schema demo; create table demo.items (id bigint primary key);');
