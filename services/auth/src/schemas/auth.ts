@@ -4,7 +4,8 @@ import { errorSchema } from '@keygate/service-kit';
 
 export const ErrorBody = errorSchema;
 
-export const Email = Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$' });
+/** Surrounding whitespace is allowed: emails are trimmed (and NFC-normalised, lowercased) before use. */
+export const Email = Type.String({ minLength: 3, maxLength: 254, pattern: '^\\s*[^\\s@]+@[^\\s@]+\\s*$' });
 export const Password = Type.String({ minLength: 8, maxLength: 256 });
 export const Uuid = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' });
 export const Role = Type.Union([Type.Literal('user'), Type.Literal('admin')]);

@@ -1,0 +1,111 @@
+/**
+ * Test helpers: an auth app per test file on a fresh database (real PostgreSQL and Redis when
+ * DATABASE_URL/REDIS_URL are set), listening on 127.0.0.1:0 so tests speak real HTTP.
+ */
+import type { Test } from 'tap';
+import type { FastifyInstance } from 'fastify';
+import { createTestEnvironment } from '@keygate/testing';
+import { build } from '../src/app.js';
+import { loadConfig, type AuthConfig } from '../src/config.js';
+import type { AuthContext } from '../src/context.js';
+
+export interface TestAuth {
+  app: FastifyInstance;
+  base: string;
+  ctx: AuthContext;
+  config: AuthConfig;
+  env: Record<string, string>;
+}
+
+export async function startAuth(t: Test, overrides: Record<string, string> = {}): Promise<TestAuth> {
+  const environment = await createTestEnvironment(overrides);
+  t.teardown(() => environment.cleanup());
+  const config = loadConfig(environment.env);
+  const app = await build(config);
+  t.teardown(() => app.close());
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('no address');
+  return { app, base: `http://127.0.0.1:${address.port}`, ctx: app.authContext, config, env: environment.env };
+}
+
+export interface HttpResult {
+  status: number;
+  headers: Headers;
+  body: unknown;
+  text: string;
+  cookies: string[];
+}
+
+export async function http(base: string, method: string, path: string, options: { json?: unknown; headers?: Record<string, string>; body?: string } = {}): Promise<HttpResult> {
+  const headers: Record<string, string> = { ...options.headers };
+  let body: string | undefined = options.body;
+  if (options.json !== undefined) {
+    headers['content-type'] ??= 'application/json';
+    body = JSON.stringify(options.json);
+  }
+  const response = await fetch(`${base}${path}`, { method, headers, body, redirect: 'manual' });
+  const text = await response.text();
+  let parsed: unknown = undefined;
+  try {
+    parsed = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    parsed = text;
+  }
+  return { status: response.status, headers: response.headers, body: parsed, text, cookies: response.headers.getSetCookie() };
+}
+
+/** The refresh token value from a Set-Cookie list ('' when cleared, undefined when absent). */
+export function refreshCookieValue(cookies: string[]): string | undefined {
+  const line = cookies.find((c) => c.startsWith('refresh_token='));
+  return line === undefined ? undefined : line.slice('refresh_token='.length).split(';')[0];
+}
+
+export function cookieHeader(refreshToken: string): Record<string, string> {
+  return { cookie: `refresh_token=${refreshToken}` };
+}
+
+export function bearer(accessToken: string): Record<string, string> {
+  return { authorization: `Bearer ${accessToken}` };
+}
+
+let counter = 0;
+export function uniqueEmail(prefix = 'user'): string {
+  counter += 1;
+  return `${prefix}${counter}-${process.pid}@example.com`;
+}
+
+export const PASSWORD = 'correct horse battery';
+
+export interface LoggedIn {
+  email: string;
+  userId: string;
+  accessToken: string;
+  refreshToken: string;
+}
+
+export async function registerAndLogin(base: string, email = uniqueEmail(), password = PASSWORD): Promise<LoggedIn> {
+  const registered = await http(base, 'POST', '/auth/register', { json: { email, password } });
+  if (registered.status !== 201) throw new Error(`register failed: ${registered.status} ${registered.text}`);
+  return { ...(await login(base, email, password)), userId: (registered.body as { id: string }).id };
+}
+
+export async function login(base: string, email: string, password = PASSWORD): Promise<LoggedIn> {
+  const response = await http(base, 'POST', '/auth/login', { json: { email, password } });
+  if (response.status !== 200) throw new Error(`login failed: ${response.status} ${response.text}`);
+  const refreshToken = refreshCookieValue(response.cookies);
+  if (!refreshToken) throw new Error('no refresh cookie');
+  const accessToken = (response.body as { access_token: string }).access_token;
+  const sub = JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString('utf8')) as { sub: string };
+  return { email, userId: sub.sub, accessToken, refreshToken };
+}
+
+export async function refresh(base: string, refreshToken: string, headers: Record<string, string> = {}): Promise<HttpResult> {
+  return http(base, 'POST', '/auth/refresh', { headers: { ...cookieHeader(refreshToken), ...headers } });
+}
+
+export function claimsOf(accessToken: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
