@@ -1,0 +1,150 @@
+// The whole product end to end: the four real services (as `pnpm start` runs them, on real
+// PostgreSQL and Redis in CI) driven over real HTTP through the gateway, the way a browser or
+// a platform team's client would use it.
+import { test } from 'tap';
+import { createTestEnvironment, freePort } from '@keygate/testing';
+import { startStack, type RunningStack } from '@keygate/stack';
+
+interface Session {
+  accessToken: string;
+  refreshCookie: string;
+}
+
+async function startTestStack() {
+  const [gateway, auth, orders, notifications] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const environment = await createTestEnvironment({
+    GATEWAY_PORT: String(gateway),
+    AUTH_PORT: String(auth),
+    ORDERS_PORT: String(orders),
+    NOTIFICATIONS_PORT: String(notifications),
+    ISSUER: `http://127.0.0.1:${gateway}`,
+  });
+  const stack = await startStack(environment.env);
+  return { stack, environment };
+}
+
+function refreshCookieOf(response: Response): string | undefined {
+  const cookies = response.headers.getSetCookie();
+  const cookie = cookies.find((c) => c.startsWith('refresh_token='));
+  return cookie?.split(';')[0];
+}
+
+async function json(response: Response): Promise<Record<string, unknown>> {
+  return (await response.json()) as Record<string, unknown>;
+}
+
+async function register(stack: RunningStack, email: string, password: string) {
+  return fetch(`${stack.gatewayUrl}/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+}
+
+async function login(stack: RunningStack, email: string, password: string): Promise<Session> {
+  const response = await fetch(`${stack.gatewayUrl}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  if (response.status !== 200) throw new Error(`login answered ${response.status}: ${await response.text()}`);
+  const body = await json(response);
+  return { accessToken: body.access_token as string, refreshCookie: refreshCookieOf(response)! };
+}
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, stepMs = 25): Promise<number | undefined> {
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    if (await check()) return Date.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, stepMs));
+  }
+  return undefined;
+}
+
+test('a user registers, logs in, orders through the gateway, is notified, refreshes and logs out', async (t) => {
+  const { stack, environment } = await startTestStack();
+  t.teardown(async () => {
+    await stack.close();
+    await environment.cleanup();
+  });
+  const gw = stack.gatewayUrl;
+  const bearer = (s: Session) => ({ authorization: `Bearer ${s.accessToken}` });
+
+  t.equal((await register(stack, 'Alice@Example.com', 'correct horse battery')).status, 201);
+  t.equal((await register(stack, 'bob@example.com', 'another long password')).status, 201);
+  const alice = await login(stack, 'alice@example.com', 'correct horse battery');
+  const bob = await login(stack, 'bob@example.com', 'another long password');
+  t.ok(alice.accessToken && alice.refreshCookie, 'access token in the body, refresh token in a cookie');
+
+  const me = await fetch(`${gw}/auth/me`, { headers: bearer(alice) });
+  t.equal(me.status, 200);
+  const aliceId = (await json(me)).id as string;
+
+  // Spoofed identity headers never reach the service: the order belongs to the token's user.
+  const placed = await fetch(`${gw}/orders`, {
+    method: 'POST',
+    headers: { ...bearer(alice), 'content-type': 'application/json', 'x-user-id': 'someone-else', 'X-User-Role': 'admin' },
+    body: JSON.stringify({ item: 'keyboard', quantity: 2 }),
+  });
+  t.equal(placed.status, 201);
+  const order = await json(placed);
+  t.equal(order.user_id, aliceId);
+  t.equal(order.status, 'placed');
+
+  t.equal((await fetch(`${gw}/orders/${order.id as string}`, { headers: bearer(bob) })).status, 404, "another user's order is not found");
+  const bobsOrders = (await (await fetch(`${gw}/orders`, { headers: bearer(bob) })).json()) as unknown[];
+  t.same(bobsOrders, [], 'bob sees none of alice’s orders');
+
+  const notifiedAfter = await waitUntil(async () => {
+    const list = (await (await fetch(`${gw}/notifications`, { headers: bearer(alice) })).json()) as Array<{ type: string }>;
+    return list.some((n) => n.type === 'order_placed');
+  }, 2_000);
+  t.ok(notifiedAfter !== undefined, `order_placed notification within 2 s (${notifiedAfter} ms)`);
+
+  t.equal((await fetch(`${gw}/orders`)).status, 401, 'no token, no orders');
+  t.equal((await fetch(`${gw}/admin/users`, { headers: bearer(alice) })).status, 403, 'a user is not an admin');
+  t.equal((await fetch(`${gw}/nowhere`, { headers: bearer(alice) })).status, 404);
+
+  const refreshed = await fetch(`${gw}/auth/refresh`, { method: 'POST', headers: { cookie: alice.refreshCookie, origin: gw } });
+  t.equal(refreshed.status, 200);
+  const next: Session = { accessToken: (await json(refreshed)).access_token as string, refreshCookie: refreshCookieOf(refreshed)! };
+  t.not(next.refreshCookie, alice.refreshCookie, 'rotated');
+  t.equal((await fetch(`${gw}/orders`, { headers: bearer(next) })).status, 200);
+
+  const loggedOut = await fetch(`${gw}/auth/logout`, { method: 'POST', headers: { cookie: next.refreshCookie, origin: gw } });
+  t.equal(loggedOut.status, 204);
+  const refusedAfter = await waitUntil(async () => (await fetch(`${gw}/orders`, { headers: bearer(next) })).status === 401, 1_000, 10);
+  t.ok(refusedAfter !== undefined, `the gateway refuses the logged-out session's token within 1 s (${refusedAfter} ms)`);
+  t.equal((await fetch(`${gw}/orders`, { headers: bearer(bob) })).status, 200, "other users' sessions are untouched");
+});
+
+test('reusing a spent refresh token revokes the session at the gateway', async (t) => {
+  const { stack, environment } = await startTestStack();
+  t.teardown(async () => {
+    await stack.close();
+    await environment.cleanup();
+  });
+  const gw = stack.gatewayUrl;
+  await register(stack, 'carol@example.com', 'a very long password');
+  const carol = await login(stack, 'carol@example.com', 'a very long password');
+  const first = await fetch(`${gw}/auth/refresh`, { method: 'POST', headers: { cookie: carol.refreshCookie, origin: gw } });
+  t.equal(first.status, 200);
+  const successor = { accessToken: (await json(first)).access_token as string, refreshCookie: refreshCookieOf(first)! };
+  // Use the successor so the grace window closes, then replay the spent token: theft.
+  const second = await fetch(`${gw}/auth/refresh`, { method: 'POST', headers: { cookie: successor.refreshCookie, origin: gw } });
+  t.equal(second.status, 200);
+  const latest = (await json(second)).access_token as string;
+  const replay = await fetch(`${gw}/auth/refresh`, { method: 'POST', headers: { cookie: carol.refreshCookie, origin: gw } });
+  t.equal(replay.status, 401);
+  t.equal((await json(replay)).error, 'invalid_grant');
+  const refusedAfter = await waitUntil(async () => (await fetch(`${gw}/orders`, { headers: { authorization: `Bearer ${latest}` } })).status === 401, 1_000, 10);
+  t.ok(refusedAfter !== undefined, `the whole session is refused at the gateway within 1 s (${refusedAfter} ms)`);
+});
+
+test('the sample services refuse requests that bypass the gateway', async (t) => {
+  const { stack, environment } = await startTestStack();
+  t.teardown(async () => {
+    await stack.close();
+    await environment.cleanup();
+  });
+  for (const url of [`${stack.urls.orders}/orders`, `${stack.urls.notifications}/notifications`]) {
+    const response = await fetch(url, { headers: { 'x-user-id': 'admin', 'x-user-role': 'admin', 'x-request-id': 'forged' } });
+    t.equal(response.status, 401, url);
+    t.equal((await json(response)).error, 'unauthorized');
+  }
+  t.equal((await fetch(`${stack.gatewayUrl}/healthz`)).status, 200);
+  const jwks = await fetch(`${stack.gatewayUrl}/.well-known/jwks.json`);
+  t.equal(jwks.status, 200, 'JWKS through the gateway without a token');
+});
