@@ -13,6 +13,14 @@ export default tseslint.config(
     },
   },
   {
+    // The demo page's script runs in the browser.
+    files: ['packages/demo-page/assets/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { document: 'readonly', window: 'readonly', fetch: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly' },
+    },
+  },
+  {
     files: ['**/test/**', 'bench/**', 'scripts/**', '**/cli.ts', '**/cli/**'],
     rules: { 'no-console': 'off' },
   },

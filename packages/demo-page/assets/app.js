@@ -1,0 +1,216 @@
+// keygate demo page. The access token is kept in this closure only: never in storage, the DOM
+// or a URL. After a reload the session comes back through the HttpOnly refresh cookie
+// (POST /auth/refresh), and the token is refreshed silently a minute before it expires.
+'use strict';
+(() => {
+  let accessToken = null;
+  let refreshTimer = null;
+  let pollTimer = null;
+  let refreshing = null;
+
+  const $ = (id) => document.getElementById(id);
+
+  function say(text, isError = false) {
+    const el = $('status');
+    el.textContent = text;
+    el.classList.toggle('error', isError);
+  }
+
+  function clearSession() {
+    accessToken = null;
+    clearTimeout(refreshTimer);
+    clearInterval(pollTimer);
+  }
+
+  function showSignedOut(message) {
+    clearSession();
+    $('signed-in').hidden = true;
+    $('signed-out').hidden = false;
+    say(message);
+  }
+
+  function useTokenResponse(body) {
+    accessToken = body.access_token;
+    clearTimeout(refreshTimer);
+    const refreshInMs = Math.max(5, Number(body.expires_in) - 60) * 1000;
+    refreshTimer = setTimeout(async () => {
+      if (!(await refresh())) showSignedOut('Your session has ended. Please log in again.');
+    }, refreshInMs);
+  }
+
+  /** One refresh at a time: concurrent callers share it (rotation spends the cookie). */
+  function refresh() {
+    if (!refreshing) {
+      refreshing = (async () => {
+        try {
+          const res = await fetch('/auth/refresh', { method: 'POST', credentials: 'same-origin' });
+          if (res.status !== 200) {
+            accessToken = null;
+            return false;
+          }
+          useTokenResponse(await res.json());
+          return true;
+        } catch {
+          return false;
+        } finally {
+          setTimeout(() => (refreshing = null), 0);
+        }
+      })();
+    }
+    return refreshing;
+  }
+
+  async function api(path, { method = 'GET', body, retry = true } = {}) {
+    const headers = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (accessToken) headers.authorization = `Bearer ${accessToken}`;
+    const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+    if (res.status === 401 && retry) {
+      if (await refresh()) return api(path, { method, body, retry: false });
+      showSignedOut('You were signed out (this session was revoked or expired). Please log in again.');
+      throw new Error('signed out');
+    }
+    return res;
+  }
+
+  async function describeError(res) {
+    try {
+      const body = await res.json();
+      return body.error_description || body.error || `HTTP ${res.status}`;
+    } catch {
+      return `HTTP ${res.status}`;
+    }
+  }
+
+  function listItem(text) {
+    const li = document.createElement('li');
+    li.textContent = text;
+    return li;
+  }
+
+  async function loadMe() {
+    const res = await api('/auth/me');
+    const me = await res.json();
+    $('me-email').textContent = me.email;
+    $('me-role').textContent = me.role;
+    $('me-id').textContent = me.id;
+  }
+
+  async function loadOrders() {
+    const res = await api('/orders');
+    const orders = await res.json();
+    const list = $('orders');
+    list.replaceChildren(...orders.map((o) => listItem(`${o.quantity} × ${o.item} — ${o.status} (${new Date(o.created_at).toLocaleString()})`)));
+    if (orders.length === 0) list.replaceChildren(listItem('No orders yet.'));
+  }
+
+  async function loadNotifications() {
+    const res = await api('/notifications');
+    const items = await res.json();
+    const list = $('notifications');
+    list.replaceChildren(
+      ...items.map((n) => {
+        const li = listItem(`${n.type === 'order_placed' ? 'Order placed' : n.type}: ${n.message ?? ''}${n.read ? '' : ' (new)'}`);
+        li.dataset.type = n.type;
+        return li;
+      }),
+    );
+    if (items.length === 0) list.replaceChildren(listItem('No notifications yet.'));
+  }
+
+  async function loadSessions() {
+    const res = await api('/auth/sessions');
+    const sessions = await res.json();
+    const list = $('sessions');
+    list.replaceChildren(
+      ...sessions.map((s) => {
+        const li = listItem(`${s.current ? 'This browser' : 'Other session'} — ${s.user_agent || 'unknown device'}, ${s.ip || 'unknown address'}, last used ${new Date(s.last_used_at).toLocaleString()} `);
+        if (s.current) li.classList.add('current');
+        const button = document.createElement('button');
+        button.type = 'button';
+        button.textContent = s.current ? 'Revoke (signs this browser out)' : 'Revoke';
+        button.setAttribute('aria-label', `Revoke ${s.current ? 'this' : 'the other'} session started ${new Date(s.created_at).toLocaleString()}`);
+        button.addEventListener('click', () => revokeSession(s.id, s.current));
+        li.append(button);
+        return li;
+      }),
+    );
+  }
+
+  async function revokeSession(id, current) {
+    const res = await api(`/auth/sessions/${encodeURIComponent(id)}`, { method: 'DELETE' });
+    if (res.status !== 204) return say(await describeError(res), true);
+    if (current) return showSignedOut('This session was revoked.');
+    say('Session revoked.');
+    await loadSessions();
+  }
+
+  async function showSignedIn() {
+    $('signed-out').hidden = true;
+    $('signed-in').hidden = false;
+    await Promise.all([loadMe(), loadOrders(), loadNotifications(), loadSessions()]);
+    clearInterval(pollTimer);
+    // Notifications arrive asynchronously (order → outbox → stream → notifications).
+    pollTimer = setInterval(() => loadNotifications().catch(() => {}), 1500);
+    say('Signed in.');
+  }
+
+  async function credentials() {
+    return { email: $('email').value, password: $('password').value };
+  }
+
+  async function login() {
+    const res = await fetch('/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(await credentials()), credentials: 'same-origin' });
+    if (res.status !== 200) return say(await describeError(res), true);
+    useTokenResponse(await res.json());
+    $('password').value = '';
+    await showSignedIn();
+  }
+
+  async function register() {
+    const res = await fetch('/auth/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(await credentials()), credentials: 'same-origin' });
+    if (res.status !== 201) return say(await describeError(res), true);
+    say('Account created. Logging in…');
+    await login();
+  }
+
+  async function placeOrder() {
+    const item = $('item').value.trim();
+    const quantity = Number($('quantity').value);
+    const res = await api('/orders', { method: 'POST', body: { item, quantity } });
+    if (res.status !== 201) return say(await describeError(res), true);
+    $('item').value = '';
+    say(`Order placed: ${quantity} × ${item}.`);
+    await loadOrders();
+  }
+
+  async function logout(everywhere) {
+    const res = everywhere
+      ? await api('/auth/logout-all', { method: 'POST' })
+      : await fetch('/auth/logout', { method: 'POST', credentials: 'same-origin', headers: accessToken ? { authorization: `Bearer ${accessToken}` } : {} });
+    if (res.status !== 204) return say(await describeError(res), true);
+    showSignedOut(everywhere ? 'Logged out everywhere.' : 'Logged out.');
+  }
+
+  function guard(fn) {
+    return (event) => {
+      event?.preventDefault?.();
+      fn().catch((error) => {
+        if (error?.message !== 'signed out') say('Something went wrong; please try again.', true);
+      });
+    };
+  }
+
+  document.addEventListener('DOMContentLoaded', () => {
+    $('auth-form').addEventListener('submit', guard(login));
+    $('register').addEventListener('click', guard(register));
+    $('order-form').addEventListener('submit', guard(placeOrder));
+    $('logout').addEventListener('click', guard(() => logout(false)));
+    $('logout-all').addEventListener('click', guard(() => logout(true)));
+    // Restore the session after a reload through the refresh cookie.
+    refresh().then(
+      (ok) => (ok ? showSignedIn() : showSignedOut('Not signed in.')),
+      () => showSignedOut('Not signed in.'),
+    );
+  });
+})();
