@@ -1,0 +1,85 @@
+import { test } from 'tap';
+import { randomBytes } from 'node:crypto';
+import { ConfigError } from '@keygate/config';
+import { tempDir } from '@keygate/testing';
+import { loadConfig } from '../src/config.js';
+
+const key = () => randomBytes(32).toString('base64');
+
+test('defaults follow the contract', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => dir.remove());
+  const warnings: string[] = [];
+  const config = loadConfig({ DATA_DIR: dir.path }, (m) => warnings.push(m));
+  t.match(config, {
+    port: 8081,
+    accessTokenTtl: 900,
+    refreshTokenTtl: 604_800,
+    sessionMaxAge: 2_592_000,
+    refreshGrace: 10,
+    rateLimitLoginPerIp: 20,
+    rateLimitLoginPerAccount: 10,
+    signingAlg: 'RS256',
+    passwordGrantEnabled: true,
+    jwksMaxAge: 300,
+    issuer: 'http://localhost:8080',
+    audience: 'api',
+  });
+  t.same(config.trustedOrigins, ['http://localhost:8080']);
+  t.equal(config.keyEncryptionKey.length, 32, 'embedded mode generates a key');
+  t.ok(warnings.some((w) => w.includes('KEY_ENCRYPTION_KEY')), 'with a warning');
+  t.same(loadConfig({ DATA_DIR: dir.path }).keyEncryptionKey, config.keyEncryptionKey, 'and keeps it across restarts');
+});
+
+test('invalid settings stop start-up naming the setting', async (t) => {
+  const base = { KEY_ENCRYPTION_KEY: key(), GATEWAY_SECRET: key() };
+  const cases: [Record<string, string>, string][] = [
+    [{ REFRESH_GRACE: '31' }, 'REFRESH_GRACE'],
+    [{ REFRESH_GRACE: '-1' }, 'REFRESH_GRACE'],
+    [{ ACCESS_TOKEN_TTL: 'soon' }, 'ACCESS_TOKEN_TTL'],
+    [{ KEY_ENCRYPTION_KEY: 'c2hvcnQ=' }, 'KEY_ENCRYPTION_KEY'],
+    [{ SIGNING_ALG: 'HS256' }, 'SIGNING_ALG'],
+    [{ ALLOWED_ORIGINS: 'https://ok.example,https://bad.example/path' }, 'ALLOWED_ORIGINS'],
+    [{ TRUST_PROXY: '10.0.0.0/8,not-an-ip' }, 'TRUST_PROXY'],
+    [{ ADMIN_EMAIL: 'a@b.c' }, 'ADMIN_PASSWORD'],
+    [{ ADMIN_PASSWORD: 'long enough' }, 'ADMIN_EMAIL'],
+    [{ ADMIN_EMAIL: 'a@b.c', ADMIN_PASSWORD: 'short' }, 'ADMIN_PASSWORD'],
+    [{ SESSION_MAX_AGE: '3600', REFRESH_TOKEN_TTL: '7200' }, 'SESSION_MAX_AGE'],
+    [{ RATE_LIMIT_LOGIN_PER_IP: '0' }, 'RATE_LIMIT_LOGIN_PER_IP'],
+    [{ PASSWORD_GRANT_ENABLED: 'maybe' }, 'PASSWORD_GRANT_ENABLED'],
+    [{ AUTH_PORT: '70000' }, 'AUTH_PORT'],
+  ];
+  for (const [env, setting] of cases) {
+    t.throws(() => loadConfig({ ...base, ...env }), new ConfigError(setting, ''), `${JSON.stringify(env)} names ${setting}`);
+    try {
+      loadConfig({ ...base, ...env });
+    } catch (error) {
+      t.equal((error as ConfigError).setting, setting);
+      t.match((error as Error).message, new RegExp(`^Invalid setting ${setting}: `));
+    }
+  }
+});
+
+test('production needs KEY_ENCRYPTION_KEY', async (t) => {
+  const env = { NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x', REDIS_URL: 'redis://r', GATEWAY_SECRET: key() };
+  t.throws(() => loadConfig(env), { setting: 'KEY_ENCRYPTION_KEY' });
+  t.equal(loadConfig({ ...env, KEY_ENCRYPTION_KEY: key() }).nodeEnv, 'production');
+});
+
+test('settings parse: lists, origins, proxies, grace', async (t) => {
+  const config = loadConfig({
+    KEY_ENCRYPTION_KEY: key(),
+    GATEWAY_SECRET: key(),
+    ISSUER: 'https://auth.example.com',
+    ALLOWED_ORIGINS: 'https://app.example.com, https://admin.example.com',
+    TRUST_PROXY: '10.0.0.1, 192.168.0.0/16, ::1',
+    REFRESH_GRACE: '30',
+    SIGNING_ALG: 'ES256',
+    PASSWORD_GRANT_ENABLED: 'false',
+  });
+  t.same(config.trustedOrigins, ['https://auth.example.com', 'https://app.example.com', 'https://admin.example.com']);
+  t.same(config.trustProxy, ['10.0.0.1', '192.168.0.0/16', '::1']);
+  t.equal(config.refreshGrace, 30);
+  t.equal(config.signingAlg, 'ES256');
+  t.equal(config.passwordGrantEnabled, false);
+});
