@@ -1,0 +1,579 @@
+/**
+ * `pnpm bench` (about 3-4 minutes) and `pnpm bench --quick` (under a minute): the gateway beside
+ * its limits and beside the usual express stack, in one run, on this machine.
+ *
+ * Every server runs in its own Node process on 127.0.0.1, started from compiled JavaScript; the
+ * HTTP load comes from wrk in its own process; the auth loops (which must carry a rotating cookie)
+ * from bench/lib/auth-load in its own process. Each scenario gets a warm-up, then several runs in
+ * rotating order (so drift on a shared machine hits every scenario alike); the median is reported.
+ * CPU per request is the server process's user+system time from /proc divided by the requests it
+ * served; RSS is sampled from /proc during the runs.
+ *
+ * Options: --quick, --out <file.json> (default bench/results/latest.json, or quick.json with
+ * --quick), --docs / --no-docs (docs/benchmarks.md; written by a full run by default),
+ * --profile (gateway under `node --cpu-prof`, profiles in bench/profiles/), --keep-logs,
+ * --only <key,key> (HTTP scenarios to run, for profiling one of them), --proxy-only (skip auth,
+ * revocation). A run with --only or --proxy-only is partial: it never writes the docs.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cpus, totalmem } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { verifyGatewayProof } from '@keygate/gateway-trust';
+import { createTestEnvironment, freePort, type TestEnvironment } from '@keygate/testing';
+import type { LoadResult, LoadSpec } from './lib/auth-load.js';
+import { cpuMicros, memory, startServer, tail, type ServerProcess } from './lib/proc.js';
+import { loginSessions, runRevocationTrials, type RevocationResult } from './lib/revocation.js';
+import { median, round } from './lib/stats.js';
+import { createBenchIssuer } from './lib/tokens.js';
+import { runWrk, wrkAvailable, type WrkResult } from './lib/wrk.js';
+import { renderMarkdown, type BenchReport, type ScenarioSummary, type RunFigures } from './lib/report.js';
+
+const benchDist = dirname(fileURLToPath(import.meta.url));
+const repo = join(benchDist, '..', '..');
+const args = process.argv.slice(2);
+const flag = (name: string): boolean => args.includes(name);
+const option = (name: string): string | undefined => {
+  const index = args.indexOf(name);
+  return index >= 0 ? args[index + 1] : undefined;
+};
+
+const quick = flag('--quick');
+const settings = quick
+  ? { warmupSec: 1, durationSec: 1, rounds: 1, connections: 50, tokenCount: 1_000, coldTokens: 0, revocationTrials: 20, authWarmupSec: 0.5, authSec: 1.5, authRounds: 1, authConcurrency: 4 }
+  : { warmupSec: 2, durationSec: 4, rounds: 3, connections: 50, tokenCount: 10_000, coldTokens: 8_000, revocationTrials: 200, authWarmupSec: 1, authSec: 3, authRounds: 3, authConcurrency: 4 };
+const profile = flag('--profile');
+const only = option('--only')?.split(',');
+const proxyOnly = flag('--proxy-only');
+const partial = only !== undefined || proxyOnly;
+const outFile = option('--out') ?? join(repo, 'bench', 'results', partial ? 'partial.json' : quick ? 'quick.json' : 'latest.json');
+const writeDocs = !partial && (flag('--docs') || (!quick && !flag('--no-docs') && option('--out') === undefined));
+const issuerUrl = 'http://localhost:8080';
+const audience = 'api';
+const realRedisUrl = process.env.REDIS_URL || undefined;
+const realDatabaseUrl = process.env.DATABASE_URL || undefined;
+const notes: string[] = [];
+
+const log = (message: string): void => {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+};
+
+const script = (...parts: string[]): string => join(repo, ...parts);
+const secretBase64 = (): string => randomBytes(32).toString('base64');
+
+function requireBuilt(path: string, what: string): void {
+  if (!existsSync(path)) throw new Error(`${what} is not built (${relative(repo, path)} missing): run \`pnpm exec tsc -b\` first`);
+}
+
+/** Samples the RSS of the watched processes while a run goes on; returns the peak per pid. */
+function watchMemory(pids: number[]): () => Map<number, number> {
+  const peak = new Map<number, number>();
+  const sample = (): void => {
+    for (const pid of pids) {
+      const mem = memory(pid);
+      if (mem) peak.set(pid, Math.max(peak.get(pid) ?? 0, mem.rssMb));
+    }
+  };
+  sample();
+  const timer = setInterval(sample, 250);
+  return () => {
+    clearInterval(timer);
+    sample();
+    return peak;
+  };
+}
+
+interface HttpScenario {
+  key: string;
+  label: string;
+  url: string;
+  /** The process whose CPU and RSS are reported (the server under test). */
+  server: ServerProcess;
+  headers?: Record<string, string>;
+  tokenFile?: string;
+}
+
+async function measureHttp(scenario: HttpScenario, durationSec: number, workDir: string, upstream: ServerProcess): Promise<RunFigures> {
+  const pids = [scenario.server.pid, upstream.pid];
+  const cpuBefore = cpuMicros(scenario.server.pid) ?? NaN;
+  const upstreamBefore = cpuMicros(upstream.pid) ?? NaN;
+  const stopWatching = watchMemory(pids);
+  let result: WrkResult;
+  let peaks: Map<number, number>;
+  try {
+    result = await runWrk({
+      url: scenario.url,
+      durationSec,
+      connections: settings.connections,
+      workDir,
+      ...(scenario.headers ? { headers: scenario.headers } : {}),
+      ...(scenario.tokenFile ? { tokenFile: scenario.tokenFile } : {}),
+    });
+  } finally {
+    peaks = stopWatching();
+  }
+  const cpu = (cpuMicros(scenario.server.pid) ?? NaN) - cpuBefore;
+  const upstreamCpu = (cpuMicros(upstream.pid) ?? NaN) - upstreamBefore;
+  return {
+    rps: result.rps,
+    p50Ms: result.p50Ms,
+    p99Ms: result.p99Ms,
+    requests: result.requests,
+    cpuUsPerRequest: cpu / result.requests,
+    upstreamCpuUsPerRequest: scenario.server === upstream ? null : upstreamCpu / result.requests,
+    rssMb: peaks.get(scenario.server.pid) ?? NaN,
+  };
+}
+
+function summarize(key: string, label: string, runs: RunFigures[], extra: Partial<ScenarioSummary> = {}): ScenarioSummary {
+  return {
+    key,
+    label,
+    rps: round(median(runs.map((r) => r.rps)), 1),
+    p50Ms: round(median(runs.map((r) => r.p50Ms))),
+    p99Ms: round(median(runs.map((r) => r.p99Ms))),
+    cpuUsPerRequest: round(median(runs.map((r) => r.cpuUsPerRequest)), 1),
+    upstreamCpuUsPerRequest: runs[0]?.upstreamCpuUsPerRequest === null ? null : round(median(runs.map((r) => r.upstreamCpuUsPerRequest ?? NaN)), 1),
+    rssMb: round(Math.max(...runs.map((r) => r.rssMb)), 1),
+    runs: runs.map((r) => ({ ...r, rps: round(r.rps, 1), p50Ms: round(r.p50Ms), p99Ms: round(r.p99Ms), cpuUsPerRequest: round(r.cpuUsPerRequest, 1), rssMb: round(r.rssMb, 1) })),
+    ...extra,
+  };
+}
+
+/** One request, checked end to end: the status, and what the upstream saw. */
+async function probe(url: string, headers: Record<string, string>, expectStatus: number, secret: Buffer | null, expectUser: string | null): Promise<string> {
+  const response = await fetch(url, { headers });
+  const text = await response.text();
+  if (response.status !== expectStatus) throw new Error(`probe ${url}: expected ${expectStatus}, got ${response.status}: ${text.slice(0, 200)}`);
+  if (expectStatus !== 200 || secret === null) return `${response.status}`;
+  const seen = JSON.parse(text) as { method: string; url: string; userId: string | null; role: string | null; requestId: string | null; proof: string | null; authorization: boolean };
+  if (seen.userId !== expectUser) throw new Error(`probe ${url}: upstream saw user ${seen.userId}, expected ${expectUser}`);
+  if (seen.authorization) throw new Error(`probe ${url}: Authorization reached the upstream`);
+  if (expectUser !== null) {
+    const check = verifyGatewayProof(secret, seen.proof ?? undefined, { method: seen.method, path: seen.url, userId: seen.userId!, role: seen.role!, requestId: seen.requestId! });
+    if (!check.ok) throw new Error(`probe ${url}: the upstream got no valid gateway proof (${check.reason})`);
+  }
+  return `${response.status}`;
+}
+
+function subjectOf(token: string): string {
+  return (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { sub: string }).sub;
+}
+
+async function runLoadProcess(spec: LoadSpec, cpuPid?: number): Promise<LoadResult & { serverCpuUsPerOp: number | null }> {
+  const before = cpuPid === undefined ? NaN : (cpuMicros(cpuPid) ?? NaN);
+  const child = spawn(process.execPath, [join(benchDist, 'lib', 'auth-load.js'), JSON.stringify(spec)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  // The raw modes run their work inside the driver itself: its own CPU is the server's.
+  const pid = cpuPid ?? child.pid!;
+  let lastCpu = cpuMicros(pid) ?? NaN;
+  const startCpu = cpuPid === undefined ? 0 : before;
+  const sampler = setInterval(() => (lastCpu = cpuMicros(pid) ?? lastCpu), 100);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  clearInterval(sampler);
+  if (cpuPid !== undefined) lastCpu = cpuMicros(cpuPid) ?? NaN;
+  const line = /LOAD_JSON (\{.*\})/.exec(out)?.[1];
+  if (code !== 0 || !line) throw new Error(`auth-load ${spec.mode} failed (${code}): ${out.slice(-2000)}`);
+  const result = JSON.parse(line) as LoadResult;
+  // CPU over the whole process life (warm-up included) divided by the measured operations is an
+  // overestimate; scale by the measured share of the wall time instead.
+  const share = spec.durationSec / (spec.durationSec + spec.warmupSec);
+  const cpu = (lastCpu - startCpu) * share;
+  return { ...result, serverCpuUsPerOp: Number.isFinite(cpu) && result.operations > 0 ? round(cpu / result.operations, 1) : null };
+}
+
+interface Cleanup {
+  servers: ServerProcess[];
+  environments: TestEnvironment[];
+}
+
+async function proxyScenarios(workDir: string, logDir: string, cleanup: Cleanup) {
+  log('signing tokens');
+  const issuer = await createBenchIssuer(workDir, issuerUrl, audience);
+  const [oneToken] = await issuer.sign(1, 3600);
+  const manyTokens = await issuer.sign(settings.tokenCount, 3600);
+  const tokenFile = join(workDir, 'tokens.txt');
+  writeFileSync(tokenFile, `${manyTokens.join('\n')}\n`);
+  const coldFile = join(workDir, 'cold-tokens.txt');
+  if (settings.coldTokens > 0) writeFileSync(coldFile, `${(await issuer.sign(settings.coldTokens, 3600)).join('\n')}\n`);
+
+  const gatewaySecret = secretBase64();
+  const secret = Buffer.from(gatewaySecret, 'base64');
+  const echoPort = await freePort();
+  const echo = await startServer({ name: 'echo', script: join(benchDist, 'upstream', 'echo.js'), port: echoPort, logDir, env: { ECHO_PORT: String(echoPort), ECHO_JWKS_FILE: issuer.jwksFile } });
+  cleanup.servers.push(echo);
+
+  const gatewayPort = await freePort();
+  const routes = [
+    { prefix: '/auth', upstream: 'auth', auth: 'none', forwardAuthorization: true },
+    { prefix: '/.well-known', upstream: 'auth', auth: 'none' },
+    { prefix: '/public', upstream: 'orders', auth: 'none' },
+    { prefix: '/orders', upstream: 'orders', auth: 'required' },
+  ];
+  const gatewayEnv: Record<string, string> = {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    HOST: '127.0.0.1',
+    GATEWAY_PORT: String(gatewayPort),
+    DATA_DIR: join(workDir, 'gateway'),
+    AUTH_URL: echo.url,
+    ORDERS_URL: echo.url,
+    NOTIFICATIONS_URL: echo.url,
+    GATEWAY_SECRET: gatewaySecret,
+    ISSUER: issuerUrl,
+    AUDIENCE: audience,
+    GATEWAY_ROUTES: JSON.stringify(routes),
+    // The limiter still runs on every request; the limits are raised so a benchmark is not throttled.
+    RATE_LIMIT_PUBLIC_PER_IP: '1000000000',
+    RATE_LIMIT_USER: '1000000000',
+    REDIS_PREFIX: `kgbench_${process.pid}_${randomBytes(3).toString('hex')}:`,
+    ...(realRedisUrl ? { REDIS_URL: realRedisUrl } : {}),
+  };
+  const gatewayScript = script('services', 'gateway', 'dist', 'main.js');
+  requireBuilt(gatewayScript, 'The gateway');
+  const profileDir = join(repo, 'bench', 'profiles');
+  if (profile) mkdirSync(profileDir, { recursive: true });
+  const gateway = await startServer({
+    name: 'gateway',
+    script: gatewayScript,
+    port: gatewayPort,
+    logDir,
+    readyPath: '/readyz',
+    env: gatewayEnv,
+    ...(profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+  });
+  cleanup.servers.push(gateway);
+
+  const baselineEnv = (keepAlive: boolean, port: number): Record<string, string> => ({
+    NODE_ENV: 'production',
+    BASELINE_PORT: String(port),
+    UPSTREAM_URL: echo.url,
+    JWT_PUBLIC_KEY_FILE: issuer.publicKeyPemFile,
+    ISSUER: issuerUrl,
+    AUDIENCE: audience,
+    GATEWAY_SECRET: gatewaySecret,
+    BASELINE_KEEPALIVE: keepAlive ? '1' : '0',
+  });
+  const baselineScript = join(benchDist, 'baselines', 'express-gateway.js');
+  const baselinePort = await freePort();
+  const baseline = await startServer({ name: 'baseline', script: baselineScript, port: baselinePort, logDir, env: baselineEnv(false, baselinePort) });
+  cleanup.servers.push(baseline);
+  let baselineKeepAlive: ServerProcess | undefined;
+  if (!quick) {
+    const port = await freePort();
+    baselineKeepAlive = await startServer({ name: 'baseline-keepalive', script: baselineScript, port, logDir, env: baselineEnv(true, port) });
+    cleanup.servers.push(baselineKeepAlive);
+  }
+
+  log('checking every server does the real work before timing it');
+  const auth = { authorization: `Bearer ${oneToken}` };
+  const sub = subjectOf(oneToken!);
+  const tampered = `${oneToken!.slice(0, -4)}${oneToken!.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
+  const checks: Record<string, string> = {};
+  checks['gateway public route'] = await probe(`${gateway.url}/public/probe`, {}, 200, secret, null);
+  checks['gateway valid token'] = await probe(`${gateway.url}/orders/probe`, { ...auth, 'x-user-id': 'forged', 'X-User-Role': 'admin' }, 200, secret, sub);
+  checks['gateway tampered token'] = await probe(`${gateway.url}/orders/probe`, { authorization: `Bearer ${tampered}` }, 401, null, null);
+  checks['gateway no token, forged x-user-id'] = await probe(`${gateway.url}/orders/probe`, { 'x-user-id': sub }, 401, null, null);
+  checks['gateway one of the many tokens'] = await probe(`${gateway.url}/orders/probe`, { authorization: `Bearer ${manyTokens[0]}` }, 200, secret, subjectOf(manyTokens[0]!));
+  for (const [name, server] of [['baseline', baseline], ['baseline keep-alive', baselineKeepAlive]] as const) {
+    if (!server) continue;
+    checks[`${name} valid token`] = await probe(`${server.url}/orders/probe`, { ...auth, 'x-user-id': 'forged' }, 200, secret, sub);
+    checks[`${name} tampered token`] = await probe(`${server.url}/orders/probe`, { authorization: `Bearer ${tampered}` }, 401, null, null);
+  }
+
+  const scenarios: HttpScenario[] = [
+    { key: 'upstream', label: '1. upstream alone (echo)', url: `${echo.url}/orders/bench`, server: echo },
+    { key: 'gateway_proxy', label: '2. gateway, pure proxy (auth off)', url: `${gateway.url}/public/bench`, server: gateway },
+    { key: 'gateway_auth', label: '3. gateway, full verification, one token', url: `${gateway.url}/orders/bench`, server: gateway, headers: auth },
+    {
+      key: 'gateway_auth_many',
+      label: `4. gateway, full verification, ${settings.tokenCount.toLocaleString('en-US')} tokens round-robin`,
+      url: `${gateway.url}/orders/bench`,
+      server: gateway,
+      tokenFile,
+    },
+    { key: 'baseline', label: '5. express + jsonwebtoken + http-proxy-middleware', url: `${baseline.url}/orders/bench`, server: baseline, headers: auth },
+  ];
+  if (baselineKeepAlive) {
+    scenarios.push({ key: 'baseline_keepalive', label: '5b. the same, tuned: keep-alive agent to the upstream', url: `${baselineKeepAlive.url}/orders/bench`, server: baselineKeepAlive, headers: auth });
+  }
+
+  if (only) scenarios.splice(0, scenarios.length, ...scenarios.filter((s) => only.includes(s.key)));
+  let coldFirstPass: (RunFigures & { tokens: number; wrapped: boolean }) | null = null;
+  if (settings.coldTokens > 0 && (!only || only.includes('gateway_cold_first_pass'))) {
+    // Every request a token the gateway has never seen: the verification cost without the cache,
+    // on a warm process. Measured once before the warm-up, over fewer requests than tokens.
+    log('cold first pass: every token new to the gateway');
+    const figures = await measureHttp({ key: 'cold', label: 'cold', url: `${gateway.url}/orders/bench`, server: gateway, tokenFile: coldFile }, 1, workDir, echo);
+    coldFirstPass = { ...figures, tokens: settings.coldTokens, wrapped: figures.requests > settings.coldTokens };
+  }
+
+  log(`warm-up: ${settings.warmupSec} s per scenario`);
+  for (const scenario of scenarios) await measureHttp(scenario, settings.warmupSec, workDir, echo);
+
+  const runs = new Map<string, RunFigures[]>(scenarios.map((s) => [s.key, []]));
+  for (let round = 0; round < settings.rounds; round++) {
+    // Rotate the order each round so slow drift on a shared machine does not favour one scenario.
+    const order = scenarios.map((_, i) => scenarios[(i + round) % scenarios.length]!);
+    for (const scenario of order) {
+      const figures = await measureHttp(scenario, settings.durationSec, workDir, echo);
+      runs.get(scenario.key)!.push(figures);
+      log(`round ${round + 1}/${settings.rounds} ${scenario.key}: ${Math.round(figures.rps)} req/s, p99 ${figures.p99Ms.toFixed(2)} ms, ${figures.cpuUsPerRequest.toFixed(0)} µs CPU/req`);
+    }
+  }
+
+  const gatewayMemory = memory(gateway.pid);
+  const summaries = scenarios.map((s) => summarize(s.key, s.label, runs.get(s.key)!));
+  if (coldFirstPass) {
+    summaries.push(
+      summarize('gateway_cold_first_pass', `4c. gateway, every token new (first pass over ${settings.coldTokens.toLocaleString('en-US')}, one 1 s run)`, [coldFirstPass], {
+        wrapped: coldFirstPass.wrapped,
+      }),
+    );
+  }
+  return { summaries, checks, gatewayPeakRssMb: gatewayMemory?.peakRssMb ?? NaN, gateway, echo, gatewaySecret };
+}
+
+async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret: string, cleanup: Cleanup) {
+  const environment = await createTestEnvironment({ LOG_LEVEL: 'warn', GATEWAY_SECRET: gatewaySecret, ISSUER: issuerUrl, AUDIENCE: audience });
+  cleanup.environments.push(environment);
+  if (!realDatabaseUrl) notes.push('DATABASE_URL unset: the auth service ran on embedded PGlite and the raw-SQL comparison was skipped (refresh_vs_sql is null).');
+  const authScript = script('services', 'auth', 'dist', 'main.js');
+  requireBuilt(authScript, 'The auth service');
+  const authPort = await freePort();
+  const auth = await startServer({
+    name: 'auth',
+    script: authScript,
+    port: authPort,
+    logDir,
+    readyPath: '/readyz',
+    timeoutMs: 60_000,
+    env: {
+      ...environment.env,
+      HOST: '127.0.0.1',
+      AUTH_PORT: String(authPort),
+      // The limiter still runs on every login; the limits are raised so a benchmark is not throttled.
+      RATE_LIMIT_LOGIN_PER_IP: '100000',
+      RATE_LIMIT_LOGIN_PER_ACCOUNT: '100000',
+    },
+  });
+  cleanup.servers.push(auth);
+
+  const concurrency = settings.authConcurrency;
+  const users = Array.from({ length: concurrency }, (_, i) => ({ email: `bench-${i}@example.com`, password: `bench password ${i} ${randomBytes(4).toString('hex')}` }));
+  for (const user of users) {
+    const response = await fetch(`${auth.url}/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(user) });
+    if (response.status !== 201) throw new Error(`register answered ${response.status}: ${await response.text()}`);
+  }
+
+  const base = { concurrency, durationSec: settings.authSec, warmupSec: settings.authWarmupSec };
+  const passwordsModule = script('services', 'auth', 'dist', 'domain', 'passwords.js');
+  const argon2Runs: LoadResult[] = [];
+  const loginRuns: (LoadResult & { serverCpuUsPerOp: number | null })[] = [];
+  const sqlRuns: LoadResult[] = [];
+  const refreshRuns: (LoadResult & { serverCpuUsPerOp: number | null })[] = [];
+  let argon2Source: string | undefined;
+  for (let round = 0; round < settings.authRounds; round++) {
+    const argon2 = await runLoadProcess({ ...base, mode: 'argon2', authPasswordsModule: passwordsModule });
+    argon2Source = argon2.parameters ? `${argon2.parameters.source} (${JSON.stringify(argon2.parameters.options)})` : undefined;
+    argon2Runs.push(argon2);
+    loginRuns.push(await runLoadProcess({ ...base, mode: 'login', authUrl: auth.url, users }, auth.pid));
+    log(`auth round ${round + 1}: argon2 ${argon2.rate.toFixed(1)}/s, login ${loginRuns.at(-1)!.rate.toFixed(1)}/s`);
+    if (realDatabaseUrl) {
+      sqlRuns.push(await runLoadProcess({ ...base, mode: 'sql', databaseUrl: environment.env.DATABASE_URL!, users }));
+    }
+    refreshRuns.push(await runLoadProcess({ ...base, mode: 'refresh', authUrl: auth.url, users }, auth.pid));
+    log(`auth round ${round + 1}: raw SQL ${sqlRuns.at(-1)?.rate.toFixed(0) ?? '-'}/s, refresh ${refreshRuns.at(-1)!.rate.toFixed(0)}/s`);
+  }
+  if (argon2Source?.startsWith('copied')) notes.push('services/auth did not export ARGON2_OPTIONS: the raw argon2 rate used the copied numbers.');
+
+  const jwksRuns: WrkResult[] = [];
+  for (let round = 0; round < settings.authRounds; round++) {
+    jwksRuns.push(await runWrk({ url: `${auth.url}/.well-known/jwks.json`, durationSec: Math.min(settings.durationSec, 3), connections: settings.connections, workDir: logDir }));
+  }
+
+  const pick = (runs: (LoadResult & { serverCpuUsPerOp?: number | null })[], label: string) =>
+    runs.length === 0
+      ? null
+      : {
+          label,
+          rate: round(median(runs.map((r) => r.rate)), 1),
+          p50Ms: round(median(runs.map((r) => r.p50Ms)), 2),
+          p99Ms: round(median(runs.map((r) => r.p99Ms)), 2),
+          cpuUsPerOp: runs[0]!.serverCpuUsPerOp === undefined ? null : round(median(runs.map((r) => r.serverCpuUsPerOp ?? NaN)), 1),
+          runs: runs.map((r) => round(r.rate, 1)),
+        };
+  const auth_ = {
+    concurrency,
+    argon2Parameters: argon2Source ?? null,
+    login: pick(loginRuns, 'POST /auth/login (auth service)'),
+    argon2Raw: pick(argon2Runs, 'raw argon2id verify, same parameters'),
+    refresh: pick(refreshRuns, 'POST /auth/refresh (auth service)'),
+    refreshSqlRaw: pick(sqlRuns, 'the rotation transaction, raw pg'),
+    jwks: {
+      label: 'GET /.well-known/jwks.json (auth service)',
+      rate: round(median(jwksRuns.map((r) => r.rps)), 1),
+      p50Ms: round(median(jwksRuns.map((r) => r.p50Ms)), 2),
+      p99Ms: round(median(jwksRuns.map((r) => r.p99Ms)), 2),
+      cpuUsPerOp: null,
+      runs: jwksRuns.map((r) => round(r.rps, 1)),
+    },
+  };
+
+  let revocation: (RevocationResult & { gateways: number }) | null = null;
+  if (!realRedisUrl) {
+    notes.push('REDIS_URL unset: the revocation scenario (two gateways on one Redis) was not run; revocation_p99_ms is null.');
+    log('REDIS_URL unset: skipping the revocation scenario');
+  } else {
+    log(`revocation: ${settings.revocationTrials} trials, two gateways on one Redis`);
+    const gateways: ServerProcess[] = [];
+    for (const name of ['gateway-a', 'gateway-b']) {
+      const port = await freePort();
+      const server = await startServer({
+        name,
+        script: script('services', 'gateway', 'dist', 'main.js'),
+        port,
+        logDir,
+        readyPath: '/readyz',
+        env: {
+          NODE_ENV: 'test',
+          LOG_LEVEL: 'warn',
+          HOST: '127.0.0.1',
+          GATEWAY_PORT: String(port),
+          DATA_DIR: environment.env.DATA_DIR!,
+          AUTH_URL: auth.url,
+          ORDERS_URL: echo.url,
+          NOTIFICATIONS_URL: echo.url,
+          GATEWAY_SECRET: gatewaySecret,
+          ISSUER: issuerUrl,
+          AUDIENCE: audience,
+          REDIS_URL: realRedisUrl,
+          REDIS_PREFIX: environment.env.REDIS_PREFIX!,
+          RATE_LIMIT_PUBLIC_PER_IP: '1000000000',
+          RATE_LIMIT_USER: '1000000000',
+          INSTANCE_NAME: name,
+        },
+      });
+      cleanup.servers.push(server);
+      gateways.push(server);
+    }
+    const tokens = await loginSessions(auth.url, users[0]!, settings.revocationTrials, concurrency);
+    revocation = { ...(await runRevocationTrials(gateways[0]!.url, gateways[1]!.url, tokens)), gateways: 2 };
+    for (const [key, value] of Object.entries(revocation)) if (typeof value === 'number') (revocation as unknown as Record<string, number>)[key] = round(value, 2);
+    log(`revocation: p50 ${revocation.p50Ms} ms, p99 ${revocation.p99Ms} ms, timeouts ${revocation.timeouts}`);
+  }
+  return { auth: auth_, revocation };
+}
+
+function machine() {
+  const list = cpus();
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
+  } catch {
+    // not a git checkout
+  }
+  let wrk = 'unknown';
+  try {
+    wrk = execFileSync('wrk', ['--version'], { encoding: 'utf8' }).split('\n')[0]!.trim();
+  } catch (error) {
+    wrk = ((error as { stdout?: string }).stdout ?? '').split('\n')[0]?.trim() || 'wrk';
+  }
+  return { cpu: list[0]?.model ?? 'unknown', cores: list.length, memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version, platform: `${process.platform} ${process.arch}`, commit, wrk };
+}
+
+const ratio = (a: number | undefined, b: number | undefined): number | null => (a !== undefined && b !== undefined && Number.isFinite(a) && Number.isFinite(b) && b > 0 ? round(a / b, 3) : null);
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  if (!wrkAvailable()) throw new Error('wrk is not installed: `apt-get install -y wrk` (Debian package)');
+  const workDir = mkdtempSync(join(tmpdir(), 'keygate-bench-'));
+  const logDir = flag('--keep-logs') ? join(repo, 'bench', 'results', 'logs') : workDir;
+  mkdirSync(logDir, { recursive: true });
+  const cleanup: Cleanup = { servers: [], environments: [] };
+  let failed = false;
+  try {
+    log(`${quick ? 'quick' : 'full'} run; logs in ${logDir}`);
+    const proxy = await proxyScenarios(workDir, logDir, cleanup);
+    if (profile) {
+      // Stop the gateway now so it writes its CPU profile of exactly the proxy scenarios.
+      await proxy.gateway.stop();
+      log(`CPU profile written to ${relative(repo, join(repo, 'bench', 'profiles'))}/`);
+    }
+    const { auth, revocation } = proxyOnly ? { auth: null, revocation: null } : await authScenarios(logDir, proxy.echo, proxy.gatewaySecret, cleanup);
+    const by = (key: string) => proxy.summaries.find((s) => s.key === key);
+    const ratios = {
+      auth_vs_proxy: ratio(by('gateway_auth')?.rps, by('gateway_proxy')?.rps),
+      cold_vs_proxy: ratio(by('gateway_auth_many')?.rps, by('gateway_proxy')?.rps),
+      auth_vs_baseline: ratio(by('gateway_auth')?.rps, by('baseline')?.rps),
+      p99_auth_vs_proxy: ratio(by('gateway_auth')?.p99Ms, by('gateway_proxy')?.p99Ms),
+      login_vs_argon2: ratio(auth?.login?.rate, auth?.argon2Raw?.rate),
+      refresh_vs_sql: ratio(auth?.refresh?.rate, auth?.refreshSqlRaw?.rate),
+      // Informational: not targets.
+      auth_vs_baseline_keepalive: ratio(by('gateway_auth')?.rps, by('baseline_keepalive')?.rps),
+      first_pass_vs_proxy: ratio(by('gateway_cold_first_pass')?.rps, by('gateway_proxy')?.rps),
+      proxy_vs_upstream: ratio(by('gateway_proxy')?.rps, by('upstream')?.rps),
+    };
+    const gatewayRss = Math.max(proxy.gatewayPeakRssMb, ...proxy.summaries.filter((s) => s.key.startsWith('gateway')).map((s) => s.rssMb));
+    const report: BenchReport = {
+      mode: quick ? 'quick' : 'full',
+      date: new Date().toISOString(),
+      durationSec: 0,
+      command: quick ? 'pnpm bench --quick' : 'pnpm bench',
+      machine: machine(),
+      settings: { ...settings, redis: realRedisUrl !== undefined, database: realDatabaseUrl !== undefined },
+      checks: proxy.checks,
+      scenarios: proxy.summaries,
+      auth,
+      revocation,
+      ratios,
+      revocation_p99_ms: revocation ? revocation.p99Ms : null,
+      gateway_rss_mb: round(gatewayRss, 1),
+      targets: [],
+      notes,
+    };
+    report.targets = [
+      { name: 'scenario 3 ≥ 0.85 × scenario 2 throughput', key: 'auth_vs_proxy', value: ratios.auth_vs_proxy, limit: 0.85, higherIsBetter: true },
+      { name: 'scenario 3 p99 ≤ 1.5 × scenario 2 p99', key: 'p99_auth_vs_proxy', value: ratios.p99_auth_vs_proxy, limit: 1.5, higherIsBetter: false },
+      { name: 'scenario 4 ≥ 0.6 × scenario 2 throughput', key: 'cold_vs_proxy', value: ratios.cold_vs_proxy, limit: 0.6, higherIsBetter: true },
+      { name: 'scenario 3 ≥ 5 × scenario 5 throughput', key: 'auth_vs_baseline', value: ratios.auth_vs_baseline, limit: 5, higherIsBetter: true },
+      { name: 'logins ≥ 0.9 × raw argon2id rate', key: 'login_vs_argon2', value: ratios.login_vs_argon2, limit: 0.9, higherIsBetter: true },
+      { name: 'refresh ≥ 0.6 × raw SQL rate', key: 'refresh_vs_sql', value: ratios.refresh_vs_sql, limit: 0.6, higherIsBetter: true },
+      { name: 'revocation p99 ≤ 100 ms', key: 'revocation_p99_ms', value: report.revocation_p99_ms, limit: 100, higherIsBetter: false },
+      { name: 'gateway RSS ≤ 150 MB', key: 'gateway_rss_mb', value: report.gateway_rss_mb, limit: 150, higherIsBetter: false },
+    ].map((t) => ({ ...t, met: t.value === null ? null : t.higherIsBetter ? t.value >= t.limit : t.value <= t.limit }));
+    report.durationSec = Math.round((Date.now() - started) / 1000);
+    mkdirSync(dirname(outFile), { recursive: true });
+    writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
+    log(`results: ${relative(process.cwd(), outFile)} (${report.durationSec} s)`);
+    if (writeDocs) {
+      const analysisFile = join(repo, 'bench', 'analysis.md');
+      const analysis = existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8') : '';
+      writeFileSync(join(repo, 'docs', 'benchmarks.md'), renderMarkdown(report, analysis));
+      log('docs/benchmarks.md updated');
+    }
+    for (const target of report.targets) log(`${target.met === null ? 'n/a ' : target.met ? 'MET ' : 'MISS'} ${target.name}: ${target.value}`);
+  } catch (error) {
+    failed = true;
+    for (const server of cleanup.servers) log(`--- ${server.name} log tail ---\n${tail(server.logFile)}`);
+    throw error;
+  } finally {
+    await Promise.allSettled(cleanup.servers.map((server) => server.stop()));
+    await Promise.allSettled(cleanup.environments.map((environment) => environment.cleanup()));
+    if (!failed && logDir === workDir) rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  log(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exitCode = 1;
+});
+
