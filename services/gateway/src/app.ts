@@ -1,12 +1,73 @@
-/** The gateway app factory: never listens (main.ts does), so tests build it and use inject. */
-import type { FastifyInstance } from 'fastify';
+/**
+ * The gateway app factory: never listens (main.ts does). Assembles the single-purpose plugins:
+ * security headers, token verification, revocation, rate limiting, and the proxy route.
+ * A bus passed in deps is shared and never closed here; one opened here is closed on close.
+ */
+import type { Server } from 'node:http';
+import type { FastifyHttpOptions, FastifyInstance } from 'fastify';
+import { createBus, type Bus } from '@keygate/bus';
 import { createServiceApp } from '@keygate/service-kit';
 import type { GatewayConfig } from './config.js';
+import { rateLimitPlugin } from './plugins/rate-limit.js';
+import { revocationPlugin } from './plugins/revocation.js';
+import { securityHeadersPlugin } from './plugins/security-headers.js';
+import { tokenVerificationPlugin } from './plugins/token-verification.js';
+import { proxyRoutes } from './routes/proxy.js';
 
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface GatewayDeps {}
+const MAX_HEADER_BYTES = 128 * 1024;
 
-export async function build(config: GatewayConfig, _deps: GatewayDeps = {}): Promise<FastifyInstance> {
-  const app = await createServiceApp({ service: 'gateway', logLevel: config.logLevel, readiness: {} });
+export interface GatewayDeps {
+  /** A bus shared with other in-process services (the embedded stack); never closed by the gateway. */
+  bus?: Bus;
+  /** fetch used for the JWKS (tests inject one); default globalThis.fetch. */
+  fetch?: typeof fetch;
+}
+
+export type { GatewayConfig } from './config.js';
+
+export async function build(config: GatewayConfig, deps: GatewayDeps = {}): Promise<FastifyInstance> {
+  let bus: Bus | undefined = deps.bus;
+  const app = await createServiceApp({
+    service: 'gateway',
+    logLevel: config.logLevel,
+    trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
+    // Node's 16 KiB header cap would answer an oversized token with a bare 431; above it, the
+    // token verifier's own cap answers 401 invalid_token with the contract's body.
+    fastify: { http: { maxHeaderSize: MAX_HEADER_BYTES } } as Partial<FastifyHttpOptions<Server>>,
+    readiness: {
+      jwks: async () => {
+        if (!app.tokens.verifier.jwksLoaded) throw new Error('the JWKS has not been loaded yet');
+      },
+      // With `serve`, a Redis outage must not take every gateway out of rotation: it pauses
+      // revocation (gateway_revocation_live = 0) instead. With `refuse`, Redis is a hard dependency.
+      ...(config.revocationWhenRedisDown === 'refuse' ? { bus: () => bus!.ping() } : {}),
+    },
+  });
+  if (!bus) {
+    const owned = createBus({ redisUrl: config.redisUrl, keyPrefix: config.redisPrefix, onError: (error) => app.log.warn({ err: error }, 'bus error') });
+    bus = owned;
+    app.addHook('onClose', async () => owned.close());
+  }
+  await app.register(securityHeadersPlugin, { https: config.issuer.startsWith('https:') });
+  await app.register(tokenVerificationPlugin, {
+    jwksUrl: config.jwksUrl,
+    issuer: config.issuer,
+    audience: config.audience,
+    algorithms: config.tokenAlgorithms,
+    clockSkewSec: config.clockSkewSec,
+    maxTokenLength: config.tokenMaxLength,
+    cacheSize: config.tokenCacheSize,
+    refetchCooldownMs: config.jwksRefetchCooldownMs,
+    refreshIntervalMs: config.jwksRefreshIntervalMs,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+  });
+  await app.register(revocationPlugin, { bus });
+  await app.register(rateLimitPlugin, {
+    perIp: config.rateLimitPublicPerIp,
+    perUser: config.rateLimitUser,
+    redis: bus.redis,
+    nameSpace: `${config.redisPrefix}gateway-rate:`,
+  });
+  await app.register(async (scope) => proxyRoutes(scope, config));
   return app;
 }

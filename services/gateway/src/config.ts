@@ -1,16 +1,103 @@
-/** The gateway service's settings: the shared core plus its port; secrets resolved for embedded mode. */
-import { assertProductionReady, coreSettings, embeddedSecret, int, loadSettings, type SettingsOf } from '@keygate/config';
+/**
+ * The gateway's settings: the shared core, its port and upstreams, the route table, trusted
+ * proxies, token verification, rate limits, revocation behaviour while Redis is down, and
+ * upstream timeouts. Invalid values stop start-up with a message naming the setting.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  ConfigError,
+  assertProductionReady,
+  coreSettings,
+  embeddedSecret,
+  int,
+  list,
+  loadSettings,
+  oneOf,
+  optionalStr,
+  requiredUrl,
+  url,
+  type SettingsOf,
+} from '@keygate/config';
+import { SUPPORTED_ALGORITHMS, type Algorithm } from '@keygate/token-verifier';
+import { DEFAULT_ROUTES, parseRouteSpecs, resolveRoutes, type Route } from './route-table.js';
+
+const httpUrl = { protocols: ['http:', 'https:'] } as const;
 
 export const gatewaySettings = {
   ...coreSettings,
   port: int('GATEWAY_PORT', { default: 8080, min: 0, max: 65_535 }),
+  authUrl: requiredUrl('AUTH_URL', { ...httpUrl, default: 'http://127.0.0.1:8081' }),
+  ordersUrl: requiredUrl('ORDERS_URL', { ...httpUrl, default: 'http://127.0.0.1:8082' }),
+  notificationsUrl: requiredUrl('NOTIFICATIONS_URL', { ...httpUrl, default: 'http://127.0.0.1:8083' }),
+  /** Default: `${AUTH_URL}/.well-known/jwks.json`. */
+  jwksUrl: url('JWKS_URL', httpUrl),
+  /** The route table as JSON (wins over GATEWAY_ROUTES_FILE); default: the contract's routes. */
+  routesJson: optionalStr('GATEWAY_ROUTES'),
+  routesFile: optionalStr('GATEWAY_ROUTES_FILE'),
+  /** Peers (IPs or CIDRs) whose X-Forwarded-For / -Proto / -Host are believed. */
+  trustProxy: list('TRUST_PROXY', {
+    check(item) {
+      if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(item) && !['loopback', 'linklocal', 'uniquelocal'].includes(item)) {
+        throw new Error(`"${item}" is not an IP address, CIDR, loopback, linklocal or uniquelocal`);
+      }
+    },
+  }),
+  rateLimitPublicPerIp: int('RATE_LIMIT_PUBLIC_PER_IP', { default: 300, min: 1, max: 1_000_000_000, unit: 'requests per minute' }),
+  rateLimitUser: int('RATE_LIMIT_USER', { default: 600, min: 1, max: 1_000_000_000, unit: 'requests per minute' }),
+  /** serve: keep serving with revocation paused (readiness stays up, metric and logs say so); refuse: 503 on authenticated routes. */
+  revocationWhenRedisDown: oneOf('REVOCATION_WHEN_REDIS_DOWN', ['serve', 'refuse'] as const, { default: 'serve' }),
+  upstreamTimeoutMs: int('UPSTREAM_TIMEOUT_MS', { default: 30_000, min: 100, max: 600_000, unit: 'milliseconds' }),
+  upstreamConnections: int('UPSTREAM_CONNECTIONS', { default: 128, min: 1, max: 10_000 }),
+  tokenAlgorithms: list('TOKEN_ALGORITHMS', {
+    default: ['RS256'],
+    check(item) {
+      if (!(SUPPORTED_ALGORITHMS as readonly string[]).includes(item)) throw new Error(`"${item}" is not one of ${SUPPORTED_ALGORITHMS.join(', ')}`);
+    },
+  }),
+  clockSkewSec: int('CLOCK_SKEW_SEC', { default: 30, min: 0, max: 30, unit: 'seconds' }),
+  tokenMaxLength: int('TOKEN_MAX_LENGTH', { default: 8192, min: 512, max: 65_536, unit: 'characters' }),
+  tokenCacheSize: int('TOKEN_CACHE_SIZE', { default: 20_000, min: 0, max: 1_000_000 }),
+  jwksRefetchCooldownMs: int('JWKS_REFETCH_COOLDOWN_MS', { default: 10_000, min: 0, max: 3_600_000, unit: 'milliseconds' }),
+  jwksRefreshIntervalMs: int('JWKS_REFRESH_INTERVAL_MS', { default: 300_000, min: 1_000, max: 86_400_000, unit: 'milliseconds' }),
+  /** Largest request body announced by Content-Length that is forwarded (413 above). */
+  bodyLimit: int('GATEWAY_BODY_LIMIT', { default: 1_048_576, min: 1_024, max: 1_073_741_824, unit: 'bytes' }),
 } as const;
 
-export type GatewayConfig = Omit<SettingsOf<typeof gatewaySettings>, 'gatewaySecret'> & { gatewaySecret: Buffer };
+type Settings = SettingsOf<typeof gatewaySettings>;
+
+export type GatewayConfig = Omit<Settings, 'gatewaySecret' | 'jwksUrl' | 'tokenAlgorithms' | 'routesJson' | 'routesFile'> & {
+  gatewaySecret: Buffer;
+  jwksUrl: string;
+  tokenAlgorithms: readonly Algorithm[];
+  routes: readonly Route[];
+};
+
+function loadRoutes(settings: Settings): Route[] {
+  let source = 'GATEWAY_ROUTES';
+  let specs = DEFAULT_ROUTES;
+  try {
+    if (settings.routesJson !== undefined) {
+      specs = parseRouteSpecs(JSON.parse(settings.routesJson));
+    } else if (settings.routesFile !== undefined) {
+      source = 'GATEWAY_ROUTES_FILE';
+      specs = parseRouteSpecs(JSON.parse(readFileSync(settings.routesFile, 'utf8')));
+    }
+    return resolveRoutes(specs, { auth: settings.authUrl, orders: settings.ordersUrl, notifications: settings.notificationsUrl });
+  } catch (error) {
+    throw new ConfigError(source, error instanceof Error ? error.message : String(error));
+  }
+}
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>>, warn: (message: string) => void = () => {}): GatewayConfig {
   const settings = loadSettings(gatewaySettings, env);
   assertProductionReady(settings, { GATEWAY_SECRET: settings.gatewaySecret });
   const gatewaySecret = embeddedSecret(settings.gatewaySecret, { env: 'GATEWAY_SECRET', dataDir: settings.dataDir, bytes: 32, nodeEnv: settings.nodeEnv, warn });
-  return Object.freeze({ ...settings, gatewaySecret });
+  const { routesJson: _json, routesFile: _file, ...rest } = settings;
+  return Object.freeze({
+    ...rest,
+    gatewaySecret,
+    jwksUrl: settings.jwksUrl ?? `${settings.authUrl.replace(/\/+$/, '')}/.well-known/jwks.json`,
+    tokenAlgorithms: settings.tokenAlgorithms as readonly Algorithm[],
+    routes: Object.freeze(loadRoutes(settings)),
+  });
 }

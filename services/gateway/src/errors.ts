@@ -1,0 +1,35 @@
+/**
+ * The gateway's coded errors. 401s carry an RFC 6750 challenge: bare when no token was sent,
+ * with error="invalid_token" when one was; 403 says error="insufficient_scope".
+ */
+import { AppError, CommonErrors, createError } from '@keygate/errors';
+
+const REALM = 'Bearer realm="keygate"';
+
+/** Quoted-string safe: our descriptions are fixed ASCII texts, but never let a quote through. */
+function quoted(text: string): string {
+  return text.replace(/["\\]/g, '');
+}
+
+export const GatewayErrors = {
+  invalidRequest: CommonErrors.invalidRequest,
+  notFound: CommonErrors.notFound,
+  payloadTooLarge: CommonErrors.payloadTooLarge,
+  rateLimited: CommonErrors.rateLimited,
+  badGateway: CommonErrors.badGateway,
+  gatewayTimeout: CommonErrors.gatewayTimeout,
+  serviceUnavailable: CommonErrors.serviceUnavailable,
+  internal: CommonErrors.internal,
+  tokenRequired: (description = 'An access token is required.') =>
+    new AppError('unauthorized', 401, description, { headers: { 'www-authenticate': REALM } }),
+  invalidToken: (description = 'The access token is invalid.') =>
+    new AppError('invalid_token', 401, description, {
+      headers: { 'www-authenticate': `${REALM}, error="invalid_token", error_description="${quoted(description)}"` },
+    }),
+  insufficientScope: (description = 'Your role is not allowed on this route.') =>
+    new AppError('insufficient_scope', 403, description, {
+      headers: { 'www-authenticate': `${REALM}, error="insufficient_scope", error_description="${quoted(description)}"` },
+    }),
+  tokenInQuery: createError('invalid_request', 400, 'Send the access token in the Authorization header, never in the query string.'),
+  duplicateAuthorization: createError('invalid_request', 400, 'Send exactly one Authorization header.'),
+} as const;

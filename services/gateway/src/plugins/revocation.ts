@@ -1,0 +1,136 @@
+/**
+ * Feeds the in-memory revocation list from the bus (agreed wire format: channel `revocations`,
+ * expiring set `revoked` for catch-up). Catches up on start, after the subscriber reconnects
+ * (onResubscribed) and when the command connection is ready again, so a gateway that missed
+ * messages while Redis was away still refuses every revoked session.
+ *
+ * `live` says whether revocations are currently being received: false while Redis is
+ * unreachable or before the first catch-up succeeded. What then happens is the operator's
+ * choice (REVOCATION_WHEN_REDIS_DOWN): `serve` keeps answering with revocation paused (a metric
+ * and a warning say so), `refuse` answers 503 on authenticated routes until it is live again.
+ */
+import fp from 'fastify-plugin';
+import { Gauge } from 'prom-client';
+import type { Bus } from '@keygate/bus';
+import { RevocationList, parseRevocationMember, parseRevocationMessage } from '../revocation-list.js';
+
+export const REVOCATION_CHANNEL = 'revocations';
+export const REVOCATION_SET = 'revoked';
+const PRUNE_INTERVAL_MS = 10_000;
+const CATCH_UP_RETRY_MS = 1_000;
+
+export interface RevocationState {
+  readonly list: RevocationList;
+  /** Whether revocations are being received right now (always true on the in-memory bus once caught up). */
+  readonly live: boolean;
+  /** Resolves once the first catch-up has been attempted. */
+  readonly started: Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    revocation: RevocationState;
+  }
+}
+
+export const revocationPlugin = fp<{ bus: Bus }>(
+  async (app, { bus }) => {
+    const list = new RevocationList();
+    let caughtUp = false;
+    let connected = true;
+    let closed = false;
+    let retryTimer: NodeJS.Timeout | undefined;
+    const log = app.log.child({ component: 'revocation' });
+
+    const catchUp = async (why: string): Promise<void> => {
+      if (closed) return;
+      try {
+        const members = await bus.listExpiring(REVOCATION_SET);
+        const now = Date.now();
+        for (const { member, expiresAtMs } of members) {
+          const revocation = parseRevocationMember(member, expiresAtMs);
+          if (revocation) list.add(revocation, now);
+        }
+        if (!caughtUp || !connected) log.info({ why, entries: list.size }, 'revocation list caught up');
+        caughtUp = true;
+        connected = true;
+      } catch (error) {
+        log.warn({ why, err: error }, 'revocation catch-up failed; retrying');
+        if (retryTimer === undefined && !closed) {
+          retryTimer = setTimeout(() => {
+            retryTimer = undefined;
+            void catchUp('retry');
+          }, CATCH_UP_RETRY_MS);
+          retryTimer.unref();
+        }
+      }
+    };
+
+    const unsubscribe = await bus
+      .subscribe(REVOCATION_CHANNEL, (message) => {
+        const revocation = parseRevocationMessage(message);
+        if (!revocation) {
+          log.warn({ length: message.length }, 'ignored a malformed revocation message');
+          return;
+        }
+        list.add(revocation);
+      })
+      .catch((error: unknown) => {
+        // Redis unreachable at start: the subscriber reconnects by itself and onResubscribed catches up.
+        log.warn({ err: error }, 'could not subscribe to revocations yet');
+        return undefined;
+      });
+    const removeResubscribed = bus.onResubscribed(() => void catchUp('resubscribed'));
+
+    // The command connection's state tells us when Redis went away, and when it is back.
+    const redis = bus.redis;
+    const onDown = () => {
+      if (connected) log.warn({}, 'Redis unreachable: revocation paused');
+      connected = false;
+    };
+    const onReady = () => void catchUp('reconnected');
+    redis?.on('close', onDown);
+    redis?.on('ready', onReady);
+
+    const started = catchUp('start');
+    const pruner = setInterval(() => list.prune(), PRUNE_INTERVAL_MS);
+    pruner.unref();
+
+    const state: RevocationState = {
+      list,
+      get live() {
+        return caughtUp && connected && (redis === undefined || redis.status === 'ready');
+      },
+      started,
+    };
+    app.decorate('revocation', state);
+
+    new Gauge({
+      name: 'gateway_revocation_live',
+      help: '1 while revocations are received (Redis reachable and caught up), 0 while revocation is paused.',
+      registers: [app.metrics.registry],
+      collect() {
+        this.set(state.live ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'gateway_revoked_entries',
+      help: 'Revoked sessions and token ids held in memory.',
+      registers: [app.metrics.registry],
+      collect() {
+        this.set(list.size);
+      },
+    });
+
+    app.addHook('onClose', async () => {
+      closed = true;
+      clearInterval(pruner);
+      if (retryTimer) clearTimeout(retryTimer);
+      removeResubscribed();
+      redis?.off('close', onDown);
+      redis?.off('ready', onReady);
+      await unsubscribe?.().catch(() => {});
+    });
+  },
+  { name: 'gateway-revocation', fastify: '5.x', dependencies: ['keygate-metrics'] },
+);

@@ -1,0 +1,87 @@
+/**
+ * Owns the gateway's token verifier (@keygate/token-verifier): loads the JWKS when the app
+ * starts (waiting briefly, so a gateway started beside its auth service is ready at once, but
+ * never blocking start-up on it), logs key-set events, exposes rejection and cache metrics, and
+ * stops the background refresh on close.
+ */
+import fp from 'fastify-plugin';
+import { Counter, Gauge } from 'prom-client';
+import { createTokenVerifier, type Algorithm, type TokenVerifier } from '@keygate/token-verifier';
+
+export interface TokenVerificationOptions {
+  jwksUrl: string;
+  issuer: string;
+  audience: string;
+  algorithms: readonly Algorithm[];
+  clockSkewSec: number;
+  maxTokenLength: number;
+  cacheSize: number;
+  refetchCooldownMs: number;
+  refreshIntervalMs: number;
+  fetch?: typeof fetch;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    tokens: {
+      verifier: TokenVerifier;
+      /** Counts a refused token by reason (a TokenError code, or `revoked`). */
+      rejected(reason: string): void;
+    };
+  }
+}
+
+const START_WAIT_MS = 2_000;
+
+export const tokenVerificationPlugin = fp<TokenVerificationOptions>(
+  async (app, options) => {
+    const log = app.log.child({ component: 'jwks' });
+    const verifier = createTokenVerifier({
+      jwksUrl: options.jwksUrl,
+      issuer: options.issuer,
+      audience: options.audience,
+      algorithms: options.algorithms,
+      clockToleranceSec: options.clockSkewSec,
+      maxTokenLength: options.maxTokenLength,
+      cacheSize: options.cacheSize,
+      refetchCooldownMs: options.refetchCooldownMs,
+      refreshIntervalMs: options.refreshIntervalMs,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      onJwksEvent(event) {
+        if (event.type === 'loaded') log.info({ keys: event.keys, kids: event.kids }, 'JWKS loaded');
+        else if (event.type === 'fetch_failed') log.warn({ reason: event.reason }, 'JWKS fetch failed; keeping the keys already loaded');
+        else if (event.type === 'key_ignored') log.warn({ kid: event.kid, reason: event.reason }, 'JWKS key ignored');
+      },
+    });
+    const rejections = new Counter({
+      name: 'gateway_token_rejections_total',
+      help: 'Access tokens refused, by reason.',
+      labelNames: ['reason'] as const,
+      registers: [app.metrics.registry],
+    });
+    new Gauge({
+      name: 'gateway_verified_tokens_cached',
+      help: 'Verified access tokens held by the fast-path cache.',
+      registers: [app.metrics.registry],
+      collect() {
+        this.set(verifier.stats().cachedTokens);
+      },
+    });
+    new Gauge({
+      name: 'gateway_jwks_keys',
+      help: 'Verification keys currently loaded from the JWKS.',
+      registers: [app.metrics.registry],
+      collect() {
+        this.set(verifier.stats().keys);
+      },
+    });
+    app.decorate('tokens', { verifier, rejected: (reason: string) => rejections.inc({ reason }) });
+    app.addHook('onReady', async () => {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([verifier.start(), new Promise((resolve) => (timer = setTimeout(resolve, START_WAIT_MS)))]);
+      clearTimeout(timer);
+    });
+    app.addHook('onClose', async () => verifier.close());
+  },
+  { name: 'gateway-token-verification', fastify: '5.x', dependencies: ['keygate-metrics'] },
+);

@@ -1,0 +1,115 @@
+/**
+ * The gateway's route table: path prefix → upstream, whether a token is required, which roles
+ * may pass, whether Authorization travels on. Loaded from GATEWAY_ROUTES (JSON) or
+ * GATEWAY_ROUTES_FILE, else the contract's defaults. Matching is by whole path segments
+ * (`/orders` matches `/orders` and `/orders/…`, never `/ordersX`), longest prefix first, and
+ * always on the normalised path (see path.ts), which is also the path forwarded.
+ */
+
+export type UpstreamName = 'auth' | 'orders' | 'notifications';
+
+export interface RouteSpec {
+  prefix: string;
+  /** A named upstream (its *_URL setting) or an absolute http(s) URL. */
+  upstream: string;
+  /** "required": a valid access token is needed; "none": forwarded without identity. */
+  auth: 'none' | 'required';
+  /** Roles allowed through (only with auth "required"); absent: any role. */
+  roles?: readonly string[];
+  /** Forward the client's Authorization header (the auth service needs it for /auth/me etc.). */
+  forwardAuthorization?: boolean;
+}
+
+export interface Route {
+  prefix: string;
+  upstream: string;
+  /** Origin of the upstream, e.g. http://127.0.0.1:8082 (no trailing slash). */
+  origin: string;
+  requireToken: boolean;
+  roles: ReadonlySet<string> | undefined;
+  forwardAuthorization: boolean;
+}
+
+export const DEFAULT_ROUTES: readonly RouteSpec[] = [
+  { prefix: '/auth', upstream: 'auth', auth: 'none', forwardAuthorization: true },
+  { prefix: '/oauth', upstream: 'auth', auth: 'none', forwardAuthorization: true },
+  { prefix: '/.well-known', upstream: 'auth', auth: 'none' },
+  { prefix: '/admin', upstream: 'auth', auth: 'required', roles: ['admin'], forwardAuthorization: true },
+  { prefix: '/orders', upstream: 'orders', auth: 'required' },
+  { prefix: '/notifications', upstream: 'notifications', auth: 'required' },
+];
+
+const PREFIX_PATTERN = /^(\/[A-Za-z0-9._~!$&'()*+,;=:@-]+)+$|^\/$/;
+const SPEC_KEYS = new Set(['prefix', 'upstream', 'auth', 'roles', 'forwardAuthorization']);
+
+/** Validates a parsed route list; throws an Error whose message names the problem. */
+export function parseRouteSpecs(value: unknown): RouteSpec[] {
+  if (!Array.isArray(value) || value.length === 0) throw new Error('must be a non-empty JSON array of routes');
+  return value.map((item: unknown, index) => {
+    const where = `route ${index}`;
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new Error(`${where} must be an object`);
+    const spec = item as Record<string, unknown>;
+    for (const key of Object.keys(spec)) if (!SPEC_KEYS.has(key)) throw new Error(`${where} has an unknown field "${key}"`);
+    const prefix = typeof spec.prefix === 'string' && spec.prefix.length > 1 ? spec.prefix.replace(/\/+$/, '') : spec.prefix;
+    if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix) || /\/\.\.?(\/|$)/.test(prefix)) {
+      throw new Error(`${where}: prefix must be a plain absolute path like "/orders"`);
+    }
+    if (typeof spec.upstream !== 'string' || spec.upstream === '') throw new Error(`${where}: upstream must be auth, orders, notifications or an http(s) URL`);
+    if (spec.auth !== 'none' && spec.auth !== 'required') throw new Error(`${where}: auth must be "none" or "required"`);
+    if (spec.roles !== undefined) {
+      if (!Array.isArray(spec.roles) || spec.roles.length === 0 || !spec.roles.every((role) => typeof role === 'string' && role !== '')) {
+        throw new Error(`${where}: roles must be a non-empty array of role names`);
+      }
+      if (spec.auth !== 'required') throw new Error(`${where}: roles need auth "required"`);
+    }
+    if (spec.forwardAuthorization !== undefined && typeof spec.forwardAuthorization !== 'boolean') {
+      throw new Error(`${where}: forwardAuthorization must be true or false`);
+    }
+    return {
+      prefix,
+      upstream: spec.upstream,
+      auth: spec.auth,
+      ...(spec.roles ? { roles: spec.roles as string[] } : {}),
+      ...(spec.forwardAuthorization === undefined ? {} : { forwardAuthorization: spec.forwardAuthorization }),
+    };
+  });
+}
+
+/** Resolves upstream names to origins; throws on an unknown name or a URL with a path. */
+export function resolveRoutes(specs: readonly RouteSpec[], upstreams: Readonly<Record<UpstreamName, string>>): Route[] {
+  const seen = new Set<string>();
+  const routes = specs.map((spec) => {
+    if (seen.has(spec.prefix)) throw new Error(`prefix ${spec.prefix} is listed twice`);
+    seen.add(spec.prefix);
+    const base = (upstreams as Record<string, string | undefined>)[spec.upstream] ?? spec.upstream;
+    let url: URL;
+    try {
+      url = new URL(base);
+    } catch {
+      throw new Error(`route ${spec.prefix}: upstream "${spec.upstream}" is neither auth, orders, notifications nor a URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`route ${spec.prefix}: upstream must be http(s)`);
+    if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.username) {
+      throw new Error(`route ${spec.prefix}: upstream must be an origin without path, query or credentials`);
+    }
+    return {
+      prefix: spec.prefix,
+      upstream: spec.upstream,
+      origin: url.origin,
+      requireToken: spec.auth === 'required',
+      roles: spec.roles ? new Set(spec.roles) : undefined,
+      forwardAuthorization: spec.forwardAuthorization ?? false,
+    };
+  });
+  return routes.sort((a, b) => b.prefix.length - a.prefix.length);
+}
+
+/** The route for a normalised path: the longest prefix that matches whole segments. */
+export function matchRoute(routes: readonly Route[], path: string): Route | undefined {
+  for (const route of routes) {
+    const prefix = route.prefix;
+    if (prefix === '/') return route;
+    if (path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47)) return route;
+  }
+  return undefined;
+}

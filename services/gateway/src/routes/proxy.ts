@@ -1,0 +1,140 @@
+/**
+ * The one public route: every request not answered by the gateway itself (/healthz, /readyz,
+ * /metrics) is normalised, matched against the route table, authenticated when the route says
+ * so, rate limited, and forwarded through @fastify/reply-from (undici keep-alive pools, bodies
+ * streamed both ways). Errors are the contract's: 400 for unsafe paths and tokens in the query,
+ * 401 with a Bearer challenge, 403 insufficient_scope, 404 for no route, 502 when the upstream
+ * cannot be reached, 504 when it does not answer in time.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import replyFrom from '@fastify/reply-from';
+import { TokenError, type AccessTokenClaims } from '@keygate/token-verifier';
+import type { GatewayConfig } from '../config.js';
+import { GatewayErrors } from '../errors.js';
+import { normaliseTarget } from '../path.js';
+import { matchRoute, type Route } from '../route-table.js';
+import { upstreamHeaders } from '../upstream-headers.js';
+
+export interface GatewayRequestState {
+  route: Route;
+  /** Normalised path, as routed and as forwarded. */
+  path: string;
+  /** Raw query string without '?', forwarded byte for byte. */
+  query: string;
+  user: AccessTokenClaims | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    gateway: GatewayRequestState | null;
+  }
+}
+
+const METHODS = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'];
+
+function countHeader(rawHeaders: string[], name: string): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const raw = rawHeaders[i]!;
+    if (raw.length === name.length && raw.toLowerCase() === name) count += 1;
+  }
+  return count;
+}
+
+function hasTokenInQuery(query: string): boolean {
+  if (!query.includes('access') && !query.includes('%')) return false;
+  return new URLSearchParams(query).has('access_token');
+}
+
+/** The token of `Authorization: Bearer <token>`; undefined when no bearer credentials were sent. */
+function bearerToken(authorization: string | undefined): string | undefined {
+  if (authorization === undefined || authorization.length < 7) return undefined;
+  if (authorization.slice(0, 7).toLowerCase() !== 'bearer ') return undefined;
+  const token = authorization.slice(7).trimStart();
+  return token === '' ? undefined : token;
+}
+
+export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): Promise<void> {
+  const { routes, gatewaySecret, bodyLimit, revocationWhenRedisDown } = config;
+  const { verifier, rejected } = app.tokens;
+  const revocation = app.revocation;
+
+  // Bodies are streamed to the upstream untouched: no parsing, whatever the content type.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+  await app.register(replyFrom, {
+    disableRequestLogging: true,
+    undici: {
+      connections: config.upstreamConnections,
+      pipelining: 1,
+      keepAliveTimeout: 10_000,
+      headersTimeout: config.upstreamTimeoutMs,
+      bodyTimeout: config.upstreamTimeoutMs,
+      connectTimeout: Math.min(config.upstreamTimeoutMs, 10_000),
+      // reply-from would otherwise turn certificate checks off for https upstreams.
+      connect: { rejectUnauthorized: true },
+    },
+  });
+  app.decorateRequest('gateway', null);
+
+  async function authenticate(request: FastifyRequest): Promise<void> {
+    const target = normaliseTarget(request.url);
+    if (!target.ok) throw GatewayErrors.invalidRequest(target.reason);
+    const route = matchRoute(routes, target.path);
+    if (!route) throw GatewayErrors.notFound(`No route for ${request.method} ${target.path}.`);
+    if (target.query !== '' && hasTokenInQuery(target.query)) throw GatewayErrors.tokenInQuery();
+    const authorization = request.headers.authorization;
+    // Node keeps only the first of repeated Authorization headers: count them on the raw list.
+    if (authorization !== undefined && countHeader(request.raw.rawHeaders, 'authorization') > 1) throw GatewayErrors.duplicateAuthorization();
+    const length = request.headers['content-length'];
+    if (length !== undefined && Number(length) > bodyLimit) throw GatewayErrors.payloadTooLarge();
+
+    let user: AccessTokenClaims | undefined;
+    if (route.requireToken) {
+      const token = bearerToken(authorization);
+      if (token === undefined) throw GatewayErrors.tokenRequired();
+      try {
+        user = await verifier.verify(token);
+      } catch (error) {
+        if (!(error instanceof TokenError)) throw error;
+        rejected(error.code);
+        if (error.code === 'jwks_unavailable') throw GatewayErrors.serviceUnavailable('The signing keys are not available yet; retry later.');
+        throw GatewayErrors.invalidToken(error.message);
+      }
+      if (!revocation.live && revocationWhenRedisDown === 'refuse') {
+        throw GatewayErrors.serviceUnavailable('Revocation status is unavailable; retry later.');
+      }
+      if (revocation.list.isRevoked(user.sid, user.jti, Date.now())) {
+        rejected('revoked');
+        throw GatewayErrors.invalidToken('The token has been revoked.');
+      }
+      if (route.roles !== undefined && !route.roles.has(user.role)) throw GatewayErrors.insufficientScope();
+    }
+    request.gateway = { route, path: target.path, query: target.query, user };
+  }
+
+  function onUpstreamError(reply: FastifyReply, error: Error & { statusCode?: number; code?: string; cause?: unknown }): void {
+    const cause = error.cause as { code?: string } | undefined;
+    reply.request.log.warn({ upstream: reply.request.gateway?.route.upstream, code: cause?.code ?? error.code }, 'upstream request failed');
+    void reply.send(error.statusCode === 504 ? GatewayErrors.gatewayTimeout() : GatewayErrors.badGateway());
+  }
+
+  app.route({
+    method: METHODS,
+    url: '/*',
+    config: { rateLimit: {} },
+    onRequest: authenticate,
+    handler(request, reply) {
+      const state = request.gateway!;
+      const { route, path, query, user } = state;
+      const target = query === '' ? path : `${path}?${query}`;
+      return reply.from(route.origin + path, {
+        queryString: () => query,
+        rewriteRequestHeaders: (_req, headers) => upstreamHeaders(request, headers, route, { user, target }, gatewaySecret),
+        onError: (errorReply, { error }) => onUpstreamError(errorReply as FastifyReply, error),
+        // Never retry: a gateway must not replay requests (or wait out an upstream's Retry-After).
+        retryDelay: () => null,
+      });
+    },
+  });
+}

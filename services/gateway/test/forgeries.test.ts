@@ -1,0 +1,56 @@
+import { createHmac, createPublicKey } from 'node:crypto';
+import t0 from 'tap';
+import { claimsOf, makeKey, nowSec, send, startRig } from './helpers.js';
+
+const rig = await startRig({ JWKS_REFETCH_COOLDOWN_MS: '60000' });
+t0.teardown(() => rig.close());
+
+const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+
+t0.test('every forgery is refused with 401 invalid_token and a Bearer challenge, and never reaches the upstream', async (t) => {
+  const attacker = await makeKey('key-1');
+  const good = await rig.mint({ sub: 'victim', role: 'user' });
+  const [h, p, s] = good.split('.') as [string, string, string];
+  const header = { alg: 'RS256', typ: 'at+jwt', kid: 'key-1' };
+  const payload = claimsOf(good);
+  const pem = createPublicKey({ key: rig.keys[0]!.jwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+  const hsInput = `${b64({ ...header, alg: 'HS256' })}.${b64({ ...payload, role: 'admin' })}`;
+  const forgeries: Record<string, string> = {
+    'alg none': `${b64({ ...header, alg: 'none' })}.${b64({ ...payload, role: 'admin' })}.`,
+    'alg none with a signature': `${b64({ ...header, alg: 'none' })}.${p}.${s}`,
+    'HS256 signed with the RSA public key': `${hsInput}.${createHmac('sha256', pem).update(hsInput).digest('base64url')}`,
+    'unknown kid': await rig.mint({}, { kid: 'key-unknown' }, attacker),
+    'path-like kid': await rig.mint({}, { kid: '../../../../dev/null' }),
+    'embedded jwk': await rig.mint({ role: 'admin' }, { jwk: attacker.jwk }, attacker),
+    'jku to another key': await rig.mint({ role: 'admin' }, { jku: 'http://127.0.0.1:1/jwks.json' }, attacker),
+    'x5u to another key': await rig.mint({ role: 'admin' }, { x5u: 'http://127.0.0.1:1/cert.pem' }, attacker),
+    'signed by another key with the real kid': await rig.mint({ role: 'admin' }, {}, attacker),
+    'wrong typ': await rig.mint({}, { typ: 'JWT' }),
+    expired: await rig.mint({ exp: nowSec() - 120, iat: nowSec() - 1000 }),
+    'nbf in the future': await rig.mint({ nbf: nowSec() + 300 }),
+    'wrong iss': await rig.mint({ iss: 'http://evil.test' }),
+    'wrong aud': await rig.mint({ aud: 'another-api' }),
+    'tampered payload': `${h}.${b64({ ...payload, role: 'admin' })}.${s}`,
+    'stripped signature': `${h}.${p}.`,
+    'garbage base64': 'e30=.e30=.e30=',
+    'not a JWS': 'hello',
+    'padded segments': `${h}=.${p}.${s}`,
+    'a 100 KB token': `${h}.${'A'.repeat(100 * 1024)}.${s}`,
+  };
+  const before = rig.orders.seen.length;
+  for (const [name, token] of Object.entries(forgeries)) {
+    const res = await send(rig.url, { path: '/orders', headers: { Authorization: `Bearer ${token}` } });
+    t.equal(res.status, 401, name);
+    t.match(res.headers['www-authenticate'], /^Bearer realm="keygate", error="invalid_token", error_description="[^"]+"$/, `${name}: challenge`);
+    t.equal(res.json().error, 'invalid_token', `${name}: body`);
+    t.type(res.json().error_description, 'string');
+  }
+  t.equal(rig.orders.seen.length, before, 'no forgery reached the upstream');
+  // The real token still works, and the forged kids cost at most one JWKS refetch in total.
+  const ok = await send(rig.url, { path: '/orders', headers: { Authorization: `Bearer ${good}` } });
+  t.equal(ok.status, 200);
+  t.ok(rig.jwksRequests <= 2, `JWKS fetched ${rig.jwksRequests} times`);
+  const metrics = await send(rig.url, { path: '/metrics' });
+  t.match(metrics.text, /gateway_token_rejections_total\{reason="alg_mismatch",service="gateway"\} 2/);
+  t.match(metrics.text, /gateway_token_rejections_total\{reason="header_forbidden",service="gateway"\} 3/);
+});

@@ -1,0 +1,215 @@
+/**
+ * Test rig for the gateway over real HTTP: a fake auth service (JWKS we control + an echo of
+ * /auth, /oauth, /admin), echo upstreams for orders/notifications that check the gateway proof
+ * with @keygate/gateway-trust, token minting with jose, and a raw HTTP client that sends paths
+ * and headers exactly as written (fetch would normalise them).
+ */
+import { randomUUID } from 'node:crypto';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
+import { gatewayTrust } from '@keygate/gateway-trust';
+import { errorsPlugin } from '@keygate/service-kit';
+import { createTestEnvironment } from '@keygate/testing';
+import { build, type GatewayDeps } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+
+export const AUDIENCE = 'api';
+
+export interface SigningKey {
+  kid: string;
+  privateKey: CryptoKey;
+  jwk: JWK;
+}
+
+export async function makeKey(kid: string): Promise<SigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+  return { kid, privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' } };
+}
+
+export interface Echo {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  rawHeaders: string[];
+  body: string;
+  user?: { id: string; role: string } | null;
+}
+
+export interface Upstream {
+  app: FastifyInstance;
+  url: string;
+  /** Requests received, newest last. */
+  seen: Echo[];
+  /** Delay before answering, to provoke timeouts. */
+  delayMs: number;
+  close(): Promise<void>;
+}
+
+/** An upstream echoing what it received; with `secret`, it also insists on a valid gateway proof. */
+export async function startUpstream(options: { secret?: Buffer; jwks?: () => { keys: JWK[] } } = {}): Promise<Upstream> {
+  const app = Fastify();
+  await app.register(errorsPlugin);
+  const state = { seen: [] as Echo[], delayMs: 0 };
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  if (options.jwks) {
+    const jwks = options.jwks;
+    app.get('/.well-known/jwks.json', async (_request, reply) => reply.header('cache-control', 'public, max-age=60').send(jwks()));
+  }
+  await app.register(async (scope) => {
+    if (options.secret) await scope.register(gatewayTrust, { secret: options.secret });
+    scope.all('/*', async (request) => {
+      if (state.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, state.delayMs));
+      const echo: Echo = {
+        method: request.method,
+        url: request.url,
+        headers: request.headers,
+        rawHeaders: request.raw.rawHeaders,
+        body: typeof request.body === 'string' ? request.body : '',
+        user: options.secret ? request.user : undefined,
+      };
+      state.seen.push(echo);
+      return echo;
+    });
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  return {
+    app,
+    url: `http://127.0.0.1:${port}`,
+    get seen() {
+      return state.seen;
+    },
+    get delayMs() {
+      return state.delayMs;
+    },
+    set delayMs(value: number) {
+      state.delayMs = value;
+    },
+    close: () => app.close(),
+  };
+}
+
+export interface Rig {
+  gateway: FastifyInstance;
+  url: string;
+  auth: Upstream;
+  orders: Upstream;
+  notifications: Upstream;
+  keys: SigningKey[];
+  /** The JWKS the fake auth service serves now; replace to rotate. */
+  jwks: { keys: JWK[] };
+  jwksRequests: number;
+  issuer: string;
+  secret: Buffer;
+  mint(claims?: Record<string, unknown>, header?: Record<string, unknown>, key?: SigningKey): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startRig(env: Record<string, string> = {}, deps: GatewayDeps = {}): Promise<Rig> {
+  const key = await makeKey('key-1');
+  const testEnv = await createTestEnvironment({ ISSUER: 'http://localhost:8080', AUDIENCE, ...env });
+  const secret = Buffer.from(testEnv.env.GATEWAY_SECRET!, 'base64');
+  const rig = { jwks: { keys: [key.jwk] }, jwksRequests: 0 } as Rig;
+  const auth = await startUpstream({
+    jwks: () => {
+      rig.jwksRequests += 1;
+      return rig.jwks;
+    },
+  });
+  const orders = await startUpstream({ secret });
+  const notifications = await startUpstream({ secret });
+  const config = loadConfig({
+    AUTH_URL: auth.url,
+    ORDERS_URL: orders.url,
+    NOTIFICATIONS_URL: notifications.url,
+    ...testEnv.env,
+    ...env,
+  });
+  const gateway = await build(config, deps);
+  await gateway.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = gateway.server.address() as AddressInfo;
+  Object.assign(rig, {
+    gateway,
+    url: `http://127.0.0.1:${port}`,
+    auth,
+    orders,
+    notifications,
+    keys: [key],
+    issuer: config.issuer,
+    secret,
+    mint: (claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}, signer: SigningKey = key) => mintToken(signer, { iss: config.issuer, ...claims }, header),
+    async close() {
+      await gateway.close();
+      await Promise.all([auth.close(), orders.close(), notifications.close()]);
+      await testEnv.cleanup();
+    },
+  });
+  return rig;
+}
+
+export function nowSec(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+export async function mintToken(key: SigningKey, claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}): Promise<string> {
+  const now = nowSec();
+  const payload: Record<string, unknown> = {
+    aud: AUDIENCE,
+    sub: 'user-1',
+    role: 'user',
+    sid: `session-${randomUUID()}`,
+    client_id: 'web',
+    jti: randomUUID(),
+    iat: now,
+    exp: now + 900,
+    ...claims,
+  };
+  for (const [name, value] of Object.entries(payload)) if (value === undefined) delete payload[name];
+  return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: key.kid, ...header } as never).sign(key.privateKey);
+}
+
+export function claimsOf(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+}
+
+export interface RawResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+  json<T = Record<string, unknown>>(): T;
+}
+
+/**
+ * Sends a request with the path and header lines exactly as given. `headers` may be a flat
+ * [name, value, name, value…] list, so duplicates and any capitalisation reach the wire.
+ */
+export function send(base: string, options: { method?: string; path: string; headers?: string[] | Record<string, string>; body?: string }): Promise<RawResponse> {
+  const url = new URL(base);
+  const headers = Array.isArray(options.headers) ? [...options.headers] : Object.entries(options.headers ?? {}).flat();
+  // With a raw header list Node adds nothing itself: Host is required by HTTP/1.1.
+  if (!headers.some((name, index) => index % 2 === 0 && name.toLowerCase() === 'host')) headers.unshift('Host', url.host);
+  if (options.body !== undefined) headers.push('Content-Length', String(Buffer.byteLength(options.body)));
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, method: options.method ?? 'GET', path: options.path, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: <T>() => JSON.parse(text) as T });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** How many times a header name (any case) appears on the raw list. */
+export function countRaw(rawHeaders: string[], name: string): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === name) count += 1;
+  return count;
+}

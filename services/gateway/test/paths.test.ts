@@ -1,0 +1,61 @@
+import t0 from 'tap';
+import { send, startRig, type Echo } from './helpers.js';
+
+const rig = await startRig();
+t0.teardown(() => rig.close());
+
+t0.test('path tricks cannot reach a route the token does not allow', async (t) => {
+  const user = await rig.mint({ role: 'user' });
+  const auth = { Authorization: `Bearer ${user}` };
+  const adminBefore = rig.auth.seen.filter((echo) => echo.url.includes('admin')).length;
+  const cases: Array<[string, number]> = [
+    ['/orders/../admin/users', 403],
+    ['/orders/%2e%2e/admin/users', 403],
+    ['/orders/%2E%2E/admin/users', 403],
+    ['/orders/.%2e/admin/users', 403],
+    ['//admin/users', 403],
+    ['///admin//users', 403],
+    ['/./admin/users', 403],
+    ['/%61dmin/users', 403],
+    ['/orders%2F..%2Fadmin/users', 400],
+    ['/orders/..%2fadmin/users', 400],
+    ['/orders%2fadmin', 400],
+    ['/orders/..%5cadmin', 400],
+    ['/orders\\..\\admin\\users', 400],
+    ['/orders/%00', 400],
+    ['/orders/%zz', 400],
+    ['/../admin/users', 400],
+  ];
+  for (const [path, status] of cases) {
+    const res = await send(rig.url, { path, headers: auth });
+    t.equal(res.status, status, path);
+    t.type(res.json().error, 'string', `${path}: contract body`);
+  }
+  t.equal(rig.auth.seen.filter((echo) => echo.url.includes('admin')).length, adminBefore, 'nothing reached /admin at the auth service');
+});
+
+t0.test('a public prefix cannot be used to smuggle a request to a protected route', async (t) => {
+  for (const path of ['/auth/../orders', '/auth/%2e%2e/orders', '/.well-known/../admin/users', '/oauth/./../notifications']) {
+    const res = await send(rig.url, { path });
+    t.equal(res.status, 401, path);
+    t.equal(res.headers['www-authenticate'], 'Bearer realm="keygate"');
+  }
+});
+
+t0.test('the upstream receives the normalised path, and the proof covers exactly that', async (t) => {
+  const token = await rig.mint({ sub: 'u-1' });
+  const res = await send(rig.url, { path: '/orders/./a//b/../c?x=%2e%2e&y=1', headers: { Authorization: `Bearer ${token}` } });
+  t.equal(res.status, 200, res.text);
+  const echo = res.json<Echo>();
+  t.equal(echo.url, '/orders/a/c?x=%2e%2e&y=1');
+  t.same(echo.user, { id: 'u-1', role: 'user' }, 'the upstream verified the proof for that path');
+
+  const admin = await rig.mint({ role: 'admin' });
+  const viaOrders = await send(rig.url, { path: '/orders/../admin/users', headers: { Authorization: `Bearer ${admin}` } });
+  t.equal(viaOrders.status, 200);
+  t.equal(viaOrders.json<Echo>().url, '/admin/users', 'an admin reaches /admin/users at auth, never orders');
+
+  const encoded = await send(rig.url, { path: '/%6Frders/x%20y', headers: { Authorization: `Bearer ${token}` } });
+  t.equal(encoded.status, 200);
+  t.equal(encoded.json<Echo>().url, '/orders/x%20y');
+});

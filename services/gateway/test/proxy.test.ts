@@ -1,0 +1,172 @@
+import t0 from 'tap';
+import { claimsOf, countRaw, send, startRig, type Echo } from './helpers.js';
+
+const rig = await startRig();
+t0.teardown(() => rig.close());
+const test = t0.test.bind(t0);
+
+test('a valid token reaches the upstream with exactly one X-User-ID and X-User-Role, whatever the client sent', async (t) => {
+  const token = await rig.mint({ sub: 'u-42', role: 'user' });
+  const res = await send(rig.url, {
+    path: '/orders?limit=5&sort=desc',
+    headers: [
+      'Authorization', `Bearer ${token}`,
+      'X-User-ID', 'admin',
+      'x-user-id', 'root',
+      'X-USER-ROLE', 'admin',
+      'x_user_id', 'admin',
+      'X_User_Role', 'admin',
+      'x.user.id', 'admin',
+      'X-User-Email', 'admin@example.com',
+      'X-Gateway-Proof', 't=1;v1=forged',
+      'x_gateway_proof', 'forged',
+      'X-Request-ID', 'client-chosen-id',
+      'X-Forwarded-For', '6.6.6.6',
+      'X-Forwarded-Host', 'evil.test',
+      'Forwarded', 'for=6.6.6.6',
+      'X-Real-IP', '6.6.6.6',
+      'Connection', 'keep-alive, X-Custom-Hop',
+      'X-Custom-Hop', 'should not travel',
+      'X-Kept', 'kept',
+    ],
+  });
+  t.equal(res.status, 200, res.text);
+  const echo = res.json<Echo>();
+  // The upstream checked the proof (gatewayTrust) and derived request.user from it.
+  t.same(echo.user, { id: 'u-42', role: 'user' });
+  t.equal(echo.url, '/orders?limit=5&sort=desc');
+  t.equal(countRaw(echo.rawHeaders, 'x-user-id'), 1);
+  t.equal(countRaw(echo.rawHeaders, 'x-user-role'), 1);
+  t.equal(echo.headers['x-user-id'], 'u-42');
+  t.equal(echo.headers['x-user-role'], 'user');
+  for (const name of ['x_user_id', 'x_user_role', 'x.user.id', 'x-user-email', 'x_gateway_proof', 'forwarded', 'x-custom-hop', 'authorization']) {
+    t.equal(echo.headers[name], undefined, `${name} is not forwarded`);
+  }
+  t.equal(countRaw(echo.rawHeaders, 'x-gateway-proof'), 1);
+  t.not(echo.headers['x-request-id'], 'client-chosen-id');
+  t.equal(echo.headers['x-request-id'], res.headers['x-request-id'], 'the upstream and the client see the same, gateway-made request id');
+  t.equal(echo.headers['x-forwarded-for'], '127.0.0.1');
+  t.equal(echo.headers['x-real-ip'], '127.0.0.1');
+  t.not(echo.headers['x-forwarded-host'], 'evil.test');
+  t.equal(echo.headers['x-kept'], 'kept');
+});
+
+test('duplicate identity headers in one spelling are dropped too', async (t) => {
+  const token = await rig.mint({ sub: 'u-7', role: 'user' });
+  const res = await send(rig.url, {
+    path: '/notifications',
+    headers: ['Authorization', `Bearer ${token}`, 'X-User-Role', 'admin', 'X-User-Role', 'admin', 'x-user-role', 'superuser'],
+  });
+  t.equal(res.status, 200, res.text);
+  const echo = res.json<Echo>();
+  t.equal(countRaw(echo.rawHeaders, 'x-user-role'), 1);
+  t.equal(echo.headers['x-user-role'], 'user');
+  t.same(echo.user, { id: 'u-7', role: 'user' });
+});
+
+test('public auth routes are forwarded without identity, with Authorization, and bodies stream through', async (t) => {
+  const token = await rig.mint();
+  const body = JSON.stringify({ email: 'a@example.com', password: 'correct horse battery staple' });
+  const res = await send(rig.url, {
+    method: 'POST',
+    path: '/auth/login',
+    headers: ['Content-Type', 'application/json', 'Authorization', `Bearer ${token}`, 'X-User-ID', 'admin', 'X-Gateway-Proof', 'forged'],
+    body,
+  });
+  t.equal(res.status, 200, res.text);
+  const echo = res.json<Echo>();
+  t.equal(echo.method, 'POST');
+  t.equal(echo.url, '/auth/login');
+  t.equal(echo.body, body);
+  t.equal(echo.headers.authorization, `Bearer ${token}`, 'the auth service gets the bearer token for /auth/me and friends');
+  t.equal(echo.headers['x-user-id'], undefined);
+  t.equal(echo.headers['x-gateway-proof'], undefined);
+  t.match(echo.headers['x-request-id'], /^[0-9a-f-]{36}$/);
+
+  const form = await send(rig.url, { method: 'POST', path: '/oauth/token', headers: ['Content-Type', 'application/x-www-form-urlencoded'], body: 'grant_type=client_credentials' });
+  t.equal(form.status, 200);
+  t.equal(form.json<Echo>().body, 'grant_type=client_credentials');
+  const bare = await send(rig.url, { method: 'POST', path: '/auth/logout', body: 'raw' });
+  t.equal(bare.status, 200);
+  t.equal(bare.json<Echo>().body, 'raw');
+
+  const jwks = await send(rig.url, { path: '/.well-known/jwks.json' });
+  t.equal(jwks.status, 200);
+  t.equal(jwks.json<{ keys: unknown[] }>().keys.length, 1);
+});
+
+test('authenticated requests with a body reach the upstream with a proof covering method and path', async (t) => {
+  const token = await rig.mint({ sub: 'u-9' });
+  const body = JSON.stringify({ item: 'book', quantity: 2 });
+  const res = await send(rig.url, { method: 'POST', path: '/orders', headers: ['Authorization', `Bearer ${token}`, 'Content-Type', 'application/json'], body });
+  t.equal(res.status, 200, res.text);
+  t.same(res.json<Echo>().user, { id: 'u-9', role: 'user' });
+  t.equal(res.json<Echo>().body, body);
+  t.equal(res.json<Echo>().headers.authorization, undefined, 'Authorization is not forwarded by default');
+});
+
+test('missing, non-bearer and duplicate credentials', async (t) => {
+  const missing = await send(rig.url, { path: '/orders' });
+  t.equal(missing.status, 401);
+  t.equal(missing.headers['www-authenticate'], 'Bearer realm="keygate"');
+  t.same(missing.json(), { error: 'unauthorized', error_description: 'An access token is required.' });
+
+  const basic = await send(rig.url, { path: '/orders', headers: { Authorization: 'Basic dXNlcjpwYXNz' } });
+  t.equal(basic.status, 401);
+  t.equal(basic.headers['www-authenticate'], 'Bearer realm="keygate"');
+
+  const token = await rig.mint();
+  const twice = await send(rig.url, { path: '/orders', headers: ['Authorization', `Bearer ${token}`, 'authorization', `Bearer ${token}`] });
+  t.equal(twice.status, 400);
+  t.same(twice.json(), { error: 'invalid_request', error_description: 'Send exactly one Authorization header.' });
+
+  const inQuery = await send(rig.url, { path: `/orders?access_token=${token}` });
+  t.equal(inQuery.status, 400);
+  t.equal(inQuery.json().error, 'invalid_request');
+  const encodedName = await send(rig.url, { path: `/orders?access%5Ftoken=${token}`, headers: { Authorization: `Bearer ${token}` } });
+  t.equal(encodedName.status, 400);
+});
+
+test('a role the route does not allow gets 403 insufficient_scope', async (t) => {
+  const user = await rig.mint({ role: 'user' });
+  const res = await send(rig.url, { path: '/admin/users', headers: { Authorization: `Bearer ${user}` } });
+  t.equal(res.status, 403);
+  t.match(res.headers['www-authenticate'], /^Bearer realm="keygate", error="insufficient_scope"/);
+  t.same(res.json(), { error: 'insufficient_scope', error_description: 'Your role is not allowed on this route.' });
+  t.equal(rig.auth.seen.filter((echo) => echo.url.startsWith('/admin')).length, 0);
+
+  const admin = await rig.mint({ role: 'admin', sub: 'boss' });
+  const ok = await send(rig.url, { path: '/admin/users', headers: { Authorization: `Bearer ${admin}` } });
+  t.equal(ok.status, 200);
+  t.equal(ok.json<Echo>().headers['x-user-role'], 'admin');
+  t.equal(ok.json<Echo>().headers.authorization, `Bearer ${admin}`);
+});
+
+test('unknown routes get 404 in the contract format', async (t) => {
+  for (const path of ['/', '/nothing', '/ordersX', '/ORDERS']) {
+    const res = await send(rig.url, { path });
+    t.equal(res.status, 404, path);
+    t.equal(res.json().error, 'not_found');
+  }
+});
+
+test('security headers are on proxied and gateway-made responses', async (t) => {
+  const token = await rig.mint();
+  for (const res of [await send(rig.url, { path: '/orders', headers: { Authorization: `Bearer ${token}` } }), await send(rig.url, { path: '/orders' })]) {
+    t.equal(res.headers['x-content-type-options'], 'nosniff');
+    t.equal(res.headers['referrer-policy'], 'no-referrer');
+    t.equal(res.headers['strict-transport-security'], undefined, 'no HSTS while ISSUER is http');
+    t.match(res.headers['content-security-policy'], /default-src 'none'/);
+  }
+});
+
+test('the token fast path still sees expiry: the same token is refused once expired', async (t) => {
+  const token = await rig.mint({ exp: Math.floor(Date.now() / 1000) - 29, iat: Math.floor(Date.now() / 1000) - 600 });
+  const first = await send(rig.url, { path: '/orders', headers: { Authorization: `Bearer ${token}` } });
+  t.equal(first.status, 200, 'within the 30 s skew');
+  await new Promise((resolve) => setTimeout(resolve, 2_100));
+  const second = await send(rig.url, { path: '/orders', headers: { Authorization: `Bearer ${token}` } });
+  t.equal(second.status, 401);
+  t.equal(second.json().error, 'invalid_token');
+  t.ok(claimsOf(token).exp);
+});
