@@ -1,0 +1,77 @@
+/**
+ * POST /orders, GET /orders, GET /orders/{id}. Every caller is `request.user` (gateway-trust ran
+ * first); role admin reads everyone's orders, anyone else only their own, and another user's
+ * order is a 404 exactly like an unknown one.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Kysely } from 'kysely';
+import { errorSchema } from '@keygate/service-kit';
+import { orderNotFound } from '../errors.js';
+import { findOrder, listOrders, placeOrder } from '../repositories/orders.js';
+import type { OrderRow, OrdersDatabase } from '../repositories/tables.js';
+import { CreateOrderBody, ListOrdersQuery, Order, OrderList, OrderParams } from '../schemas/orders.js';
+
+export interface OrderRoutesOptions {
+  db: Kysely<OrdersDatabase>;
+  /** Called after an order (and its outbox event) committed. */
+  onPlaced: (order: OrderRow) => void;
+}
+
+const ADMIN_ROLE = 'admin';
+
+function toOrder(row: OrderRow): Order {
+  return {
+    id: row.id,
+    user_id: row.user_id,
+    item: row.item,
+    quantity: row.quantity,
+    status: 'placed',
+    created_at: new Date(row.created_at).toISOString(),
+  };
+}
+
+export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, { db, onPlaced }) => {
+  // Only JSON bodies: fastify would otherwise parse text/plain into a string and answer 400, not 415.
+  app.removeContentTypeParser('text/plain');
+
+  app.post(
+    '/orders',
+    {
+      schema: {
+        body: CreateOrderBody,
+        response: { 201: Order, 400: errorSchema, 401: errorSchema, 413: errorSchema, 415: errorSchema, 503: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const row = await placeOrder(db, { id: randomUUID(), userId: request.user.id, item: request.body.item, quantity: request.body.quantity }, randomUUID());
+      onPlaced(row);
+      request.log.info({ orderId: row.id }, 'order placed');
+      void reply.code(201).header('location', `/orders/${row.id}`);
+      return toOrder(row);
+    },
+  );
+
+  app.get(
+    '/orders',
+    { schema: { querystring: ListOrdersQuery, response: { 200: OrderList, 400: errorSchema, 401: errorSchema, 503: errorSchema } } },
+    async (request) => {
+      const rows = await listOrders(db, {
+        ownerId: request.user.role === ADMIN_ROLE ? undefined : request.user.id,
+        limit: Number(request.query.limit),
+        before: request.query.before,
+      });
+      return rows.map(toOrder);
+    },
+  );
+
+  app.get(
+    '/orders/:id',
+    { schema: { params: OrderParams, response: { 200: Order, 400: errorSchema, 401: errorSchema, 404: errorSchema, 503: errorSchema } } },
+    async (request) => {
+      const row = await findOrder(db, request.params.id, request.user.role === ADMIN_ROLE ? undefined : request.user.id);
+      if (!row) throw orderNotFound();
+      return toOrder(row);
+    },
+  );
+};
