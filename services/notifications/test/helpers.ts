@@ -1,0 +1,63 @@
+/**
+ * Test helpers: play the gateway (sign proofs), and run orders and notifications the way the
+ * embedded stack does: two separately built apps on one database (two schemas) and one bus
+ * (real PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set, else a shared PGlite and memory bus).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { PGlite } from '@electric-sql/pglite';
+import { createBus, type Bus } from '@keygate/bus';
+import { createDatabase, openEmbeddedPglite, type DatabaseHandle } from '@keygate/db';
+import { build as buildOrders } from '@keygate/orders';
+import { loadConfig as loadOrdersConfig, type OrdersConfig } from '@keygate/orders/config';
+import { createTestEnvironment } from '@keygate/testing';
+import { build as buildNotifications } from '../src/app.js';
+import { loadConfig as loadNotificationsConfig, type NotificationsConfig } from '../src/config.js';
+
+// The gateway-playing and polling helpers are the orders tests' own (both services test the same
+// trust model); they belong in @keygate/testing once that package takes a gateway-trust dependency.
+export { admin, alice, asUser, bob, eventually, gatewayHeaders, metric, type Caller } from '../../orders/test/helpers.js';
+
+type Teardown = { teardown(fn: () => unknown): void };
+
+export interface Chain {
+  ordersConfig: OrdersConfig;
+  notificationsConfig: NotificationsConfig;
+  /** Shared by every app built here, as in the embedded stack. */
+  bus: Bus;
+  /** The one database both services use (each in its own schema), for inspection. */
+  database: DatabaseHandle;
+  /** A new orders instance; closed at the end of the test. */
+  orders(): Promise<FastifyInstance>;
+  /** A new notifications instance; closed at the end of the test (closing it earlier is fine). */
+  notifications(): Promise<FastifyInstance>;
+}
+
+export async function createChain(t: Teardown, overrides: Record<string, string> = {}): Promise<Chain> {
+  const { env, cleanup } = await createTestEnvironment(overrides);
+  t.teardown(cleanup);
+  const ordersConfig = loadOrdersConfig(env);
+  const notificationsConfig = loadNotificationsConfig(env);
+  const bus = createBus({ redisUrl: notificationsConfig.redisUrl, keyPrefix: notificationsConfig.redisPrefix });
+  t.teardown(() => bus.close());
+  let pglite: PGlite | undefined;
+  if (!notificationsConfig.databaseUrl) {
+    const embedded = await openEmbeddedPglite();
+    pglite = embedded;
+    t.teardown(() => embedded.close());
+  }
+  const database = await createDatabase({ databaseUrl: notificationsConfig.databaseUrl, pglite });
+  t.teardown(() => database.close());
+  const deps = { bus, ...(pglite ? { pglite } : {}) };
+  const track = (app: FastifyInstance): FastifyInstance => {
+    t.teardown(() => app.close());
+    return app;
+  };
+  return {
+    ordersConfig,
+    notificationsConfig,
+    bus,
+    database,
+    orders: async () => track(await buildOrders(ordersConfig, deps)),
+    notifications: async () => track(await buildNotifications(notificationsConfig, deps)),
+  };
+}
