@@ -1,0 +1,77 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t0 from 'tap';
+import { ConfigError } from '@keygate/config';
+import { loadConfig } from '../src/config.js';
+import { matchRoute } from '../src/route-table.js';
+
+const base = { NODE_ENV: 'test', GATEWAY_SECRET: Buffer.alloc(32, 7).toString('base64'), DATA_DIR: mkdtempSync(join(tmpdir(), 'gw-config-')) };
+
+t0.test('defaults follow the contract', async (t) => {
+  const config = loadConfig(base);
+  t.equal(config.port, 8080);
+  t.equal(config.jwksUrl, 'http://127.0.0.1:8081/.well-known/jwks.json');
+  t.equal(config.revocationWhenRedisDown, 'serve');
+  t.same(config.tokenAlgorithms, ['RS256']);
+  const route = (path: string) => {
+    const found = matchRoute(config.routes, path);
+    return found && { prefix: found.prefix, origin: found.origin, token: found.requireToken, roles: found.roles && [...found.roles], auth: found.forwardAuthorization };
+  };
+  t.same(route('/auth/login'), { prefix: '/auth', origin: 'http://127.0.0.1:8081', token: false, roles: undefined, auth: true });
+  t.same(route('/oauth/token'), { prefix: '/oauth', origin: 'http://127.0.0.1:8081', token: false, roles: undefined, auth: true });
+  t.same(route('/.well-known/jwks.json'), { prefix: '/.well-known', origin: 'http://127.0.0.1:8081', token: false, roles: undefined, auth: false });
+  t.same(route('/admin/users/1'), { prefix: '/admin', origin: 'http://127.0.0.1:8081', token: true, roles: ['admin'], auth: true });
+  t.same(route('/orders'), { prefix: '/orders', origin: 'http://127.0.0.1:8082', token: true, roles: undefined, auth: false });
+  t.same(route('/notifications/5/read'), { prefix: '/notifications', origin: 'http://127.0.0.1:8083', token: true, roles: undefined, auth: false });
+  t.equal(route('/ordersX'), undefined);
+  t.equal(route('/'), undefined);
+});
+
+t0.test('routes from GATEWAY_ROUTES or GATEWAY_ROUTES_FILE, longest prefix first', async (t) => {
+  const routes = [
+    { prefix: '/api', upstream: 'http://10.0.0.5:9000', auth: 'required' },
+    { prefix: '/api/public/', upstream: 'orders', auth: 'none' },
+  ];
+  const fromEnv = loadConfig({ ...base, GATEWAY_ROUTES: JSON.stringify(routes) });
+  t.equal(matchRoute(fromEnv.routes, '/api/public/x')?.origin, 'http://127.0.0.1:8082');
+  t.equal(matchRoute(fromEnv.routes, '/api/private')?.origin, 'http://10.0.0.5:9000');
+  t.equal(matchRoute(fromEnv.routes, '/orders'), undefined, 'a custom table replaces the defaults');
+  const file = join(base.DATA_DIR, 'routes.json');
+  writeFileSync(file, JSON.stringify([{ prefix: '/', upstream: 'orders', auth: 'required', roles: ['admin'] }]));
+  const fromFile = loadConfig({ ...base, GATEWAY_ROUTES_FILE: file });
+  t.same([...(matchRoute(fromFile.routes, '/anything')?.roles ?? [])], ['admin']);
+});
+
+t0.test('invalid settings stop start-up with a message naming the setting', async (t) => {
+  const bad: Array<[Record<string, string>, string, RegExp]> = [
+    [{ GATEWAY_ROUTES: 'not json' }, 'GATEWAY_ROUTES', /JSON/],
+    [{ GATEWAY_ROUTES: '[]' }, 'GATEWAY_ROUTES', /non-empty/],
+    [{ GATEWAY_ROUTES: JSON.stringify([{ prefix: 'orders', upstream: 'orders', auth: 'none' }]) }, 'GATEWAY_ROUTES', /prefix/],
+    [{ GATEWAY_ROUTES: JSON.stringify([{ prefix: '/a/../b', upstream: 'orders', auth: 'none' }]) }, 'GATEWAY_ROUTES', /prefix/],
+    [{ GATEWAY_ROUTES: JSON.stringify([{ prefix: '/a', upstream: 'billing', auth: 'none' }]) }, 'GATEWAY_ROUTES', /upstream/],
+    [{ GATEWAY_ROUTES: JSON.stringify([{ prefix: '/a', upstream: 'orders', auth: 'maybe' }]) }, 'GATEWAY_ROUTES', /auth/],
+    [{ GATEWAY_ROUTES: JSON.stringify([{ prefix: '/a', upstream: 'orders', auth: 'none', roles: ['admin'] }]) }, 'GATEWAY_ROUTES', /roles/],
+    [{ GATEWAY_ROUTES: JSON.stringify([{ prefix: '/a', upstream: 'orders', auth: 'none', extra: 1 }]) }, 'GATEWAY_ROUTES', /unknown field/],
+    [{ GATEWAY_ROUTES: JSON.stringify([{ prefix: '/a', upstream: 'http://x/path', auth: 'none' }]) }, 'GATEWAY_ROUTES', /origin/],
+    [{ GATEWAY_ROUTES_FILE: '/nonexistent/routes.json' }, 'GATEWAY_ROUTES_FILE', /ENOENT|no such file/],
+    [{ REVOCATION_WHEN_REDIS_DOWN: 'maybe' }, 'REVOCATION_WHEN_REDIS_DOWN', /serve, refuse/],
+    [{ RATE_LIMIT_USER: '0' }, 'RATE_LIMIT_USER', /between/],
+    [{ TRUST_PROXY: 'everyone' }, 'TRUST_PROXY', /not an IP/],
+    [{ TOKEN_ALGORITHMS: 'RS256,HS256' }, 'TOKEN_ALGORITHMS', /HS256/],
+    [{ CLOCK_SKEW_SEC: '60' }, 'CLOCK_SKEW_SEC', /between 0 and 30/],
+    [{ ORDERS_URL: 'ftp://x' }, 'ORDERS_URL', /http/],
+  ];
+  for (const [env, setting, message] of bad) {
+    let caught: unknown;
+    try {
+      loadConfig({ ...base, ...env });
+    } catch (error) {
+      caught = error;
+    }
+    t.ok(caught instanceof ConfigError, `${setting}: a ConfigError`);
+    t.equal((caught as ConfigError).setting, setting);
+    t.match((caught as Error).message, message);
+  }
+  t.throws(() => loadConfig({ ...base, NODE_ENV: 'production' }), /DATABASE_URL|REDIS_URL|GATEWAY_SECRET/);
+});
