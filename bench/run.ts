@@ -45,7 +45,7 @@ const option = (name: string): string | undefined => {
 const quick = flag('--quick');
 const settings = quick
   ? { warmupSec: 1, durationSec: 1, rounds: 1, connections: 50, tokenCount: 1_000, coldTokens: 0, revocationTrials: 20, authWarmupSec: 0.5, authSec: 1.5, authRounds: 1, authConcurrency: 4 }
-  : { warmupSec: 2, durationSec: 4, rounds: 3, connections: 50, tokenCount: 10_000, coldTokens: 8_000, revocationTrials: 200, authWarmupSec: 1, authSec: 3, authRounds: 3, authConcurrency: 4 };
+  : { warmupSec: 2, durationSec: 4, rounds: 3, connections: 50, tokenCount: 10_000, coldTokens: 6_000, revocationTrials: 200, authWarmupSec: 1, authSec: 3, authRounds: 3, authConcurrency: 4 };
 const profile = flag('--profile');
 const only = option('--only')?.split(',');
 const proxyOnly = flag('--proxy-only');
@@ -64,6 +64,26 @@ const log = (message: string): void => {
 
 const script = (...parts: string[]): string => join(repo, ...parts);
 const secretBase64 = (): string => randomBytes(32).toString('base64');
+
+/**
+ * The Node flags a service's own `start` script gives it (`node --flag … dist/main.js`): the
+ * benchmark runs each service the way it is started in production, flags included.
+ */
+function serviceNodeFlags(service: string): string[] {
+  try {
+    const pkg = JSON.parse(readFileSync(script('services', service, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
+    const words = (pkg.scripts?.start ?? '').trim().split(/\s+/);
+    if (words[0] !== 'node') return [];
+    const flags: string[] = [];
+    for (const word of words.slice(1)) {
+      if (!word.startsWith('-')) break;
+      flags.push(word);
+    }
+    return flags;
+  } catch {
+    return [];
+  }
+}
 
 function requireBuilt(path: string, what: string): void {
   if (!existsSync(path)) throw new Error(`${what} is not built (${relative(repo, path)} missing): run \`pnpm exec tsc -b\` first`);
@@ -160,6 +180,31 @@ async function probe(url: string, headers: Record<string, string>, expectStatus:
   return `${response.status}`;
 }
 
+/** What the gateway says of its own memory after the load (its /metrics), to explain its RSS. */
+async function gatewayMetrics(url: string): Promise<Record<string, number>> {
+  const wanted: Record<string, string> = {
+    process_resident_memory_bytes: 'rssMb',
+    nodejs_heap_size_used_bytes: 'heapUsedMb',
+    nodejs_heap_size_total_bytes: 'heapTotalMb',
+    nodejs_external_memory_bytes: 'externalMb',
+    gateway_verified_tokens_cached: 'verifiedTokensCached',
+  };
+  const out: Record<string, number> = {};
+  try {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    for (const line of text.split('\n')) {
+      const match = /^([a-z_]+)(?:\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
+      const key = match ? wanted[match[1]!] : undefined;
+      if (!key) continue;
+      const value = Number(match![2]);
+      out[key] = key.endsWith('Mb') ? round(value / 2 ** 20, 1) : value;
+    }
+  } catch {
+    // metrics are an explanation, not a result
+  }
+  return out;
+}
+
 function subjectOf(token: string): string {
   return (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { sub: string }).sub;
 }
@@ -240,6 +285,8 @@ async function proxyScenarios(workDir: string, logDir: string, cleanup: Cleanup)
   const gatewayScript = script('services', 'gateway', 'dist', 'main.js');
   requireBuilt(gatewayScript, 'The gateway');
   const profileDir = join(repo, 'bench', 'profiles');
+  const gatewayFlags = serviceNodeFlags('gateway');
+  if (gatewayFlags.length > 0) notes.push(`The gateway ran with the Node flags of its start script: ${gatewayFlags.join(' ')}.`);
   if (profile) mkdirSync(profileDir, { recursive: true });
   const gateway = await startServer({
     name: 'gateway',
@@ -248,7 +295,7 @@ async function proxyScenarios(workDir: string, logDir: string, cleanup: Cleanup)
     logDir,
     readyPath: '/readyz',
     env: gatewayEnv,
-    ...(profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+    nodeArgs: [...gatewayFlags, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
   });
   cleanup.servers.push(gateway);
 
@@ -307,15 +354,6 @@ async function proxyScenarios(workDir: string, logDir: string, cleanup: Cleanup)
   }
 
   if (only) scenarios.splice(0, scenarios.length, ...scenarios.filter((s) => only.includes(s.key)));
-  let coldFirstPass: (RunFigures & { tokens: number; wrapped: boolean }) | null = null;
-  if (settings.coldTokens > 0 && (!only || only.includes('gateway_cold_first_pass'))) {
-    // Every request a token the gateway has never seen: the verification cost without the cache,
-    // on a warm process. Measured once before the warm-up, over fewer requests than tokens.
-    log('cold first pass: every token new to the gateway');
-    const figures = await measureHttp({ key: 'cold', label: 'cold', url: `${gateway.url}/orders/bench`, server: gateway, tokenFile: coldFile }, 1, workDir, echo);
-    coldFirstPass = { ...figures, tokens: settings.coldTokens, wrapped: figures.requests > settings.coldTokens };
-  }
-
   log(`warm-up: ${settings.warmupSec} s per scenario`);
   for (const scenario of scenarios) await measureHttp(scenario, settings.warmupSec, workDir, echo);
 
@@ -330,16 +368,26 @@ async function proxyScenarios(workDir: string, logDir: string, cleanup: Cleanup)
     }
   }
 
+  let coldFirstPass: (RunFigures & { tokens: number; wrapped: boolean }) | null = null;
+  if (settings.coldTokens > 0 && (!only || only.includes('gateway_cold_first_pass'))) {
+    // Every request a token the gateway has never seen: the verification cost without the cache,
+    // on a warm process. Measured once, after the rounds (a fully warm process), over fewer requests than tokens.
+    log('cold first pass: every token new to the gateway');
+    const figures = await measureHttp({ key: 'cold', label: 'cold', url: `${gateway.url}/orders/bench`, server: gateway, tokenFile: coldFile }, 1, workDir, echo);
+    coldFirstPass = { ...figures, tokens: settings.coldTokens, wrapped: figures.requests > settings.coldTokens };
+  }
+
   const gatewayMemory = memory(gateway.pid);
+  const gatewayInternals = await gatewayMetrics(gateway.url);
   const summaries = scenarios.map((s) => summarize(s.key, s.label, runs.get(s.key)!));
   if (coldFirstPass) {
     summaries.push(
-      summarize('gateway_cold_first_pass', `4c. gateway, every token new (first pass over ${settings.coldTokens.toLocaleString('en-US')}, one 1 s run)`, [coldFirstPass], {
+      summarize('gateway_cold_first_pass', `4c. gateway, every token new (first pass over ${settings.coldTokens.toLocaleString('en-US')} fresh tokens, one 1 s run)`, [coldFirstPass], {
         wrapped: coldFirstPass.wrapped,
       }),
     );
   }
-  return { summaries, checks, gatewayPeakRssMb: gatewayMemory?.peakRssMb ?? NaN, gateway, echo, gatewaySecret };
+  return { summaries, checks, gatewayPeakRssMb: gatewayMemory?.peakRssMb ?? NaN, gatewayInternals, gateway, echo, gatewaySecret };
 }
 
 async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret: string, cleanup: Cleanup) {
@@ -349,12 +397,15 @@ async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret:
   const authScript = script('services', 'auth', 'dist', 'main.js');
   requireBuilt(authScript, 'The auth service');
   const authPort = await freePort();
+  const authFlags = serviceNodeFlags('auth');
+  if (authFlags.length > 0) notes.push(`The auth service ran with the Node flags of its start script: ${authFlags.join(' ')}.`);
   const auth = await startServer({
     name: 'auth',
     script: authScript,
     port: authPort,
     logDir,
     readyPath: '/readyz',
+    nodeArgs: authFlags,
     timeoutMs: 60_000,
     env: {
       ...environment.env,
@@ -443,6 +494,7 @@ async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret:
         port,
         logDir,
         readyPath: '/readyz',
+        nodeArgs: serviceNodeFlags('gateway'),
         env: {
           NODE_ENV: 'test',
           LOG_LEVEL: 'warn',
@@ -492,6 +544,16 @@ function machine() {
 
 const ratio = (a: number | undefined, b: number | undefined): number | null => (a !== undefined && b !== undefined && Number.isFinite(a) && Number.isFinite(b) && b > 0 ? round(a / b, 3) : null);
 
+/**
+ * The median of the per-round ratios: both sides of each ratio were measured minutes apart at
+ * most, in the same round, so drift on the shared machine cancels better than in a ratio of medians.
+ */
+function pairedRatio(a: readonly number[] | undefined, b: readonly number[] | undefined): number | null {
+  if (!a || !b || a.length === 0 || a.length !== b.length) return ratio(a?.[0], b?.[0]);
+  const values = a.map((value, i) => value / b[i]!).filter((value) => Number.isFinite(value));
+  return values.length === 0 ? null : round(median(values), 3);
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   if (!wrkAvailable()) throw new Error('wrk is not installed: `apt-get install -y wrk` (Debian package)');
@@ -510,17 +572,19 @@ async function main(): Promise<void> {
     }
     const { auth, revocation } = proxyOnly ? { auth: null, revocation: null } : await authScenarios(logDir, proxy.echo, proxy.gatewaySecret, cleanup);
     const by = (key: string) => proxy.summaries.find((s) => s.key === key);
+    const rps = (key: string) => by(key)?.runs.map((r) => r.rps);
+    const p99 = (key: string) => by(key)?.runs.map((r) => r.p99Ms);
     const ratios = {
-      auth_vs_proxy: ratio(by('gateway_auth')?.rps, by('gateway_proxy')?.rps),
-      cold_vs_proxy: ratio(by('gateway_auth_many')?.rps, by('gateway_proxy')?.rps),
-      auth_vs_baseline: ratio(by('gateway_auth')?.rps, by('baseline')?.rps),
-      p99_auth_vs_proxy: ratio(by('gateway_auth')?.p99Ms, by('gateway_proxy')?.p99Ms),
-      login_vs_argon2: ratio(auth?.login?.rate, auth?.argon2Raw?.rate),
-      refresh_vs_sql: ratio(auth?.refresh?.rate, auth?.refreshSqlRaw?.rate),
+      auth_vs_proxy: pairedRatio(rps('gateway_auth'), rps('gateway_proxy')),
+      cold_vs_proxy: pairedRatio(rps('gateway_auth_many'), rps('gateway_proxy')),
+      auth_vs_baseline: pairedRatio(rps('gateway_auth'), rps('baseline')),
+      p99_auth_vs_proxy: pairedRatio(p99('gateway_auth'), p99('gateway_proxy')),
+      login_vs_argon2: pairedRatio(auth?.login?.runs, auth?.argon2Raw?.runs),
+      refresh_vs_sql: pairedRatio(auth?.refresh?.runs, auth?.refreshSqlRaw?.runs),
       // Informational: not targets.
-      auth_vs_baseline_keepalive: ratio(by('gateway_auth')?.rps, by('baseline_keepalive')?.rps),
+      auth_vs_baseline_keepalive: pairedRatio(rps('gateway_auth'), rps('baseline_keepalive')),
       first_pass_vs_proxy: ratio(by('gateway_cold_first_pass')?.rps, by('gateway_proxy')?.rps),
-      proxy_vs_upstream: ratio(by('gateway_proxy')?.rps, by('upstream')?.rps),
+      proxy_vs_upstream: pairedRatio(rps('gateway_proxy'), rps('upstream')),
     };
     const gatewayRss = Math.max(proxy.gatewayPeakRssMb, ...proxy.summaries.filter((s) => s.key.startsWith('gateway')).map((s) => s.rssMb));
     const report: BenchReport = {
@@ -537,6 +601,7 @@ async function main(): Promise<void> {
       ratios,
       revocation_p99_ms: revocation ? revocation.p99Ms : null,
       gateway_rss_mb: round(gatewayRss, 1),
+      gateway_memory_after_load: proxy.gatewayInternals,
       targets: [],
       notes,
     };

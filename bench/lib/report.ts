@@ -2,6 +2,7 @@
  * The results' shape (bench/results/latest.json) and their markdown form (docs/benchmarks.md).
  * The JSON keeps every figure, every run and every ratio; the markdown shows the medians.
  */
+import type { RevocationResult } from './revocation.js';
 
 export interface RunFigures {
   rps: number;
@@ -67,10 +68,12 @@ export interface BenchReport {
     refreshSqlRaw: RateSummary | null;
     jwks: RateSummary;
   } | null;
-  revocation: { trials: number; timeouts: number; p50Ms: number; p99Ms: number; maxMs: number; logoutP50Ms: number; gateways: number } | null;
+  revocation: (RevocationResult & { gateways: number }) | null;
   ratios: Record<string, number | null>;
   revocation_p99_ms: number | null;
   gateway_rss_mb: number;
+  /** The gateway's own /metrics after the proxy phase: RSS, V8 heap, external memory, cached tokens. */
+  gateway_memory_after_load: Record<string, number>;
   targets: Target[];
   notes: string[];
 }
@@ -95,7 +98,8 @@ export function renderMarkdown(report: BenchReport, analysis = ''): string {
     `Machine: ${report.machine.cpu}, ${report.machine.cores} cores, ${report.machine.memoryGb} GiB, ${report.machine.platform}; Node ${report.machine.node}; ` +
       `${report.machine.wrk}; commit ${report.machine.commit}. Load: wrk, 1 thread, ${s.connections} keep-alive connections; ` +
       `${s.warmupSec} s warm-up per scenario, then ${s.rounds} runs of ${s.durationSec} s each in rotating order, median reported. ` +
-      'Absolute numbers drift on a shared 2-core machine (load generator, servers and other work share the cores); the ratios, measured in the same run, are what the targets are about.',
+      'Absolute numbers drift on a shared 2-core machine (load generator, servers and other work share the cores); the ratios, measured in the same run, are what the targets are about. ' +
+      'Each ratio is the median of the per-round ratios (both sides measured in the same round, seconds apart).',
     '',
   );
 
@@ -119,7 +123,10 @@ export function renderMarkdown(report: BenchReport, analysis = ''): string {
       `p99 verified / pure proxy ${fmt(r.p99_auth_vs_proxy, 2)}, verified / express baseline ${fmt(r.auth_vs_baseline, 1)} ` +
       `(${fmt(r.auth_vs_baseline_keepalive, 1)} against its keep-alive variant), pure proxy / upstream alone ${fmt(r.proxy_vs_upstream, 2)}` +
       (r.first_pass_vs_proxy === null || r.first_pass_vs_proxy === undefined ? '' : `, every-token-new / pure proxy ${fmt(r.first_pass_vs_proxy, 2)}`) +
-      `. Gateway peak RSS over the whole proxy phase: ${fmt(report.gateway_rss_mb)} MB.`,
+      `. Gateway peak RSS over the whole proxy phase: ${fmt(report.gateway_rss_mb)} MB` +
+      (report.gateway_memory_after_load.heapUsedMb === undefined
+        ? '.'
+        : ` (after the load, from its /metrics: RSS ${fmt(report.gateway_memory_after_load.rssMb)} MB, V8 heap ${fmt(report.gateway_memory_after_load.heapUsedMb)} MB used of ${fmt(report.gateway_memory_after_load.heapTotalMb)} MB, external ${fmt(report.gateway_memory_after_load.externalMb)} MB, ${fmt(report.gateway_memory_after_load.verifiedTokensCached)} verified tokens cached).`),
     '',
   );
 
@@ -141,7 +148,9 @@ export function renderMarkdown(report: BenchReport, analysis = ''): string {
     const v = report.revocation;
     lines.push(
       `Logout through gateway A until both gateway processes (one Redis) refuse the token: ${v.trials} trials, p50 ${fmt(v.p50Ms, 1)} ms, ` +
-        `p99 ${fmt(v.p99Ms, 1)} ms, max ${fmt(v.maxMs, 1)} ms, ${v.timeouts} timeouts (3 s). The logout answer itself: p50 ${fmt(v.logoutP50Ms, 1)} ms.`,
+        `p99 ${fmt(v.p99Ms, 1)} ms, max ${fmt(v.maxMs, 1)} ms, ${v.timeouts} timeouts (3 s). The logout answer itself took p50 ${fmt(v.logoutP50Ms, 1)} ms, ` +
+        `p99 ${fmt(v.logoutP99Ms, 1)} ms; from that answer to the later refusal: p50 ${fmt(v.afterAnswerP50Ms, 1)} ms, p99 ${fmt(v.afterAnswerP99Ms, 1)} ms ` +
+        '(negative: both gateways refused before the logout answer arrived).',
       '',
     );
   } else {

@@ -14,6 +14,10 @@ export interface RevocationResult {
   maxMs: number;
   /** Logout answer time (204) through gateway A, median. */
   logoutP50Ms: number;
+  logoutP99Ms: number;
+  /** From the logout answer to the later refusal (negative: refused before the answer arrived): the bus hop alone. */
+  afterAnswerP50Ms: number;
+  afterAnswerP99Ms: number;
 }
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -54,6 +58,7 @@ async function pollUntilRefused(url: string, token: string, deadline: number): P
 export async function runRevocationTrials(gatewayA: string, gatewayB: string, tokens: readonly string[], timeoutMs = 3_000): Promise<RevocationResult> {
   const latencies: number[] = [];
   const logoutTimes: number[] = [];
+  const afterAnswer: number[] = [];
   let timeouts = 0;
   for (const token of tokens) {
     for (const gateway of [gatewayA, gatewayB]) {
@@ -77,6 +82,7 @@ export async function runRevocationTrials(gatewayA: string, gatewayB: string, to
       latencies.push(timeoutMs);
     } else {
       latencies.push(Math.max(refusedA, refusedB) - t0);
+      afterAnswer.push(Math.max(refusedA, refusedB) - t0 - logoutTimes.at(-1)!);
     }
   }
   return {
@@ -86,5 +92,8 @@ export async function runRevocationTrials(gatewayA: string, gatewayB: string, to
     p99Ms: percentile(latencies, 99),
     maxMs: Math.max(...latencies),
     logoutP50Ms: percentile(logoutTimes, 50),
+    logoutP99Ms: percentile(logoutTimes, 99),
+    afterAnswerP50Ms: percentile(afterAnswer, 50),
+    afterAnswerP99Ms: percentile(afterAnswer, 99),
   };
 }
