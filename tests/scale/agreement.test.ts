@@ -1,0 +1,402 @@
+/**
+ * The deployment files agree with the code: docker-compose.yml, infra/Dockerfile, infra/k8s and
+ * the scale-test harness set only settings some service actually reads (its settings spec), start
+ * the entry points that exist, use the contract's ports and health paths, and keep secrets out of
+ * the files. A renamed setting or entry point fails here instead of being ignored at run time.
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'tap';
+import { parse, parseAllDocuments } from 'yaml';
+import * as authConfig from '@keygate/auth/config';
+import * as gatewayConfig from '@keygate/gateway/config';
+import * as notificationsConfig from '@keygate/notifications/config';
+import * as ordersConfig from '@keygate/orders/config';
+import { renderKeygateConf } from '../../infra/nginx/render.mjs';
+import { mainConf } from './harness/nginx.js';
+import { CONTRACT_PORTS, ENTRY_POINTS, PORT_SETTINGS, SERVICES, instanceEnv, repoPath, type ServiceName } from './harness/services.js';
+
+interface SettingLike {
+  env: string;
+  parse(raw: string | undefined): unknown;
+}
+
+function isSetting(value: unknown): value is SettingLike {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as SettingLike).env === 'string' &&
+    typeof (value as SettingLike).parse === 'function'
+  );
+}
+
+/** Every setting exported by a service's config module (its spec objects, whatever they are named). */
+function settingsOf(module: Record<string, unknown>): Map<string, SettingLike> {
+  const found = new Map<string, SettingLike>();
+  for (const value of Object.values(module)) {
+    if (typeof value !== 'object' || value === null) continue;
+    const entries = Object.values(value as Record<string, unknown>);
+    if (entries.length === 0 || !entries.every(isSetting)) continue;
+    for (const setting of entries as SettingLike[]) found.set(setting.env, setting);
+  }
+  return found;
+}
+
+const SETTINGS: Record<ServiceName, Map<string, SettingLike>> = {
+  auth: settingsOf(authConfig as Record<string, unknown>),
+  gateway: settingsOf(gatewayConfig as Record<string, unknown>),
+  orders: settingsOf(ordersConfig as Record<string, unknown>),
+  notifications: settingsOf(notificationsConfig as Record<string, unknown>),
+};
+
+/** Secrets: only ever by reference (compose `${VAR:?}` from .env, k8s secretKeyRef). */
+const SECRETS = ['DATABASE_URL', 'REDIS_URL', 'KEY_ENCRYPTION_KEY', 'GATEWAY_SECRET', 'ADMIN_PASSWORD'];
+
+function unknownSettings(service: ServiceName, names: Iterable<string>): string[] {
+  return [...names].filter((name) => !SETTINGS[service].has(name));
+}
+
+/** The service a command runs: `node services/<name>/dist/main.js`. */
+function serviceOfCommand(command: unknown): ServiceName | undefined {
+  if (!Array.isArray(command) || command.length !== 2 || command[0] !== 'node') return undefined;
+  return SERVICES.find((service) => ENTRY_POINTS[service] === command[1]);
+}
+
+test('each service reads its settings, with the contract port as default', async (t) => {
+  for (const service of SERVICES) {
+    const settings = SETTINGS[service];
+    t.ok(settings.size > 10, `${service}: settings spec found (${settings.size} settings)`);
+    const port = settings.get(PORT_SETTINGS[service]);
+    t.ok(port, `${service} reads ${PORT_SETTINGS[service]}`);
+    t.equal(port?.parse(undefined), CONTRACT_PORTS[service], `${PORT_SETTINGS[service]} defaults to ${CONTRACT_PORTS[service]}`);
+    t.equal(ENTRY_POINTS[service], `services/${service}/dist/main.js`);
+    t.ok(existsSync(repoPath(ENTRY_POINTS[service])), `${ENTRY_POINTS[service]} exists (built)`);
+    t.ok(existsSync(repoPath(`services/${service}/src/main.ts`)), `services/${service}/src/main.ts exists`);
+  }
+  t.ok(existsSync(repoPath('services/auth/dist/cli.js')), 'the auth CLI the rotation test runs exists');
+});
+
+test('the harness sets only settings the services read, through the same template as operators', async (t) => {
+  const shared = {
+    databaseUrl: 'postgres://u@127.0.0.1:5432/db',
+    redisUrl: 'redis://127.0.0.1:6379',
+    redisPrefix: 'p:',
+    issuer: 'http://127.0.0.1:1',
+    gatewaySecret: Buffer.alloc(32, 1).toString('base64'),
+    keyEncryptionKey: Buffer.alloc(32, 2).toString('base64'),
+    logLevel: 'warn',
+    authUrl: 'http://127.0.0.1:2',
+    ordersUrl: 'http://127.0.0.1:3',
+    notificationsUrl: 'http://127.0.0.1:4',
+  };
+  for (const service of SERVICES) {
+    const env = instanceEnv(shared, { service, instanceName: `${service}-1`, port: 1234, dataDir: '/tmp/x' });
+    t.same(unknownSettings(service, Object.keys(env)), [], `${service}: every variable the harness sets is a setting`);
+    t.equal(env[PORT_SETTINGS[service]], '1234', `${service}: port through ${PORT_SETTINGS[service]}`);
+    t.equal(env.NODE_ENV, 'production', `${service}: production mode, as deployed`);
+    // The harness's environment must pass the service's own validation, production checks included.
+    const loader = { auth: authConfig, gateway: gatewayConfig, orders: ordersConfig, notifications: notificationsConfig }[service] as {
+      loadConfig(env: Record<string, string>): unknown;
+    };
+    t.doesNotThrow(() => loader.loadConfig(env), `${service}: loadConfig accepts the harness environment`);
+  }
+  const wrapper = mainConf('/tmp/prefix');
+  t.match(wrapper, /include \/tmp\/prefix\/keygate\.conf;/, 'the harness wraps the rendered template, nothing else');
+  t.notMatch(wrapper, /upstream|proxy_pass/, 'no balancing rules of its own');
+});
+
+// ---------------------------------------------------------------- docker-compose.yml
+
+type ComposeService = {
+  command?: unknown;
+  environment?: Record<string, unknown>;
+  build?: { dockerfile?: string; target?: string };
+  healthcheck?: { test?: unknown };
+  depends_on?: Record<string, { condition?: string }>;
+  volumes?: string[];
+  ports?: string[];
+  image?: string;
+};
+
+const compose = parse(readFileSync(repoPath('docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, ComposeService>;
+};
+
+test('docker-compose.yml runs the entry points with settings the services read', async (t) => {
+  const byService = new Map<ServiceName, string[]>();
+  for (const [name, definition] of Object.entries(compose.services)) {
+    const service = serviceOfCommand(definition.command);
+    if (!service) continue;
+    byService.set(service, [...(byService.get(service) ?? []), name]);
+    const env = definition.environment ?? {};
+    t.same(unknownSettings(service, Object.keys(env)), [], `${name}: every variable is a ${service} setting`);
+    t.equal(env.NODE_ENV, 'production', `${name}: NODE_ENV=production`);
+    for (const secret of SECRETS) {
+      if (!(secret in env)) continue;
+      t.match(String(env[secret]), /\$\{[A-Z_]+:\?[^}]*\}/, `${name}: ${secret} comes from a required .env variable, never a literal`);
+    }
+    const port = CONTRACT_PORTS[service];
+    if (PORT_SETTINGS[service] in env) t.equal(String(env[PORT_SETTINGS[service]]), String(port), `${name}: contract port ${port}`);
+    t.match(
+      JSON.stringify(definition.healthcheck?.test),
+      new RegExp(`127\\.0\\.0\\.1:${port}/healthz`),
+      `${name}: healthcheck on /healthz:${port}`,
+    );
+    t.equal(definition.build?.dockerfile, 'infra/Dockerfile', `${name}: built from infra/Dockerfile`);
+    t.equal(definition.build?.target, service, `${name}: image target ${service}`);
+    t.equal(definition.depends_on?.postgres?.condition, 'service_healthy', `${name}: waits for a healthy PostgreSQL`);
+    t.equal(definition.depends_on?.redis?.condition, 'service_healthy', `${name}: waits for a healthy Redis`);
+  }
+  t.same(byService.get('auth')?.length, 2, '2 auth instances');
+  t.same(byService.get('gateway')?.length, 2, '2 gateway instances');
+  t.same(byService.get('orders')?.length, 1, 'orders');
+  t.same(byService.get('notifications')?.length, 1, 'notifications');
+  for (const store of ['postgres', 'redis']) t.ok(compose.services[store]?.healthcheck?.test, `${store} has a healthcheck`);
+});
+
+test('docker-compose.yml: nginx balances exactly the compose instances, with the rendered template', async (t) => {
+  const lb = compose.services.lb;
+  t.ok(lb, 'an nginx service `lb`');
+  t.ok(lb?.volumes?.includes('./infra/nginx/compose.conf:/etc/nginx/conf.d/default.conf:ro'), 'mounts infra/nginx/compose.conf');
+  const names = (service: ServiceName) =>
+    Object.entries(compose.services)
+      .filter(([, d]) => serviceOfCommand(d.command) === service)
+      .map(([n]) => n);
+  const gateways = names('gateway');
+  const auths = names('auth');
+  const expected = renderKeygateConf({
+    publicListen: '80',
+    authListen: '8081',
+    gateways: gateways.map((name) => `${name}:${CONTRACT_PORTS.gateway}`),
+    auths: auths.map((name) => `${name}:${CONTRACT_PORTS.auth}`),
+  });
+  t.equal(
+    readFileSync(repoPath('infra/nginx/compose.conf'), 'utf8'),
+    expected,
+    'compose.conf is the template rendered for these instances (re-render it: docs/operations.md)',
+  );
+  for (const gateway of gateways) {
+    const env = compose.services[gateway]?.environment ?? {};
+    t.equal(env.AUTH_URL, 'http://lb:8081', `${gateway}: AUTH_URL is nginx's auth server`);
+    t.equal(env.ORDERS_URL, `http://orders:${CONTRACT_PORTS.orders}`, `${gateway}: ORDERS_URL`);
+    t.equal(env.NOTIFICATIONS_URL, `http://notifications:${CONTRACT_PORTS.notifications}`, `${gateway}: NOTIFICATIONS_URL`);
+  }
+  t.ok(
+    lb?.ports?.some((mapping) => /:80$/.test(mapping)),
+    'publishes the public server',
+  );
+  t.notOk(
+    lb?.ports?.some((mapping) => /:8081$/.test(mapping)),
+    'never publishes the internal auth server',
+  );
+});
+
+// ---------------------------------------------------------------- infra/Dockerfile
+
+interface Stage {
+  name: string;
+  from: string;
+  lines: string[];
+}
+
+function dockerfileStages(text: string): Stage[] {
+  const joined = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  const stages: Stage[] = [];
+  for (const line of joined) {
+    const from = /^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/i.exec(line);
+    if (from) stages.push({ from: from[1]!, name: from[2] ?? '', lines: [] });
+    else stages.at(-1)?.lines.push(line);
+  }
+  return stages;
+}
+
+test('infra/Dockerfile: multi-stage, locked install, non-root, one target per service', async (t) => {
+  const text = readFileSync(repoPath('infra/Dockerfile'), 'utf8');
+  const stages = dockerfileStages(text);
+  const stage = (name: string) => stages.find((s) => s.name === name);
+  t.ok(stages.length >= 4, `multi-stage (${stages.length} stages)`);
+  t.match(text, /pnpm install --frozen-lockfile/, 'installs exactly the lockfile');
+  t.match(text, /--prod/, 'the runtime gets production dependencies only');
+  t.ok(existsSync(repoPath('infra/Dockerfile.dockerignore')), 'a dockerignore beside it');
+  const runtime = stage('runtime');
+  t.ok(runtime, 'a runtime stage');
+  t.ok(
+    runtime?.lines.some((line) => /^USER\s+(node|\d{3,})$/.test(line)),
+    'runs as a non-root user',
+  );
+  const runtimeEnv = (runtime?.lines ?? [])
+    .filter((line) => line.startsWith('ENV '))
+    .flatMap((line) => [...line.matchAll(/([A-Z_]+)=/g)].map((m) => m[1]!));
+  t.ok(runtimeEnv.includes('NODE_ENV'), 'NODE_ENV set in the image');
+  for (const service of SERVICES) {
+    t.same(unknownSettings(service, runtimeEnv), [], `image ENV is read by ${service}`);
+    const target = stage(service);
+    t.ok(target, `target ${service}`);
+    t.equal(target?.from, 'runtime', `${service} builds on the runtime stage`);
+    const cmd = target?.lines.find((line) => line.startsWith('CMD '));
+    t.same(cmd ? JSON.parse(cmd.slice(4)) : undefined, ['node', ENTRY_POINTS[service]], `${service}: CMD runs ${ENTRY_POINTS[service]}`);
+    t.ok(target?.lines.includes(`EXPOSE ${CONTRACT_PORTS[service]}`), `${service}: EXPOSE ${CONTRACT_PORTS[service]}`);
+    const health = target?.lines.find((line) => line.startsWith('HEALTHCHECK '));
+    t.match(health ?? '', /\/healthz/, `${service}: HEALTHCHECK on /healthz`);
+    t.match(
+      health ?? '',
+      new RegExp(`process\\.env\\.${PORT_SETTINGS[service]}\\|\\|${CONTRACT_PORTS[service]}`),
+      `${service}: healthcheck follows ${PORT_SETTINGS[service]}`,
+    );
+  }
+});
+
+// ---------------------------------------------------------------- infra/k8s
+
+type EnvVar = {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string }; fieldRef?: unknown };
+};
+type Probe = { httpGet?: { path?: string; port?: string | number } };
+type Container = {
+  command?: unknown;
+  env?: EnvVar[];
+  ports?: { name?: string; containerPort: number }[];
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
+  lifecycle?: { preStop?: { exec?: { command?: string[] } } };
+  securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean };
+};
+type K8sObject = {
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string> };
+  data?: Record<string, string>;
+  spec?: {
+    selector?: { matchLabels?: Record<string, string> } & Record<string, unknown>;
+    template?: {
+      metadata?: { labels?: Record<string, string> };
+      spec?: { terminationGracePeriodSeconds?: number; securityContext?: { runAsNonRoot?: boolean }; containers?: Container[] };
+    };
+    ports?: { port: number; targetPort: string | number }[];
+    scaleTargetRef?: { kind: string; name: string };
+    minReplicas?: number;
+  };
+};
+
+const k8sDir = repoPath('infra/k8s');
+const k8sFiles = readdirSync(k8sDir).filter((file) => file.endsWith('.yaml'));
+const k8sObjects: K8sObject[] = k8sFiles
+  .filter((file) => file !== 'kustomization.yaml')
+  .flatMap((file) => parseAllDocuments(readFileSync(join(k8sDir, file), 'utf8')).map((doc) => doc.toJS() as K8sObject))
+  .filter((object) => object !== null);
+
+function selects(selector: Record<string, unknown> | undefined, labels: Record<string, string> | undefined): boolean {
+  if (!selector || !labels || Object.keys(selector).length === 0) return false;
+  return Object.entries(selector).every(([key, value]) => labels[key] === value);
+}
+
+test('infra/k8s: a Deployment per service with the entry point, settings, probes and drain', async (t) => {
+  const kustomization = parse(readFileSync(join(k8sDir, 'kustomization.yaml'), 'utf8')) as { resources: string[] };
+  t.same(
+    [...kustomization.resources].sort(),
+    k8sFiles.filter((file) => file !== 'kustomization.yaml').sort(),
+    'kustomization lists every manifest',
+  );
+  const configMaps = new Map(k8sObjects.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata.name, o.data ?? {}]));
+  for (const service of SERVICES) {
+    const deployment = k8sObjects.find((o) => o.kind === 'Deployment' && o.metadata.name === `keygate-${service}`);
+    t.ok(deployment, `Deployment keygate-${service}`);
+    const pod = deployment?.spec?.template?.spec;
+    const container = pod?.containers?.[0];
+    t.equal(pod?.containers?.length, 1, `${service}: one container`);
+    t.same(container?.command, ['node', ENTRY_POINTS[service]], `${service}: runs ${ENTRY_POINTS[service]}`);
+    const env = container?.env ?? [];
+    t.same(
+      unknownSettings(
+        service,
+        env.map((e) => e.name),
+      ),
+      [],
+      `${service}: every variable is a ${service} setting`,
+    );
+    t.equal(env.find((e) => e.name === 'NODE_ENV')?.value, 'production', `${service}: NODE_ENV=production`);
+    const required = service === 'auth' ? SECRETS : ['DATABASE_URL', 'REDIS_URL', 'GATEWAY_SECRET'];
+    for (const secret of SECRETS) {
+      const entry = env.find((e) => e.name === secret);
+      if (required.includes(secret)) t.ok(entry?.valueFrom?.secretKeyRef, `${service}: ${secret} from a secretKeyRef`);
+      if (entry) t.equal(entry.value, undefined, `${service}: ${secret} is never a literal`);
+    }
+    for (const entry of env) {
+      const ref = entry.valueFrom?.configMapKeyRef;
+      if (ref)
+        t.ok(
+          configMaps.get(ref.name)?.[ref.key] !== undefined,
+          `${service}: ${entry.name} refers to an existing ConfigMap key ${ref.name}/${ref.key}`,
+        );
+    }
+    const port = CONTRACT_PORTS[service];
+    t.same(
+      container?.ports?.map((p) => p.containerPort),
+      [port],
+      `${service}: containerPort ${port}`,
+    );
+    t.equal(env.find((e) => e.name === PORT_SETTINGS[service])?.value, String(port), `${service}: ${PORT_SETTINGS[service]}=${port}`);
+    const portName = container?.ports?.[0]?.name;
+    t.equal(container?.readinessProbe?.httpGet?.path, '/readyz', `${service}: readiness on /readyz`);
+    t.equal(container?.livenessProbe?.httpGet?.path, '/healthz', `${service}: liveness on /healthz`);
+    for (const probe of [container?.readinessProbe, container?.livenessProbe])
+      t.ok(probe?.httpGet?.port === portName || probe?.httpGet?.port === port, `${service}: probe on the service port`);
+    const preStop = container?.lifecycle?.preStop?.exec?.command ?? [];
+    t.equal(preStop[0], 'sleep', `${service}: preStop sleeps while endpoints drain`);
+    const shutdownMs = Number(
+      env.find((e) => e.name === 'SHUTDOWN_TIMEOUT_MS')?.value ?? SETTINGS[service].get('SHUTDOWN_TIMEOUT_MS')?.parse(undefined),
+    );
+    const grace = pod?.terminationGracePeriodSeconds ?? 30;
+    t.ok(
+      grace > Number(preStop[1]) + shutdownMs / 1000,
+      `${service}: terminationGracePeriodSeconds ${grace} > preStop ${preStop[1]} s + drain ${shutdownMs / 1000} s`,
+    );
+    t.equal(pod?.securityContext?.runAsNonRoot, true, `${service}: runAsNonRoot`);
+    t.equal(container?.securityContext?.allowPrivilegeEscalation, false, `${service}: no privilege escalation`);
+    const podLabels = deployment?.spec?.template?.metadata?.labels;
+    t.ok(selects(deployment?.spec?.selector?.matchLabels, podLabels), `${service}: the Deployment selects its pods`);
+    const svc = k8sObjects.find((o) => o.kind === 'Service' && selects(o.spec?.selector, podLabels));
+    t.ok(svc, `${service}: a Service selects the pods`);
+    t.ok(
+      svc?.spec?.ports?.some((p) => p.port === port && (p.targetPort === portName || p.targetPort === port)),
+      `${service}: Service port ${port} targets the container`,
+    );
+    const pdb = k8sObjects.find(
+      (o) => o.kind === 'PodDisruptionBudget' && selects(o.spec?.selector?.matchLabels as Record<string, unknown> | undefined, podLabels),
+    );
+    t.ok(pdb, `${service}: a PodDisruptionBudget covers the pods`);
+  }
+  for (const service of ['gateway', 'auth'] as const) {
+    const hpa = k8sObjects.find(
+      (o) =>
+        o.kind === 'HorizontalPodAutoscaler' &&
+        o.spec?.scaleTargetRef?.kind === 'Deployment' &&
+        o.spec.scaleTargetRef.name === `keygate-${service}`,
+    );
+    t.ok(hpa, `${service}: a HorizontalPodAutoscaler`);
+    t.ok((hpa?.spec?.minReplicas ?? 0) >= 2, `${service}: at least 2 replicas`);
+  }
+  const gatewayEnv =
+    k8sObjects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'keygate-gateway')?.spec?.template?.spec?.containers?.[0]?.env ??
+    [];
+  for (const [setting, service] of [
+    ['AUTH_URL', 'auth'],
+    ['ORDERS_URL', 'orders'],
+    ['NOTIFICATIONS_URL', 'notifications'],
+  ] as const) {
+    t.equal(
+      gatewayEnv.find((e) => e.name === setting)?.value,
+      `http://keygate-${service}:${CONTRACT_PORTS[service]}`,
+      `gateway: ${setting} is the ${service} Service`,
+    );
+  }
+  t.notOk(
+    k8sObjects.some((o) => o.kind === 'Secret'),
+    'no Secret is committed; they are created by the operator and referenced',
+  );
+});

@@ -1,0 +1,179 @@
+/**
+ * A whole deployment on 127.0.0.1: nginx in front of 2 gateways, nginx's internal server in front
+ * of 2 auth instances (the gateways' AUTH_URL), orders and notifications, sharing one fresh
+ * PostgreSQL database and one Redis key prefix. Each test file starts its own stack, so files
+ * can run in parallel and kill instances freely.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Test } from 'tap';
+import { createTestDatabase, freePort, type TestDatabase } from '@keygate/testing';
+import { Nginx } from './nginx.js';
+import { nginxBinary } from './prerequisites.js';
+import { ServiceProcess } from './process.js';
+import { REPO_ROOT, instanceEnv, type ServiceName, type SharedSettings } from './services.js';
+
+export interface StackOptions {
+  /** Names the temp directory and the Redis prefix. */
+  name: string;
+  /** Default: REDIS_URL (the machine's Redis). */
+  redisUrl?: string;
+  /** A DATABASE_URL per service instead of the stack's fresh database (outage tests). */
+  databaseUrls?: Partial<Record<ServiceName, string>>;
+  /** Extra settings per service. */
+  env?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** Default warn; SCALE_LOG_LEVEL overrides for debugging. */
+  logLevel?: string;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export class Stack {
+  private constructor(
+    readonly nginx: Nginx,
+    readonly auth: readonly [ServiceProcess, ServiceProcess],
+    readonly gateways: readonly [ServiceProcess, ServiceProcess],
+    readonly orders: ServiceProcess,
+    readonly notifications: ServiceProcess,
+    readonly shared: SharedSettings,
+    private readonly dir: string,
+    private readonly database: TestDatabase,
+  ) {}
+
+  /** The public entry point (nginx). */
+  get front(): string {
+    return this.nginx.publicUrl;
+  }
+
+  get all(): ServiceProcess[] {
+    return [...this.auth, ...this.gateways, this.orders, this.notifications];
+  }
+
+  static async start(options: StackOptions): Promise<Stack> {
+    const binary = nginxBinary();
+    if (!binary) throw new Error('nginx is not installed');
+    const redisUrl = options.redisUrl ?? process.env.REDIS_URL;
+    if (!redisUrl) throw new Error('REDIS_URL is required');
+    const dir = mkdtempSync(join(tmpdir(), `keygate-scale-${options.name}-`));
+    const database = await createTestDatabase();
+    if (!database.url) throw new Error('DATABASE_URL is required');
+    const [publicPort, authLbPort, auth1, auth2, gw1, gw2, ordersPort, notificationsPort] = (await Promise.all(
+      Array.from({ length: 8 }, () => freePort()),
+    )) as [number, number, number, number, number, number, number, number];
+    const shared: SharedSettings = {
+      databaseUrl: database.url,
+      redisUrl,
+      redisPrefix: `kgscale:${options.name}:${randomBytes(4).toString('hex')}:`,
+      issuer: `http://127.0.0.1:${publicPort}`,
+      gatewaySecret: randomBytes(32).toString('base64'),
+      keyEncryptionKey: randomBytes(32).toString('base64'),
+      logLevel: process.env.SCALE_LOG_LEVEL ?? options.logLevel ?? 'warn',
+      authUrl: `http://127.0.0.1:${authLbPort}`,
+      ordersUrl: `http://127.0.0.1:${ordersPort}`,
+      notificationsUrl: `http://127.0.0.1:${notificationsPort}`,
+    };
+    const logDir = join(dir, 'logs');
+    mkdirSync(logDir, { recursive: true });
+    const make = (service: ServiceName, instanceName: string, port: number): ServiceProcess => {
+      const dataDir = join(dir, 'data', instanceName);
+      mkdirSync(dataDir, { recursive: true });
+      const databaseUrl = options.databaseUrls?.[service];
+      const extra = { ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}), ...options.env?.[service] };
+      return new ServiceProcess(instanceName, service, port, instanceEnv(shared, { service, instanceName, port, dataDir, extra }), logDir);
+    };
+    const auth = [make('auth', 'auth-1', auth1), make('auth', 'auth-2', auth2)] as const;
+    const gateways = [make('gateway', 'gateway-1', gw1), make('gateway', 'gateway-2', gw2)] as const;
+    const orders = make('orders', 'orders-1', ordersPort);
+    const notifications = make('notifications', 'notifications-1', notificationsPort);
+    let nginx: Nginx | undefined;
+    const started: ServiceProcess[] = [];
+    try {
+      nginx = await Nginx.start({
+        binary,
+        prefix: join(dir, 'nginx'),
+        publicPort,
+        authPort: authLbPort,
+        gateways: [gw1, gw2],
+        auths: [auth1, auth2],
+      });
+      // Both auth instances start together: migrations and the first signing key must not race.
+      await Promise.all(
+        auth.map(async (instance) => {
+          await instance.start();
+          started.push(instance);
+        }),
+      );
+      // Gateways are ready once they hold the JWKS, fetched through nginx's auth server.
+      await Promise.all(
+        [...gateways, orders, notifications].map(async (instance) => {
+          await instance.start();
+          started.push(instance);
+        }),
+      );
+      return new Stack(nginx, auth, gateways, orders, notifications, shared, dir, database);
+    } catch (error) {
+      await Promise.allSettled(
+        [...auth, ...gateways, orders, notifications].map((instance) => (instance.running ? instance.stop('SIGKILL') : undefined)),
+      );
+      await nginx?.stop();
+      await database.drop().catch(() => {});
+      if (!process.env.KEEP_SCALE_DIRS) rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  /** The auth CLI (`node services/auth/dist/cli.js …`) with auth-1's environment. */
+  authCli(args: string[]): Promise<CliResult> {
+    return new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        ['services/auth/dist/cli.js', ...args],
+        { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...this.auth[0].env }, timeout: 30_000 },
+        (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+          resolve({ code, stdout, stderr });
+        },
+      );
+    });
+  }
+
+  /** Log tails of every instance and nginx's error log, for a failing test. */
+  diagnostics(): string {
+    const parts = this.all.map(
+      (instance) =>
+        `--- ${instance.instanceName} (${instance.running ? 'running' : 'stopped'})\n${[...instance.unexpectedExits, instance.logTail(20)].join('\n')}`,
+    );
+    parts.push(`--- nginx error.log\n${this.nginx.errorLog().split('\n').slice(-20).join('\n')}`);
+    return parts.join('\n');
+  }
+
+  /** Instances that exited without being told to (a crash, or a signal from outside the test). */
+  unexpectedExits(): string[] {
+    return this.all.flatMap((instance) => instance.unexpectedExits.map((line) => `${instance.instanceName}: ${line}`));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled(this.all.map((instance) => (instance.running ? instance.stop('SIGTERM', 15_000) : undefined)));
+    await this.nginx.stop();
+    await this.database.drop().catch(() => {});
+    if (process.env.KEEP_SCALE_DIRS) process.stderr.write(`# kept ${this.dir}\n`);
+    else rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Starts a stack for test `t`, stopped (with diagnostics printed if `t` failed) in its teardown. */
+export async function startStack(t: Test, options: StackOptions): Promise<Stack> {
+  const stack = await Stack.start(options);
+  t.teardown(async () => {
+    if (!t.passing()) process.stderr.write(`${stack.diagnostics()}\n`);
+    await stack.stop();
+  });
+  return stack;
+}
