@@ -1,5 +1,5 @@
 import { test } from 'tap';
-import { bearer, http, login, refresh, registerAndLogin, sleep, startAuth } from './helpers.js';
+import { bearer, http, login, refresh, registerAndLogin, startAuth, waitFor } from './helpers.js';
 
 test('logout, logout-all and session management over HTTP', async (t) => {
   const auth = await startAuth(t);
@@ -10,9 +10,10 @@ test('logout, logout-all and session management over HTTP', async (t) => {
   const sid = (accessToken: string) => (JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString('utf8')) as { sid: string }).sid;
 
   async function published(sessionId: string): Promise<boolean> {
-    await sleep(100);
-    const inSet = (await ctx.bus.listExpiring('revoked')).some((m) => m.member === `session:${sessionId}`);
-    return inSet && messages.some((m) => m.type === 'session' && m.id === sessionId);
+    return waitFor(async () => {
+      const inSet = (await ctx.bus.listExpiring('revoked')).some((m) => m.member === `session:${sessionId}`);
+      return inSet && messages.some((m) => m.type === 'session' && m.id === sessionId);
+    });
   }
 
   await t.test('logout by refresh cookie: 204, cookie cleared, session revoked and published', async (t) => {
