@@ -12,19 +12,19 @@
 import fp from 'fastify-plugin';
 import { Gauge } from 'prom-client';
 import type { Bus } from '@keygate/bus';
+import { waitAtMost } from '../wait.js';
 import { RevocationList, parseRevocationMember, parseRevocationMessage } from '../revocation-list.js';
 
 export const REVOCATION_CHANNEL = 'revocations';
 export const REVOCATION_SET = 'revoked';
 const PRUNE_INTERVAL_MS = 10_000;
 const CATCH_UP_RETRY_MS = 1_000;
+const START_WAIT_MS = 2_000;
 
 export interface RevocationState {
   readonly list: RevocationList;
   /** Whether revocations are being received right now (always true on the in-memory bus once caught up). */
   readonly live: boolean;
-  /** Resolves once the first catch-up has been attempted. */
-  readonly started: Promise<void>;
 }
 
 declare module 'fastify' {
@@ -92,7 +92,7 @@ export const revocationPlugin = fp<{ bus: Bus }>(
     redis?.on('close', onDown);
     redis?.on('ready', onReady);
 
-    const started = catchUp('start');
+    const firstCatchUp = catchUp('start');
     const pruner = setInterval(() => list.prune(), PRUNE_INTERVAL_MS);
     pruner.unref();
 
@@ -101,7 +101,6 @@ export const revocationPlugin = fp<{ bus: Bus }>(
       get live() {
         return caughtUp && connected && (redis === undefined || redis.status === 'ready');
       },
-      started,
     };
     app.decorate('revocation', state);
 
@@ -122,6 +121,8 @@ export const revocationPlugin = fp<{ bus: Bus }>(
       },
     });
 
+    // Start serving once caught up (normally milliseconds), but never hang start-up on Redis.
+    app.addHook('onReady', () => waitAtMost(firstCatchUp, START_WAIT_MS));
     app.addHook('onClose', async () => {
       closed = true;
       clearInterval(pruner);

@@ -6,6 +6,7 @@
  */
 import fp from 'fastify-plugin';
 import { Counter, Gauge } from 'prom-client';
+import { waitAtMost } from '../wait.js';
 import { createTokenVerifier, type Algorithm, type TokenVerifier } from '@keygate/token-verifier';
 
 export interface TokenVerificationOptions {
@@ -76,11 +77,7 @@ export const tokenVerificationPlugin = fp<TokenVerificationOptions>(
       },
     });
     app.decorate('tokens', { verifier, rejected: (reason: string) => rejections.inc({ reason }) });
-    app.addHook('onReady', async () => {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([verifier.start(), new Promise((resolve) => (timer = setTimeout(resolve, START_WAIT_MS)))]);
-      clearTimeout(timer);
-    });
+    app.addHook('onReady', () => waitAtMost(verifier.start(), START_WAIT_MS));
     app.addHook('onClose', async () => verifier.close());
   },
   { name: 'gateway-token-verification', fastify: '5.x', dependencies: ['keygate-metrics'] },
