@@ -60,10 +60,10 @@ export function startEventConsumer(options: EventConsumerOptions): EventConsumer
     }
     // Store first, acknowledge after: a crash in between means a redelivery, which the unique event id absorbs.
     const created = await storeNotifications(db, events);
-    await bus.streamAck(ORDER_EVENTS_STREAM, CONSUMER_GROUP, entries.map((entry) => entry.id));
     if (created > 0) options.onConsumed?.('created', created);
     if (events.length > created) options.onConsumed?.('duplicate', events.length - created);
     if (invalid > 0) options.onConsumed?.('invalid', invalid);
+    await bus.streamAck(ORDER_EVENTS_STREAM, CONSUMER_GROUP, entries.map((entry) => entry.id));
   };
 
   void (async () => {

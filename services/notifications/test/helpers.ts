@@ -15,7 +15,7 @@ import { loadConfig as loadNotificationsConfig, type NotificationsConfig } from 
 
 // The gateway-playing and polling helpers are the orders tests' own (both services test the same
 // trust model); they belong in @keygate/testing once that package takes a gateway-trust dependency.
-export { admin, alice, asUser, bob, eventually, gatewayHeaders, metric, type Caller } from '../../orders/test/helpers.js';
+export { admin, alice, asUser, bob, eventually, gatewayHeaders, metric, startMain, type Caller } from '../../orders/test/helpers.js';
 
 type Teardown = { teardown(fn: () => unknown): void };
 
@@ -28,8 +28,8 @@ export interface Chain {
   database: DatabaseHandle;
   /** A new orders instance; closed at the end of the test. */
   orders(): Promise<FastifyInstance>;
-  /** A new notifications instance; closed at the end of the test (closing it earlier is fine). */
-  notifications(): Promise<FastifyInstance>;
+  /** A new notifications instance (on `bus` if given); closed at the end of the test (closing it earlier is fine). */
+  notifications(bus?: Bus): Promise<FastifyInstance>;
 }
 
 export async function createChain(t: Teardown, overrides: Record<string, string> = {}): Promise<Chain> {
@@ -58,6 +58,6 @@ export async function createChain(t: Teardown, overrides: Record<string, string>
     bus,
     database,
     orders: async () => track(await buildOrders(ordersConfig, deps)),
-    notifications: async () => track(await buildNotifications(notificationsConfig, deps)),
+    notifications: async (other?: Bus) => track(await buildNotifications(notificationsConfig, { ...deps, bus: other ?? bus })),
   };
 }

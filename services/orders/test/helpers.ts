@@ -1,8 +1,9 @@
 /** Test helpers: play the gateway (sign proofs) and call the app as a given user. */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { signGatewayProof } from '@keygate/gateway-trust';
-import { createTestEnvironment } from '@keygate/testing';
+import { createTestEnvironment, freePort } from '@keygate/testing';
 import { build, type OrdersDeps } from '../src/app.js';
 import { loadConfig, type OrdersConfig } from '../src/config.js';
 
@@ -69,4 +70,40 @@ export async function buildTestApp(t: { teardown(fn: () => unknown): void }, dep
   const app = await build(config, deps);
   t.teardown(() => app.close());
   return { app, config };
+}
+
+export interface RunningService {
+  url: string;
+  /** Sends SIGTERM; resolves with the exit code and everything the process logged. */
+  terminate(): Promise<{ code: number | null; stdout: string; stderr: string }>;
+}
+
+/**
+ * Starts a service's real entry point (dist/main.js) as a child process on a free port and
+ * waits until /readyz answers 200; killed at the end of the test if still running.
+ */
+export async function startMain(t: { teardown(fn: () => unknown): void }, main: string, env: Record<string, string>, portVariable: string): Promise<RunningService> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [main], { env: { ...process.env, ...env, [portVariable]: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let running = true;
+  void exited.then(() => (running = false));
+  const url = `http://127.0.0.1:${port}`;
+  await eventually(async () => {
+    if (!running) throw new Error(`${main} exited early: ${stderr}`);
+    const ready = await fetch(`${url}/readyz`).then((res) => res.status === 200, () => false);
+    return ready || undefined;
+  }, 45_000, `${main} to be ready`);
+  return {
+    url,
+    async terminate() {
+      child.kill('SIGTERM');
+      return { code: await exited, stdout, stderr };
+    },
+  };
 }
