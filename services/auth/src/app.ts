@@ -5,7 +5,7 @@
  */
 import type { PGlite } from '@electric-sql/pglite';
 import cookie from '@fastify/cookie';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { createBus, type Bus } from '@keygate/bus';
 import { createDatabase, runMigrations } from '@keygate/db';
@@ -14,6 +14,7 @@ import type { AuthConfig } from './config.js';
 import type { AuthContext } from './context.js';
 import { bootstrapAdmin } from './domain/users.js';
 import { KeyStore } from './keys/key-store.js';
+import { createAuthMetrics } from './metrics.js';
 import { createLoginLimiter } from './plugins/login-rate-limit.js';
 import { purgeSealedSuccessors } from './repositories/refresh-tokens.js';
 import type { AuthDatabase } from './repositories/schema.js';
@@ -40,9 +41,16 @@ declare module 'fastify' {
 const SEALED_PURGE_MS = 60_000;
 
 export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<FastifyInstance> {
-  const database = await createDatabase<AuthDatabase>({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pglite: deps.pglite });
+  // Errors from the pool and the bus arrive before the app (and its logger) exists, or between requests.
+  let log: FastifyBaseLogger | undefined;
+  const database = await createDatabase<AuthDatabase>({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    pglite: deps.pglite,
+    onPoolError: (err) => log?.error({ err }, 'database pool error'),
+  });
   const ownBus = deps.bus === undefined;
-  const bus = deps.bus ?? createBus({ redisUrl: config.redisUrl, keyPrefix: config.redisPrefix });
+  const bus = deps.bus ?? createBus({ redisUrl: config.redisUrl, keyPrefix: config.redisPrefix, onError: (err) => log?.error({ err }, 'bus error') });
   let app: FastifyInstance | undefined;
   try {
     await runMigrations(database.db, ['auth']);
@@ -53,9 +61,11 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
       trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
       readiness: { database: () => database.ping(), bus: () => bus.ping() },
     });
+    log = app.log;
     const db = database.db as Kysely<AuthDatabase>;
     const keys = new KeyStore(db, { ...config, refreshSeconds: config.keyRefreshSeconds }, app.log);
-    const ctx: AuthContext = { config, db, bus, keys, log: app.log };
+    const metrics = createAuthMetrics(app.metrics.registry);
+    const ctx: AuthContext = { config, db, bus, keys, log: app.log, metrics };
     app.decorate('authContext', ctx);
     const purge = setInterval(() => {
       purgeSealedSuccessors(db, config.refreshGrace).catch((err: unknown) => ctx.log.error({ err }, 'purging sealed refresh successors failed'));
@@ -74,7 +84,7 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
     // JSON only: a text/plain body is 415, not a string the schema then rejects.
     app.removeContentTypeParser('text/plain');
     await app.register(cookie);
-    const loginLimiter = await createLoginLimiter(app, config, bus);
+    const loginLimiter = await createLoginLimiter(app, config, bus, metrics);
     const options = { ctx, loginLimiter };
     await app.register(wellKnownRoutes, options);
     await app.register(accountRoutes, options);

@@ -7,6 +7,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Bus } from '@keygate/bus';
 import type { AuthConfig } from './config.js';
 import type { KeyStore } from './keys/key-store.js';
+import type { AuthMetrics } from './metrics.js';
 import type { AuthDatabase } from './repositories/schema.js';
 
 export interface AuthContext {
@@ -15,6 +16,7 @@ export interface AuthContext {
   bus: Bus;
   keys: KeyStore;
   log: FastifyBaseLogger;
+  metrics: AuthMetrics;
 }
 
 /** Who is calling, for sessions and audit rows. */

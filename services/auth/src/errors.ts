@@ -16,6 +16,7 @@ export const AuthErrors = {
   forbiddenOrigin: createError('invalid_origin', 403, 'Requests from this origin are not allowed.'),
   sessionNotFound: createError('not_found', 404, 'No such session.'),
   userNotFound: createError('not_found', 404, 'No such user.'),
+  selfLockout: createError('conflict', 409, 'You cannot remove your own admin access or disable yourself.'),
   rateLimited: (retryAfterSeconds: number) =>
     new AppError('rate_limited', 429, 'Too many login attempts; retry later.', { headers: { 'retry-after': String(Math.max(1, retryAfterSeconds)) } }),
   noSigningKey: () => new AppError('service_unavailable', 503, 'No signing key is available yet; retry later.', { headers: { 'retry-after': '5' } }),

@@ -119,6 +119,13 @@ test('register, login, me, password change over HTTP', async (t) => {
     t.equal(inQuery.status, 401, 'a token in the URL is never accepted');
   });
 
+  await t.test('metrics count logins by outcome on /metrics', async (t) => {
+    const res = await http(base, 'GET', '/metrics');
+    t.equal(res.status, 200);
+    t.match(res.text, /auth_logins_total\{outcome="success",service="auth"\} [1-9]/);
+    t.match(res.text, /auth_logins_total\{outcome="invalid_credentials",service="auth"\} [1-9]/);
+  });
+
   await t.test('password change: 204; other sessions revoked, the current one kept; old password refused', async (t) => {
     const user = await registerAndLogin(base);
     const other = await login(base, user.email);

@@ -84,6 +84,15 @@ test('admin endpoints over HTTP, first admin from ADMIN_EMAIL/ADMIN_PASSWORD', a
     t.equal((await refresh(base, user.refreshToken)).status, 200, 'none of that changed the user');
   });
 
+  await t.test('an admin cannot demote or disable themselves (409), so the last admin cannot lock everyone out', async (t) => {
+    for (const json of [{ role: 'user' }, { disabled: true }]) {
+      const res = await http(base, 'PATCH', `/admin/users/${admin.userId}`, { json, headers: bearer(admin.accessToken) });
+      t.equal(res.status, 409);
+      t.same(res.body, { error: 'conflict', error_description: 'You cannot remove your own admin access or disable yourself.' });
+    }
+    t.equal((await http(base, 'GET', '/admin/users', { headers: bearer(admin.accessToken) })).status, 200, 'still admin, still logged in');
+  });
+
   await t.test('a second start with ADMIN_EMAIL does not create another admin or touch the password', async (t) => {
     const { bootstrapAdmin } = await import('../src/domain/users.js');
     await bootstrapAdmin(ctx, 'other-admin@example.com', 'another password');

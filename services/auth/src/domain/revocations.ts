@@ -10,15 +10,18 @@ import type { AuthContext } from '../context.js';
 export const REVOCATIONS_CHANNEL = 'revocations';
 export const REVOKED_SET = 'revoked';
 
-export async function publishRevocation(ctx: Pick<AuthContext, 'bus' | 'config' | 'log'>, type: 'session' | 'token', id: string, untilMs?: number): Promise<void> {
+export async function publishRevocation(ctx: Pick<AuthContext, 'bus' | 'config' | 'log' | 'metrics'>, type: 'session' | 'token', id: string, untilMs?: number): Promise<void> {
   const until = untilMs ?? Date.now() + (ctx.config.accessTokenTtl + CLOCK_SKEW_SECONDS) * 1000;
   const message = JSON.stringify({ type, id, until });
   const results = await Promise.allSettled([ctx.bus.publish(REVOCATIONS_CHANNEL, message), ctx.bus.addExpiring(REVOKED_SET, `${type}:${id}`, until)]);
   for (const result of results) {
-    if (result.status === 'rejected') ctx.log.error({ err: result.reason, type, id }, 'revocation publish failed');
+    if (result.status === 'rejected') {
+      ctx.metrics.revocationPublishFailures.inc();
+      ctx.log.error({ err: result.reason, type, id }, 'revocation publish failed');
+    }
   }
 }
 
-export async function publishSessionRevocations(ctx: Pick<AuthContext, 'bus' | 'config' | 'log'>, sessionIds: readonly string[]): Promise<void> {
+export async function publishSessionRevocations(ctx: Pick<AuthContext, 'bus' | 'config' | 'log' | 'metrics'>, sessionIds: readonly string[]): Promise<void> {
   await Promise.all(sessionIds.map((id) => publishRevocation(ctx, 'session', id)));
 }

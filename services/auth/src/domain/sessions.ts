@@ -114,6 +114,7 @@ export async function rotateRefreshToken(ctx: AuthContext, presented: string, me
     });
     return { ok: false, reason: 'reuse_detected', ...failure };
   });
+  ctx.metrics.refreshes.inc({ outcome: result.ok ? (result.idempotentRetry ? 'grace_retry' : 'rotated') : result.reason });
   if (!result.ok && result.reason === 'reuse_detected' && result.sessionId !== undefined) {
     ctx.log.warn({ sessionId: result.sessionId, userId: result.userId }, 'refresh token reuse detected: session revoked');
     await publishSessionRevocations(ctx, [result.sessionId]);

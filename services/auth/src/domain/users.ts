@@ -61,6 +61,8 @@ export async function changePassword(ctx: AuthContext, userId: string, currentSe
 
 /** Admin change of role and/or disabled; either change revokes all of the user's sessions. */
 export async function adminUpdateUser(ctx: AuthContext, actorId: string, userId: string, changes: { role?: 'user' | 'admin'; disabled?: boolean }, meta: RequestMeta): Promise<UserRow> {
+  // An admin demoting or disabling themselves could leave nobody able to undo it.
+  if (actorId === userId && (changes.role === 'user' || changes.disabled === true)) throw AuthErrors.selfLockout();
   const { user, revoked } = await ctx.db.transaction().execute(async (trx) => {
     const before = await lockUser(trx, userId);
     if (!before) throw AuthErrors.userNotFound();

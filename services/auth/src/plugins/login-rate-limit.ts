@@ -11,12 +11,13 @@ import type { Bus } from '@keygate/bus';
 import type { AuthConfig } from '../config.js';
 import { normalizeEmail } from '../domain/emails.js';
 import { AuthErrors } from '../errors.js';
+import type { AuthMetrics } from '../metrics.js';
 
 const WINDOW_MS = 60_000;
 
 export type LoginLimiter = (request: FastifyRequest) => Promise<void>;
 
-export async function createLoginLimiter(app: FastifyInstance, config: AuthConfig, bus: Bus): Promise<LoginLimiter> {
+export async function createLoginLimiter(app: FastifyInstance, config: AuthConfig, bus: Bus, metrics: AuthMetrics): Promise<LoginLimiter> {
   await app.register(rateLimit, {
     global: false,
     ...(bus.redis ? { redis: bus.redis, nameSpace: `${config.redisPrefix}auth:rl:` } : {}),
@@ -35,6 +36,7 @@ export async function createLoginLimiter(app: FastifyInstance, config: AuthConfi
     for (const limiter of [perIp, perAccount]) {
       const result = await limiter(request);
       if (!result.isAllowed && result.isExceeded) {
+        metrics.logins.inc({ outcome: 'rate_limited' });
         request.log.warn({ limit: result.max }, 'login rate limited');
         throw AuthErrors.rateLimited(result.ttlInSeconds);
       }

@@ -5,7 +5,6 @@ export type AuditEvent =
   | 'user_registered'
   | 'login_success'
   | 'login_failure'
-  | 'login_rate_limited'
   | 'refresh'
   | 'refresh_reuse_detected'
   | 'logout'

@@ -28,10 +28,14 @@ export const accountRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   }, async (request, reply) => {
     const meta = requestMeta(request);
     const user = await authenticatePassword(ctx, request.body.email, request.body.password, meta);
-    if (!user) throw AuthErrors.invalidCredentials();
+    if (!user) {
+      ctx.metrics.logins.inc({ outcome: 'invalid_credentials' });
+      throw AuthErrors.invalidCredentials();
+    }
     const { session, refreshToken } = await startSession(ctx, user, FIRST_PARTY_CLIENT_ID, meta);
     const access = await issueAccessToken(ctx, { sub: user.id, role: user.role, clientId: FIRST_PARTY_CLIENT_ID, sid: session.id });
     await recordAudit(ctx.db, { event: 'login_success', userId: user.id, sessionId: session.id, ip: meta.ip, userAgent: meta.userAgent });
+    ctx.metrics.logins.inc({ outcome: 'success' });
     request.log.info({ userId: user.id, sessionId: session.id }, 'login');
     setRefreshCookie(reply, refreshToken, ctx.config.refreshTokenTtl);
     noStore(reply);
