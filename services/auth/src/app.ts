@@ -63,7 +63,7 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
     });
     log = app.log;
     const db = database.db as Kysely<AuthDatabase>;
-    const keys = new KeyStore(db, { ...config, refreshSeconds: config.keyRefreshSeconds }, app.log);
+    const keys = new KeyStore(db, config, app.log);
     const metrics = createAuthMetrics(app.metrics.registry);
     const ctx: AuthContext = { config, db, bus, keys, log: app.log, metrics };
     app.decorate('authContext', ctx);

@@ -111,7 +111,7 @@ test('JWKS, external verification and key rotation', async (t) => {
     const states = await ctx.db.selectFrom('auth.signing_keys').select(['kid', 'state', 'retires_at', 'deactivated_at']).orderBy('created_at').execute();
     t.match(states, [{ kid: oldKid, state: 'previous' }, { kid: row.kid, state: 'current' }]);
     const keep = states[0]!.retires_at!.getTime() - states[0]!.deactivated_at!.getTime();
-    t.equal(keep, (policy.accessTokenTtl + 30) * 1000, 'the previous key stays for ACCESS_TOKEN_TTL + skew');
+    t.equal(keep, (policy.keyRefreshSeconds + policy.accessTokenTtl + 30) * 1000, 'the previous key stays for KEY_REFRESH_SECONDS + ACCESS_TOKEN_TTL + skew');
 
     // Time travel: the previous key's tokens have all expired.
     await sql`update auth.signing_keys set retires_at = now() - interval '1 second' where kid = ${oldKid}`.execute(ctx.db);

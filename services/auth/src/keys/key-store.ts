@@ -31,7 +31,7 @@ export class KeyStore {
 
   constructor(
     private readonly db: Kysely<AuthDatabase>,
-    private readonly policy: KeyPolicy & { refreshSeconds: number },
+    private readonly policy: KeyPolicy,
     private readonly log: FastifyBaseLogger,
   ) {}
 
@@ -47,7 +47,7 @@ export class KeyStore {
     await this.refresh();
     this.timer = setInterval(() => {
       this.refresh().catch((err: unknown) => this.log.error({ err }, 'signing key refresh failed'));
-    }, this.policy.refreshSeconds * 1000);
+    }, this.policy.keyRefreshSeconds * 1000);
     this.timer.unref();
   }
 

@@ -26,11 +26,16 @@ export interface KeyPolicy {
   signingAlg: string;
   accessTokenTtl: number;
   jwksMaxAge: number;
+  /** How often instances re-read the keys: one may keep signing with a demoted key this long. */
+  keyRefreshSeconds: number;
 }
 
-/** How long a key keeps being published after it stopped signing. */
-export function retentionSeconds(policy: Pick<KeyPolicy, 'accessTokenTtl'>): number {
-  return policy.accessTokenTtl + CLOCK_SKEW_SECONDS;
+/**
+ * How long a key keeps being published after it stopped signing: the last token it signed (by an
+ * instance that has not re-read the keys yet) lives ACCESS_TOKEN_TTL, plus verifiers' clock skew.
+ */
+export function retentionSeconds(policy: Pick<KeyPolicy, 'accessTokenTtl' | 'keyRefreshSeconds'>): number {
+  return policy.keyRefreshSeconds + policy.accessTokenTtl + CLOCK_SKEW_SECONDS;
 }
 
 async function newKeyRow(db: Db, policy: KeyPolicy, state: 'next' | 'current', activatesInSeconds: number): Promise<SigningKeyRow> {
@@ -88,7 +93,7 @@ export async function rotateSigningKey(
 }
 
 /** Promotes a due next key and retires expired previous keys. Cheap when nothing is due. */
-export async function promoteDueKeys(db: Kysely<AuthDatabase>, policy: Pick<KeyPolicy, 'accessTokenTtl'>): Promise<boolean> {
+export async function promoteDueKeys(db: Kysely<AuthDatabase>, policy: Pick<KeyPolicy, 'accessTokenTtl' | 'keyRefreshSeconds'>): Promise<boolean> {
   if (!(await promotionDue(db))) return false;
   return db.transaction().execute(async (trx) => {
     await lockSigningKeys(trx);
