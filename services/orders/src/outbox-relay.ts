@@ -3,7 +3,8 @@
  * and at once when woken after an order is placed in this process, so a notification normally
  * follows its order within milliseconds; the timer catches rows placed by other instances or left
  * over by a crash. While the database or the bus is down it backs off and keeps trying: the
- * events wait in the outbox, never lost. Not a fastify plugin on purpose: app.ts stops it before
+ * events wait in the outbox, never lost. Relayed events are kept for retentionMs (audits, manual
+ * replays) and then pruned a bounded batch at a time. Not a fastify plugin on purpose: app.ts stops it before
  * it closes the bus and the database it uses, an order plugins' onClose hooks do not promise.
  */
 import { setTimeout as delay } from 'node:timers/promises';
@@ -11,7 +12,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Bus } from '@keygate/bus';
 import { ORDER_EVENTS_STREAM, toStreamFields, type OutboxEvent } from './events.js';
-import { relayPending } from './repositories/outbox.js';
+import { pruneRelayed, relayPending } from './repositories/outbox.js';
 import type { OrdersDatabase } from './repositories/tables.js';
 
 export interface OutboxRelayOptions {
@@ -20,6 +21,10 @@ export interface OutboxRelayOptions {
   log: FastifyBaseLogger;
   intervalMs?: number;
   batchSize?: number;
+  /** How long relayed events are kept (for audits and manual replays) before pruning. Default 7 days. */
+  retentionMs?: number;
+  /** How often to prune. Default 10 minutes. */
+  pruneEveryMs?: number;
   onRelayed?: (count: number) => void;
   onFailure?: (error: unknown) => void;
 }
@@ -32,11 +37,16 @@ export interface OutboxRelay {
 }
 
 const MAX_BACKOFF_MS = 5_000;
+/** Rows deleted per prune, so one prune never holds locks for long; a backlog shrinks over a few rounds. */
+const PRUNE_LIMIT = 1_000;
 
 export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { db, bus, log } = options;
   const intervalMs = options.intervalMs ?? 200;
   const batchSize = options.batchSize ?? 100;
+  const retentionMs = options.retentionMs ?? 7 * 24 * 3_600_000;
+  const pruneEveryMs = options.pruneEveryMs ?? 10 * 60_000;
+  let lastPrune = 0;
   let stopped = false;
   let failures = 0;
   /** Aborted by stop(): cuts any sleep short. */
@@ -68,11 +78,23 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   };
 
+  const prune = async (): Promise<void> => {
+    lastPrune = Date.now();
+    try {
+      const pruned = await pruneRelayed(db, new Date(lastPrune - retentionMs), PRUNE_LIMIT);
+      if (pruned > 0) log.debug({ pruned }, 'pruned relayed outbox events');
+    } catch (error) {
+      // Housekeeping only: the next prune tries again.
+      log.debug({ err: error }, 'pruning the outbox failed');
+    }
+  };
+
   const loop = (async () => {
     while (!stopped) {
       wakeUp = new AbortController();
       const relayed = await round();
       if (stopped) break;
+      if (failures === 0 && Date.now() - lastPrune >= pruneEveryMs) await prune();
       if (failures > 0) await sleep(Math.min(intervalMs * 2 ** failures, MAX_BACKOFF_MS), stopping.signal);
       // A full batch means more are waiting: go again at once.
       else if (relayed < batchSize) await sleep(intervalMs, AbortSignal.any([stopping.signal, wakeUp.signal]));

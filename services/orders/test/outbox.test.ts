@@ -1,13 +1,17 @@
 /**
  * The transactional outbox: every placed order puts exactly one `order_placed` event on the bus
  * stream `order-events` (two relaying instances do not double-send), and while the bus is down
- * orders still succeed, their events wait in the outbox and go out once it is back.
+ * orders still succeed, their events wait in the outbox and go out once it is back; relayed events
+ * are pruned after their retention.
  */
+import { randomUUID } from 'node:crypto';
 import { test } from 'tap';
 import type { PGlite } from '@electric-sql/pglite';
 import { createBus, type Bus, type StreamEntry } from '@keygate/bus';
-import { openEmbeddedPglite } from '@keygate/db';
+import { createDatabase, openEmbeddedPglite } from '@keygate/db';
 import { build } from '../src/app.js';
+import { startOutboxRelay } from '../src/outbox-relay.js';
+import type { OrdersDatabase } from '../src/repositories/tables.js';
 import { alice, asUser, bob, eventually, metric, sleep, testConfig } from './helpers.js';
 
 const STREAM = 'order-events';
@@ -120,5 +124,28 @@ test('outbox relay', async (t) => {
     // The relay marks them relayed in the transaction that sent them, which may commit a moment later.
     await eventually(async () => ((await metric(app, 'orders_outbox_backlog')) === 0 ? true : undefined), 5_000, 'an empty outbox backlog');
     t.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
+  });
+
+  await t.test('relayed events are pruned once past their retention; recent ones stay', async (t) => {
+    const app = await build(config, { bus: sharedBus, pglite });
+    const log = app.log;
+    await app.close();
+    const database = await createDatabase<OrdersDatabase>({ databaseUrl: config.databaseUrl, pglite });
+    t.teardown(() => database.close());
+    const event = (relayedAgoMs: number) => ({
+      event_id: randomUUID(),
+      type: 'order_placed',
+      user_id: alice.id,
+      payload: '{}',
+      relayed_at: new Date(Date.now() - relayedAgoMs),
+    });
+    const old = event(120_000);
+    const recent = event(1_000);
+    await database.db.insertInto('orders.outbox').values([old, recent]).execute();
+    const relay = startOutboxRelay({ db: database.db, bus: sharedBus, log, retentionMs: 60_000, pruneEveryMs: 0 });
+    t.teardown(() => relay.stop());
+    const remaining = async () => (await database.db.selectFrom('orders.outbox').select('event_id').where('event_id', 'in', [old.event_id, recent.event_id]).execute()).map((row) => row.event_id);
+    await eventually(async () => ((await remaining()).length === 1 ? true : undefined), 5_000, 'the old event to be pruned');
+    t.same(await remaining(), [recent.event_id], 'only the event relayed within the retention is kept');
   });
 });

@@ -40,3 +40,12 @@ export async function countPending(db: Kysely<OrdersDatabase>): Promise<number> 
     .executeTakeFirstOrThrow();
   return Number(row.count);
 }
+
+/** Deletes up to `limit` events relayed before `relayedBefore` (the outbox is a queue, not an archive); returns how many. */
+export async function pruneRelayed(db: Kysely<OrdersDatabase>, relayedBefore: Date, limit: number): Promise<number> {
+  const result = await db
+    .deleteFrom('orders.outbox')
+    .where('event_id', 'in', (eb) => eb.selectFrom('orders.outbox').select('event_id').where('relayed_at', '<', relayedBefore).limit(limit))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
