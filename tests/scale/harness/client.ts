@@ -138,3 +138,27 @@ export function refresh(base: string, session: Session, timeoutMs?: number): Pro
 export function protectedGet(base: string, token: string, timeoutMs?: number): Promise<Reply> {
   return tryCall(base, 'GET', '/orders', { token, ...(timeoutMs ? { timeoutMs } : {}) });
 }
+
+/**
+ * Polls every base with `token` until each refuses it (401): the slowest base's time in ms, or
+ * undefined when one still accepts it after `timeoutMs` or answers anything but 200/401.
+ */
+export async function timeUntilRefused(
+  bases: readonly string[],
+  token: string,
+  options: { timeoutMs: number; pollMs?: number },
+): Promise<number | undefined> {
+  const started = performance.now();
+  const perBase = await Promise.all(
+    bases.map(async (base) => {
+      while (performance.now() - started < options.timeoutMs) {
+        const reply = await protectedGet(base, token);
+        if (reply.status === 401) return performance.now() - started;
+        if (reply.status !== 200) return undefined;
+        await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 5));
+      }
+      return undefined;
+    }),
+  );
+  return perBase.some((ms) => ms === undefined) ? undefined : Math.max(...(perBase as number[]));
+}

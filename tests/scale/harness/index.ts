@@ -4,6 +4,7 @@ export * from './load.js';
 export * from './nginx.js';
 export * from './prerequisites.js';
 export * from './process.js';
+export * from './redis.js';
 export * from './services.js';
 export * from './stack.js';
 export * from './timing.js';

@@ -1,0 +1,72 @@
+/**
+ * A private redis-server child on its own port, without persistence, that the Redis outage test
+ * may stop and start at will without disturbing the machine's Redis other test files use.
+ * Stopping it loses every key, as a Redis restart without persistence does.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import { freePort } from '@keygate/testing';
+import { sleep } from './timing.js';
+
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let answer = '';
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1_000, () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString();
+      if (answer.includes('\r\n')) done(answer.startsWith('+PONG'));
+    });
+    socket.once('error', () => done(false));
+  });
+}
+
+export class PrivateRedis {
+  private child: ChildProcess | undefined;
+
+  private constructor(
+    private readonly binary: string,
+    readonly port: number,
+  ) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  static async start(binary: string): Promise<PrivateRedis> {
+    const redis = new PrivateRedis(binary, await freePort());
+    await redis.start();
+    return redis;
+  }
+
+  /** Starts (again) on the same port, empty. */
+  async start(): Promise<void> {
+    const child = spawn(this.binary, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
+    this.child = child;
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode} on port ${this.port}`);
+      if (await ping(this.port)) return;
+      await sleep(50);
+    }
+    throw new Error(`redis-server did not answer on port ${this.port} within 10 s`);
+  }
+
+  /** SIGTERM and wait: without persistence, everything it held is gone. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
