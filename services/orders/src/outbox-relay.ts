@@ -4,8 +4,10 @@
  * follows its order within milliseconds; the timer catches rows placed by other instances or left
  * over by a crash. While the database or the bus is down it backs off and keeps trying: the
  * events wait in the outbox, never lost. Relayed events are kept for retentionMs (audits, manual
- * replays) and then pruned a bounded batch at a time. Not a fastify plugin on purpose: app.ts stops it before
- * it closes the bus and the database it uses, an order plugins' onClose hooks do not promise.
+ * replays), then pruned a bounded batch at a time.
+ *
+ * Not a fastify plugin on purpose: app.ts stops it before it closes the bus and the database it
+ * uses, an order that plugins' onClose hooks do not promise.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
