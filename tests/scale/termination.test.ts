@@ -85,13 +85,21 @@ test('instances stopping under load', { skip }, async (t) => {
     });
     await sleep(1_500);
     const victim = stack.auth[0];
+    const logBefore = stack.nginx.accessLog().length;
     const exit = await victim.stop('SIGKILL');
     t.equal(exit.signal, 'SIGKILL', `${victim.instanceName} killed`);
     await sleep(2_000);
     await victim.start();
     await sleep(1_500);
     await load.stop();
-    t.comment(`load around SIGKILL of ${victim.instanceName}: ${load.recorder.summary()}`);
+    // nginx logs every try of a request: more than one upstream means it was resent elsewhere.
+    const resent = stack.nginx
+      .accessLog()
+      .slice(logBefore)
+      .filter((line) => /upstream=\S+(?:,| :) /.test(line)).length;
+    t.comment(
+      `load around SIGKILL of ${victim.instanceName}: ${load.recorder.summary()}; nginx resent ${resent} requests to another instance`,
+    );
     t.equal(
       load.recorder.failed,
       0,
