@@ -125,7 +125,7 @@ test('JWKS, external verification and key rotation', async (t) => {
   await t.test('private keys: never in the JWKS, never unencrypted in the database', async (t) => {
     const jwks = (await http(base, 'GET', '/.well-known/jwks.json')).text;
     for (const member of PRIVATE_MEMBERS) t.notOk(new RegExp(`"${member}"`).test(jwks), `no "${member}" in JWKS`);
-    const { decryptPrivateKey } = await import('@keygate/tokens');
+    const { decryptPrivateKey, deriveKey, openSecret } = await import('@keygate/tokens');
     const rows = await sql<{ dump: string }>`select row_to_json(k)::text as dump from auth.signing_keys k`.execute(ctx.db);
     const keyRows = await ctx.db.selectFrom('auth.signing_keys').selectAll().execute();
     for (const key of keyRows) {
@@ -136,6 +136,19 @@ test('JWKS, external verification and key rotation', async (t) => {
     }
     const dump = rows.rows.map((r) => r.dump).join('\n');
     t.notOk(/"d"\s*:/.test(dump) || /\\"d\\"/.test(dump), 'no private JWK member anywhere in the table');
+    // The private members' actual bytes (opened here with the key) appear nowhere in the auth schema.
+    const everything = await sql<{ dump: string }>`
+      select string_agg(row_to_json(x)::text, E'\n') as dump from (
+        select to_jsonb(k) as r from auth.signing_keys k union all select to_jsonb(a) from auth.audit_events a
+        union all select to_jsonb(s) from auth.sessions s union all select to_jsonb(u) from auth.users u) x`.execute(ctx.db);
+    const haystack = everything.rows[0]!.dump;
+    for (const key of keyRows) {
+      const jwk = JSON.parse(openSecret(key.private_key_sealed, deriveKey(auth.config.keyEncryptionKey, 'signing-key'), `kid:${key.kid}`).toString()) as Record<string, string>;
+      for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi']) {
+        t.ok(jwk[member]!.length > 40, `opened ${member}`);
+        t.notOk(haystack.includes(jwk[member]!) || haystack.includes(jwk[member]!.slice(0, 40)), `the ${member} bytes are not stored in clear`);
+      }
+    }
     await t.rejects(decryptPrivateKey(keyRows[0]!.private_key_sealed, Buffer.alloc(32, 7), keyRows[0]!.kid, keyRows[0]!.alg), { code: 'ERR_TOKENS_DECRYPT_FAILED' }, 'a wrong KEY_ENCRYPTION_KEY cannot open it');
   });
 });
