@@ -110,7 +110,8 @@
     const list = $('notifications');
     list.replaceChildren(
       ...items.map((n) => {
-        const li = listItem(`${n.type === 'order_placed' ? 'Order placed' : n.type}: ${n.message ?? ''}${n.read ? '' : ' (new)'}`);
+        const what = n.type === 'order_placed' && n.data ? `Order placed: ${n.data.quantity} × ${n.data.item}` : n.type;
+        const li = listItem(`${what}${n.read ? '' : ' (new)'}`);
         li.dataset.type = n.type;
         return li;
       }),
