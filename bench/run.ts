@@ -45,7 +45,7 @@ const option = (name: string): string | undefined => {
 const quick = flag('--quick');
 const settings = quick
   ? { warmupSec: 1, durationSec: 1, rounds: 1, connections: 50, tokenCount: 1_000, coldTokens: 0, revocationTrials: 20, authWarmupSec: 0.5, authSec: 1.5, authRounds: 1, authConcurrency: 4 }
-  : { warmupSec: 2, durationSec: 4, rounds: 3, connections: 50, tokenCount: 10_000, coldTokens: 6_000, revocationTrials: 200, authWarmupSec: 1, authSec: 3, authRounds: 3, authConcurrency: 4 };
+  : { warmupSec: 2, durationSec: 3, rounds: 4, connections: 50, tokenCount: 10_000, coldTokens: 6_000, revocationTrials: 200, authWarmupSec: 1, authSec: 3, authRounds: 3, authConcurrency: 4 };
 const profile = flag('--profile');
 const only = option('--only')?.split(',');
 const proxyOnly = flag('--proxy-only');
@@ -314,10 +314,20 @@ async function proxyScenarios(workDir: string, logDir: string, cleanup: Cleanup)
   const baseline = await startServer({ name: 'baseline', script: baselineScript, port: baselinePort, logDir, env: baselineEnv(false, baselinePort) });
   cleanup.servers.push(baseline);
   let baselineKeepAlive: ServerProcess | undefined;
+  let reference: ServerProcess | undefined;
   if (!quick) {
     const port = await freePort();
     baselineKeepAlive = await startServer({ name: 'baseline-keepalive', script: baselineScript, port, logDir, env: baselineEnv(true, port) });
     cleanup.servers.push(baselineKeepAlive);
+    const referencePort = await freePort();
+    reference = await startServer({
+      name: 'reference-fastify',
+      script: join(benchDist, 'baselines', 'fastify-proxy.js'),
+      port: referencePort,
+      logDir,
+      env: { NODE_ENV: 'production', REFERENCE_PORT: String(referencePort), UPSTREAM_URL: echo.url },
+    });
+    cleanup.servers.push(reference);
   }
 
   log('checking every server does the real work before timing it');
@@ -330,6 +340,7 @@ async function proxyScenarios(workDir: string, logDir: string, cleanup: Cleanup)
   checks['gateway tampered token'] = await probe(`${gateway.url}/orders/probe`, { authorization: `Bearer ${tampered}` }, 401, null, null);
   checks['gateway no token, forged x-user-id'] = await probe(`${gateway.url}/orders/probe`, { 'x-user-id': sub }, 401, null, null);
   checks['gateway one of the many tokens'] = await probe(`${gateway.url}/orders/probe`, { authorization: `Bearer ${manyTokens[0]}` }, 200, secret, subjectOf(manyTokens[0]!));
+  if (reference) checks['reference proxy'] = await probe(`${reference.url}/orders/probe`, {}, 200, secret, null);
   for (const [name, server] of [['baseline', baseline], ['baseline keep-alive', baselineKeepAlive]] as const) {
     if (!server) continue;
     checks[`${name} valid token`] = await probe(`${server.url}/orders/probe`, { ...auth, 'x-user-id': 'forged' }, 200, secret, sub);
@@ -339,6 +350,7 @@ async function proxyScenarios(workDir: string, logDir: string, cleanup: Cleanup)
   const scenarios: HttpScenario[] = [
     { key: 'upstream', label: '1. upstream alone (echo)', url: `${echo.url}/orders/bench`, server: echo },
     { key: 'gateway_proxy', label: '2. gateway, pure proxy (auth off)', url: `${gateway.url}/public/bench`, server: gateway },
+    ...(reference ? [{ key: 'reference_fastify', label: '2r. reference: bare fastify + @fastify/reply-from, no gateway work', url: `${reference.url}/orders/bench`, server: reference }] : []),
     { key: 'gateway_auth', label: '3. gateway, full verification, one token', url: `${gateway.url}/orders/bench`, server: gateway, headers: auth },
     {
       key: 'gateway_auth_many',
@@ -585,6 +597,7 @@ async function main(): Promise<void> {
       auth_vs_baseline_keepalive: pairedRatio(rps('gateway_auth'), rps('baseline_keepalive')),
       first_pass_vs_proxy: ratio(by('gateway_cold_first_pass')?.rps, by('gateway_proxy')?.rps),
       proxy_vs_upstream: pairedRatio(rps('gateway_proxy'), rps('upstream')),
+      proxy_vs_reference: pairedRatio(rps('gateway_proxy'), rps('reference_fastify')),
     };
     const gatewayRss = Math.max(proxy.gatewayPeakRssMb, ...proxy.summaries.filter((s) => s.key.startsWith('gateway')).map((s) => s.rssMb));
     const report: BenchReport = {

@@ -1,7 +1,8 @@
 /**
  * Summarises a V8 .cpuprofile (from `node --cpu-prof`, see `pnpm bench --profile`): self time by
  * function and by package or source area, and inclusive time of chosen functions, so a report can
- * say where a request's time goes. Usage: node bench/dist/lib/profile-summary.js <file> [top=25] [match...]
+ * say where a request's time goes.
+ * Usage: node bench/dist/lib/profile-summary.js <file> [top=25] [match...]; SKIP_SECONDS=n leaves out start-up.
  */
 import { readFileSync } from 'node:fs';
 
@@ -30,14 +31,49 @@ function area(url: string): string {
   return url;
 }
 
-export function summarise(file: string, top = 25, match: string[] = []): string {
+/**
+ * What each sample was done for: the first rule (in this order) that matches any frame of its
+ * synchronous stack. Socket writes, for instance, count for the feature that issued them.
+ */
+const FEATURES: [string, RegExp][] = [
+  ['rate limiting (incl. its Redis round trip)', /@fastify\/rate-limit|\/ioredis|plugins\/rate-limit|plugins\/login-rate-limit/],
+  ['security headers (helmet)', /helmet|security-headers/],
+  ['metrics (prom-client, latency histogram)', /prom-client|service-kit\/dist\/metrics/],
+  ['logging (pino child loggers, redaction)', /\/pino|@pinojs/],
+  ['token verification', /token-verifier|plugins\/token-verification|\/jose\/|jsonwebtoken|jwa|jws/],
+  ['revocation list', /revocation/],
+  ['gateway proof + identity headers', /gateway-trust|upstream-headers/],
+  ['path normalisation + route table', /gateway\/dist\/path|route-table/],
+  ['argon2', /argon2/],
+  ['SQL: kysely query building', /\/kysely\//],
+  ['SQL: pg driver (protocol, socket writes)', /\/pg\/|pg-protocol|pg-pool|postgres-date|pg-types/],
+  ['crypto (sign, hash, HKDF, AES)', /node:internal\/crypto/],
+  ['proxying (reply-from, undici, upstream socket I/O)', /reply-from|\/undici\/|http-proxy/],
+  ['service code (other)', /\/services\/|\/packages\//],
+  ['framework core (fastify, express, routing, serialisation)', /\/fastify\/|find-my-way|fast-json-stringify|avvio|toad-cache|@fastify\/|\/express\/|\/router\/|ajv/],
+  ['node HTTP server and sockets', /node:_http|node:net|node:internal\/stream|node:internal\/streams|node:stream/],
+];
+
+function feature(stack: ProfileNode['callFrame'][]): string {
+  if (stack[0]?.functionName === '(garbage collector)') return 'garbage collection';
+  for (const [label, pattern] of FEATURES) if (stack.some((frame) => pattern.test(frame.url))) return label;
+  return 'other (timers, microtasks, V8 runtime)';
+}
+
+export function summarise(file: string, top = 25, match: string[] = [], skipSeconds = 0): string {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
   // Self time per node from the sample deltas (µs).
   const self = new Map<number, number>();
-  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  // Samples from the first `skipSeconds` (start-up: module loading, schema compilation) are left out.
+  let at = profile.startTime;
+  const from = profile.startTime + skipSeconds * 1e6;
+  profile.samples.forEach((id, i) => {
+    at += profile.timeDeltas[i] ?? 0;
+    if (at >= from) self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const idle = [...self.entries()].filter(([id]) => ['(idle)', '(program)'].includes(byId.get(id)!.callFrame.functionName)).reduce((a, [, v]) => a + v, 0);
   const busy = total - idle;
@@ -67,8 +103,18 @@ export function summarise(file: string, top = 25, match: string[] = []): string 
       }
     }
   }
+  const features = new Map<string, number>();
+  for (const [id, time] of self) {
+    const stack: ProfileNode['callFrame'][] = [];
+    for (let cursor: number | undefined = id; cursor !== undefined; cursor = parent.get(cursor)) stack.push(byId.get(cursor)!.callFrame);
+    if (['(idle)', '(program)'].includes(stack[0]!.functionName)) continue;
+    const label = feature(stack);
+    features.set(label, (features.get(label) ?? 0) + time);
+  }
   const pct = (v: number) => `${((100 * v) / busy).toFixed(1).padStart(5)}%`;
-  const out: string[] = [`busy ${(busy / 1000).toFixed(0)} ms of ${(total / 1000).toFixed(0)} ms sampled`, '', 'self time by area:'];
+  const out: string[] = [`busy ${(busy / 1000).toFixed(0)} ms of ${(total / 1000).toFixed(0)} ms sampled`, '', 'by feature (what each sample was done for):'];
+  for (const [name, v] of [...features].sort((a, b) => b[1] - a[1])) out.push(`${pct(v)}  ${name}`);
+  out.push('', 'self time by area:');
   for (const [name, v] of [...areaSelf].sort((a, b) => b[1] - a[1]).slice(0, top)) out.push(`${pct(v)}  ${name}`);
   out.push('', 'self time by function:');
   for (const [name, v] of [...fnSelf].sort((a, b) => b[1] - a[1]).slice(0, top)) out.push(`${pct(v)}  ${name}`);
@@ -82,5 +128,5 @@ export function summarise(file: string, top = 25, match: string[] = []): string 
 if (process.argv[1]?.endsWith('profile-summary.js')) {
   const [file, top, ...match] = process.argv.slice(2);
   if (!file) throw new Error('usage: profile-summary <file.cpuprofile> [top] [match...]');
-  process.stdout.write(`${summarise(file, Number(top ?? 25), match)}\n`);
+  process.stdout.write(`${summarise(file, Number(top ?? 25), match, Number(process.env.SKIP_SECONDS ?? 0))}\n`);
 }

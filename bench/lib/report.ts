@@ -122,6 +122,7 @@ export function renderMarkdown(report: BenchReport, analysis = ''): string {
     `Ratios: verified / pure proxy ${fmt(r.auth_vs_proxy, 2)}, many tokens / pure proxy ${fmt(r.cold_vs_proxy, 2)}, ` +
       `p99 verified / pure proxy ${fmt(r.p99_auth_vs_proxy, 2)}, verified / express baseline ${fmt(r.auth_vs_baseline, 1)} ` +
       `(${fmt(r.auth_vs_baseline_keepalive, 1)} against its keep-alive variant), pure proxy / upstream alone ${fmt(r.proxy_vs_upstream, 2)}` +
+      (r.proxy_vs_reference === null || r.proxy_vs_reference === undefined ? '' : `, pure proxy / bare fastify + reply-from ${fmt(r.proxy_vs_reference, 2)}`) +
       (r.first_pass_vs_proxy === null || r.first_pass_vs_proxy === undefined ? '' : `, every-token-new / pure proxy ${fmt(r.first_pass_vs_proxy, 2)}`) +
       `. Gateway peak RSS over the whole proxy phase: ${fmt(report.gateway_rss_mb)} MB` +
       (report.gateway_memory_after_load.heapUsedMb === undefined
@@ -164,11 +165,13 @@ export function renderMarkdown(report: BenchReport, analysis = ''): string {
   lines.push(
     '## How it is measured',
     '',
+    '- The gateway and auth run as production starts them: `node <flags> services/<name>/dist/main.js`, with the Node flags (if any) of the `start` script in `services/<name>/package.json`.',
     '- Every server is its own Node process on 127.0.0.1 started from compiled JavaScript; wrk (C) is the load generator in its own process; the auth loops (which carry the rotating refresh cookie) run in `bench/lib/auth-load` in their own process.',
     '- Any non-2xx answer or socket error fails the run, and every server is probed first, so a fast refusal never counts as throughput.',
     '- CPU per request: user + system time of the server process (all threads) from `/proc/<pid>/stat` over the run, divided by the requests it served. RSS: `/proc/<pid>/status`, sampled every 250 ms.',
     '- Gateway: the real `services/gateway` (`node services/gateway/dist/main.js`), `LOG_LEVEL=warn` (no per-request logs, like the baseline), Redis when `REDIS_URL` is set, rate limiter on with limits raised out of reach. Its JWKS comes from the echo upstream, which publishes the benchmark key; tokens are signed with `@keygate/tokens` exactly as the auth service signs them, each with its own `sub` and `sid`.',
     '- Scenario 2 is a route with `auth: "none"`; 3 and 4 are an `auth: "required"` route to the same upstream. Scenario 4 rotates through its tokens, which fit the verified-token cache (default 20,000), so after the first pass it measures the cache with a working set of that size; row 4c measures the first pass itself (every token new to the gateway, one short run on a warm process).',
+    '- Row 2r (`bench/baselines/fastify-proxy.ts`, reference only, not a target): the framework the gateway is built on with nothing else, to show what the gateway\'s own per-request work costs.',
     '- Baseline (`bench/baselines/express-gateway.ts`): express 5, jsonwebtoken (RS256, PEM public key, issuer, audience, 30 s skew) and http-proxy-middleware 3 as their READMEs show, stripping `x-user-*`, the proof header and Authorization and adding X-User-ID, X-User-Role, X-Request-ID and the same gateway proof. Row 5 uses the proxy defaults (no agent: a new upstream connection per request, which is what the README example does); row 5b gives it a keep-alive agent.',
     '- Auth: the real `services/auth` on a fresh database, login rate limits raised out of reach. Raw argon2id is `@node-rs/argon2` verify with the parameters imported from `services/auth/dist/domain/passwords.js`. Raw SQL is the rotation transaction of `services/auth` (src/domain/sessions.ts and src/repositories/) re-issued statement for statement with `pg`, with the same locking.',
     '- Revocation: auth and two gateway processes share one Redis; per trial a fresh session\'s token is accepted by both, then a logout goes through gateway A while both are polled back to back; the trial ends when the later one answers 401.',
