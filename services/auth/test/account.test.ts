@@ -116,7 +116,10 @@ test('register, login, me, password change over HTTP', async (t) => {
     const none256 = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${p}.`;
     t.equal((await http(base, 'GET', '/auth/me', { headers: bearer(none256) })).status, 401);
     const inQuery = await http(base, 'GET', `/auth/me?access_token=${user.accessToken}`);
-    t.equal(inQuery.status, 401, 'a token in the URL is never accepted');
+    t.equal(inQuery.status, 400, 'a token in the URL is never accepted: unknown query parameters are refused');
+    t.equal((inQuery.body as { error: string }).error, 'invalid_request');
+    const both = await http(base, 'GET', `/auth/me?access_token=${user.accessToken}`, { headers: bearer(user.accessToken) });
+    t.equal(both.status, 400, 'even beside a valid header');
   });
 
   await t.test('metrics count logins by outcome on /metrics', async (t) => {

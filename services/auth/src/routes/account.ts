@@ -7,7 +7,7 @@ import { authenticatePassword, changePassword, registerUser } from '../domain/us
 import { AuthErrors } from '../errors.js';
 import { callerOf, requestMeta, requireBearer } from '../plugins/authenticate.js';
 import { recordAudit } from '../repositories/audit.js';
-import { Credentials, ErrorBody, LoginBody, Me, PasswordChangeBody, PublicUser, TokenResponse } from '../schemas/auth.js';
+import { Credentials, ErrorBody, LoginBody, Me, NoQuery, PasswordChangeBody, PublicUser, TokenResponse } from '../schemas/auth.js';
 import { noStore, setRefreshCookie } from './cookies.js';
 import type { RouteOptions } from './types.js';
 
@@ -15,7 +15,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   const bearer = requireBearer(ctx);
 
   app.post('/auth/register', {
-    schema: { body: Credentials, response: { 201: PublicUser, 400: ErrorBody, 409: ErrorBody, 415: ErrorBody } },
+    schema: { querystring: NoQuery, body: Credentials, response: { 201: PublicUser, 400: ErrorBody, 409: ErrorBody, 415: ErrorBody } },
   }, async (request, reply) => {
     const user = await registerUser(ctx, request.body.email, request.body.password, requestMeta(request));
     request.log.info({ userId: user.id }, 'user registered');
@@ -23,7 +23,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   });
 
   app.post('/auth/login', {
-    schema: { body: LoginBody, response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 415: ErrorBody, 429: ErrorBody } },
+    schema: { querystring: NoQuery, body: LoginBody, response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 415: ErrorBody, 429: ErrorBody } },
     preHandler: loginLimiter,
   }, async (request, reply) => {
     const meta = requestMeta(request);
@@ -43,7 +43,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   });
 
   app.get('/auth/me', {
-    schema: { response: { 200: Me, 401: ErrorBody } },
+    schema: { querystring: NoQuery, response: { 200: Me, 400: ErrorBody, 401: ErrorBody } },
     preHandler: bearer,
   }, async (request) => {
     const { user } = callerOf(request);
@@ -51,7 +51,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   });
 
   app.post('/auth/password', {
-    schema: { body: PasswordChangeBody, response: { 204: { type: 'null' }, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 415: ErrorBody, 429: ErrorBody } },
+    schema: { querystring: NoQuery, body: PasswordChangeBody, response: { 204: { type: 'null' }, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 415: ErrorBody, 429: ErrorBody } },
     preHandler: bearer,
   }, async (request, reply) => {
     const caller = callerOf(request);

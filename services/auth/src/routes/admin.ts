@@ -5,7 +5,7 @@ import { adminUpdateUser } from '../domain/users.js';
 import { callerOf, requestMeta, requireAdmin } from '../plugins/authenticate.js';
 import type { UserRow } from '../repositories/schema.js';
 import { listUsers } from '../repositories/users.js';
-import { AdminUser, AdminUserPatch, AdminUsersQuery, ErrorBody, IdParams } from '../schemas/auth.js';
+import { AdminUser, AdminUserPatch, AdminUsersQuery, ErrorBody, IdParams, NoQuery } from '../schemas/auth.js';
 import type { RouteOptions } from './types.js';
 
 function view(user: UserRow) {
@@ -25,7 +25,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
   });
 
   app.patch('/admin/users/:id', {
-    schema: { params: IdParams, body: AdminUserPatch, response: { 200: AdminUser, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 415: ErrorBody } },
+    schema: { querystring: NoQuery, params: IdParams, body: AdminUserPatch, response: { 200: AdminUser, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 415: ErrorBody } },
     preHandler: admin,
   }, async (request) => {
     const caller = callerOf(request);

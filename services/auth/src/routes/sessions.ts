@@ -8,7 +8,7 @@ import { authenticateBearer, bearerToken, callerOf, requestMeta, requireBearer }
 import { requireTrustedOrigin } from '../plugins/origin-check.js';
 import { recordAudit } from '../repositories/audit.js';
 import { findSession, listLiveSessions } from '../repositories/sessions.js';
-import { ErrorBody, IdParams, SessionView, TokenResponse } from '../schemas/auth.js';
+import { ErrorBody, IdParams, NoQuery, SessionView, TokenResponse } from '../schemas/auth.js';
 import { REFRESH_COOKIE, clearRefreshCookie, noStore, setRefreshCookie } from './cookies.js';
 import type { RouteOptions } from './types.js';
 
@@ -19,7 +19,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   const trustedOrigin = requireTrustedOrigin(ctx.config);
 
   app.post('/auth/refresh', {
-    schema: { response: { 200: TokenResponse, 401: ErrorBody, 403: ErrorBody } },
+    schema: { querystring: NoQuery, response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody } },
     onRequest: trustedOrigin,
   }, async (request, reply) => {
     const presented = request.cookies[REFRESH_COOKIE];
@@ -37,7 +37,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   });
 
   app.post('/auth/logout', {
-    schema: { response: { 204: Empty, 401: ErrorBody, 403: ErrorBody } },
+    schema: { querystring: NoQuery, response: { 204: Empty, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody } },
     onRequest: trustedOrigin,
   }, async (request, reply) => {
     const meta = requestMeta(request);
@@ -65,7 +65,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   });
 
   app.post('/auth/logout-all', {
-    schema: { response: { 204: Empty, 401: ErrorBody } },
+    schema: { querystring: NoQuery, response: { 204: Empty, 400: ErrorBody, 401: ErrorBody } },
     preHandler: bearer,
   }, async (request, reply) => {
     const caller = callerOf(request);
@@ -78,7 +78,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   });
 
   app.get('/auth/sessions', {
-    schema: { response: { 200: Type.Array(SessionView), 401: ErrorBody } },
+    schema: { querystring: NoQuery, response: { 200: Type.Array(SessionView), 400: ErrorBody, 401: ErrorBody } },
     preHandler: bearer,
   }, async (request) => {
     const caller = callerOf(request);
@@ -94,7 +94,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   });
 
   app.delete('/auth/sessions/:id', {
-    schema: { params: IdParams, response: { 204: Empty, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody } },
+    schema: { querystring: NoQuery, params: IdParams, response: { 204: Empty, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody } },
     preHandler: bearer,
   }, async (request, reply) => {
     const caller = callerOf(request);
