@@ -7,10 +7,11 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
-import { createTestDatabase, freePort, type TestDatabase } from '@keygate/testing';
+import { createTestDatabase, type TestDatabase } from '@keygate/testing';
 import { Nginx } from './nginx.js';
 import { nginxBinary } from './prerequisites.js';
 import { ServiceProcess } from './process.js';
@@ -27,6 +28,27 @@ export interface StackOptions {
   env?: Partial<Record<ServiceName, Record<string, string>>>;
   /** Default warn; SCALE_LOG_LEVEL overrides for debugging. */
   logLevel?: string;
+}
+
+/** `count` distinct free ports: every listener stays open until all are chosen, so none repeats. */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < count; i += 1) {
+      const server = createServer();
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => resolve());
+      });
+    }
+    return servers.map((server) => {
+      const address = server.address();
+      return typeof address === 'object' && address ? address.port : 0;
+    });
+  } finally {
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  }
 }
 
 export interface CliResult {
@@ -64,9 +86,16 @@ export class Stack {
     const dir = mkdtempSync(join(tmpdir(), `keygate-scale-${options.name}-`));
     const database = await createTestDatabase();
     if (!database.url) throw new Error('DATABASE_URL is required');
-    const [publicPort, authLbPort, auth1, auth2, gw1, gw2, ordersPort, notificationsPort] = (await Promise.all(
-      Array.from({ length: 8 }, () => freePort()),
-    )) as [number, number, number, number, number, number, number, number];
+    const [publicPort, authLbPort, auth1, auth2, gw1, gw2, ordersPort, notificationsPort] = (await freePorts(8)) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     const shared: SharedSettings = {
       databaseUrl: database.url,
       redisUrl,
