@@ -84,6 +84,8 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
     // JSON only: a text/plain body is 415, not a string the schema then rejects.
     app.removeContentTypeParser('text/plain');
     await app.register(cookie);
+    // Set by requireBearer on protected routes; declared up front so every request has the same shape.
+    app.decorateRequest('caller', undefined);
     const loginLimiter = await createLoginLimiter(app, config, bus, metrics);
     const options = { ctx, loginLimiter };
     await app.register(wellKnownRoutes, options);

@@ -97,6 +97,28 @@ test('refresh-token rotation over HTTP', async (t) => {
     t.ok(listed.some((m) => m.member === `session:${session.id}`), 'in the expiring set for late gateways');
   });
 
+  await t.test('the sealed successor lives only for the grace window', async (t) => {
+    const { purgeSealedSuccessors } = await import('../src/repositories/refresh-tokens.js');
+    const user = await registerAndLogin(base);
+    const first = refreshCookieValue((await refresh(base, user.refreshToken)).cookies)!;
+    const sealedOf = async (token: string) =>
+      (await db.selectFrom('auth.refresh_tokens').select('successor_sealed').where('token_hash', '=', hashRefreshToken(token)).executeTakeFirstOrThrow()).successor_sealed;
+    t.match(await sealedOf(user.refreshToken), /^v1\./, 'sealed while the grace window is open');
+    t.notOk((await sealedOf(user.refreshToken))!.includes(first), 'not the token in clear');
+    await refresh(base, first);
+    t.equal(await sealedOf(user.refreshToken), null, 'cleared as soon as the successor is used');
+    const second = await refresh(base, user.refreshToken);
+    t.equal(second.status, 401, 'and the predecessor no longer gets anything back');
+    t.equal(refreshCookieValue(second.cookies), '', 'only a cleared cookie');
+    const other = await registerAndLogin(base);
+    await refresh(base, other.refreshToken);
+    await purgeSealedSuccessors(db, 10);
+    t.match(await sealedOf(other.refreshToken), /^v1\./, 'the sweep keeps what is still within the window');
+    await sql`update auth.refresh_tokens set spent_at = spent_at - interval '11 seconds' where token_hash = ${hashRefreshToken(other.refreshToken)}`.execute(db);
+    t.ok((await purgeSealedSuccessors(db, 10)) >= 1);
+    t.equal(await sealedOf(other.refreshToken), null, 'the periodic sweep clears it after the window');
+  });
+
   await t.test('refresh is 401 after logout, after idle expiry, after absolute expiry, for unknown or malformed tokens', async (t) => {
     const a = await registerAndLogin(base);
     t.equal((await http(base, 'POST', '/auth/logout', { headers: { cookie: `refresh_token=${a.refreshToken}` } })).status, 204);
