@@ -27,8 +27,10 @@ export async function createLoginLimiter(app: FastifyInstance, config: AuthConfi
     max: config.rateLimitLoginPerAccount,
     timeWindow: WINDOW_MS,
     keyGenerator: (request) => {
-      const email = (request.body as { email?: unknown } | undefined)?.email;
-      const normalized = typeof email === 'string' ? normalizeEmail(email) : '';
+      // `email` (JSON /auth/login) or `username` (an OAuth password grant, RFC 6749 §4.3).
+      const body = request.body as { email?: unknown; username?: unknown } | undefined;
+      const account = body?.email ?? body?.username;
+      const normalized = typeof account === 'string' ? normalizeEmail(account) : '';
       return `acct:${createHash('sha256').update(normalized).digest('base64url')}`;
     },
   });
