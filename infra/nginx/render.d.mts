@@ -2,15 +2,23 @@
 export declare const TEMPLATE_PATH: string;
 /** How long nginx leaves out an instance after a failed connection (and so, at most, ignores one that is back). */
 export declare const DEFAULT_FAIL_TIMEOUT_SECONDS: number;
+export type InternalService = 'auth' | 'orders' | 'notifications';
+/** Each service an internal server can balance, with the gateway setting that points at it. */
+export declare const INTERNAL_SERVICES: Record<InternalService, string>;
+export interface InternalServer {
+  name: InternalService;
+  /** `port` or `host:port` the internal server listens on. */
+  listen: string;
+  /** `host:port` of every instance of the service. */
+  servers: string[];
+}
 export interface RenderOptions {
   /** `port` or `host:port` the public server listens on. */
   publicListen: string;
-  /** `port` or `host:port` of the internal server the gateways' AUTH_URL points at. */
-  authListen: string;
   /** `host:port` of every gateway instance. */
   gateways: string[];
-  /** `host:port` of every auth instance. */
-  auths: string[];
+  /** One internal server per service behind the gateways; auth is required. */
+  internal: InternalServer[];
   /** Absolute path, or `off`; default /dev/stdout. */
   accessLog?: string;
   /** Seconds an instance is left out after a failed connection; default 3. */

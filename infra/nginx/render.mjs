@@ -4,8 +4,11 @@
  * dependencies, so operators, docker-compose's checked-in copy and the scale-test harness all
  * produce their nginx configuration the same way.
  *
- *   node infra/nginx/render.mjs --public-listen 80 --auth-listen 8081 \
- *     --gateway gateway-1:8080 --gateway gateway-2:8080 --auth auth-1:8081 --auth auth-2:8081 \
+ *   node infra/nginx/render.mjs --public-listen 80 \
+ *     --gateway gateway-1:8080 --gateway gateway-2:8080 \
+ *     --auth-listen 8081 --auth auth-1:8081 --auth auth-2:8081 \
+ *     [--orders-listen 8082 --orders orders-1:8082 --orders orders-2:8082] \
+ *     [--notifications-listen 8083 --notifications notifications-1:8083 ...] \
  *     [--access-log /dev/stdout] [--fail-timeout 3] > /etc/nginx/conf.d/keygate.conf
  */
 import { readFileSync } from 'node:fs';
@@ -38,8 +41,22 @@ function serverLines(addresses, failTimeout, what) {
     .join('\n');
 }
 
+/** The services that may sit behind an internal server, with the gateway setting that points there. */
+export const INTERNAL_SERVICES = { auth: 'AUTH_URL', orders: 'ORDERS_URL', notifications: 'NOTIFICATIONS_URL' };
+
+const BLOCK = /# @internal-server-begin\n([\s\S]*?)# @internal-server-end\n/;
+const AUTH_ONLY = /\n[ ]*# @auth-only-begin\n([\s\S]*?)[ ]*# @auth-only-end\n/;
+
+function fill(text, values) {
+  return text.replace(/\{\{([A-Z_]+)\}\}/g, (match, name) => {
+    if (!(name in values)) throw new Error(`unknown placeholder ${match} in the template`);
+    return values[name];
+  });
+}
+
 /**
- * @param {{ publicListen: string, authListen: string, gateways: string[], auths: string[],
+ * @param {{ publicListen: string, gateways: string[],
+ *           internal: { name: 'auth' | 'orders' | 'notifications', listen: string, servers: string[] }[],
  *           accessLog?: string, failTimeoutSeconds?: number, template?: string }} options
  * @returns {string}
  */
@@ -47,38 +64,69 @@ export function renderKeygateConf(options) {
   const template = options.template ?? readFileSync(TEMPLATE_PATH, 'utf8');
   const failTimeout = options.failTimeoutSeconds ?? DEFAULT_FAIL_TIMEOUT_SECONDS;
   if (!Number.isInteger(failTimeout) || failTimeout < 1 || failTimeout > 300) throw new Error(`invalid fail timeout: ${failTimeout}`);
-  const values = {
-    PUBLIC_LISTEN: check(LISTEN, String(options.publicListen), 'public listen address'),
-    AUTH_LISTEN: check(LISTEN, String(options.authListen), 'auth listen address'),
-    ACCESS_LOG: check(LOG_PATH, options.accessLog ?? '/dev/stdout', 'access log path'),
-    GATEWAY_SERVERS: serverLines(options.gateways, failTimeout, 'gateway'),
-    AUTH_SERVERS: serverLines(options.auths, failTimeout, 'auth'),
-  };
-  const rendered = template.replace(/\{\{([A-Z_]+)\}\}/g, (match, name) => {
-    if (!(name in values)) throw new Error(`unknown placeholder ${match} in the template`);
-    return values[name];
-  });
-  return rendered;
+  const accessLog = check(LOG_PATH, options.accessLog ?? '/dev/stdout', 'access log path');
+  const internal = options.internal ?? [];
+  if (!internal.some((entry) => entry.name === 'auth')) throw new Error("an internal server for auth is required (the gateways' AUTH_URL)");
+  const names = new Set();
+  for (const entry of internal) {
+    if (!(entry.name in INTERNAL_SERVICES)) throw new Error(`unknown internal service ${JSON.stringify(entry.name)}`);
+    if (names.has(entry.name)) throw new Error(`internal service ${entry.name} given twice`);
+    names.add(entry.name);
+  }
+  const block = BLOCK.exec(template);
+  if (!block) throw new Error('the template has no @internal-server block');
+  const servers = internal
+    .map((entry) =>
+      fill(
+        block[1].replace(AUTH_ONLY, (_, locations) => (entry.name === 'auth' ? `\n${locations}` : '')),
+        {
+          NAME: entry.name,
+          SETTING: INTERNAL_SERVICES[entry.name],
+          LISTEN: check(LISTEN, String(entry.listen), `${entry.name} listen address`),
+          ACCESS_LOG: accessLog,
+        },
+      ),
+    )
+    .join('\n');
+  const upstreams = internal
+    .map((entry) => `upstream keygate_${entry.name} {\n${serverLines(entry.servers, failTimeout, entry.name)}\n}`)
+    .join('\n\n');
+  return fill(
+    template.replace(BLOCK, () => servers),
+    {
+      PUBLIC_LISTEN: check(LISTEN, String(options.publicListen), 'public listen address'),
+      ACCESS_LOG: accessLog,
+      GATEWAY_SERVERS: serverLines(options.gateways, failTimeout, 'gateway'),
+      INTERNAL_UPSTREAMS: upstreams,
+    },
+  );
 }
 
 function main() {
   const { values } = parseArgs({
     options: {
       'public-listen': { type: 'string', default: '80' },
-      'auth-listen': { type: 'string', default: '8081' },
       gateway: { type: 'string', multiple: true, default: [] },
+      'auth-listen': { type: 'string', default: '8081' },
       auth: { type: 'string', multiple: true, default: [] },
+      'orders-listen': { type: 'string', default: '8082' },
+      orders: { type: 'string', multiple: true, default: [] },
+      'notifications-listen': { type: 'string', default: '8083' },
+      notifications: { type: 'string', multiple: true, default: [] },
       'access-log': { type: 'string', default: '/dev/stdout' },
       'fail-timeout': { type: 'string', default: String(DEFAULT_FAIL_TIMEOUT_SECONDS) },
     },
     strict: true,
   });
+  // An internal server for each service given instances (auth is required).
+  const internal = Object.keys(INTERNAL_SERVICES)
+    .filter((name) => name === 'auth' || values[name].length > 0)
+    .map((name) => ({ name, listen: values[`${name}-listen`], servers: values[name] }));
   process.stdout.write(
     renderKeygateConf({
       publicListen: values['public-listen'],
-      authListen: values['auth-listen'],
       gateways: values.gateway,
-      auths: values.auth,
+      internal,
       accessLog: values['access-log'],
       failTimeoutSeconds: Number(values['fail-timeout']),
     }),

@@ -12,7 +12,7 @@ import * as authConfig from '@keygate/auth/config';
 import * as gatewayConfig from '@keygate/gateway/config';
 import * as notificationsConfig from '@keygate/notifications/config';
 import * as ordersConfig from '@keygate/orders/config';
-import { renderKeygateConf } from '../../infra/nginx/render.mjs';
+import { INTERNAL_SERVICES, renderKeygateConf, type InternalService } from '../../infra/nginx/render.mjs';
 import { mainConf } from './harness/nginx.js';
 import { CONTRACT_PORTS, ENTRY_POINTS, PORT_SETTINGS, SERVICES, instanceEnv, repoPath, type ServiceName } from './harness/services.js';
 
@@ -49,6 +49,9 @@ const SETTINGS: Record<ServiceName, Map<string, SettingLike>> = {
   notifications: settingsOf(notificationsConfig as Record<string, unknown>),
 };
 
+/** The services nginx balances behind the gateways (its internal servers). */
+const INTERNAL = Object.keys(INTERNAL_SERVICES) as InternalService[];
+
 /** Secrets: only ever by reference (compose `${VAR:?}` from .env, k8s secretKeyRef). */
 const SECRETS = ['DATABASE_URL', 'REDIS_URL', 'KEY_ENCRYPTION_KEY', 'GATEWAY_SECRET', 'ADMIN_PASSWORD'];
 
@@ -74,6 +77,8 @@ test('each service reads its settings, with the contract port as default', async
     t.ok(existsSync(repoPath(`services/${service}/src/main.ts`)), `services/${service}/src/main.ts exists`);
   }
   t.ok(existsSync(repoPath('services/auth/dist/cli.js')), 'the auth CLI the rotation test runs exists');
+  for (const setting of Object.values(INTERNAL_SERVICES))
+    t.ok(SETTINGS.gateway.has(setting), `the gateway reads ${setting}, which nginx's internal servers serve`);
 });
 
 test('the harness sets only settings the services read, through the same template as operators', async (t) => {
@@ -163,12 +168,16 @@ test('docker-compose.yml: nginx balances exactly the compose instances, with the
       .filter(([, d]) => serviceOfCommand(d.command) === service)
       .map(([n]) => n);
   const gateways = names('gateway');
-  const auths = names('auth');
+  // One internal server per service behind the gateways, on that service's contract port.
+  const internal = INTERNAL.map((service) => ({
+    name: service,
+    listen: String(CONTRACT_PORTS[service]),
+    servers: names(service).map((name) => `${name}:${CONTRACT_PORTS[service]}`),
+  }));
   const expected = renderKeygateConf({
     publicListen: '80',
-    authListen: '8081',
     gateways: gateways.map((name) => `${name}:${CONTRACT_PORTS.gateway}`),
-    auths: auths.map((name) => `${name}:${CONTRACT_PORTS.auth}`),
+    internal,
   });
   t.equal(
     readFileSync(repoPath('infra/nginx/compose.conf'), 'utf8'),
@@ -177,18 +186,21 @@ test('docker-compose.yml: nginx balances exactly the compose instances, with the
   );
   for (const gateway of gateways) {
     const env = compose.services[gateway]?.environment ?? {};
-    t.equal(env.AUTH_URL, 'http://lb:8081', `${gateway}: AUTH_URL is nginx's auth server`);
-    t.equal(env.ORDERS_URL, `http://orders:${CONTRACT_PORTS.orders}`, `${gateway}: ORDERS_URL`);
-    t.equal(env.NOTIFICATIONS_URL, `http://notifications:${CONTRACT_PORTS.notifications}`, `${gateway}: NOTIFICATIONS_URL`);
+    for (const service of INTERNAL) {
+      const setting = INTERNAL_SERVICES[service];
+      t.equal(env[setting], `http://lb:${CONTRACT_PORTS[service]}`, `${gateway}: ${setting} is nginx's ${service} server`);
+    }
   }
   t.ok(
     lb?.ports?.some((mapping) => /:80$/.test(mapping)),
     'publishes the public server',
   );
-  t.notOk(
-    lb?.ports?.some((mapping) => /:8081$/.test(mapping)),
-    'never publishes the internal auth server',
-  );
+  for (const service of INTERNAL) {
+    t.notOk(
+      lb?.ports?.some((mapping) => mapping.endsWith(`:${CONTRACT_PORTS[service]}`)),
+      `never publishes the internal ${service} server`,
+    );
+  }
 });
 
 // ---------------------------------------------------------------- infra/Dockerfile

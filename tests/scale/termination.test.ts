@@ -1,8 +1,9 @@
 /**
- * Instances stopping under load. SIGTERM (a deploy, a scale-down) to any gateway or auth instance:
- * it drains, nginx sends new requests to the other one, and clients see zero failures. SIGKILL of
- * an auth instance (a crash): requests in flight there may fail, but every client succeeds on
- * retry and no session or refresh chain is broken (no false theft detection, one session each).
+ * Instances stopping under load. SIGTERM (a deploy, a scale-down) to any instance (2 of each
+ * service here): it drains, nginx sends new requests to the other one, and clients see zero
+ * failures. SIGKILL of an auth instance (a crash): requests in flight there may fail, but every
+ * client succeeds on retry and no session or refresh chain is broken (no false theft detection,
+ * one session each).
  */
 import { test } from 'tap';
 import { DEFAULT_FAIL_TIMEOUT_SECONDS } from '../../infra/nginx/render.mjs';
@@ -23,9 +24,9 @@ import {
 const skip = scaleSkipReason();
 
 test('instances stopping under load', { skip }, async (t) => {
-  const stack = await startStack(t, { name: 'termination' });
+  const stack = await startStack(t, { name: 'termination', ordersInstances: 2, notificationsInstances: 2 });
 
-  await t.test('SIGTERM to each gateway and auth instance under load: zero failed client requests', async (t) => {
+  await t.test('SIGTERM to every instance in turn under load: zero failed client requests', async (t) => {
     const sessions: Session[] = [];
     for (let i = 0; i < 6; i += 1) sessions.push(await registerAndLogin(stack.front, `term${i}`));
     const load = startLoad({ base: stack.front, sessions, pauseMs: 10, refreshEvery: 6, maxDurationMs: 120_000 });
@@ -57,10 +58,18 @@ test('instances stopping under load', { skip }, async (t) => {
         }),
       );
     };
-    await terminate(stack.gateways[0]);
-    await terminate(stack.auth[0]);
-    await terminate(stack.gateways[1], restarts.get('gateway-1'));
-    await terminate(stack.auth[1], restarts.get('auth-1'));
+    const [gw1, gw2] = stack.gateways;
+    const [auth1, auth2] = stack.auth;
+    const [orders1, orders2] = stack.orders;
+    const [notifications1, notifications2] = stack.notifications;
+    await terminate(gw1);
+    await terminate(auth1);
+    await terminate(orders1!);
+    await terminate(notifications1!);
+    await terminate(gw2, restarts.get('gateway-1'));
+    await terminate(auth2, restarts.get('auth-1'));
+    await terminate(orders2!, restarts.get('orders-1'));
+    await terminate(notifications2!, restarts.get('notifications-1'));
     await Promise.all(restarts.values());
     await sleep(1_500);
     await load.stop();

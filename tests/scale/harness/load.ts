@@ -1,6 +1,6 @@
 /**
- * Steady client load through the front: each worker is one logged-in user that reads its orders,
- * sometimes places one and regularly refreshes its session, recording every reply against the
+ * Steady client load through the front: each worker is one logged-in user that reads its orders
+ * and notifications, sometimes places an order and regularly refreshes its session, recording every reply against the
  * status the contract promises. Bounded in iterations and time; `stop()` ends it.
  */
 import { describe, protectedGet, refresh, sessionFrom, tryCall, type Reply, type Session } from './client.js';
@@ -78,7 +78,7 @@ export interface RunningLoad {
   done: Promise<void>;
 }
 
-type Operation = 'read' | 'order' | 'refresh';
+type Operation = 'read' | 'inbox' | 'order' | 'refresh';
 
 async function attempt(
   options: LoadOptions,
@@ -105,7 +105,10 @@ async function attempt(
     });
     return { reply, ok: reply.status === 201, final: reply.status === 201 || reply.status === 401 };
   }
-  const reply = await protectedGet(options.base, session.accessToken);
+  const reply =
+    operation === 'inbox'
+      ? await tryCall(options.base, 'GET', '/notifications', { token: session.accessToken })
+      : await protectedGet(options.base, session.accessToken);
   return { reply, ok: reply.status === 200 && Array.isArray(reply.body), final: reply.status === 200 || reply.status === 401 };
 }
 
@@ -120,7 +123,8 @@ export function startLoad(options: LoadOptions): RunningLoad {
     for (let i = 0; i < maxIterations && !stopping && Date.now() < deadline; i += 1) {
       // Workers start at different points of the cycle so refreshes do not come in bursts.
       const step = i + workerIndex;
-      const operation: Operation = step % refreshEvery === refreshEvery - 1 ? 'refresh' : step % orderEvery === 1 ? 'order' : 'read';
+      const operation: Operation =
+        step % refreshEvery === refreshEvery - 1 ? 'refresh' : step % orderEvery === 1 ? 'order' : step % 3 === 0 ? 'inbox' : 'read';
       let result = await attempt(options, session, operation, i);
       for (let retry = 0; !result.ok && !result.final && retry < (options.retries ?? 0); retry += 1) {
         recorder.retried += 1;

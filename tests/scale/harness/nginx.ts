@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { renderKeygateConf } from '../../../infra/nginx/render.mjs';
+import { renderKeygateConf, type InternalService } from '../../../infra/nginx/render.mjs';
 import { sleep } from './timing.js';
 
 export interface NginxOptions {
@@ -16,9 +16,9 @@ export interface NginxOptions {
   /** A directory of its own (made world-readable: nginx workers run as nobody under root). */
   prefix: string;
   publicPort: number;
-  authPort: number;
   gateways: readonly number[];
-  auths: readonly number[];
+  /** The internal server of each service behind the gateways: its port and its instances' ports. */
+  internal: Record<InternalService, { port: number; instances: readonly number[] }>;
 }
 
 /** The process wrapper around the rendered template; everything lives under `prefix`. */
@@ -63,8 +63,9 @@ export class Nginx {
     return `http://127.0.0.1:${this.options.publicPort}`;
   }
 
-  get authUrl(): string {
-    return `http://127.0.0.1:${this.options.authPort}`;
+  /** The internal server balancing `service`: the gateways' AUTH_URL / ORDERS_URL / NOTIFICATIONS_URL. */
+  internalUrl(service: InternalService): string {
+    return `http://127.0.0.1:${this.options.internal[service].port}`;
   }
 
   static async start(options: NginxOptions): Promise<Nginx> {
@@ -72,9 +73,14 @@ export class Nginx {
     chmodSync(options.prefix, 0o755);
     const keygateConf = renderKeygateConf({
       publicListen: `127.0.0.1:${options.publicPort}`,
-      authListen: `127.0.0.1:${options.authPort}`,
       gateways: options.gateways.map((port) => `127.0.0.1:${port}`),
-      auths: options.auths.map((port) => `127.0.0.1:${port}`),
+      internal: (Object.entries(options.internal) as [InternalService, { port: number; instances: readonly number[] }][]).map(
+        ([name, entry]) => ({
+          name,
+          listen: `127.0.0.1:${entry.port}`,
+          servers: entry.instances.map((port) => `127.0.0.1:${port}`),
+        }),
+      ),
       accessLog: join(options.prefix, 'access.log'),
     });
     writeFileSync(join(options.prefix, 'keygate.conf'), keygateConf);
@@ -95,7 +101,8 @@ export class Nginx {
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       if (gone) throw new Error(`nginx exited at start: ${stderr}${Nginx.readErrorLog(options.prefix)}`);
-      if ((await portOpen(options.publicPort)) && (await portOpen(options.authPort))) return new Nginx(child, options, exited);
+      const ports = [options.publicPort, ...Object.values(options.internal).map((entry) => entry.port)];
+      if ((await Promise.all(ports.map(portOpen))).every(Boolean)) return new Nginx(child, options, exited);
       await sleep(50);
     }
     child.kill('SIGKILL');

@@ -28,6 +28,9 @@ export interface StackOptions {
   env?: Partial<Record<ServiceName, Record<string, string>>>;
   /** Default warn; SCALE_LOG_LEVEL overrides for debugging. */
   logLevel?: string;
+  /** Instances of orders and of notifications (default 1 each); auth and gateway always run 2. */
+  ordersInstances?: number;
+  notificationsInstances?: number;
 }
 
 /** `count` distinct free ports: every listener stays open until all are chosen, so none repeats. */
@@ -62,8 +65,8 @@ export class Stack {
     readonly nginx: Nginx,
     readonly auth: readonly [ServiceProcess, ServiceProcess],
     readonly gateways: readonly [ServiceProcess, ServiceProcess],
-    readonly orders: ServiceProcess,
-    readonly notifications: ServiceProcess,
+    readonly orders: readonly ServiceProcess[],
+    readonly notifications: readonly ServiceProcess[],
     readonly shared: SharedSettings,
     private readonly dir: string,
     private readonly database: TestDatabase,
@@ -75,7 +78,7 @@ export class Stack {
   }
 
   get all(): ServiceProcess[] {
-    return [...this.auth, ...this.gateways, this.orders, this.notifications];
+    return [...this.auth, ...this.gateways, ...this.orders, ...this.notifications];
   }
 
   static async start(options: StackOptions): Promise<Stack> {
@@ -86,7 +89,11 @@ export class Stack {
     const dir = mkdtempSync(join(tmpdir(), `keygate-scale-${options.name}-`));
     const database = await createTestDatabase();
     if (!database.url) throw new Error('DATABASE_URL is required');
-    const [publicPort, authLbPort, auth1, auth2, gw1, gw2, ordersPort, notificationsPort] = (await freePorts(8)) as [
+    const ordersCount = options.ordersInstances ?? 1;
+    const notificationsCount = options.notificationsInstances ?? 1;
+    const ports = await freePorts(8 + ordersCount + notificationsCount);
+    const take = (count: number) => ports.splice(0, count);
+    const [publicPort, authLbPort, ordersLbPort, notificationsLbPort, auth1, auth2, gw1, gw2] = take(8) as [
       number,
       number,
       number,
@@ -96,6 +103,8 @@ export class Stack {
       number,
       number,
     ];
+    const ordersPorts = take(ordersCount);
+    const notificationsPorts = take(notificationsCount);
     const shared: SharedSettings = {
       databaseUrl: database.url,
       redisUrl,
@@ -104,9 +113,10 @@ export class Stack {
       gatewaySecret: randomBytes(32).toString('base64'),
       keyEncryptionKey: randomBytes(32).toString('base64'),
       logLevel: process.env.SCALE_LOG_LEVEL ?? options.logLevel ?? 'warn',
+      // The gateways reach every service through nginx's internal servers, as deployed.
       authUrl: `http://127.0.0.1:${authLbPort}`,
-      ordersUrl: `http://127.0.0.1:${ordersPort}`,
-      notificationsUrl: `http://127.0.0.1:${notificationsPort}`,
+      ordersUrl: `http://127.0.0.1:${ordersLbPort}`,
+      notificationsUrl: `http://127.0.0.1:${notificationsLbPort}`,
     };
     const logDir = join(dir, 'logs');
     mkdirSync(logDir, { recursive: true });
@@ -119,37 +129,29 @@ export class Stack {
     };
     const auth = [make('auth', 'auth-1', auth1), make('auth', 'auth-2', auth2)] as const;
     const gateways = [make('gateway', 'gateway-1', gw1), make('gateway', 'gateway-2', gw2)] as const;
-    const orders = make('orders', 'orders-1', ordersPort);
-    const notifications = make('notifications', 'notifications-1', notificationsPort);
+    const orders = ordersPorts.map((port, index) => make('orders', `orders-${index + 1}`, port));
+    const notifications = notificationsPorts.map((port, index) => make('notifications', `notifications-${index + 1}`, port));
     let nginx: Nginx | undefined;
-    const started: ServiceProcess[] = [];
     try {
       nginx = await Nginx.start({
         binary,
         prefix: join(dir, 'nginx'),
         publicPort,
-        authPort: authLbPort,
         gateways: [gw1, gw2],
-        auths: [auth1, auth2],
+        internal: {
+          auth: { port: authLbPort, instances: [auth1, auth2] },
+          orders: { port: ordersLbPort, instances: ordersPorts },
+          notifications: { port: notificationsLbPort, instances: notificationsPorts },
+        },
       });
       // Both auth instances start together: migrations and the first signing key must not race.
-      await Promise.all(
-        auth.map(async (instance) => {
-          await instance.start();
-          started.push(instance);
-        }),
-      );
+      await Promise.all(auth.map((instance) => instance.start()));
       // Gateways are ready once they hold the JWKS, fetched through nginx's auth server.
-      await Promise.all(
-        [...gateways, orders, notifications].map(async (instance) => {
-          await instance.start();
-          started.push(instance);
-        }),
-      );
+      await Promise.all([...gateways, ...orders, ...notifications].map((instance) => instance.start()));
       return new Stack(nginx, auth, gateways, orders, notifications, shared, dir, database);
     } catch (error) {
       await Promise.allSettled(
-        [...auth, ...gateways, orders, notifications].map((instance) => (instance.running ? instance.stop('SIGKILL') : undefined)),
+        [...auth, ...gateways, ...orders, ...notifications].map((instance) => (instance.running ? instance.stop('SIGKILL') : undefined)),
       );
       await nginx?.stop();
       await database.drop().catch(() => {});
