@@ -6,11 +6,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { inCi, realDatabaseUrl, realRedisUrl } from '@keygate/testing';
 import { ENTRY_POINTS, SERVICES, repoPath } from './services.js';
-
-export const inCi = process.env.CI === 'true' || process.env.CI === '1';
-export const databaseUrl: string | undefined = process.env.DATABASE_URL || undefined;
-export const redisUrl: string | undefined = process.env.REDIS_URL || undefined;
 
 /** Debian's nginx: /usr/sbin/nginx (packages nginx-light or nginx), or NGINX_BIN. */
 export function nginxBinary(): string | undefined {
@@ -40,8 +37,8 @@ export function redisServerBinary(): string | undefined {
  */
 export function scaleSkipReason(extra: { redisServer?: boolean } = {}): string | false {
   const missing: string[] = [];
-  if (!databaseUrl) missing.push('DATABASE_URL (a real PostgreSQL)');
-  if (!redisUrl) missing.push('REDIS_URL (a real Redis)');
+  if (!realDatabaseUrl) missing.push('DATABASE_URL (a real PostgreSQL)');
+  if (!realRedisUrl) missing.push('REDIS_URL (a real Redis)');
   if (!nginxBinary()) missing.push('nginx (apt-get install nginx-light)');
   if (extra.redisServer && !redisServerBinary()) missing.push('redis-server');
   if (missing.length > 0) {
