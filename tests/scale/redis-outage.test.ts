@@ -5,7 +5,8 @@
  *   before it; a logout still revokes the session in PostgreSQL at once (its refresh token is
  *   dead), while gateways cannot hear of it until Redis is back (gateway_revocation_live = 0);
  * - after Redis returns, every revocation made meanwhile is enforced by every gateway, and so is
- *   every earlier one, also by a gateway that starts only after Redis lost its data.
+ *   every earlier one, also by a gateway that starts only after Redis lost its data; an order
+ *   placed meanwhile still yields its notification.
  * All services use a private redis-server child, so stopping it disturbs no other test file.
  */
 import { test } from 'tap';
@@ -102,6 +103,13 @@ test('Redis stopped and restarted empty', { skip }, async (t) => {
   }
   for (const gateway of stack.gateways)
     t.equal((await call(gateway.url, 'GET', '/readyz')).status, 200, `${gateway.instanceName} stays ready (serve mode)`);
+  // An order placed meanwhile waits in the outbox, and reaches notifications once Redis is back.
+  const order = await call(front, 'POST', '/orders', {
+    token: alice.accessToken,
+    json: { item: 'placed while Redis is down', quantity: 1 },
+  });
+  t.equal(order.status, 201, `an order can be placed during the outage (${describe(order)})`);
+  const orderId = (order.body as { id?: string } | undefined)?.id;
 
   // Redis is back, empty.
   await redis.start();
@@ -133,6 +141,19 @@ test('Redis stopped and restarted empty', { skip }, async (t) => {
   );
   t.equal((await protectedGet(late.url, dave.accessToken)).status, 401, 'and the one revoked during the outage');
   t.equal((await protectedGet(late.url, alice.accessToken)).status, 200, 'and still accepts a valid token');
+
+  const notified = await waitUntil(
+    async () => {
+      const inbox = await call(front, 'GET', '/notifications', { token: alice.accessToken });
+      const list = Array.isArray(inbox.body) ? (inbox.body as { type?: string; data?: { order_id?: string } }[]) : [];
+      return list.some((n) => n.type === 'order_placed' && n.data?.order_id === orderId);
+    },
+    { timeoutMs: 15_000, intervalMs: 250 },
+  );
+  t.ok(
+    orderId !== undefined && notified !== undefined,
+    `its order_placed notification arrives after Redis returned (seen ${notified === undefined ? 'never' : `${Date.now() - backAt} ms after Redis restarted`})`,
+  );
 
   const loginAfter = await call(front, 'POST', '/auth/login', { json: alice.credentials });
   t.equal(loginAfter.status, 200, `login works after Redis returned (${Date.now() - backAt} ms after)`);
