@@ -19,10 +19,16 @@ export interface TestAuth {
 
 export async function startAuth(t: Test, overrides: Record<string, string> = {}): Promise<TestAuth> {
   const environment = await createTestEnvironment(overrides);
-  t.teardown(() => environment.cleanup());
   const config = loadConfig(environment.env);
-  const app = await build(config);
-  t.teardown(() => app.close());
+  const app = await build(config).catch(async (error: unknown) => {
+    await environment.cleanup();
+    throw error;
+  });
+  // The app (and its pool) closes before its database is dropped.
+  t.teardown(async () => {
+    await app.close();
+    await environment.cleanup();
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('no address');
