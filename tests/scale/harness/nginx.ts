@@ -9,6 +9,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { renderKeygateConf, type InternalService } from '../../../infra/nginx/render.mjs';
+import { trackChild } from './process.js';
 import { sleep } from './timing.js';
 
 export interface NginxOptions {
@@ -87,6 +88,7 @@ export class Nginx {
     const confPath = join(options.prefix, 'nginx.conf');
     writeFileSync(confPath, mainConf(options.prefix));
     const child = spawn(options.binary, ['-c', confPath, '-p', `${options.prefix}/`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    trackChild(child);
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();

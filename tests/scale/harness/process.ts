@@ -9,6 +9,21 @@ import { join } from 'node:path';
 import { ENTRY_POINTS, REPO_ROOT, type ServiceName } from './services.js';
 import { sleep } from './timing.js';
 
+/** Every child the harness started and that is still running: killed if the test process exits first. */
+const liveChildren = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Tracks `child` so an aborted test run (uncaught error, process.exit) leaves no orphan behind. */
+export function trackChild(child: ChildProcess): void {
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const orphan of liveChildren) orphan.kill('SIGKILL');
+  });
+}
+
 export interface ExitInfo {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -58,6 +73,7 @@ export class ServiceProcess {
       stdio: ['ignore', log, log],
     });
     closeSync(log);
+    trackChild(child);
     this.child = child;
     this.signalledAt = 0;
     const exited = new Promise<ExitInfo>((resolve) => {

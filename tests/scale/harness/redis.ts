@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { freePort } from '@keygate/testing';
+import { trackChild } from './process.js';
 import { sleep } from './timing.js';
 
 function ping(port: number): Promise<boolean> {
@@ -49,6 +50,7 @@ export class PrivateRedis {
     const child = spawn(this.binary, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
       stdio: 'ignore',
     });
+    trackChild(child);
     this.child = child;
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
