@@ -12,6 +12,7 @@ import { createDatabase, runMigrations } from '@keygate/db';
 import { createServiceApp } from '@keygate/service-kit';
 import type { AuthConfig } from './config.js';
 import type { AuthContext } from './context.js';
+import { dummyPasswordHash } from './domain/passwords.js';
 import { bootstrapAdmin } from './domain/users.js';
 import { KeyStore } from './keys/key-store.js';
 import { createAuthMetrics } from './metrics.js';
@@ -79,6 +80,8 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
     });
 
     await keys.start();
+    // Made now so the first login for an unknown email costs one verification, like every other.
+    await dummyPasswordHash();
     if (config.adminEmail !== undefined && config.adminPassword !== undefined) await bootstrapAdmin(ctx, config.adminEmail, config.adminPassword);
 
     // JSON only: a text/plain body is 415, not a string the schema then rejects.
