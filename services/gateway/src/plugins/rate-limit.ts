@@ -18,10 +18,17 @@ interface CounterStore {
 }
 type StoreParams = { continueExceeding?: boolean; exponentialBackoff?: boolean };
 
+/**
+ * Counters kept in memory (no Redis, or Redis down). Sized for the clients active within one
+ * window: an LRU smaller than that evicts and re-creates a counter on nearly every request, which
+ * both resets limits early and churns the old generation of the heap.
+ */
+const LOCAL_COUNTERS = 20_000;
+
 // The plugin's own stores (CommonJS, untyped): reused rather than re-implementing their Lua and LRU.
 const require = createRequire(import.meta.url);
 const RedisStore = require('@fastify/rate-limit/store/RedisStore.js') as new (c: boolean, e: boolean, redis: unknown, key: string) => CounterStore;
-const LocalStore = require('@fastify/rate-limit/store/LocalStore.js') as new (c: boolean, e: boolean) => CounterStore;
+const LocalStore = require('@fastify/rate-limit/store/LocalStore.js') as new (c: boolean, e: boolean, cache: number) => CounterStore;
 
 /** A store class for @fastify/rate-limit that uses Redis while it is connected and memory otherwise. */
 function failoverStore(redis: NonNullable<Bus['redis']>, nameSpace: string) {
@@ -31,7 +38,7 @@ function failoverStore(redis: NonNullable<Bus['redis']>, nameSpace: string) {
 
     constructor(params: StoreParams, parts?: { shared: CounterStore; local: CounterStore }) {
       this.shared = parts?.shared ?? new RedisStore(params.continueExceeding === true, params.exponentialBackoff === true, redis, nameSpace);
-      this.local = parts?.local ?? new LocalStore(params.continueExceeding === true, params.exponentialBackoff === true);
+      this.local = parts?.local ?? new LocalStore(params.continueExceeding === true, params.exponentialBackoff === true, LOCAL_COUNTERS);
     }
 
     incr(...args: Parameters<CounterStore['incr']>): void {
@@ -57,6 +64,7 @@ export const rateLimitPlugin = fp<RateLimitOptions>(
       global: false,
       hook: 'preHandler',
       timeWindow: 60_000,
+      cache: LOCAL_COUNTERS,
       enableDraftSpec: true,
       skipOnError: true,
       ...(options.redis ? { store: failoverStore(options.redis, options.nameSpace) as unknown as FastifyRateLimitStoreCtor } : {}),
