@@ -1,4 +1,6 @@
 import t0 from 'tap';
+import { createBus } from '@keygate/bus';
+import { randomName, realRedisUrl } from '@keygate/testing';
 import { send, startRig } from './helpers.js';
 
 t0.test('public routes are limited per IP and authenticated ones per user, with 429, Retry-After and RateLimit-*', async (t) => {
@@ -25,4 +27,42 @@ t0.test('public routes are limited per IP and authenticated ones per user, with 
   t.equal(aliceLimited.status, 429);
   t.equal(aliceLimited.headers['ratelimit-limit'], '4');
   t.equal((await send(rig.url, { path: '/orders', headers: { Authorization: `Bearer ${bob}` } })).status, 200, 'bob is not limited by alice');
+});
+
+t0.test('with Redis, two gateway instances share one counter per user; with Redis down, counting falls back to memory', { skip: realRedisUrl ? false : 'needs REDIS_URL' }, async (t) => {
+  const prefix = `${randomName('kgt_gw_rl')}:`;
+  const env = { RATE_LIMIT_USER: '4', REDIS_PREFIX: prefix };
+  const first = await startRig(env);
+  const second = await startRig(env);
+  t.teardown(() => Promise.all([first.close(), second.close()]));
+  // Both rigs trust their own fake JWKS; sign with each rig's key, same user.
+  const tokenA = await first.mint({ sub: 'shared-user' });
+  const tokenB = await second.mint({ sub: 'shared-user' });
+  const statuses: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    statuses.push((await send(first.url, { path: '/orders', headers: { Authorization: `Bearer ${tokenA}` } })).status);
+    statuses.push((await send(second.url, { path: '/orders', headers: { Authorization: `Bearer ${tokenB}` } })).status);
+  }
+  t.same(statuses, [200, 200, 200, 200, 429, 429], 'the fifth request overall is limited, whichever instance gets it');
+
+  const deadBus = createBus({ redisUrl: 'redis://127.0.0.1:1', keyPrefix: prefix });
+  const offline = await startRig({ RATE_LIMIT_PUBLIC_PER_IP: '2' }, { bus: deadBus });
+  t.teardown(async () => {
+    await offline.close();
+    await deadBus.close();
+  });
+  const started = performance.now();
+  const offlineStatuses: number[] = [];
+  for (let i = 0; i < 3; i++) offlineStatuses.push((await send(offline.url, { path: '/auth/login', method: 'POST', body: '{}' })).status);
+  t.same(offlineStatuses, [200, 200, 429], 'still limited, per instance');
+  t.ok(performance.now() - started < 1_000, 'and without waiting on Redis');
+});
+
+t0.test('a body announced larger than GATEWAY_BODY_LIMIT gets 413', async (t) => {
+  const rig = await startRig({ GATEWAY_BODY_LIMIT: '2048' });
+  t.teardown(() => rig.close());
+  const res = await send(rig.url, { path: '/auth/register', method: 'POST', headers: ['Content-Type', 'application/json'], body: 'x'.repeat(4096) });
+  t.equal(res.status, 413);
+  t.equal(res.json().error, 'payload_too_large');
+  t.equal((await send(rig.url, { path: '/auth/register', method: 'POST', headers: ['Content-Type', 'application/json'], body: 'x'.repeat(1000) })).status, 200);
 });
