@@ -109,4 +109,5 @@ test('ADMIN_EMAIL of an existing non-admin account is not promoted at start-up',
   const row = await auth.ctx.db.selectFrom('auth.users').select('role').where('email', '=', 'squatter@example.com').executeTakeFirstOrThrow();
   t.equal(row.role, 'user');
   t.equal(await createAdmin(auth.ctx, 'squatter@example.com', 'operator password', { promoteExisting: true }), 'promoted');
+  t.equal(await createAdmin(auth.ctx, 'squatter@example.com', 'operator password', { promoteExisting: true }), 'already_admin');
 });

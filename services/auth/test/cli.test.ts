@@ -36,8 +36,6 @@ test('authctl admin create, keys rotate and keys list against the service databa
   t.equal(created.code, 0, created.stderr);
   t.equal(created.stdout.trim(), 'admin created');
   t.notOk(created.stdout.includes('operator password') || created.stderr.includes('operator password'), 'the password is not echoed');
-  const again = await authctl(env, 'admin', 'create', '--email', 'ops@example.com', '--password', 'operator password');
-  t.equal(again.stdout.trim(), 'that account is already an admin: nothing changed');
   t.equal((await authctl(env, 'admin', 'create', '--email', 'ops@example.com')).code, 1, 'a missing --password is a usage error');
   t.match((await authctl(env, 'admin', 'create', '--email', 'ops@example.com', '--password', 'short')).stderr, /--password must be 8 to 256 characters/);
   t.match((await authctl(env, 'admin', 'create', '--email', 'x@y.z', '--password', 'long enough', '--bogus')).stderr, /Unknown option '--bogus'/);
