@@ -13,7 +13,8 @@
  * --quick), --docs / --no-docs (docs/benchmarks.md; written by a full run by default),
  * --profile (gateway under `node --cpu-prof`, profiles in bench/profiles/), --keep-logs,
  * --only <key,key> (HTTP scenarios to run, for profiling one of them), --proxy-only (skip auth,
- * revocation). A run with --only or --proxy-only is partial: it never writes the docs.
+ * revocation), --rounds N, --duration S. A run with any of those is partial: it never writes the
+ * docs and writes bench/results/partial.json unless --out says otherwise.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -45,11 +46,14 @@ const option = (name: string): string | undefined => {
 const quick = flag('--quick');
 const settings = quick
   ? { warmupSec: 1, durationSec: 1, rounds: 1, connections: 50, tokenCount: 1_000, coldTokens: 0, revocationTrials: 20, authWarmupSec: 0.5, authSec: 1.5, authRounds: 1, authConcurrency: 4 }
-  : { warmupSec: 2, durationSec: 3, rounds: 4, connections: 50, tokenCount: 10_000, coldTokens: 6_000, revocationTrials: 200, authWarmupSec: 1, authSec: 3, authRounds: 3, authConcurrency: 4 };
+  : { warmupSec: 2, durationSec: 2, rounds: 6, connections: 50, tokenCount: 10_000, coldTokens: 6_000, revocationTrials: 200, authWarmupSec: 1, authSec: 3, authRounds: 3, authConcurrency: 4 };
 const profile = flag('--profile');
 const only = option('--only')?.split(',');
 const proxyOnly = flag('--proxy-only');
-const partial = only !== undefined || proxyOnly;
+const partial = only !== undefined || proxyOnly || option('--rounds') !== undefined || option('--duration') !== undefined;
+// Development overrides (a run with them is partial too).
+if (option('--rounds')) settings.rounds = Number(option('--rounds'));
+if (option('--duration')) settings.durationSec = Number(option('--duration'));
 const outFile = option('--out') ?? join(repo, 'bench', 'results', partial ? 'partial.json' : quick ? 'quick.json' : 'latest.json');
 const writeDocs = !partial && (flag('--docs') || (!quick && !flag('--no-docs') && option('--out') === undefined));
 const issuerUrl = 'http://localhost:8080';
