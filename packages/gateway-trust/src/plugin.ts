@@ -26,13 +26,13 @@ export const untrustedRequest = createError('unauthorized', 401, 'This service o
 export interface GatewayTrustOptions {
   secret: Buffer;
   windowMs?: number;
-  /** Paths (exact, without query) reachable without a proof. /healthz, /readyz and /metrics always are. */
+  /** Paths (exact, without query) reachable without a proof. /healthz, /readyz, /metrics and /openapi.json always are. */
   publicPaths?: readonly string[];
   /** Called on each rejection, e.g. to count it in a metric. */
   onReject?: (reason: ProofFailure | 'duplicate_header' | 'missing_identity' | 'replayed', request: FastifyRequest) => void;
 }
 
-const ALWAYS_PUBLIC = ['/healthz', '/readyz', '/metrics'];
+const ALWAYS_PUBLIC = ['/healthz', '/readyz', '/metrics', '/openapi.json'];
 
 /** A header the gateway sets exactly once; anything else (absent, repeated) is untrusted. */
 function single(request: FastifyRequest, name: string): string | undefined | null {

@@ -9,6 +9,7 @@ import { loggerOptions } from '@keygate/logger';
 import { errorsPlugin } from './errors-plugin.js';
 import { healthPlugin, type ReadinessCheck } from './health-plugin.js';
 import { metricsPlugin } from './metrics-plugin.js';
+import { openApiPlugin } from './openapi-plugin.js';
 
 export interface ServiceAppOptions {
   service: string;
@@ -20,6 +21,8 @@ export interface ServiceAppOptions {
   trustRequestId?: boolean;
   /** fastify's trustProxy: which peers may set X-Forwarded-For. */
   trustProxy?: FastifyServerOptions['trustProxy'];
+  /** One sentence for the OpenAPI document's description. */
+  description?: string;
   /** Extra fastify options (e.g. a custom router for the gateway). */
   fastify?: Partial<FastifyServerOptions>;
 }
@@ -53,6 +56,8 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Fast
   // JSON only (services add form parsing where the contract asks for it): any other body is 415.
   app.removeContentTypeParser('text/plain');
   await app.register(errorsPlugin);
+  // Before any route, so every route declared later lands in the document.
+  await app.register(openApiPlugin, { service: options.service, ...(options.description ? { description: options.description } : {}) });
   await app.register(metricsPlugin, { service: options.service });
   await app.register(healthPlugin, { checks: options.readiness ?? {} });
   app.addHook('onSend', async (request, reply) => {

@@ -47,7 +47,9 @@ function withUpstreams(env: Env): Env {
 export async function startStack(rawEnv: Env, warn: (message: string) => void = () => {}): Promise<RunningStack> {
   const env = withUpstreams(rawEnv);
   const core = loadSettings(coreSettings, env);
-  const authConfig = loadAuthConfig(env, warn);
+  // Auth sees every client through the gateway on this host: trust its X-Forwarded-For, or all
+  // logins would share one per-IP rate-limit bucket and every session would show 127.0.0.1.
+  const authConfig = loadAuthConfig({ ...env, TRUST_PROXY: env.TRUST_PROXY ?? '127.0.0.1' }, warn);
   const ordersConfig = loadOrdersConfig(env, warn);
   const notificationsConfig = loadNotificationsConfig(env, warn);
   const gatewayConfig = loadGatewayConfig(env, warn);
