@@ -59,3 +59,23 @@ t0.test('the upstream receives the normalised path, and the proof covers exactly
   t.equal(encoded.status, 200);
   t.equal(encoded.json<Echo>().url, '/orders/x%20y');
 });
+
+t0.test('normalisation is idempotent and never leaves a dot segment, an empty segment or an encoded slash (random paths)', async (t) => {
+  const { normaliseTarget } = await import('../src/path.js');
+  const pieces = ['a', 'orders', 'admin', '.', '..', '%2e', '%2E%2e', '', '%2f', '%5c', '%41', '%', '%zz', '~', ';', '..;', '%20', 'é', '%C3%A9', '\\', '%00', '@', ':'];
+  let checked = 0;
+  for (let i = 0; i < 5_000; i++) {
+    const count = 1 + (i % 7);
+    let raw = '';
+    for (let j = 0; j < count; j++) raw += `/${pieces[(i * 31 + j * 17 + ((i >> 3) ^ j)) % pieces.length]}`;
+    const first = normaliseTarget(raw);
+    if (!first.ok) continue;
+    checked += 1;
+    const segments = first.path.split('/').slice(1);
+    const bad = segments.slice(0, -1).some((segment) => segment === '' || segment === '.' || segment === '..') || /%2f|%5c|\\/i.test(first.path) || /(^|\/)\.\.?(\/|$)/.test(first.path);
+    if (bad) t.fail(`${raw} → ${first.path}`);
+    const second = normaliseTarget(first.path);
+    if (!second.ok || second.path !== first.path) t.fail(`not idempotent: ${raw} → ${first.path} → ${second.ok ? second.path : second.reason}`);
+  }
+  t.ok(checked > 1_000, `${checked} normalisable paths checked`);
+});
