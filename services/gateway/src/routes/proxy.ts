@@ -77,7 +77,8 @@ export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): 
   });
   app.decorateRequest('gateway', null);
 
-  async function authenticate(request: FastifyRequest): Promise<void> {
+  /** Normalise, route, authenticate, authorise: everything decided before a byte goes upstream. */
+  async function admit(request: FastifyRequest): Promise<void> {
     const target = normaliseTarget(request.url);
     if (!target.ok) throw GatewayErrors.invalidRequest(target.reason);
     const route = matchRoute(routes, target.path);
@@ -123,7 +124,7 @@ export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): 
     method: METHODS,
     url: '/*',
     config: { rateLimit: {} },
-    onRequest: authenticate,
+    onRequest: admit,
     handler(request, reply) {
       const state = request.gateway!;
       const { route, path, query, user } = state;
