@@ -131,6 +131,8 @@ test('docker-compose.yml runs the entry points with settings the services read',
   const byService = new Map<ServiceName, string[]>();
   for (const [name, definition] of Object.entries(compose.services)) {
     const service = serviceOfCommand(definition.command);
+    if (definition.build)
+      t.ok(service, `${name}: built from our image, so it runs one of the entry points (${JSON.stringify(definition.command)})`);
     if (!service) continue;
     byService.set(service, [...(byService.get(service) ?? []), name]);
     const env = definition.environment ?? {};
