@@ -46,7 +46,7 @@ const option = (name: string): string | undefined => {
 const quick = flag('--quick');
 const settings = quick
   ? { warmupSec: 1, durationSec: 1, rounds: 1, connections: 50, tokenCount: 1_000, coldTokens: 0, revocationTrials: 20, authWarmupSec: 0.5, authSec: 1.5, authRounds: 1, authConcurrency: 4 }
-  : { warmupSec: 2, durationSec: 2, rounds: 6, connections: 50, tokenCount: 10_000, coldTokens: 6_000, revocationTrials: 200, authWarmupSec: 1, authSec: 3, authRounds: 3, authConcurrency: 4 };
+  : { warmupSec: 2, durationSec: 2, rounds: 8, connections: 50, tokenCount: 10_000, coldTokens: 6_000, revocationTrials: 200, authWarmupSec: 1, authSec: 3, authRounds: 3, authConcurrency: 4 };
 const profile = flag('--profile');
 const only = option('--only')?.split(',');
 const proxyOnly = flag('--proxy-only');

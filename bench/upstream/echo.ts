@@ -1,9 +1,9 @@
 /**
  * The upstream of every proxy scenario: a bare node:http echo service, like the samples behind
- * the gateway but with no work of its own, so what the gateways add is what gets measured. It
- * answers every request with the identity headers it received (the harness checks them once, to
- * prove the gateway under test really verified and forwarded), and it can also serve a JWKS so a
- * gateway can take its keys from here in the proxy scenarios.
+ * the gateway but with no work of its own, so what the gateways add is what gets measured. A
+ * request to …/probe is answered with the identity headers it carried (the harness checks them
+ * once, to prove the gateway under test really verified and forwarded); every other request with
+ * the same small body. It can also serve a JWKS so a gateway can take its keys from here.
  *
  * Environment: ECHO_PORT, ECHO_JWKS_FILE (optional).
  */
@@ -13,6 +13,8 @@ import { createServer } from 'node:http';
 const port = Number(process.env.ECHO_PORT ?? 0);
 const jwksFile = process.env.ECHO_JWKS_FILE;
 const jwks = jwksFile ? readFileSync(jwksFile) : undefined;
+
+const OK = Buffer.from('{"ok":true}');
 
 const one = (value: string | string[] | undefined): string | null => (typeof value === 'string' ? value : null);
 
@@ -29,6 +31,12 @@ const server = createServer((request, response) => {
   // Drain any body before answering so keep-alive connections stay usable.
   request.resume();
   request.on('end', () => {
+    // Timed requests get the same small answer whatever they carry, so no scenario forwards a
+    // bigger body than another; only the harness's probes (…/probe) get what the upstream saw.
+    if (!url.endsWith('/probe')) {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': OK.length }).end(OK);
+      return;
+    }
     const body = JSON.stringify({
       method: request.method,
       url,
