@@ -60,7 +60,9 @@ export async function startUpstream(options: { secret?: Buffer; jwks?: () => { k
   }
   await app.register(async (scope) => {
     if (options.secret) await scope.register(gatewayTrust, { secret: options.secret });
-    scope.all('/*', async (request) => {
+    scope.all('/*', async (request, reply) => {
+      // Connection-level headers of the upstream's own, which must not reach the client.
+      if (request.url.includes('hop-by-hop')) void reply.header('keep-alive', 'timeout=999').header('x-upstream-marker', 'yes');
       if (state.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, state.delayMs));
       const echo: Echo = {
         method: request.method,

@@ -170,3 +170,10 @@ test('the token fast path still sees expiry: the same token is refused once expi
   t.equal(second.json().error, 'invalid_token');
   t.ok(claimsOf(token).exp);
 });
+
+test("the upstream's connection-level headers do not reach the client", async (t) => {
+  const res = await send(rig.url, { path: '/auth/hop-by-hop' });
+  t.equal(res.status, 200);
+  t.equal(res.headers['x-upstream-marker'], 'yes', 'ordinary upstream headers pass');
+  t.not(res.headers['keep-alive'], 'timeout=999');
+});

@@ -6,6 +6,7 @@
  * 401 with a Bearer challenge, 403 insufficient_scope, 404 for no route, 502 when the upstream
  * cannot be reached, 504 when it does not answer in time.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import replyFrom from '@fastify/reply-from';
 import { TokenError, type AccessTokenClaims } from '@keygate/token-verifier';
@@ -52,6 +53,14 @@ function bearerToken(authorization: string | undefined): string | undefined {
   if (authorization.slice(0, 7).toLowerCase() !== 'bearer ') return undefined;
   const token = authorization.slice(7).trimStart();
   return token === '' ? undefined : token;
+}
+
+/** The upstream's connection-level headers describe its connection to us, not ours to the client. */
+function dropHopByHop(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  delete headers.connection;
+  delete headers['keep-alive'];
+  delete headers['proxy-connection'];
+  return headers;
 }
 
 export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): Promise<void> {
@@ -132,6 +141,7 @@ export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): 
       return reply.from(route.origin + path, {
         queryString: () => query,
         rewriteRequestHeaders: (_req, headers) => upstreamHeaders(request, headers, route, { user, target }, gatewaySecret),
+        rewriteHeaders: dropHopByHop,
         onError: (errorReply, { error }) => onUpstreamError(errorReply as FastifyReply, error),
         // Never retry: a gateway must not replay requests (or wait out an upstream's Retry-After).
         retryDelay: () => null,
