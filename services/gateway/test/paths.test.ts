@@ -55,6 +55,11 @@ t0.test('the upstream receives the normalised path, and the proof covers exactly
   t.equal(viaOrders.status, 200);
   t.equal(viaOrders.json<Echo>().url, '/admin/users', 'an admin reaches /admin/users at auth, never orders');
 
+  const oddQuery = await send(rig.url, { path: "/orders?q=a'b&x=%22y%22&z=%2F..%2F&&e=", headers: { Authorization: `Bearer ${token}` } });
+  t.equal(oddQuery.status, 200, oddQuery.text);
+  t.equal(oddQuery.json<Echo>().url, "/orders?q=a'b&x=%22y%22&z=%2F..%2F&&e=", 'the query travels byte for byte');
+  t.same(oddQuery.json<Echo>().user, { id: 'u-1', role: 'user' }, 'and the proof covers it');
+
   const encoded = await send(rig.url, { path: '/%6Frders/x%20y', headers: { Authorization: `Bearer ${token}` } });
   t.equal(encoded.status, 200);
   t.equal(encoded.json<Echo>().url, '/orders/x%20y');
