@@ -16,7 +16,9 @@ import { dummyPasswordHash } from './domain/passwords.js';
 import { bootstrapAdmin } from './domain/users.js';
 import { KeyStore } from './keys/key-store.js';
 import { createAuthMetrics } from './metrics.js';
+import { oauthPlugin } from './oauth/plugin.js';
 import { createLoginLimiter } from './plugins/login-rate-limit.js';
+import { purgeAuthorizationCodes } from './repositories/authorization-codes.js';
 import { purgeSealedSuccessors } from './repositories/refresh-tokens.js';
 import type { AuthDatabase } from './repositories/schema.js';
 import { accountRoutes } from './routes/account.js';
@@ -40,6 +42,12 @@ declare module 'fastify' {
 
 /** How often sealed grace-window successors are wiped once their window is over. */
 const SEALED_PURGE_MS = 60_000;
+/**
+ * Used or expired authorization codes are kept this long after expiry, so a replay within that
+ * time still finds the code and revokes the session it created (an access token lives at most
+ * ACCESS_TOKEN_TTL; the refresh token far longer, hence a day).
+ */
+const CODE_KEEP_SECONDS = 86_400;
 
 export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<FastifyInstance> {
   // Errors from the pool and the bus arrive before the app (and its logger) exists, or between requests.
@@ -70,6 +78,7 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
     app.decorate('authContext', ctx);
     const purge = setInterval(() => {
       purgeSealedSuccessors(db, config.refreshGrace).catch((err: unknown) => ctx.log.error({ err }, 'purging sealed refresh successors failed'));
+      purgeAuthorizationCodes(db, CODE_KEEP_SECONDS).catch((err: unknown) => ctx.log.error({ err }, 'purging authorization codes failed'));
     }, SEALED_PURGE_MS);
     purge.unref();
     app.addHook('onClose', async () => {
@@ -95,6 +104,7 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
     await app.register(accountRoutes, options);
     await app.register(sessionRoutes, options);
     await app.register(adminRoutes, options);
+    await app.register(oauthPlugin, options);
     return app;
   } catch (error) {
     if (app) await app.close();

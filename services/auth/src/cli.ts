@@ -6,35 +6,52 @@
  *   authctl keys rotate [--activate-after <seconds>]   publish a new key as next (signs after >= JWKS_MAX_AGE)
  *   authctl keys list                                  kid, alg, state and dates of every key
  *   authctl admin create --email <e> --password <p> [--promote]
+ *   authctl clients create --name N --grant G [--grant G …] [--public] [--redirect-uri U …] [--scope S …] [--json]
+ *   authctl clients list [--json]
+ *   authctl clients rotate-secret <client_id> [--json]
+ *   authctl clients delete <client_id>
  *
- * Run: pnpm --filter @keygate/auth exec node dist/cli.js keys rotate
+ * Run from the repository root: pnpm authctl clients list
  */
 import { parseArgs } from 'node:util';
-import type { Kysely } from 'kysely';
 import { ConfigError } from '@keygate/config';
-import { createDatabase, runMigrations } from '@keygate/db';
+import { UsageError, withDatabase } from './cli/support.js';
 import { loadConfig, type AuthConfig } from './config.js';
 import { createAdmin } from './domain/users.js';
+import { ClientRegistrationError } from './domain/clients.js';
+import { CliFailure, clientsCommand } from './cli/clients.js';
 import { RotationPendingError, promoteDueKeys, rotateSigningKey } from './keys/rotation.js';
 import { listAllKeys } from './repositories/signing-keys.js';
-import type { AuthDatabase } from './repositories/schema.js';
 
-const USAGE = `usage:
-  authctl keys rotate [--activate-after <seconds>]
-  authctl keys list
-  authctl admin create --email <email> --password <password> [--promote]
-`;
+const HELP = {
+  'keys rotate': `usage: authctl keys rotate [--activate-after <seconds>]
+  Publishes a new signing key as "next"; it starts signing after at least JWKS_MAX_AGE seconds.`,
+  'keys list': `usage: authctl keys list
+  Lists every signing key: kid, alg, state and dates (never key material).`,
+  'admin create': `usage: authctl admin create --email <email> --password <password> [--promote]
+  Creates an admin account; --promote makes an existing account with that email admin.`,
+  'clients create': `usage: authctl clients create --name <name> --grant <grant> [--grant <grant> …] [--public]
+                              [--redirect-uri <uri> …] [--scope <scope> …] [--json]
+  Registers an OAuth client. Grants: authorization_code, refresh_token, client_credentials, password.
+  Confidential clients (the default) get a secret, printed once and stored only as a hash.
+  --public        no secret (browser/native apps); needed for the password grant, refused for client_credentials
+  --redirect-uri  exact redirect URI for authorization_code (https, or http on localhost); repeatable
+  --scope         a scope the client may be granted; repeatable
+  --json          print {"client_id": …, "client_secret": …} (no client_secret for public clients)`,
+  'clients list': `usage: authctl clients list [--json]
+  Lists the registered clients (never secrets).`,
+  'clients rotate-secret': `usage: authctl clients rotate-secret <client_id> [--json]
+  Replaces a confidential client's secret: the new one is printed once, the old one stops working at once.`,
+  'clients delete': `usage: authctl clients delete <client_id>
+  Deletes a client and revokes every session (refresh token) it holds.`,
+} as const;
 
-class UsageError extends Error {}
+type CommandName = keyof typeof HELP;
 
-async function withDatabase<T>(config: AuthConfig, run: (db: Kysely<AuthDatabase>) => Promise<T>): Promise<T> {
-  const handle = await createDatabase<AuthDatabase>({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  try {
-    await runMigrations(handle.db, ['auth']);
-    return await run(handle.db);
-  } finally {
-    await handle.close();
-  }
+const USAGE = `usage:\n${Object.values(HELP).map((text) => '  ' + text.split('\n')[0]!.replace(/^usage: /, '')).join('\n')}\n  authctl <command> --help\n`;
+
+function usageOf(command: string | undefined): string {
+  return command !== undefined && command in HELP ? `${HELP[command as CommandName]}\n` : USAGE;
 }
 
 async function keysRotate(config: AuthConfig, args: string[]): Promise<void> {
@@ -80,16 +97,41 @@ async function adminCreate(config: AuthConfig, args: string[]): Promise<void> {
 
 async function main(argv: string[], env: Readonly<Record<string, string | undefined>>): Promise<void> {
   const [group, command, ...rest] = argv;
+  const name = `${group ?? ''} ${command ?? ''}`;
+  if (!(name in HELP)) {
+    if (group === undefined || group === '--help' || group === 'help') {
+      console.log(USAGE);
+      return;
+    }
+    throw new UsageError(`unknown command: ${[group, command].filter(Boolean).join(' ')}`);
+  }
+  const commandName = name as CommandName;
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(HELP[commandName]);
+    return;
+  }
   const config = loadConfig({ LOG_LEVEL: 'warn', ...env }, (message) => console.error(`warning: ${message}`));
-  if (group === 'keys' && command === 'rotate') return keysRotate(config, rest);
-  if (group === 'keys' && command === 'list') return keysList(config);
-  if (group === 'admin' && command === 'create') return adminCreate(config, rest);
-  throw new UsageError(`unknown command: ${[group, command].filter(Boolean).join(' ') || '(none)'}`);
+  try {
+    switch (commandName) {
+      case 'keys rotate':
+        return await keysRotate(config, rest);
+      case 'keys list':
+        return await keysList(config);
+      case 'admin create':
+        return await adminCreate(config, rest);
+      default:
+        return await clientsCommand(config, commandName, rest);
+    }
+  } catch (error) {
+    if (error instanceof UsageError && error.command === undefined) throw new UsageError(error.message, commandName);
+    if (error instanceof Error && 'code' in error && String((error as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) throw new UsageError(error.message, commandName);
+    throw error;
+  }
 }
 
 main(process.argv.slice(2), process.env).catch((error: unknown) => {
-  if (error instanceof UsageError) console.error(`${error.message}\n${USAGE}`);
-  else if (error instanceof ConfigError || error instanceof RotationPendingError) console.error(error.message);
+  if (error instanceof UsageError) console.error(`${error.message}\n${usageOf(error.command)}`);
+  else if (error instanceof ConfigError || error instanceof RotationPendingError || error instanceof ClientRegistrationError || error instanceof CliFailure) console.error(error.message);
   else if (error instanceof Error && 'code' in error && String((error as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) console.error(`${error.message}\n${USAGE}`);
   else console.error(`authctl failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;

@@ -4,7 +4,7 @@
  */
 import type { Test } from 'tap';
 import type { FastifyInstance } from 'fastify';
-import { createTestEnvironment } from '@keygate/testing';
+import { createTestEnvironment, freePort } from '@keygate/testing';
 import { build } from '../src/app.js';
 import { loadConfig, type AuthConfig } from '../src/config.js';
 import type { AuthContext } from '../src/context.js';
@@ -17,8 +17,10 @@ export interface TestAuth {
   env: Record<string, string>;
 }
 
-export async function startAuth(t: Test, overrides: Record<string, string> = {}): Promise<TestAuth> {
-  const environment = await createTestEnvironment(overrides);
+/** `selfIssued`: listen on a free port chosen first and set ISSUER to that URL (for OAuth discovery). */
+export async function startAuth(t: Test, overrides: Record<string, string> = {}, options: { selfIssued?: boolean } = {}): Promise<TestAuth> {
+  const port = options.selfIssued ? await freePort() : 0;
+  const environment = await createTestEnvironment(options.selfIssued ? { ISSUER: `http://127.0.0.1:${port}`, AUTH_PORT: String(port), ...overrides } : overrides);
   const config = loadConfig(environment.env);
   const app = await build(config).catch(async (error: unknown) => {
     await environment.cleanup();
@@ -29,7 +31,7 @@ export async function startAuth(t: Test, overrides: Record<string, string> = {})
     await app.close();
     await environment.cleanup();
   });
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  await app.listen({ host: '127.0.0.1', port });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('no address');
   return { app, base: `http://127.0.0.1:${address.port}`, ctx: app.authContext, config, env: environment.env };

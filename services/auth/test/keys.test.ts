@@ -59,8 +59,20 @@ test('JWKS, external verification and key rotation', async (t) => {
     for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
       const res = await http(base, 'GET', path);
       t.equal(res.status, 200);
-      t.match(res.body, { issuer: 'http://localhost:8080', jwks_uri: 'http://localhost:8080/.well-known/jwks.json', response_types_supported: [] });
-      t.notOk((res.body as Record<string, unknown>).token_endpoint, 'no token endpoint until /oauth/token exists');
+      t.match(res.body, {
+        issuer: 'http://localhost:8080',
+        jwks_uri: 'http://localhost:8080/.well-known/jwks.json',
+        response_types_supported: ['code'],
+        token_endpoint: 'http://localhost:8080/oauth/token',
+        revocation_endpoint: 'http://localhost:8080/oauth/revoke',
+        introspection_endpoint: 'http://localhost:8080/oauth/introspect',
+        authorization_endpoint: 'http://localhost:8080/oauth/authorize',
+        token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      });
+      // What is not built is not advertised (see test/oauth-token.test.ts for each endpoint answering).
+      for (const absent of ['userinfo_endpoint', 'registration_endpoint', 'pushed_authorization_request_endpoint', 'device_authorization_endpoint']) {
+        t.notOk(absent in (res.body as Record<string, unknown>), `no ${absent}`);
+      }
     }
   });
 

@@ -13,7 +13,7 @@ import { deriveKey, openSecret, sealSecret } from '@keygate/tokens';
 import type { AuthContext, RequestMeta } from '../context.js';
 import { recordAudit } from '../repositories/audit.js';
 import { clearSealedSuccessor, findRefreshToken, insertRefreshToken, spendRefreshToken } from '../repositories/refresh-tokens.js';
-import type { SessionRow, UserRow } from '../repositories/schema.js';
+import type { Db, SessionRow, UserRow } from '../repositories/schema.js';
 import { findSession, insertSession, lockSession, revokeSessionRow, revokeUserSessionRows, touchSession } from '../repositories/sessions.js';
 import { findUserById } from '../repositories/users.js';
 import { generateRefreshToken, hashRefreshToken, looksLikeRefreshToken } from './refresh-token-values.js';
@@ -35,20 +35,36 @@ export interface StartedSession {
 }
 
 /** A new session (one login) and its first refresh token, in one transaction. */
-export async function startSession(ctx: Pick<AuthContext, 'db' | 'config'>, user: Pick<UserRow, 'id'>, clientId: string, meta: RequestMeta): Promise<StartedSession> {
+export async function startSession(
+  ctx: Pick<AuthContext, 'db' | 'config'>,
+  user: Pick<UserRow, 'id'>,
+  clientId: string,
+  meta: RequestMeta,
+  options: { scope?: string | null } = {},
+): Promise<StartedSession> {
+  return ctx.db.transaction().execute((trx) => startSessionIn(trx, ctx.config, user, clientId, meta, options));
+}
+
+/** startSession inside a transaction the caller holds (the authorization-code exchange does). */
+export async function startSessionIn(
+  trx: Db,
+  config: AuthContext['config'],
+  user: Pick<UserRow, 'id'>,
+  clientId: string,
+  meta: RequestMeta,
+  options: { scope?: string | null } = {},
+): Promise<StartedSession> {
   const refreshToken = generateRefreshToken();
-  const session = await ctx.db.transaction().execute(async (trx) => {
-    const row = await insertSession(trx, {
-      userId: user.id,
-      clientId,
-      ip: clip(meta.ip, 64),
-      userAgent: clip(meta.userAgent, 512),
-      idleSeconds: ctx.config.refreshTokenTtl,
-      absoluteSeconds: ctx.config.sessionMaxAge,
-    });
-    await insertRefreshToken(trx, { tokenHash: hashRefreshToken(refreshToken), sessionId: row.id, parentHash: null });
-    return row;
+  const session = await insertSession(trx, {
+    userId: user.id,
+    clientId,
+    ip: clip(meta.ip, 64),
+    userAgent: clip(meta.userAgent, 512),
+    idleSeconds: config.refreshTokenTtl,
+    absoluteSeconds: config.sessionMaxAge,
+    scope: options.scope ?? null,
   });
+  await insertRefreshToken(trx, { tokenHash: hashRefreshToken(refreshToken), sessionId: session.id, parentHash: null });
   return { session, refreshToken };
 }
 
@@ -129,7 +145,17 @@ export async function sessionOfRefreshToken(ctx: Pick<AuthContext, 'db'>, presen
   return token ? findSession(ctx.db, token.session_id) : undefined;
 }
 
-export type RevocationReason = 'logout' | 'logout_all' | 'session_delete' | 'password_change' | 'user_disabled' | 'role_change' | 'refresh_token_reuse';
+export type RevocationReason =
+  | 'logout'
+  | 'logout_all'
+  | 'session_delete'
+  | 'password_change'
+  | 'user_disabled'
+  | 'role_change'
+  | 'refresh_token_reuse'
+  | 'oauth_revoke'
+  | 'authorization_code_replay'
+  | 'client_deleted';
 
 /** Revokes one session and tells the gateways; false when it was not live. */
 export async function revokeSession(ctx: AuthContext, sessionId: string, reason: RevocationReason): Promise<boolean> {

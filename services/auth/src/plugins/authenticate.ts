@@ -9,8 +9,11 @@ import { TokensError, verifyAccessToken, type AccessTokenPayload } from '@keygat
 import type { AuthContext, RequestMeta } from '../context.js';
 import { AuthErrors } from '../errors.js';
 import type { UserRow } from '../repositories/schema.js';
+import { isAccessTokenRevoked } from '../repositories/authorization-codes.js';
 import { findSession } from '../repositories/sessions.js';
 import { findUserById } from '../repositories/users.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface Caller {
   token: AccessTokenPayload;
@@ -41,6 +44,10 @@ export async function authenticateBearer(ctx: AuthContext, token: string): Promi
     if (error instanceof TokensError) throw AuthErrors.invalidToken();
     throw error;
   }
+  // Service tokens (client_credentials: sub is a client id) are for the APIs behind the gateway,
+  // never for the account routes of this service.
+  if (!UUID.test(payload.sub)) throw AuthErrors.invalidToken();
+  if (await isAccessTokenRevoked(ctx.db, payload.jti)) throw AuthErrors.invalidToken();
   if (payload.sid !== undefined) {
     const session = await findSession(ctx.db, payload.sid);
     if (!session || session.revoked_at !== null || session.user_id !== payload.sub) throw AuthErrors.invalidToken();

@@ -15,7 +15,9 @@ export type AuditEvent =
   | 'admin_bootstrap'
   | 'key_created'
   | 'key_rotation'
-  | 'key_activated';
+  | 'key_activated'
+  | 'authorization_code_replay'
+  | 'oauth_token_revoked';
 
 export interface AuditEntry {
   event: AuditEvent;

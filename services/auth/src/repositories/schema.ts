@@ -27,6 +27,8 @@ export interface SessionsTable {
   absolute_expires_at: Timestamp;
   revoked_at: NullableTimestamp;
   revoked_reason: string | null;
+  /** The scope granted at login (OAuth grants); null for the cookie flow. */
+  scope: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface RefreshTokensTable {
@@ -62,12 +64,45 @@ export interface AuditEventsTable {
   details: ColumnType<Record<string, unknown>, string | undefined, string>;
 }
 
+export interface OAuthClientsTable {
+  id: string;
+  name: string;
+  public: boolean;
+  secret_hash: Buffer | null;
+  grant_types: string[];
+  redirect_uris: ColumnType<string[], string[] | undefined, string[]>;
+  scopes: ColumnType<string[], string[] | undefined, string[]>;
+  created_at: Timestamp;
+  secret_rotated_at: NullableTimestamp;
+}
+
+export interface AuthorizationCodesTable {
+  code_hash: Buffer;
+  client_id: string;
+  user_id: string;
+  redirect_uri: string;
+  code_challenge: string;
+  scope: string | null;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+  session_id: string | null;
+}
+
+export interface RevokedAccessTokensTable {
+  jti: string;
+  expires_at: Timestamp;
+}
+
 export interface AuthDatabase {
   'auth.users': UsersTable;
   'auth.sessions': SessionsTable;
   'auth.refresh_tokens': RefreshTokensTable;
   'auth.signing_keys': SigningKeysTable;
   'auth.audit_events': AuditEventsTable;
+  'auth.oauth_clients': OAuthClientsTable;
+  'auth.authorization_codes': AuthorizationCodesTable;
+  'auth.revoked_access_tokens': RevokedAccessTokensTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -76,6 +111,8 @@ export type SessionRow = Selectable<SessionsTable>;
 export type RefreshTokenRow = Selectable<RefreshTokensTable>;
 export type SigningKeyRow = Selectable<SigningKeysTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
+export type OAuthClientRow = Selectable<OAuthClientsTable>;
+export type AuthorizationCodeRow = Selectable<AuthorizationCodesTable>;
 
 /** A database handle or an open transaction: repositories accept either. */
 export type Db = Kysely<AuthDatabase> | Transaction<AuthDatabase>;

@@ -10,6 +10,8 @@ export interface NewSession {
   userAgent: string | null;
   idleSeconds: number;
   absoluteSeconds: number;
+  /** The OAuth scope granted at login, carried into every access token of the session. */
+  scope?: string | null;
 }
 
 export async function insertSession(db: Db, session: NewSession): Promise<SessionRow> {
@@ -20,6 +22,7 @@ export async function insertSession(db: Db, session: NewSession): Promise<Sessio
       client_id: session.clientId,
       ip: session.ip,
       user_agent: session.userAgent,
+      scope: session.scope ?? null,
       idle_expires_at: sql<Date>`least(now() + make_interval(secs => ${session.idleSeconds}), now() + make_interval(secs => ${session.absoluteSeconds}))`,
       absolute_expires_at: dbNowPlus(session.absoluteSeconds),
     })

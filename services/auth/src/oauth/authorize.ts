@@ -1,0 +1,163 @@
+/**
+ * GET/POST /oauth/authorize (RFC 6749 §4.1.1, PKCE S256 only per RFC 7636, RFC 9207 `iss`).
+ *
+ * GET checks the client and the exact redirect URI first: if either is wrong the user sees an
+ * error page and is never redirected (RFC 6749 §4.1.2.1); every later problem is redirected back
+ * with `error` and `state`. Otherwise it renders the login page. The page carries the
+ * authorization request in a hidden field, HMAC-signed and bound to a random cookie set with the
+ * page: a cross-site post (login CSRF) has neither the cookie nor a field signed for it, and the
+ * fields cannot be altered. POST checks both, then the password (same equal-time check and rate
+ * limits as /auth/login), issues a 60 s single-use code and redirects with `code`, `state`, `iss`.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { AppError } from '@keygate/errors';
+import { deriveKey } from '@keygate/tokens';
+import type { AuthContext } from '../context.js';
+import { findClient } from '../domain/clients.js';
+import { authenticatePassword } from '../domain/users.js';
+import { requestMeta } from '../plugins/authenticate.js';
+import { requireTrustedOrigin } from '../plugins/origin-check.js';
+import type { OAuthClientRow } from '../repositories/schema.js';
+import { ErrorBody } from '../schemas/auth.js';
+import { AuthorizeForm, AuthorizeQuery, Empty, Html } from '../schemas/oauth.js';
+import type { RouteOptions } from '../routes/types.js';
+import { CODE_CHALLENGE_PATTERN, issueAuthorizationCode } from './authorization-codes.js';
+import { grantScope, parseScope } from './scopes.js';
+import { STYLE_HASH, errorPage, loginPage } from './login-page.js';
+
+const FORM_COOKIE = 'oauth_login';
+const FORM_COOKIE_PATH = '/oauth/authorize';
+/** How long a rendered login form stays usable. */
+const FORM_TTL_SECONDS = 600;
+const NONCE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/** The authorization request, as signed into the form. */
+interface PendingAuthorization {
+  clientId: string;
+  redirectUri: string;
+  state: string | undefined;
+  codeChallenge: string;
+  scope: string | null;
+  exp: number;
+}
+
+function issuerOf(ctx: AuthContext): string {
+  return ctx.config.issuer.replace(/\/$/, '');
+}
+
+function formKey(ctx: AuthContext): Buffer {
+  return deriveKey(ctx.config.keyEncryptionKey, 'authorize-form');
+}
+
+function mac(key: Buffer, nonce: string, payload: string): Buffer {
+  return createHmac('sha256', key).update(`${nonce}.${payload}`).digest();
+}
+
+function signPending(ctx: AuthContext, nonce: string, pending: PendingAuthorization): string {
+  const payload = Buffer.from(JSON.stringify(pending), 'utf8').toString('base64url');
+  return `${payload}.${mac(formKey(ctx), nonce, payload).toString('base64url')}`;
+}
+
+function openPending(ctx: AuthContext, nonce: string | undefined, signed: string): PendingAuthorization | undefined {
+  if (nonce === undefined || !NONCE_PATTERN.test(nonce)) return undefined;
+  const [payload, signature, extra] = signed.split('.');
+  if (payload === undefined || signature === undefined || extra !== undefined) return undefined;
+  const expected = mac(formKey(ctx), nonce, payload);
+  const presented = Buffer.from(signature, 'base64url');
+  if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) return undefined;
+  const pending = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as PendingAuthorization;
+  return pending.exp * 1000 > Date.now() ? pending : undefined;
+}
+
+function htmlHeaders(reply: FastifyReply, redirectUri?: string): FastifyReply {
+  // A redirect after a form post is subject to form-action in some browsers: allow the client's origin.
+  const formAction = redirectUri === undefined ? "'self'" : `'self' ${new URL(redirectUri).origin}`;
+  return reply
+    .type('text/html; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .header('pragma', 'no-cache')
+    .header('content-security-policy', `default-src 'none'; style-src ${STYLE_HASH}; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`)
+    .header('x-frame-options', 'DENY')
+    .header('x-content-type-options', 'nosniff')
+    .header('referrer-policy', 'no-referrer');
+}
+
+function redirectWith(reply: FastifyReply, ctx: AuthContext, redirectUri: string, params: Record<string, string | undefined>): FastifyReply {
+  const target = new URL(redirectUri);
+  for (const [name, value] of Object.entries({ ...params, iss: issuerOf(ctx) })) {
+    if (value !== undefined) target.searchParams.append(name, value);
+  }
+  return reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').redirect(target.href, 303);
+}
+
+/** The client and redirect URI, if both are right; else the error page's message. */
+async function trustedTarget(ctx: AuthContext, clientId: string | undefined, redirectUri: string | undefined): Promise<{ client: OAuthClientRow; redirectUri: string } | string> {
+  const client = clientId === undefined ? undefined : await findClient(ctx.db, clientId);
+  if (!client) return 'The application is not registered here (unknown client_id).';
+  if (redirectUri === undefined || !client.redirect_uris.includes(redirectUri)) return 'The redirect_uri is not registered for this application.';
+  return { client, redirectUri };
+}
+
+export const authorizeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { ctx, loginLimiter }) => {
+  const trustedOrigin = requireTrustedOrigin(ctx.config);
+
+  app.get('/oauth/authorize', {
+    schema: { querystring: AuthorizeQuery, response: { 200: Html, 303: Empty, 400: Html } },
+  }, async (request, reply) => {
+    const query = request.query;
+    const target = await trustedTarget(ctx, query.client_id, query.redirect_uri);
+    if (typeof target === 'string') return htmlHeaders(reply).code(400).send(errorPage(target));
+    const { client, redirectUri } = target;
+    const fail = (error: string, description: string) => redirectWith(reply, ctx, redirectUri, { error, error_description: description, state: query.state });
+    if (!client.grant_types.includes('authorization_code')) return fail('unauthorized_client', 'This client may not use the authorization code flow.');
+    if (query.response_type === undefined) return fail('invalid_request', 'response_type is required.');
+    if (query.response_type !== 'code') return fail('unsupported_response_type', 'Only response_type=code is supported.');
+    if (query.code_challenge_method !== 'S256') return fail('invalid_request', 'PKCE with code_challenge_method=S256 is required.');
+    if (query.code_challenge === undefined || !CODE_CHALLENGE_PATTERN.test(query.code_challenge)) return fail('invalid_request', 'code_challenge must be BASE64URL(SHA-256(code_verifier)).');
+    let scope: string | null;
+    try {
+      scope = grantScope(parseScope(query.scope), client.scopes);
+    } catch {
+      return fail('invalid_scope', 'The requested scope is not allowed for this client.');
+    }
+    const existing = request.cookies[FORM_COOKIE];
+    const nonce = existing !== undefined && NONCE_PATTERN.test(existing) ? existing : randomBytes(32).toString('base64url');
+    const pending: PendingAuthorization = { clientId: client.id, redirectUri, state: query.state, codeChallenge: query.code_challenge, scope, exp: Math.floor(Date.now() / 1000) + FORM_TTL_SECONDS };
+    void reply.setCookie(FORM_COOKIE, nonce, { httpOnly: true, secure: true, sameSite: 'strict', path: FORM_COOKIE_PATH, maxAge: FORM_TTL_SECONDS });
+    return htmlHeaders(reply, redirectUri).send(loginPage({ clientName: client.name, request: signPending(ctx, nonce, pending), scope }));
+  });
+
+  app.post('/oauth/authorize', {
+    schema: { body: AuthorizeForm, response: { 303: Empty, 400: Html, 403: ErrorBody, 415: ErrorBody, 429: Html } },
+    onRequest: trustedOrigin,
+  }, async (request: FastifyRequest<{ Body: { email: string; password: string; request: string } }>, reply) => {
+    const { email, password } = request.body;
+    const pending = openPending(ctx, request.cookies[FORM_COOKIE], request.body.request);
+    if (!pending) return htmlHeaders(reply).code(400).send(errorPage('This sign-in form has expired or did not come from this site.'));
+    const target = await trustedTarget(ctx, pending.clientId, pending.redirectUri);
+    if (typeof target === 'string') return htmlHeaders(reply).code(400).send(errorPage(target));
+    const again = (status: number, error: string) =>
+      htmlHeaders(reply, pending.redirectUri).code(status).send(loginPage({ clientName: target.client.name, request: request.body.request, email, error, scope: pending.scope }));
+    try {
+      await loginLimiter(request);
+    } catch (error) {
+      if (error instanceof AppError && error.statusCode === 429) {
+        void reply.header('retry-after', error.headers['retry-after'] ?? '60');
+        return again(429, 'Too many sign-in attempts. Wait a minute and try again.');
+      }
+      throw error;
+    }
+    const user = await authenticatePassword(ctx, email, password, requestMeta(request));
+    if (!user) {
+      ctx.metrics.logins.inc({ outcome: 'invalid_credentials' });
+      return again(400, 'The email or password is wrong.');
+    }
+    ctx.metrics.logins.inc({ outcome: 'success' });
+    const code = await issueAuthorizationCode(ctx, { clientId: target.client.id, userId: user.id, redirectUri: pending.redirectUri, codeChallenge: pending.codeChallenge, scope: pending.scope });
+    request.log.info({ userId: user.id, clientId: target.client.id }, 'authorization code issued');
+    void reply.clearCookie(FORM_COOKIE, { httpOnly: true, secure: true, sameSite: 'strict', path: FORM_COOKIE_PATH });
+    return redirectWith(reply, ctx, pending.redirectUri, { code, state: pending.state });
+  });
+};

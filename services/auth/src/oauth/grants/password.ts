@@ -1,0 +1,32 @@
+/**
+ * grant_type=password (RFC 6749 §4.3): first-party public clients only (the registry refuses it for
+ * confidential ones), switched off by PASSWORD_GRANT_ENABLED=false. Same equal-time check and the
+ * same rate limits as POST /auth/login.
+ */
+import { startSession } from '../../domain/sessions.js';
+import { authenticatePassword } from '../../domain/users.js';
+import { requestMeta } from '../../plugins/authenticate.js';
+import { recordAudit } from '../../repositories/audit.js';
+import { OAuthErrors } from '../errors.js';
+import { grantScope, parseScope } from '../scopes.js';
+import { userTokenResponse } from './issue.js';
+import { required, type GrantHandler } from './types.js';
+
+export const passwordGrant: GrantHandler = async ({ ctx, client, params, request, loginLimiter }) => {
+  if (!client.public) throw OAuthErrors.unauthorizedClient('The password grant is for first-party public clients only.');
+  const username = required(params, 'username');
+  const password = required(params, 'password');
+  const scope = grantScope(parseScope(params.scope), client.scopes);
+  await loginLimiter(request);
+  const meta = requestMeta(request);
+  const user = await authenticatePassword(ctx, username, password, meta);
+  if (!user) {
+    ctx.metrics.logins.inc({ outcome: 'invalid_credentials' });
+    throw OAuthErrors.invalidGrant('The username or password is wrong.');
+  }
+  const { session, refreshToken } = await startSession(ctx, user, client.id, meta, { scope });
+  await recordAudit(ctx.db, { event: 'login_success', userId: user.id, sessionId: session.id, ip: meta.ip, userAgent: meta.userAgent, details: { client_id: client.id, grant: 'password' } });
+  ctx.metrics.logins.inc({ outcome: 'success' });
+  request.log.info({ userId: user.id, sessionId: session.id, clientId: client.id }, 'oauth password grant');
+  return userTokenResponse(ctx, client, user, session, refreshToken, scope);
+};

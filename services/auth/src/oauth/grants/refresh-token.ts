@@ -1,0 +1,27 @@
+/**
+ * grant_type=refresh_token (RFC 6749 §6): the cookie flow's rotation and theft detection, unchanged
+ * (rotateRefreshToken). The token must belong to a session of the authenticated client; it is
+ * checked before rotating so another client's token is never spent. A narrower `scope` may be asked.
+ */
+import { rotateRefreshToken, sessionOfRefreshToken } from '../../domain/sessions.js';
+import { requestMeta } from '../../plugins/authenticate.js';
+import { OAuthErrors } from '../errors.js';
+import { parseScope } from '../scopes.js';
+import { userTokenResponse } from './issue.js';
+import { required, type GrantHandler } from './types.js';
+
+export const refreshTokenGrant: GrantHandler = async ({ ctx, client, params, request }) => {
+  const presented = required(params, 'refresh_token');
+  const requested = parseScope(params.scope);
+  const owner = await sessionOfRefreshToken(ctx, presented);
+  if (!owner || owner.client_id !== client.id) throw OAuthErrors.invalidGrant('The refresh token is invalid, expired, revoked or was issued to another client.');
+  const granted = owner.scope === null ? [] : owner.scope.split(' ');
+  if (requested !== undefined && !requested.every((scope) => granted.includes(scope))) throw OAuthErrors.invalidScope('The requested scope exceeds what was granted.');
+  const result = await rotateRefreshToken(ctx, presented, requestMeta(request));
+  if (!result.ok) {
+    request.log.info({ reason: result.reason, sessionId: result.sessionId, clientId: client.id }, 'oauth refresh refused');
+    throw OAuthErrors.invalidGrant('The refresh token is invalid, expired or revoked.');
+  }
+  const scope = requested !== undefined && requested.length > 0 ? requested.join(' ') : owner.scope;
+  return userTokenResponse(ctx, client, result.user, result.session, result.refreshToken, scope);
+};

@@ -1,0 +1,71 @@
+/**
+ * The login page of /oauth/authorize: plain HTML, no script, labelled fields, errors announced
+ * (role="alert"), every interpolated value escaped. Rendered only for a known client and an exactly
+ * registered redirect URI.
+ */
+import { createHash } from 'node:crypto';
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+}
+
+const STYLE = `body{font-family:system-ui,sans-serif;max-width:24rem;margin:3rem auto;padding:0 1rem;line-height:1.5}
+label{display:block;margin-top:1rem;font-weight:600}input{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}
+button{margin-top:1.5rem;padding:.6rem 1.2rem;font-size:1rem}[role=alert]{color:#a00;border:1px solid #a00;padding:.5rem}`;
+
+/** For the page's Content-Security-Policy: the one inline style block, by hash (no 'unsafe-inline'). */
+export const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE, 'utf8').digest('base64')}'`;
+
+function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${escapeHtml(title)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<main>
+${body}
+</main>
+</body>
+</html>
+`;
+}
+
+export interface LoginPageOptions {
+  clientName: string;
+  /** The signed authorization request (hidden field). */
+  request: string;
+  email?: string;
+  error?: string;
+  scope: string | null;
+}
+
+export function loginPage(options: LoginPageOptions): string {
+  const alert = options.error === undefined ? '' : `<p role="alert" id="login-error">${escapeHtml(options.error)}</p>\n`;
+  const described = options.error === undefined ? '' : ' aria-describedby="login-error"';
+  const scope = options.scope === null ? '' : `<p>It asks for: ${escapeHtml(options.scope)}</p>\n`;
+  return page(
+    'Sign in',
+    `<h1>Sign in</h1>
+<p><strong>${escapeHtml(options.clientName)}</strong> wants to access your account.</p>
+${scope}${alert}<form method="post" action="/oauth/authorize">
+<input type="hidden" name="request" value="${escapeHtml(options.request)}">
+<label for="email">Email</label>
+<input id="email" name="email" type="email" autocomplete="username" required value="${escapeHtml(options.email ?? '')}"${described}>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required${described}>
+<button type="submit">Sign in</button>
+</form>`,
+  );
+}
+
+/** An error the user must see (never redirected: the redirect URI is not trusted yet). */
+export function errorPage(message: string): string {
+  return page('Sign-in error', `<h1>This sign-in request cannot be completed</h1>\n<p role="alert">${escapeHtml(message)}</p>\n<p>Go back to the application and start again.</p>`);
+}

@@ -1,0 +1,17 @@
+/**
+ * The /oauth/* endpoints in their own encapsulated scope: only here are form bodies parsed
+ * (@fastify/formbody) and JSON bodies refused (RFC 6749 wants application/x-www-form-urlencoded),
+ * so the JSON /auth/* routes keep answering 415 to form bodies.
+ */
+import formbody from '@fastify/formbody';
+import type { FastifyPluginAsync } from 'fastify';
+import type { RouteOptions } from '../routes/types.js';
+import { authorizeRoutes } from './authorize.js';
+import { tokenRoutes } from './token-routes.js';
+
+export const oauthPlugin: FastifyPluginAsync<RouteOptions> = async (app, options) => {
+  app.removeContentTypeParser('application/json');
+  await app.register(formbody);
+  await app.register(tokenRoutes, options);
+  await app.register(authorizeRoutes, options);
+};

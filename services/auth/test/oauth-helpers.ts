@@ -1,0 +1,56 @@
+/**
+ * OAuth test helpers: the auth app listening on a known free port with ISSUER set to its own URL
+ * (so discovery from the issuer works), clients registered in-process, and openid-client
+ * configurations discovered from the issuer over plain HTTP (allowInsecureRequests, tests only).
+ */
+import type { Test } from 'tap';
+import * as client from 'openid-client';
+import { createClient, type ClientSpec } from '../src/domain/clients.js';
+import { startAuth, type TestAuth } from './helpers.js';
+
+export function startIssuer(t: Test, overrides: Record<string, string> = {}): Promise<TestAuth> {
+  return startAuth(t, overrides, { selfIssued: true });
+}
+
+export interface RegisteredClient {
+  id: string;
+  secret: string | undefined;
+}
+
+export async function register(auth: TestAuth, spec: Partial<ClientSpec> & { grants: string[] }): Promise<RegisteredClient> {
+  const { client: row, secret } = await createClient(auth.ctx.db, { name: 'test client', public: false, redirectUris: [], scopes: [], ...spec });
+  return { id: row.id, secret };
+}
+
+/** openid-client discovery from the issuer URL itself (OpenID Connect discovery path by default). */
+export async function discover(auth: TestAuth, registered: RegisteredClient, method: 'basic' | 'post' | 'none' = 'basic', algorithm: 'oidc' | 'oauth2' = 'oidc'): Promise<client.Configuration> {
+  const clientAuth =
+    method === 'none' ? client.None() : method === 'post' ? client.ClientSecretPost(registered.secret) : client.ClientSecretBasic(registered.secret);
+  return client.discovery(new URL(auth.base), registered.id, undefined, clientAuth, { execute: [client.allowInsecureRequests], algorithm });
+}
+
+/** The OAuth error an openid-client call failed with (RFC 6749 §5.2 body and HTTP status). */
+export async function oauthFailure(promise: Promise<unknown>): Promise<{ error: string; status: number; wwwAuthenticate: string | null }> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof client.ResponseBodyError) return { error: error.error, status: error.status, wwwAuthenticate: error.response.headers.get('www-authenticate') };
+    if (error instanceof client.WWWAuthenticateChallengeError) {
+      const body = (await error.response.clone().json()) as { error: string };
+      return { error: body.error, status: error.response.status, wwwAuthenticate: error.response.headers.get('www-authenticate') };
+    }
+    throw error;
+  }
+  throw new Error('expected the call to fail');
+}
+
+export function form(params: Record<string, string>): string {
+  return new URLSearchParams(params).toString();
+}
+
+export const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
+export function basic(id: string, secret: string): Record<string, string> {
+  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
+  return { authorization: `Basic ${Buffer.from(`${encode(id)}:${encode(secret)}`).toString('base64')}` };
+}
