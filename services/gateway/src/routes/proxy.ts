@@ -7,7 +7,7 @@
  * cannot be reached, 504 when it does not answer in time.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import replyFrom from '@fastify/reply-from';
 import { TokenError, type AccessTokenClaims } from '@keygate/token-verifier';
 import type { GatewayConfig } from '../config.js';
@@ -132,6 +132,8 @@ export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): 
   app.route({
     method: METHODS,
     url: '/*',
+    // Not an API of its own: the routes behind it are documented by their services.
+    schema: { hide: true } as FastifySchema,
     config: { rateLimit: {} },
     onRequest: admit,
     handler(request, reply) {
