@@ -9,7 +9,7 @@ import { Registry } from 'prom-client';
 import { createBus } from '@keygate/bus';
 import { UsageError, withDatabase } from './support.js';
 import type { AuthConfig } from '../config.js';
-import { createClient, listClients, removeClient, rotateClientSecret } from '../domain/clients.js';
+import { createClient, listClients, removeClient, rotateClientSecret, validateClientSpec } from '../domain/clients.js';
 import { createAuthMetrics } from '../metrics.js';
 
 /** Warnings and errors of the domain code (a failed revocation publish) go to stderr, one line each. */
@@ -39,6 +39,7 @@ async function create(config: AuthConfig, args: string[]): Promise<void> {
   if (values.name === undefined) throw new UsageError('clients create needs --name');
   if (values.grant === undefined) throw new UsageError('clients create needs at least one --grant');
   const spec = { name: values.name, grants: values.grant, public: values.public ?? false, redirectUris: values['redirect-uri'] ?? [], scopes: values.scope ?? [] };
+  validateClientSpec(spec); // before opening the database: a mistake is reported at once
   const { client, secret } = await withDatabase(config, (db) => createClient(db, spec));
   const json = values.json ?? false;
   print(

@@ -78,7 +78,8 @@ export async function createClient(db: Db, spec: ClientSpec): Promise<CreatedCli
   validateClientSpec(spec);
   const secret = spec.public ? undefined : generateSecret();
   const client = await insertClient(db, {
-    id: randomBytes(16).toString('base64url'),
+    // Hex: never starts with '-' (which a command line would take for an option).
+    id: randomBytes(16).toString('hex'),
     name: spec.name.trim(),
     public: spec.public,
     secretHash: secret === undefined ? null : hashClientSecret(secret),

@@ -1,0 +1,117 @@
+// authctl clients create|list|rotate-secret|delete against the service's database, then the
+// service itself accepting (or refusing) what the CLI made, through openid-client.
+import { test } from 'tap';
+import { createHash } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import * as client from 'openid-client';
+import { createTestEnvironment, freePort } from '@keygate/testing';
+import { build } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { findClient, validateClientSpec, type ClientSpec } from '../src/domain/clients.js';
+import type { TestAuth } from './helpers.js';
+import { discover, oauthFailure } from './oauth-helpers.js';
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '../../..');
+const CLI = resolve(import.meta.dirname, '../dist/cli.js');
+
+async function authctl(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+test('authctl clients, then the service honours what it made', async (t) => {
+  const port = await freePort();
+  const environment = await createTestEnvironment({ ISSUER: `http://127.0.0.1:${port}` });
+  t.teardown(() => environment.cleanup());
+  const env = environment.env;
+
+  // From the repository root, as documented: pnpm authctl … (here --help, which needs no database).
+  const viaPnpm = await run('pnpm', ['-s', 'authctl', 'clients', 'create', '--help'], { cwd: ROOT, env: { ...process.env, ...env } });
+  t.match(viaPnpm.stdout, /^usage: authctl clients create --name <name> --grant <grant>/);
+  for (const command of [['clients', 'rotate-secret'], ['clients', 'delete']]) {
+    const help = await authctl(env, ...command, '--help');
+    t.equal(help.code, 0);
+    t.match(help.stdout, new RegExp(`^usage: authctl ${command.join(' ')}`), `${command.join(' ')} --help`);
+  }
+
+  // Runs before the app starts: embedded PGlite (under DATA_DIR) allows one process at a time.
+  const created = await authctl(env, 'clients', 'create', '--name', 'billing', '--grant', 'client_credentials', '--scope', 'orders:read', '--json');
+  t.equal(created.code, 0, created.stderr);
+  const service = JSON.parse(created.stdout) as { client_id: string; client_secret: string };
+  t.match(service, { client_id: /^[0-9a-f]{32}$/, client_secret: /^[A-Za-z0-9_-]{43}$/ });
+  const spa = JSON.parse((await authctl(env, 'clients', 'create', '--name', 'spa', '--grant', 'authorization_code', '--grant', 'refresh_token', '--public', '--redirect-uri', 'http://localhost:3000/cb', '--json')).stdout) as Record<string, unknown>;
+  t.same(Object.keys(spa), ['client_id'], 'a public client has no secret');
+  const doomed = JSON.parse((await authctl(env, 'clients', 'create', '--name', 'doomed', '--grant', 'client_credentials', '--json')).stdout) as { client_id: string; client_secret: string };
+  const text = await authctl(env, 'clients', 'rotate-secret', doomed.client_id);
+  t.match(text.stdout, /^client_id: \S+\nclient_secret: \S+\n\(the old secret no longer works/, 'text output');
+
+  const rotated = await authctl(env, 'clients', 'rotate-secret', service.client_id, '--json');
+  t.equal(rotated.code, 0, rotated.stderr);
+  const newSecret = (JSON.parse(rotated.stdout) as { client_secret: string }).client_secret;
+  t.not(newSecret, service.client_secret);
+  t.equal((await authctl(env, 'clients', 'delete', doomed.client_id)).code, 0);
+
+  const listed = await authctl(env, 'clients', 'list', '--json');
+  t.equal(listed.code, 0, listed.stderr);
+  const rows = JSON.parse(listed.stdout) as Array<Record<string, unknown>>;
+  t.same(rows.map((r) => r.name), ['keygate web (first party)', 'billing', 'spa']);
+  t.match(rows[1], { client_id: service.client_id, type: 'confidential', grant_types: ['client_credentials'], scopes: ['orders:read'] });
+  t.match(rows[2], { type: 'public', redirect_uris: ['http://localhost:3000/cb'] });
+  t.notOk(listed.stdout.includes(newSecret) || /secret/.test(listed.stdout), 'list never shows secrets');
+
+  // Clear errors, non-zero exit (the registration rules themselves are checked in-process below).
+  const failures: Array<[string[], RegExp]> = [
+    [['clients', 'create', '--grant', 'client_credentials'], /clients create needs --name\nusage: authctl clients create/],
+    [['clients', 'create', '--name', 'x', '--grant', 'client_credentials', '--public'], /^client_credentials needs a confidential client/],
+    [['clients', 'create', '--name', 'x', '--grant', 'client_credentials', '--bogus'], /Unknown option '--bogus'/],
+    [['clients', 'rotate-secret', spa.client_id as string], /no confidential client with id/],
+    [['clients', 'delete', 'nobody'], /no client with id nobody/],
+    [['clients', 'frobnicate'], /unknown command: clients frobnicate/],
+  ];
+  for (const [args, message] of failures) {
+    const result = await authctl(env, ...args);
+    t.equal(result.code, 1, `${args.join(' ')} exits 1`);
+    t.match(result.stderr, message);
+  }
+
+  const app = await build(loadConfig(env));
+  t.teardown(() => app.close());
+  await app.listen({ host: '127.0.0.1', port });
+  const auth = { base: `http://127.0.0.1:${port}` } as TestAuth;
+  const stored = await findClient(app.authContext.db, service.client_id);
+  t.same(stored?.secret_hash, createHash('sha256').update(newSecret).digest(), 'only the SHA-256 of the secret is stored');
+
+  const tokens = await client.clientCredentialsGrant(await discover(auth, { id: service.client_id, secret: newSecret }));
+  t.equal(tokens.scope, 'orders:read', 'the new secret works');
+  t.match(await oauthFailure(client.clientCredentialsGrant(await discover(auth, { id: service.client_id, secret: service.client_secret }))), { error: 'invalid_client', status: 401 }, 'the old one does not');
+  t.match(await oauthFailure(client.clientCredentialsGrant(await discover(auth, { id: doomed.client_id, secret: doomed.client_secret }))), { error: 'invalid_client' }, 'a deleted client is gone');
+});
+
+test('client registration rules', async (t) => {
+  const ok = { name: 'x', public: false, redirectUris: [] as string[], scopes: [] as string[] };
+  const refused: Array<[Partial<ClientSpec> & { grants: string[] }, RegExp]> = [
+    [{ grants: [] }, /at least one --grant/],
+    [{ grants: ['implicit'] }, /unknown grant "implicit"/],
+    [{ grants: ['client_credentials'], public: true }, /client_credentials needs a confidential client/],
+    [{ grants: ['password'] }, /password grant is for first-party public clients only/],
+    [{ grants: ['authorization_code'] }, /needs at least one --redirect-uri/],
+    [{ grants: ['client_credentials'], redirectUris: ['https://a.example/cb'] }, /only used by the authorization_code grant/],
+    [{ grants: ['authorization_code'], redirectUris: ['http://app.example/cb'] }, /must use https/],
+    [{ grants: ['authorization_code'], redirectUris: ['https://app.example/cb#x'] }, /must not have a fragment/],
+    [{ grants: ['authorization_code'], redirectUris: ['/relative'] }, /not an absolute URL/],
+    [{ grants: ['authorization_code'], redirectUris: ['javascript:alert(1)'] }, /must use https/],
+    [{ grants: ['client_credentials'], scopes: ['a"b'] }, /not a valid scope token/],
+    [{ grants: ['client_credentials'], name: '  ' }, /name must be 1 to 200/],
+  ];
+  for (const [spec, message] of refused) t.throws(() => validateClientSpec({ ...ok, ...spec }), { name: 'ClientRegistrationError', message }, JSON.stringify(spec));
+  t.doesNotThrow(() => validateClientSpec({ ...ok, grants: ['authorization_code', 'refresh_token'], public: true, redirectUris: ['http://127.0.0.1:8000/cb', 'https://app.example/cb?x=1'] }));
+  t.doesNotThrow(() => validateClientSpec({ ...ok, grants: ['password', 'refresh_token'], public: true }));
+});
