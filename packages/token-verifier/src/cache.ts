@@ -2,7 +2,8 @@
  * A bounded LRU of token text → verified claims. Only tokens that passed every time-independent
  * check land here (canonical form, header rules, pinned alg, signature, issuer, audience, claim
  * types), so a hit can skip those; the caller still checks time and key presence on every hit.
- * Keyed by the exact token text: the canonical-form rule makes that text unique per token.
+ * The verifier keys it by a digest of the exact token text; the canonical-form rule makes that
+ * text unique per token.
  */
 export class LruCache<V> {
   private readonly map = new Map<string, V>();

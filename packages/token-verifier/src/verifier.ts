@@ -3,13 +3,14 @@
  * compact form, header rules, algorithm pinned per kid from the JWKS, signature, issuer,
  * audience, time claims with bounded skew, required identity claims.
  *
- * Fast path: a token that passed every check is remembered (bounded LRU, keyed by its exact
- * text). A later request with the same token skips the parts whose answer cannot change —
+ * Fast path: a token that passed every check is remembered (bounded LRU, keyed by the SHA-256 of
+ * its exact text). A later request with the same token skips the parts whose answer cannot change —
  * parsing, header rules, signature, issuer, audience — but still checks, every time, that it
  * has not expired, is valid already, and that its key is still the one the JWKS lists for its
  * kid (a key withdrawn from the JWKS stops its cached tokens at once). Revocation is the
  * caller's check, also on every request.
  */
+import { hash } from 'node:crypto';
 import { SUPPORTED_ALGORITHMS, verifySignature, type Algorithm } from './algorithms.js';
 import { LruCache } from './cache.js';
 import { parseCompact } from './compact.js';
@@ -208,11 +209,14 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     async verify(token) {
       if (token.length > maxLength) throw tokenError('token_too_large', `The token is longer than ${maxLength} characters.`);
       const at = now();
-      const hit = cache.get(token);
+      // Keyed by the token's SHA-256, not its text: ~45 bytes held per token instead of ~700, and
+      // no slower, since looking up a fresh 700-character string costs V8 as much to hash.
+      const cacheKey = hash('sha256', token, 'base64url');
+      const hit = cache.get(cacheKey);
       if (hit) {
         if (jwks.get(hit.key.kid) !== hit.key) {
           // The key left the JWKS (or was replaced): forget the token and judge it afresh.
-          cache.delete(token);
+          cache.delete(cacheKey);
         } else {
           checkTime(hit, at);
           return hit.claims;
@@ -220,7 +224,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       }
       const entry = await verifyCold(token);
       checkTime(entry, at);
-      cache.set(token, entry);
+      cache.set(cacheKey, entry);
       return entry.claims;
     },
     start: () => jwks.start(),
