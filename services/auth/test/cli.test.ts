@@ -1,30 +1,8 @@
 import { test } from 'tap';
-import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { createTestEnvironment } from '@keygate/testing';
 import { build } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { bearer, http } from './helpers.js';
-
-const run = promisify(execFile);
-const CLI = resolve(import.meta.dirname, '../dist/cli.js');
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function authctl(env: Record<string, string>, ...args: string[]): Promise<CliResult> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+import { authctl, bearer, http } from './helpers.js';
 
 test('authctl admin create, keys rotate and keys list against the service database', async (t) => {
   // Runs before the app starts: embedded PGlite (under DATA_DIR) allows one process at a time.

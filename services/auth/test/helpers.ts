@@ -2,6 +2,9 @@
  * Test helpers: an auth app per test file on a fresh database (real PostgreSQL and Redis when
  * DATABASE_URL/REDIS_URL are set), listening on 127.0.0.1:0 so tests speak real HTTP.
  */
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 import type { Test } from 'tap';
 import type { FastifyInstance } from 'fastify';
 import { createTestEnvironment, freePort } from '@keygate/testing';
@@ -127,3 +130,24 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
   }
   return check();
 }
+
+/** Runs the built authctl (dist/cli.js) with `env`; never throws for a non-zero exit. */
+export const run = promisify(execFile);
+const CLI = resolve(import.meta.dirname, '../dist/cli.js');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function authctl(env: Record<string, string>, ...args: string[]): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+

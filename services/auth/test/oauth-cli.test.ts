@@ -2,30 +2,16 @@
 // service itself accepting (or refusing) what the CLI made, through openid-client.
 import { test } from 'tap';
 import { createHash } from 'node:crypto';
-import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
-import { promisify } from 'node:util';
 import * as client from 'openid-client';
 import { createTestEnvironment, freePort } from '@keygate/testing';
 import { build } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { findClient, validateClientSpec, type ClientSpec } from '../src/domain/clients.js';
-import type { TestAuth } from './helpers.js';
+import { authctl, run, type TestAuth } from './helpers.js';
 import { discover, oauthFailure } from './oauth-helpers.js';
 
-const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../../..');
-const CLI = resolve(import.meta.dirname, '../dist/cli.js');
-
-async function authctl(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 test('authctl clients, then the service honours what it made', async (t) => {
   const port = await freePort();
