@@ -32,31 +32,41 @@ function area(url: string): string {
 }
 
 /**
- * What each sample was done for: the first rule (in this order) that matches any frame of its
- * synchronous stack. Socket writes, for instance, count for the feature that issued them.
+ * What each sample was done for: the innermost frame of its synchronous stack that belongs to a
+ * feature (so a socket write counts for whoever issued it, and work that a middleware reaches by
+ * calling `next()` synchronously counts for that work, not for the middleware); only a stack with
+ * no feature frame at all falls back to the generic layers (framework, Node's HTTP and sockets).
+ * node:crypto is transparent: a signature counts for the code that asked for it.
  */
 const FEATURES: [string, RegExp][] = [
-  ['rate limiting (incl. its Redis round trip)', /@fastify\/rate-limit|\/ioredis|plugins\/rate-limit|plugins\/login-rate-limit/],
+  ['rate limiting (incl. its Redis round trip)', /@fastify\/rate-limit|\/ioredis\/|plugins\/rate-limit|plugins\/login-rate-limit/],
   ['security headers (helmet)', /helmet|security-headers/],
   ['metrics (prom-client, latency histogram)', /prom-client|service-kit\/dist\/metrics/],
-  ['logging (pino child loggers, redaction)', /\/pino|@pinojs/],
-  ['token verification', /token-verifier|plugins\/token-verification|\/jose\/|jsonwebtoken|jwa|jws/],
+  ['logging (pino child loggers, redaction)', /\/pino\/|\/pino-std|@pinojs/],
+  ['tokens: verify / sign (token-verifier, jose, jsonwebtoken)', /token-verifier|plugins\/token-verification|\/jose\/|jsonwebtoken|\/jwa\/|\/jws\/|packages\/tokens\//],
   ['revocation list', /revocation/],
   ['gateway proof + identity headers', /gateway-trust|upstream-headers/],
   ['path normalisation + route table', /gateway\/dist\/path|route-table/],
   ['argon2', /argon2/],
   ['SQL: kysely query building', /\/kysely\//],
   ['SQL: pg driver (protocol, socket writes)', /\/pg\/|pg-protocol|pg-pool|postgres-date|pg-types/],
-  ['crypto (sign, hash, HKDF, AES)', /node:internal\/crypto/],
-  ['proxying (reply-from, undici, upstream socket I/O)', /reply-from|\/undici\/|http-proxy/],
-  ['service code (other)', /\/services\/|\/packages\//],
-  ['framework core (fastify, express, routing, serialisation)', /\/fastify\/|find-my-way|fast-json-stringify|avvio|toad-cache|@fastify\/|\/express\/|\/router\/|ajv/],
-  ['node HTTP server and sockets', /node:_http|node:net|node:internal\/stream|node:internal\/streams|node:stream/],
+  ['proxying (reply-from, undici, http-proxy; upstream socket I/O)', /reply-from|\/undici\/|http-proxy/],
+  ['service code (other)', /\/services\/[^/]+\/dist\/|\/packages\/[^/]+\/dist\/|\/bench\/dist\//],
+];
+const GENERIC: [string, RegExp][] = [
+  ['framework core (fastify, express, routing, validation, serialisation)', /\/fastify\/|find-my-way|fast-json-stringify|avvio|toad-cache|@fastify\/|\/express\/|\/router\/|ajv/],
+  ['node HTTP server and sockets', /node:_http|node:net|node:internal\/stream_base|node:internal\/streams|node:stream/],
+  ['crypto (node:crypto)', /node:internal\/crypto/],
 ];
 
 function feature(stack: ProfileNode['callFrame'][]): string {
   if (stack[0]?.functionName === '(garbage collector)') return 'garbage collection';
-  for (const [label, pattern] of FEATURES) if (stack.some((frame) => pattern.test(frame.url))) return label;
+  for (const table of [FEATURES, GENERIC]) {
+    for (const frame of stack) {
+      const hit = table.find(([, pattern]) => pattern.test(frame.url));
+      if (hit) return hit[0];
+    }
+  }
   return 'other (timers, microtasks, V8 runtime)';
 }
 
