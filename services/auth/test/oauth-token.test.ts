@@ -108,7 +108,10 @@ test('OAuth token, revocation and introspection endpoints with openid-client', a
     const revokedSet = await auth.ctx.bus.listExpiring('revoked');
     t.ok(revokedSet.some((m) => m.member === `token:${live.jti}`), 'the gateways are told (type "token")');
     await client.tokenRevocation(config, 'an unknown token');
-    t.pass('an unknown token is 200');
+    const unknown = await fetch(`${auth.base}/oauth/revoke`, { method: 'POST', headers: { ...FORM, ...basic(service.id, service.secret!) }, body: form({ token: 'an unknown token' }) });
+    t.equal(unknown.status, 200, 'an unknown token is 200 (RFC 7009 §2.2)');
+    t.equal(await unknown.text(), '', 'with an empty body');
+    t.equal(unknown.headers.get('cache-control'), 'no-store');
 
     // A user's refresh token: revoking it ends the session; introspection follows.
     const { email } = await registerAndLogin(auth.base, uniqueEmail('revoke'));

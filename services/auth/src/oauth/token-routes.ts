@@ -134,7 +134,8 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
         await recordAudit(ctx.db, { event: 'oauth_token_revoked', userId: payload.sid !== undefined ? payload.sub : null, sessionId: payload.sid ?? null, ip: meta.ip, userAgent: meta.userAgent, details: { client_id: client.id, type: 'access_token', jti: payload.jti } });
       }
     }
-    return reply.code(200).send(null);
+    // An empty 200 (RFC 7009 §2.2: the client ignores the body); undefined sends no body at all.
+    return reply.code(200).send(undefined as unknown as null);
   });
 
   app.post('/oauth/introspect', {
