@@ -143,7 +143,8 @@ test('a role the route does not allow gets 403 insufficient_scope', async (t) =>
 });
 
 test('unknown routes get 404 in the contract format', async (t) => {
-  for (const path of ['/', '/nothing', '/ordersX', '/ORDERS']) {
+  // (`/` itself is left out: the gateway may serve its own page there.)
+  for (const path of ['/nothing', '/ordersX', '/ORDERS', '/nothing/../nowhere']) {
     const res = await send(rig.url, { path });
     t.equal(res.status, 404, path);
     t.equal(res.json().error, 'not_found');
