@@ -68,13 +68,13 @@ test('the demo page journey in headless Chromium', { skip, timeout: 240_000 }, a
   page.on('request', (request) => requestedUrls.push(request.url()));
 
   await page.goto(`${origin}/`);
-  await page.getByRole('status').filter({ hasText: 'Not signed in.' }).waitFor();
+  await page.getByRole('status').filter({ hasText: /^Not signed in\.$/ }).waitFor();
   await shot(page, '01-signed-out');
 
   await page.getByLabel('Email').fill('dana@example.com');
   await page.getByLabel('Password (8 to 256 characters)').fill('a long enough password');
   await page.getByRole('button', { name: 'Register' }).click();
-  await page.getByRole('status').filter({ hasText: 'Signed in.' }).waitFor();
+  await page.getByRole('status').filter({ hasText: /^Signed in\.$/ }).waitFor();
   t.equal(await page.locator('#me-email').textContent(), 'dana@example.com', 'who am I shows the account');
   await shot(page, '02-registered-and-signed-in');
   await assertNoTokenExposed(t, page, first, 'after login');
@@ -88,7 +88,7 @@ test('the demo page journey in headless Chromium', { skip, timeout: 240_000 }, a
   await shot(page, '03-order-and-notification');
 
   await page.reload();
-  await page.getByRole('status').filter({ hasText: 'Signed in.' }).waitFor();
+  await page.getByRole('status').filter({ hasText: /^Signed in\.$/ }).waitFor();
   t.equal(await page.locator('#me-email').textContent(), 'dana@example.com', 'still signed in after a reload (silent refresh through the cookie)');
   await assertNoTokenExposed(t, page, first, 'after reload');
   await shot(page, '04-after-reload');
@@ -97,11 +97,11 @@ test('the demo page journey in headless Chromium', { skip, timeout: 240_000 }, a
   const second = await browser.newContext();
   const other = await second.newPage();
   await other.goto(`${origin}/`);
-  await other.getByRole('status').filter({ hasText: 'Not signed in.' }).waitFor();
+  await other.getByRole('status').filter({ hasText: /^Not signed in\.$/ }).waitFor();
   await other.getByLabel('Email').fill('dana@example.com');
   await other.getByLabel('Password (8 to 256 characters)').fill('a long enough password');
   await other.getByRole('button', { name: 'Log in' }).click();
-  await other.getByRole('status').filter({ hasText: 'Signed in.' }).waitFor();
+  await other.getByRole('status').filter({ hasText: /^Signed in\.$/ }).waitFor();
   t.equal(await other.locator('#sessions li').count(), 2, 'the second browser lists both sessions');
   await shot(other, '05-second-browser-sessions');
   await other.getByRole('button', { name: 'Log out everywhere' }).click();
@@ -119,14 +119,14 @@ test('the demo page journey in headless Chromium', { skip, timeout: 240_000 }, a
   await page.getByLabel('Email').fill('dana@example.com');
   await page.getByLabel('Password (8 to 256 characters)').fill('a long enough password');
   await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('status').filter({ hasText: 'Signed in.' }).waitFor();
+  await page.getByRole('status').filter({ hasText: /^Signed in\.$/ }).waitFor();
   await other.reload();
   await other.getByLabel('Email').fill('dana@example.com');
   await other.getByLabel('Password (8 to 256 characters)').fill('a long enough password');
   await other.getByRole('button', { name: 'Log in' }).click();
-  await other.getByRole('status').filter({ hasText: 'Signed in.' }).waitFor();
+  await other.getByRole('status').filter({ hasText: /^Signed in\.$/ }).waitFor();
   await page.reload();
-  await page.getByRole('status').filter({ hasText: 'Signed in.' }).waitFor();
+  await page.getByRole('status').filter({ hasText: /^Signed in\.$/ }).waitFor();
   await page.getByRole('button', { name: /^Revoke the other session/ }).first().click();
   await page.getByRole('status').filter({ hasText: 'Session revoked.' }).waitFor();
   await shot(page, '08-revoked-other-session');
@@ -136,9 +136,9 @@ test('the demo page journey in headless Chromium', { skip, timeout: 240_000 }, a
   t.pass('the revoked session is signed out at its next request');
 
   await page.getByRole('button', { name: 'Log out', exact: true }).click();
-  await page.getByRole('status').filter({ hasText: 'Logged out.' }).waitFor();
+  await page.getByRole('status').filter({ hasText: /^Logged out\.$/ }).waitFor();
   await page.reload();
-  await page.getByRole('status').filter({ hasText: 'Not signed in.' }).waitFor();
+  await page.getByRole('status').filter({ hasText: /^Not signed in\.$/ }).waitFor();
   t.pass('after logout a reload does not restore the session');
   await shot(page, '09-logged-out');
 

@@ -148,3 +148,39 @@ test('the sample services refuse requests that bypass the gateway', async (t) =>
   const jwks = await fetch(`${stack.gatewayUrl}/.well-known/jwks.json`);
   t.equal(jwks.status, 200, 'JWKS through the gateway without a token');
 });
+
+test('API docs: every contract endpoint is documented and browsable at /docs through the gateway', async (t) => {
+  const { stack, environment } = await startTestStack();
+  t.teardown(async () => {
+    await stack.close();
+    await environment.cleanup();
+  });
+  const ui = await fetch(`${stack.gatewayUrl}/docs`);
+  t.equal(ui.status, 200);
+  t.match(ui.headers.get('content-type') ?? '', /text\/html/);
+  const spec = async (name: string) => {
+    const response = await fetch(`${stack.gatewayUrl}/docs/specs/${name}.json`);
+    t.equal(response.status, 200, `${name} document`);
+    return (await response.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+  };
+  const expected: Record<string, Array<[string, string]>> = {
+    auth: [
+      ['post', '/auth/register'], ['post', '/auth/login'], ['post', '/auth/refresh'], ['post', '/auth/logout'], ['post', '/auth/logout-all'],
+      ['get', '/auth/me'], ['get', '/auth/sessions'], ['delete', '/auth/sessions/{id}'], ['post', '/auth/password'],
+      ['get', '/admin/users'], ['patch', '/admin/users/{id}'], ['get', '/.well-known/jwks.json'], ['get', '/.well-known/oauth-authorization-server'],
+    ],
+    orders: [['post', '/orders'], ['get', '/orders'], ['get', '/orders/{id}']],
+    notifications: [['get', '/notifications'], ['post', '/notifications/{id}/read']],
+  };
+  for (const [name, operations] of Object.entries(expected)) {
+    const document = await spec(name);
+    t.match(document.openapi, /^3\./);
+    for (const [method, path] of operations) {
+      const operation = document.paths[path]?.[method] as { responses?: Record<string, unknown> } | undefined;
+      t.ok(operation, `${name}: ${method.toUpperCase()} ${path} is documented`);
+      const errorStatuses = Object.keys(operation?.responses ?? {}).filter((status) => Number(status) >= 400);
+      t.ok(errorStatuses.length > 0 || path.startsWith('/.well-known'), `${name}: ${method.toUpperCase()} ${path} declares its errors (${errorStatuses.join(', ')})`);
+    }
+  }
+  t.equal((await fetch(`${stack.gatewayUrl}/docs/specs/unknown.json`)).status, 404);
+});

@@ -6,8 +6,10 @@
 import type { Server } from 'node:http';
 import type { FastifyHttpOptions, FastifyInstance } from 'fastify';
 import { createBus, type Bus } from '@keygate/bus';
+import { demoPage } from '@keygate/demo-page';
 import { createServiceApp } from '@keygate/service-kit';
 import type { GatewayConfig } from './config.js';
+import { docsPlugin } from './plugins/docs.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { revocationPlugin } from './plugins/revocation.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
@@ -67,6 +69,12 @@ export async function build(config: GatewayConfig, deps: GatewayDeps = {}): Prom
     perUser: config.rateLimitUser,
     redis: bus.redis,
     nameSpace: `${config.redisPrefix}gateway-rate:`,
+  });
+  // Pages the gateway itself serves, beside the proxied routes: the demo at / and the API docs.
+  await app.register(demoPage);
+  await app.register(docsPlugin, {
+    services: { auth: config.authUrl, orders: config.ordersUrl, notifications: config.notificationsUrl },
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
   });
   await app.register(async (scope) => proxyRoutes(scope, config));
   return app;
