@@ -162,10 +162,11 @@ test('security headers are on proxied and gateway-made responses', async (t) => 
 });
 
 test('the token fast path still sees expiry: the same token is refused once expired', async (t) => {
-  const token = await rig.mint({ exp: Math.floor(Date.now() / 1000) - 29, iat: Math.floor(Date.now() / 1000) - 600 });
+  // exp + 30 s skew lands 1-2 s from now (whole seconds): valid at first, expired 3 s later.
+  const token = await rig.mint({ exp: Math.floor(Date.now() / 1000) - 28, iat: Math.floor(Date.now() / 1000) - 600 });
   const first = await send(rig.url, { path: '/orders', headers: { Authorization: `Bearer ${token}` } });
   t.equal(first.status, 200, 'within the 30 s skew');
-  await new Promise((resolve) => setTimeout(resolve, 2_100));
+  await new Promise((resolve) => setTimeout(resolve, 3_100));
   const second = await send(rig.url, { path: '/orders', headers: { Authorization: `Bearer ${token}` } });
   t.equal(second.status, 401);
   t.equal(second.json().error, 'invalid_token');
