@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // The demo page in a real headless Chromium (Debian's package, driven by playwright-core): the
 // whole journey a person takes, with the browser-side security properties checked on the way —
 // the refresh token never readable by script, no token in storage, the DOM or a URL — and a
@@ -52,15 +53,14 @@ test('the demo page journey in headless Chromium', { skip, timeout: 240_000 }, a
     ISSUER: origin,
   });
   const stack = await startStack(environment.env);
-  let browser: Browser | undefined;
-  t.teardown(async () => {
-    await browser?.close();
-    await stack.close();
-    await environment.cleanup();
-  });
-  browser = await chromium.launch({
+  const browser: Browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  t.teardown(async () => {
+    await browser.close();
+    await stack.close();
+    await environment.cleanup();
   });
   const first = await browser.newContext();
   const page = await first.newPage();
