@@ -89,6 +89,9 @@ test('tokens from every OAuth grant pass the gateway; revoked ones stop passing 
   }
   const page = await fetch(authorizeUrl, { redirect: 'manual' });
   t.equal(page.status, 200);
+  t.match(page.headers.get('content-type'), /^text\/html/);
+  // The page's own CSP reaches the browser (the gateway's API policy would block its style).
+  t.match(page.headers.get('content-security-policy'), /style-src 'sha256-[^']+'; form-action 'self' http:\/\/localhost:4000/);
   const request = /name="request" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
   const cookie = page.headers.getSetCookie().find((c) => c.startsWith('oauth_login='))!.split(';')[0]!;
   const posted = await fetch(`${gw}/oauth/authorize`, { method: 'POST', redirect: 'manual', headers: { ...FORM, cookie }, body: new URLSearchParams({ email, password, request }).toString() });

@@ -161,6 +161,23 @@ test('authorization code + PKCE with openid-client, through the HTML login form'
     t.match(await oauthFailure(client.authorizationCodeGrant(late.config, lateLanded, { pkceCodeVerifier: late.verifier, expectedState: late.state })), { error: 'invalid_grant' }, 'an expired code');
   });
 
+  await t.test('two concurrent exchanges of one code: exactly one wins, and its session is revoked', async (t) => {
+    const flow = await startFlow(auth, confidential, 'basic');
+    const landed = await authorize(auth, flow, email);
+    const body = form({ grant_type: 'authorization_code', code: landed.searchParams.get('code')!, redirect_uri: REDIRECT, code_verifier: flow.verifier });
+    const results = await Promise.all(
+      [1, 2, 3].map(async () => {
+        const res = await fetch(`${auth.base}/oauth/token`, { method: 'POST', headers: { ...FORM, ...basic(confidential.id, confidential.secret!) }, body });
+        return { status: res.status, body: (await res.json()) as Record<string, string> };
+      }),
+    );
+    const winners = results.filter((r) => r.status === 200);
+    t.equal(winners.length, 1, 'one exchange succeeds');
+    t.same(results.filter((r) => r.status === 400).map((r) => r.body.error), ['invalid_grant', 'invalid_grant']);
+    const sid = claimsOf(winners[0]!.body.access_token!).sid as string;
+    t.equal((await findSession(auth.ctx.db, sid))?.revoked_reason, 'authorization_code_replay', 'the replays revoked what the winner got');
+  });
+
   await t.test('authorization endpoint errors: never redirect to an unverified URI', async (t) => {
     const base = (params: Record<string, string>) => {
       const url = new URL(`${auth.base}/oauth/authorize`);
@@ -216,4 +233,18 @@ test('authorization code + PKCE with openid-client, through the HTML login form'
     t.equal(foreign.status, 403, 'a foreign Origin');
     t.equal((await submitLogin(auth, page, email, PASSWORD)).status, 303, 'the genuine form still works');
   });
+});
+
+test('the login form shares the login rate limits', async (t) => {
+  const auth = await startIssuer(t, { RATE_LIMIT_LOGIN_PER_ACCOUNT: '2' });
+  const app = await register(auth, { name: 'app', grants: ['authorization_code'], redirectUris: [REDIRECT] });
+  const { email } = await registerAndLogin(auth.base, uniqueEmail('limited'));
+  const page = await openLoginForm((await startFlow(auth, app, 'basic')).url);
+  // registerAndLogin's /auth/login counted once: one more attempt is allowed, then 429.
+  t.equal((await submitLogin(auth, page, email, 'wrong password')).status, 400);
+  const limited = await submitLogin(auth, page, email, PASSWORD);
+  t.equal(limited.status, 429, 'even with the right password');
+  t.ok(Number(limited.headers.get('retry-after')) >= 1, 'Retry-After');
+  t.match(await limited.text(), /role="alert"[^>]*>Too many sign-in attempts/);
+  t.equal(limited.headers.get('location'), null);
 });
