@@ -7,7 +7,7 @@
  * Header: `X-Gateway-Proof: t=<unix ms>;v1=<base64url mac>`.
  * MAC input (newline-joined): "keygate-proof-v1", t, METHOD, path-with-query, user id, role, request id.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 export const PROOF_HEADER = 'x-gateway-proof';
 export const USER_ID_HEADER = 'x-user-id';
@@ -29,8 +29,20 @@ export interface ProofClaims {
   requestId: string;
 }
 
+// Importing the raw secret into a KeyObject on every HMAC costs about as much as the HMAC
+// itself; the gateway signs every request, so each secret is imported once.
+const importedKeys = new WeakMap<Buffer, KeyObject>();
+function keyOf(secret: Buffer): KeyObject {
+  let key = importedKeys.get(secret);
+  if (key === undefined) {
+    key = createSecretKey(secret);
+    importedKeys.set(secret, key);
+  }
+  return key;
+}
+
 function mac(secret: Buffer, timestamp: number, claims: ProofClaims): Buffer {
-  return createHmac('sha256', secret)
+  return createHmac('sha256', keyOf(secret))
     .update(['keygate-proof-v1', String(timestamp), claims.method.toUpperCase(), claims.path, claims.userId, claims.role, claims.requestId].join('\n'))
     .digest();
 }
