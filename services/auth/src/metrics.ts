@@ -5,6 +5,7 @@ export interface AuthMetrics {
   logins: Counter<'outcome'>;
   refreshes: Counter<'outcome'>;
   revocationPublishFailures: Counter;
+  oauthTokens: Counter<'grant' | 'outcome'>;
 }
 
 export function createAuthMetrics(registry: Registry): AuthMetrics {
@@ -17,5 +18,11 @@ export function createAuthMetrics(registry: Registry): AuthMetrics {
       registers: [registry],
     }),
     revocationPublishFailures: new Counter({ name: 'auth_revocation_publish_failures_total', help: 'Revocations written to the database but not published on the bus.', registers: [registry] }),
+    oauthTokens: new Counter({
+      name: 'auth_oauth_token_requests_total',
+      help: 'POST /oauth/token by grant type and outcome (issued, or the RFC 6749 error code).',
+      labelNames: ['grant', 'outcome'] as const,
+      registers: [registry],
+    }),
   };
 }

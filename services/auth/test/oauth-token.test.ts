@@ -155,6 +155,10 @@ test('OAuth token, revocation and introspection endpoints with openid-client', a
     t.match(json, { status: 415, body: { error: 'unsupported_media_type' } }, 'JSON is not the token endpoint format');
     const malformedBasic = await post(form({ grant_type: 'client_credentials' }), { authorization: 'Basic !!!' });
     t.match(malformedBasic, { status: 401, body: { error: 'invalid_client' } });
+    const metrics = (await http(auth.base, 'GET', '/metrics')).text;
+    t.match(metrics, /auth_oauth_token_requests_total\{grant="client_credentials",outcome="issued",service="auth"\} [1-9]/, 'issued tokens are counted');
+    t.match(metrics, /auth_oauth_token_requests_total\{grant="client_credentials",outcome="invalid_client",service="auth"\} [1-9]/, 'failures by error code');
+    t.match(metrics, /auth_oauth_token_requests_total\{grant="unknown",outcome="unsupported_grant_type",service="auth"\} 1/, 'unknown grants share one label');
     // The JSON routes still refuse form bodies.
     const jsonRoute = await http(auth.base, 'POST', '/auth/login', { body: form({ email: 'a@b.c', password: 'x' }), headers: FORM });
     t.equal(jsonRoute.status, 415);

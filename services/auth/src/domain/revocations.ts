@@ -12,7 +12,8 @@ export const REVOKED_SET = 'revoked';
 
 export async function publishRevocation(ctx: Pick<AuthContext, 'bus' | 'config' | 'log' | 'metrics'>, type: 'session' | 'token', id: string, untilMs?: number): Promise<void> {
   const until = untilMs ?? Date.now() + (ctx.config.accessTokenTtl + CLOCK_SKEW_SECONDS) * 1000;
-  const message = JSON.stringify({ type, id, until });
+  // `at` (publish time) lets every gateway measure propagation lag; older gateways ignore it.
+  const message = JSON.stringify({ type, id, until, at: Date.now() });
   const results = await Promise.allSettled([ctx.bus.publish(REVOCATIONS_CHANNEL, message), ctx.bus.addExpiring(REVOKED_SET, `${type}:${id}`, until)]);
   for (const result of results) {
     if (result.status === 'rejected') {

@@ -3,8 +3,8 @@
  * form-encoded and client-authenticated, all answered with Cache-Control: no-store.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { TokensError, verifyAccessToken, type AccessTokenPayload } from '@keygate/tokens';
-import { CLOCK_SKEW_SECONDS } from '@keygate/tokens';
+import { AppError } from '@keygate/errors';
+import { CLOCK_SKEW_SECONDS, TokensError, verifyAccessToken, type AccessTokenPayload } from '@keygate/tokens';
 import type { AuthContext } from '../context.js';
 import { findClient } from '../domain/clients.js';
 import { looksLikeRefreshToken, hashRefreshToken } from '../domain/refresh-token-values.js';
@@ -106,11 +106,20 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
     schema: { body: TokenParams, response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 415: ErrorBody, 429: ErrorBody } },
   }, async (request) => {
     const params = request.body;
-    const { client } = await authenticateClient(ctx, request, params);
     const grant = GRANTS[params.grant_type];
-    if (!grant || (params.grant_type === 'password' && !ctx.config.passwordGrantEnabled)) throw OAuthErrors.unsupportedGrantType();
-    if (!client.grant_types.includes(params.grant_type)) throw OAuthErrors.unauthorizedClient();
-    return grant({ ctx, client, params, request, loginLimiter });
+    // Unknown grant names are one label, so a client cannot grow the metric without bound.
+    const grantLabel = grant ? params.grant_type : 'unknown';
+    try {
+      const { client } = await authenticateClient(ctx, request, params);
+      if (!grant || (params.grant_type === 'password' && !ctx.config.passwordGrantEnabled)) throw OAuthErrors.unsupportedGrantType();
+      if (!client.grant_types.includes(params.grant_type)) throw OAuthErrors.unauthorizedClient();
+      const response = await grant({ ctx, client, params, request, loginLimiter });
+      ctx.metrics.oauthTokens.inc({ grant: grantLabel, outcome: 'issued' });
+      return response;
+    } catch (error) {
+      ctx.metrics.oauthTokens.inc({ grant: grantLabel, outcome: error instanceof AppError ? error.code : 'error' });
+      throw error;
+    }
   });
 
   app.post('/oauth/revoke', {
