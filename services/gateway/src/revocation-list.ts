@@ -15,6 +15,12 @@ export interface Revocation {
 const MAX_ID_LENGTH = 256;
 
 /** Parses the agreed wire format `{"type":"session"|"token","id":"…","until":<epoch ms>}`. */
+/** The publish time (epoch ms) of a revocation message, when the publisher stamped one. */
+export function publishedAt(message: string): number | undefined {
+  const match = /"at":(\d{1,16})/.exec(message);
+  return match ? Number(match[1]) : undefined;
+}
+
 export function parseRevocationMessage(message: string): Revocation | undefined {
   let value: unknown;
   try {

@@ -27,6 +27,10 @@ t0.test('public routes are limited per IP and authenticated ones per user, with 
   t.equal(aliceLimited.status, 429);
   t.equal(aliceLimited.headers['ratelimit-limit'], '4');
   t.equal((await send(rig.url, { path: '/orders', headers: { Authorization: `Bearer ${bob}` } })).status, 200, 'bob is not limited by alice');
+
+  const metrics = (await send(rig.url, { path: '/metrics' })).text;
+  t.match(metrics, /gateway_rate_limited_total\{limit="ip",service="gateway"\} 1\n/, 'the IP rejection is counted');
+  t.match(metrics, /gateway_rate_limited_total\{limit="user",service="gateway"\} 1\n/, 'the user rejection is counted');
 });
 
 t0.test('with Redis, two gateway instances share one counter per user; with Redis down, counting falls back to memory', { skip: realRedisUrl ? false : 'needs REDIS_URL' }, async (t) => {

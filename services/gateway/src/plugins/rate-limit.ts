@@ -8,6 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import fp from 'fastify-plugin';
+import { Counter } from 'prom-client';
 import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { Bus } from '@keygate/bus';
 import { GatewayErrors } from '../errors.js';
@@ -60,6 +61,12 @@ export interface RateLimitOptions {
 
 export const rateLimitPlugin = fp<RateLimitOptions>(
   async (app, options) => {
+    const rejections = new Counter({
+      name: 'gateway_rate_limited_total',
+      help: 'Requests refused with 429, by limit (ip on public routes, user on authenticated ones).',
+      labelNames: ['limit'] as const,
+      registers: [app.metrics.registry],
+    });
     await app.register(rateLimit, {
       global: false,
       hook: 'preHandler',
@@ -73,6 +80,7 @@ export const rateLimitPlugin = fp<RateLimitOptions>(
         return user ? `u:${user.sub}` : `ip:${request.ip}`;
       },
       max: (_request, key) => (key.charCodeAt(0) === 117 ? options.perUser : options.perIp),
+      onExceeded: (_request, key) => rejections.inc({ limit: key.charCodeAt(0) === 117 ? 'user' : 'ip' }),
       errorResponseBuilder: (_request, context) => GatewayErrors.rateLimited(`Too many requests; retry in ${context.after}.`),
     });
   },

@@ -10,10 +10,10 @@
  * and a warning say so), `refuse` answers 503 on authenticated routes until it is live again.
  */
 import fp from 'fastify-plugin';
-import { Gauge } from 'prom-client';
+import { Gauge, Histogram } from 'prom-client';
 import type { Bus } from '@keygate/bus';
 import { waitAtMost } from '../wait.js';
-import { RevocationList, parseRevocationMember, parseRevocationMessage } from '../revocation-list.js';
+import { RevocationList, parseRevocationMember, parseRevocationMessage, publishedAt } from '../revocation-list.js';
 
 export const REVOCATION_CHANNEL = 'revocations';
 export const REVOCATION_SET = 'revoked';
@@ -66,6 +66,12 @@ export const revocationPlugin = fp<{ bus: Bus }>(
       }
     };
 
+    const lag = new Histogram({
+      name: 'gateway_revocation_lag_seconds',
+      help: 'Time from the auth service publishing a revocation to this gateway enforcing it.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [app.metrics.registry],
+    });
     const unsubscribe = await bus
       .subscribe(REVOCATION_CHANNEL, (message) => {
         const revocation = parseRevocationMessage(message);
@@ -74,6 +80,8 @@ export const revocationPlugin = fp<{ bus: Bus }>(
           return;
         }
         list.add(revocation);
+        const at = publishedAt(message);
+        if (at !== undefined) lag.observe(Math.max(0, Date.now() - at) / 1000);
       })
       .catch((error: unknown) => {
         // Redis unreachable at start: the subscriber reconnects by itself and onResubscribed catches up.

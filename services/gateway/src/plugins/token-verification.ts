@@ -69,6 +69,14 @@ export const tokenVerificationPlugin = fp<TokenVerificationOptions>(
       },
     });
     new Gauge({
+      name: 'gateway_jwks_fetches',
+      help: 'JWKS fetches since start (initial load, refreshes, and unknown-kid refetches).',
+      registers: [app.metrics.registry],
+      collect() {
+        this.set(verifier.stats().jwksFetches);
+      },
+    });
+    new Gauge({
       name: 'gateway_jwks_keys',
       help: 'Verification keys currently loaded from the JWKS.',
       registers: [app.metrics.registry],
