@@ -23,6 +23,8 @@ export interface RenderOptions {
   accessLog?: string;
   /** Seconds an instance is left out after a failed connection; default 3. */
   failTimeoutSeconds?: number;
+  /** Instances (`host:port`, as listed) to mark `down`: drained before a planned stop. */
+  down?: string[];
   /** Template text; default keygate.conf.template beside render.mjs. */
   template?: string;
 }

@@ -9,7 +9,7 @@
  *     --auth-listen 8081 --auth auth-1:8081 --auth auth-2:8081 \
  *     [--orders-listen 8082 --orders orders-1:8082 --orders orders-2:8082] \
  *     [--notifications-listen 8083 --notifications notifications-1:8083 ...] \
- *     [--access-log /dev/stdout] [--fail-timeout 3] > /etc/nginx/conf.d/keygate.conf
+ *     [--access-log /dev/stdout] [--fail-timeout 3] [--down <instance to drain>] > /etc/nginx/conf.d/keygate.conf
  */
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
@@ -33,11 +33,16 @@ function check(pattern, value, what) {
   return value;
 }
 
-function serverLines(addresses, failTimeout, what) {
+function serverLines(addresses, failTimeout, what, down) {
   if (!Array.isArray(addresses) || addresses.length === 0) throw new Error(`at least one ${what} address is required`);
+  if (addresses.every((address) => down.has(address))) throw new Error(`every ${what} instance would be down`);
   // One failed connection takes an instance out for failTimeout seconds; 503s never count (see template).
+  // `down`: drained before a planned stop, so nginx sends it nothing new (see docs/operations.md).
   return addresses
-    .map((address) => `    server ${check(ADDRESS, address, `${what} address`)} max_fails=1 fail_timeout=${failTimeout}s;`)
+    .map(
+      (address) =>
+        `    server ${check(ADDRESS, address, `${what} address`)} max_fails=1 fail_timeout=${failTimeout}s${down.has(address) ? ' down' : ''};`,
+    )
     .join('\n');
 }
 
@@ -57,7 +62,7 @@ function fill(text, values) {
 /**
  * @param {{ publicListen: string, gateways: string[],
  *           internal: { name: 'auth' | 'orders' | 'notifications', listen: string, servers: string[] }[],
- *           accessLog?: string, failTimeoutSeconds?: number, template?: string }} options
+ *           accessLog?: string, failTimeoutSeconds?: number, down?: string[], template?: string }} options
  * @returns {string}
  */
 export function renderKeygateConf(options) {
@@ -65,6 +70,7 @@ export function renderKeygateConf(options) {
   const failTimeout = options.failTimeoutSeconds ?? DEFAULT_FAIL_TIMEOUT_SECONDS;
   if (!Number.isInteger(failTimeout) || failTimeout < 1 || failTimeout > 300) throw new Error(`invalid fail timeout: ${failTimeout}`);
   const accessLog = check(LOG_PATH, options.accessLog ?? '/dev/stdout', 'access log path');
+  const down = new Set((options.down ?? []).map((address) => check(ADDRESS, address, 'down address')));
   const internal = options.internal ?? [];
   if (!internal.some((entry) => entry.name === 'auth')) throw new Error("an internal server for auth is required (the gateways' AUTH_URL)");
   const names = new Set();
@@ -89,14 +95,14 @@ export function renderKeygateConf(options) {
     )
     .join('\n');
   const upstreams = internal
-    .map((entry) => `upstream keygate_${entry.name} {\n${serverLines(entry.servers, failTimeout, entry.name)}\n}`)
+    .map((entry) => `upstream keygate_${entry.name} {\n${serverLines(entry.servers, failTimeout, entry.name, down)}\n}`)
     .join('\n\n');
   return fill(
     template.replace(BLOCK, () => servers),
     {
       PUBLIC_LISTEN: check(LISTEN, String(options.publicListen), 'public listen address'),
       ACCESS_LOG: accessLog,
-      GATEWAY_SERVERS: serverLines(options.gateways, failTimeout, 'gateway'),
+      GATEWAY_SERVERS: serverLines(options.gateways, failTimeout, 'gateway', down),
       INTERNAL_UPSTREAMS: upstreams,
     },
   );
@@ -115,6 +121,7 @@ function main() {
       notifications: { type: 'string', multiple: true, default: [] },
       'access-log': { type: 'string', default: '/dev/stdout' },
       'fail-timeout': { type: 'string', default: String(DEFAULT_FAIL_TIMEOUT_SECONDS) },
+      down: { type: 'string', multiple: true, default: [] },
     },
     strict: true,
   });
@@ -129,6 +136,7 @@ function main() {
       internal,
       accessLog: values['access-log'],
       failTimeoutSeconds: Number(values['fail-timeout']),
+      down: values.down,
     }),
   );
 }
