@@ -5,7 +5,7 @@
  * client succeeds on retry and no session or refresh chain is broken (no false theft detection,
  * one session each).
  */
-import { test } from 'tap';
+import tap, { test } from 'tap';
 import { DEFAULT_FAIL_TIMEOUT_SECONDS } from '../../infra/nginx/render.mjs';
 import {
   call,
@@ -22,6 +22,9 @@ import {
 } from './harness/index.js';
 
 const skip = scaleSkipReason();
+// Ten restarts of real processes: on a busy 2-core machine each can take 20 s, so this file gets
+// more than the suite's 180 s per file (every wait inside is bounded).
+tap.setTimeout(300_000);
 
 test('instances stopping under load', { skip }, async (t) => {
   const stack = await startStack(t, { name: 'termination', ordersInstances: 2, notificationsInstances: 2 });
@@ -74,6 +77,8 @@ test('instances stopping under load', { skip }, async (t) => {
     await sleep(1_500);
     await load.stop();
     t.comment(`load: ${load.recorder.summary()}`);
+    // A POST waiting in a closing instance's accept queue can still be lost (docs/operations.md,
+    // Known gaps): rare, and a real failure when it happens, so it is not excused here.
     t.equal(load.recorder.failed, 0, `zero failed client requests${load.recorder.failed ? `:\n${load.recorder.describeFailures()}` : ''}`);
     t.ok(load.recorder.total > 200, `the load was steady (${load.recorder.total} requests)`);
   });
