@@ -119,6 +119,8 @@ interface HttpScenario {
   server: ServerProcess;
   headers?: Record<string, string>;
   tokenFile?: string;
+  /** Where the next run starts in the token file; advanced by each run's request count. */
+  tokenCursor?: { next: number; count: number };
 }
 
 async function measureHttp(scenario: HttpScenario, durationSec: number, workDir: string, upstream: ServerProcess): Promise<RunFigures> {
@@ -135,11 +137,12 @@ async function measureHttp(scenario: HttpScenario, durationSec: number, workDir:
       connections: settings.connections,
       workDir,
       ...(scenario.headers ? { headers: scenario.headers } : {}),
-      ...(scenario.tokenFile ? { tokenFile: scenario.tokenFile } : {}),
+      ...(scenario.tokenFile ? { tokenFile: scenario.tokenFile, tokenStart: scenario.tokenCursor?.next ?? 0 } : {}),
     });
   } finally {
     peaks = stopWatching();
   }
+  if (scenario.tokenCursor) scenario.tokenCursor.next = (scenario.tokenCursor.next + result.requests) % scenario.tokenCursor.count;
   const cpu = (cpuMicros(scenario.server.pid) ?? NaN) - cpuBefore;
   const upstreamCpu = (cpuMicros(upstream.pid) ?? NaN) - upstreamBefore;
   return {
@@ -362,6 +365,7 @@ async function proxyScenarios(workDir: string, logDir: string, cleanup: Cleanup)
       url: `${gateway.url}/orders/bench`,
       server: gateway,
       tokenFile,
+      tokenCursor: { next: 0, count: settings.tokenCount },
     },
     { key: 'baseline', label: '5. express + jsonwebtoken + http-proxy-middleware', url: `${baseline.url}/orders/bench`, server: baseline, headers: auth },
   ];
@@ -395,7 +399,9 @@ async function proxyScenarios(workDir: string, logDir: string, cleanup: Cleanup)
 
   const gatewayMemory = memory(gateway.pid);
   const gatewayInternals = await gatewayMetrics(gateway.url);
-  const summaries = scenarios.map((s) => summarize(s.key, s.label, runs.get(s.key)!));
+  const summaries = scenarios.map((s) =>
+    summarize(s.key, s.label, runs.get(s.key)!, s.tokenCursor ? { passesOverTokens: round(runs.get(s.key)!.reduce((sum, r) => sum + r.requests, 0) / s.tokenCursor.count, 1) } : {}),
+  );
   if (coldFirstPass) {
     summaries.push(
       summarize('gateway_cold_first_pass', `4c. gateway, every token new (first pass over ${settings.coldTokens.toLocaleString('en-US')} fresh tokens, one 1 s run)`, [coldFirstPass], {

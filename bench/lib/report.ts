@@ -29,6 +29,8 @@ export interface ScenarioSummary {
   runs: RunFigures[];
   /** First-pass scenario only: more requests than fresh tokens, so some were cache hits. */
   wrapped?: boolean;
+  /** Many-token scenario: how many times the timed runs went round the whole token list. */
+  passesOverTokens?: number;
 }
 
 export interface RateSummary {
@@ -114,7 +116,8 @@ export function renderMarkdown(report: BenchReport, analysis = ''): string {
     '|---|---:|---:|---:|---:|---:|---:|',
   );
   for (const sc of report.scenarios) {
-    const label = sc.wrapped ? `${sc.label} (more requests than tokens: some were cache hits)` : sc.label;
+    let label = sc.wrapped ? `${sc.label} (more requests than tokens: some were cache hits)` : sc.label;
+    if (sc.passesOverTokens !== undefined) label += ` (timed runs went ${fmt(sc.passesOverTokens, 1)} times round the list)`;
     lines.push(`| ${label} | ${fmt(sc.rps)} | ${fmt(sc.p50Ms, 2)} | ${fmt(sc.p99Ms, 2)} | ${fmt(sc.cpuUsPerRequest)} | ${fmt(sc.upstreamCpuUsPerRequest)} | ${fmt(sc.rssMb)} |`);
   }
   lines.push('');
@@ -171,7 +174,7 @@ export function renderMarkdown(report: BenchReport, analysis = ''): string {
     '- Any non-2xx answer or socket error fails the run, and every server is probed first, so a fast refusal never counts as throughput.',
     '- CPU per request: user + system time of the server process (all threads) from `/proc/<pid>/stat` over the run, divided by the requests it served. RSS: `/proc/<pid>/status`, sampled every 250 ms.',
     '- Gateway: the real `services/gateway` (`node services/gateway/dist/main.js`), `LOG_LEVEL=warn` (no per-request logs, like the baseline), Redis when `REDIS_URL` is set, rate limiter on with limits raised out of reach. Its JWKS comes from the echo upstream, which publishes the benchmark key; tokens are signed with `@keygate/tokens` exactly as the auth service signs them, each with its own `sub` and `sid`.',
-    '- Scenario 2 is a route with `auth: "none"`; 3 and 4 are an `auth: "required"` route to the same upstream. Scenario 4 rotates through its tokens, which fit the gateway\'s verified-token cache (`TOKEN_CACHE_SIZE`, 20,000 by default), so after the first pass it measures the cache with a working set of that size; row 4c measures the first pass itself (every token new to the gateway, one short run on a warm process).',
+    '- Scenario 2 is a route with `auth: "none"`; 3 and 4 are an `auth: "required"` route to the same upstream. Scenario 4 rotates through its tokens, each run continuing where the previous one stopped; they fit the gateway\'s verified-token cache (`TOKEN_CACHE_SIZE`, 20,000 by default), so after the first pass it measures the cache with a working set of that size; row 4c measures the first pass itself (every token new to the gateway, one short run on a warm process).',
     '- Row 2r (`bench/baselines/fastify-proxy.ts`, reference only, not a target): the framework the gateway is built on with nothing else, to show what the gateway\'s own per-request work costs.',
     '- Baseline (`bench/baselines/express-gateway.ts`): express 5, jsonwebtoken (RS256, PEM public key, issuer, audience, 30 s skew) and http-proxy-middleware 3 as their READMEs show, stripping `x-user-*`, the proof header and Authorization and adding X-User-ID, X-User-Role, X-Request-ID and the same gateway proof. Row 5 uses the proxy defaults (no agent: a new upstream connection per request, which is what the README example does); row 5b gives it a keep-alive agent.',
     '- Auth: the real `services/auth` on a fresh database, login rate limits raised out of reach. Raw argon2id is `@node-rs/argon2` verify with the parameters imported from `services/auth/dist/domain/passwords.js`. Raw SQL is the rotation transaction of `services/auth` (src/domain/sessions.ts and src/repositories/) re-issued statement for statement with `pg`, with the same locking.',

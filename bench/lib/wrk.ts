@@ -27,6 +27,8 @@ export interface WrkOptions {
   headers?: Record<string, string>;
   /** One token per line: each request sends the next one as `Authorization: Bearer …`. */
   tokenFile?: string;
+  /** Index of the first token to send (0-based); the rotation wraps round. */
+  tokenStart?: number;
   /** Where the Lua scripts are written. */
   workDir: string;
 }
@@ -48,7 +50,9 @@ init = function(args)
   for line in io.lines(args[1]) do
     if #line > 0 then tokens[#tokens + 1] = "Bearer " .. line end
   end
-  index = math.random(#tokens)
+  -- Continue the rotation where the previous run stopped (the runner passes the offset), so
+  -- successive short runs go round all the tokens instead of replaying the same window.
+  index = (tonumber(args[2]) or 0) % #tokens
 end
 request = function()
   index = index % #tokens + 1
@@ -76,7 +80,7 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
   ];
   for (const [name, value] of Object.entries(options.headers ?? {})) args.push('-H', `${name}: ${value}`);
   args.push(options.url);
-  if (options.tokenFile) args.push('--', options.tokenFile);
+  if (options.tokenFile) args.push('--', options.tokenFile, String(options.tokenStart ?? 0));
   const output = await new Promise<string>((resolve, reject) => {
     const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
