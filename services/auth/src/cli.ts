@@ -3,13 +3,22 @@
  * authctl: operator commands against the auth database (DATABASE_URL, or the embedded PGlite under
  * DATA_DIR), configured from the same environment as the service.
  *
- *   authctl keys rotate [--activate-after <seconds>]   publish a new key as next (signs after >= JWKS_MAX_AGE)
+ *   authctl keys rotate [--activate-after <seconds>] [--wait]   publish a new key as next (signs after >= JWKS_MAX_AGE); prints the schedule
  *   authctl keys list                                  kid, alg, state and dates of every key
+ *   authctl keys schedule [--json]                     when each key starts/stops signing and leaves the JWKS
  *   authctl admin create --email <e> --password <p> [--promote]
  *   authctl clients create --name N --grant G [--grant G …] [--public] [--redirect-uri U …] [--scope S …] [--json]
  *   authctl clients list [--json]
  *   authctl clients rotate-secret <client_id> [--json]
  *   authctl clients delete <client_id>
+ *   authctl users create --email <e> --password <p> [--role admin|user] [--json]
+ *   authctl users list [--role admin|user] [--disabled] [--json]
+ *   authctl users disable|enable <email|id>           disable revokes every session and tells the gateways
+ *   authctl users set-role <email|id> <admin|user>    revokes every session (as PATCH /admin/users does)
+ *   authctl sessions list <email|id> [--json]
+ *   authctl sessions revoke <session_id>
+ *   authctl sessions revoke-all <email|id>
+ *   authctl config [--json]                            effective configuration, secrets masked
  *
  * Run from the repository root: pnpm authctl clients list
  */
@@ -20,12 +29,21 @@ import { loadConfig, type AuthConfig } from './config.js';
 import { createAdmin } from './domain/users.js';
 import { ClientRegistrationError } from './domain/clients.js';
 import { CliFailure, clientsCommand } from './cli/clients.js';
-import { RotationPendingError, promoteDueKeys, rotateSigningKey } from './keys/rotation.js';
+import { keysCommand } from './cli/keys.js';
+import { sessionsCommand } from './cli/sessions.js';
+import { configCommand } from './cli/settings.js';
+import { usersCommand } from './cli/users.js';
+import { RotationPendingError, promoteDueKeys } from './keys/rotation.js';
 import { listAllKeys } from './repositories/signing-keys.js';
 
 const HELP = {
-  'keys rotate': `usage: authctl keys rotate [--activate-after <seconds>]
-  Publishes a new signing key as "next"; it starts signing after at least JWKS_MAX_AGE seconds.`,
+  'keys rotate': `usage: authctl keys rotate [--activate-after <seconds>] [--wait]
+  Publishes a new signing key as "next"; it starts signing after at least JWKS_MAX_AGE seconds.
+  Prints the key schedule afterwards.
+  --activate-after  seconds until the new key signs (never less than JWKS_MAX_AGE)
+  --wait            stay until the new key is current, with a progress line every 5 s`,
+  'keys schedule': `usage: authctl keys schedule [--json]
+  Shows every key's state, when it is published, starts and stops signing, and leaves the JWKS.`,
   'keys list': `usage: authctl keys list
   Lists every signing key: kid, alg, state and dates (never key material).`,
   'admin create': `usage: authctl admin create --email <email> --password <password> [--promote]
@@ -44,6 +62,24 @@ const HELP = {
   Replaces a confidential client's secret: the new one is printed once, the old one stops working at once.`,
   'clients delete': `usage: authctl clients delete <client_id>
   Deletes a client and revokes every session (refresh token) it holds.`,
+  'users create': `usage: authctl users create --email <email> --password <password> [--role admin|user] [--json]
+  Creates an account (role user unless --role admin). Fails if the email is taken.`,
+  'users list': `usage: authctl users list [--role admin|user] [--disabled] [--json]
+  Lists accounts: id, email, role, enabled/disabled, created_at. --disabled lists disabled ones only.`,
+  'users disable': `usage: authctl users disable <email|id>
+  Disables an account and revokes all its sessions; gateways sharing REDIS_URL refuse its tokens within a second.`,
+  'users enable': `usage: authctl users enable <email|id>
+  Enables a disabled account (its old sessions stay revoked: the user logs in again).`,
+  'users set-role': `usage: authctl users set-role <email|id> <admin|user>
+  Changes an account's role; a change revokes all its sessions, as PATCH /admin/users does.`,
+  'sessions list': `usage: authctl sessions list <email|id> [--json]
+  Lists a user's sessions: id, created, last used, ip, user agent, state (live, expired, revoked (reason)).`,
+  'sessions revoke': `usage: authctl sessions revoke <session_id>
+  Revokes one session; gateways sharing REDIS_URL refuse its access tokens within a second.`,
+  'sessions revoke-all': `usage: authctl sessions revoke-all <email|id>
+  Revokes every live session of a user (log out everywhere).`,
+  config: `usage: authctl config [--json]
+  Prints the effective auth configuration with every secret masked, and where each value comes from.`,
 } as const;
 
 type CommandName = keyof typeof HELP;
@@ -52,17 +88,6 @@ const USAGE = `usage:\n${Object.values(HELP).map((text) => '  ' + text.split('\n
 
 function usageOf(command: string | undefined): string {
   return command !== undefined && command in HELP ? `${HELP[command as CommandName]}\n` : USAGE;
-}
-
-async function keysRotate(config: AuthConfig, args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { 'activate-after': { type: 'string' } }, strict: true });
-  const raw = values['activate-after'];
-  if (raw !== undefined && !/^\d+$/.test(raw)) throw new UsageError('--activate-after must be a whole number of seconds');
-  await withDatabase(config, async (db) => {
-    await promoteDueKeys(db, config);
-    const row = await rotateSigningKey(db, config, raw === undefined ? {} : { activateAfterSeconds: Number(raw) });
-    console.log(`new key ${row.kid} (${row.alg}) is ${row.state}; it signs from ${row.activates_at.toISOString()}`);
-  });
 }
 
 async function keysList(config: AuthConfig): Promise<void> {
@@ -96,8 +121,11 @@ async function adminCreate(config: AuthConfig, args: string[]): Promise<void> {
 }
 
 async function main(argv: string[], env: Readonly<Record<string, string | undefined>>): Promise<void> {
-  const [group, command, ...rest] = argv;
-  const name = `${group ?? ''} ${command ?? ''}`;
+  // `config` is a one-word command: everything after it is its arguments.
+  const oneWord = argv[0] === 'config';
+  const [group, command] = oneWord ? [argv[0], undefined] : argv;
+  const rest = argv.slice(oneWord ? 1 : 2);
+  const name = command === undefined ? (group ?? '') : `${group} ${command}`;
   if (!(name in HELP)) {
     if (group === undefined || group === '--help' || group === 'help') {
       console.log(USAGE);
@@ -114,11 +142,24 @@ async function main(argv: string[], env: Readonly<Record<string, string | undefi
   try {
     switch (commandName) {
       case 'keys rotate':
-        return await keysRotate(config, rest);
+      case 'keys schedule':
+        return await keysCommand(config, commandName, rest);
       case 'keys list':
         return await keysList(config);
       case 'admin create':
         return await adminCreate(config, rest);
+      case 'users create':
+      case 'users list':
+      case 'users disable':
+      case 'users enable':
+      case 'users set-role':
+        return await usersCommand(config, commandName, rest);
+      case 'sessions list':
+      case 'sessions revoke':
+      case 'sessions revoke-all':
+        return await sessionsCommand(config, commandName, rest);
+      case 'config':
+        return configCommand(rest, env);
       default:
         return await clientsCommand(config, commandName, rest);
     }

@@ -22,12 +22,6 @@ test('authctl clients, then the service honours what it made', async (t) => {
   // From the repository root, as documented: pnpm authctl … (here --help, which needs no database).
   const viaPnpm = await run('pnpm', ['-s', 'authctl', 'clients', 'create', '--help'], { cwd: ROOT, env: { ...process.env, ...env } });
   t.match(viaPnpm.stdout, /^usage: authctl clients create --name <name> --grant <grant>/);
-  for (const command of [['clients', 'rotate-secret'], ['clients', 'delete']]) {
-    const help = await authctl(env, ...command, '--help');
-    t.equal(help.code, 0);
-    t.match(help.stdout, new RegExp(`^usage: authctl ${command.join(' ')}`), `${command.join(' ')} --help`);
-  }
-
   // Runs before the app starts: embedded PGlite (under DATA_DIR) allows one process at a time.
   const created = await authctl(env, 'clients', 'create', '--name', 'billing', '--grant', 'client_credentials', '--scope', 'orders:read', '--json');
   t.equal(created.code, 0, created.stderr);
@@ -36,12 +30,11 @@ test('authctl clients, then the service honours what it made', async (t) => {
   const spa = JSON.parse((await authctl(env, 'clients', 'create', '--name', 'spa', '--grant', 'authorization_code', '--grant', 'refresh_token', '--public', '--redirect-uri', 'http://localhost:3000/cb', '--json')).stdout) as Record<string, unknown>;
   t.same(Object.keys(spa), ['client_id'], 'a public client has no secret');
   const doomed = JSON.parse((await authctl(env, 'clients', 'create', '--name', 'doomed', '--grant', 'client_credentials', '--json')).stdout) as { client_id: string; client_secret: string };
-  const text = await authctl(env, 'clients', 'rotate-secret', doomed.client_id);
-  t.match(text.stdout, /^client_id: \S+\nclient_secret: \S+\n\(the old secret no longer works/, 'text output');
 
-  const rotated = await authctl(env, 'clients', 'rotate-secret', service.client_id, '--json');
+  const rotated = await authctl(env, 'clients', 'rotate-secret', service.client_id);
   t.equal(rotated.code, 0, rotated.stderr);
-  const newSecret = (JSON.parse(rotated.stdout) as { client_secret: string }).client_secret;
+  t.match(rotated.stdout, /^client_id: \S+\nclient_secret: \S+\n\(the old secret no longer works/, 'text output');
+  const newSecret = /client_secret: (\S+)/.exec(rotated.stdout)![1]!;
   t.not(newSecret, service.client_secret);
   t.equal((await authctl(env, 'clients', 'delete', doomed.client_id)).code, 0);
 
@@ -57,10 +50,8 @@ test('authctl clients, then the service honours what it made', async (t) => {
   const failures: Array<[string[], RegExp]> = [
     [['clients', 'create', '--grant', 'client_credentials'], /clients create needs --name\nusage: authctl clients create/],
     [['clients', 'create', '--name', 'x', '--grant', 'client_credentials', '--public'], /^client_credentials needs a confidential client/],
-    [['clients', 'create', '--name', 'x', '--grant', 'client_credentials', '--bogus'], /Unknown option '--bogus'/],
     [['clients', 'rotate-secret', spa.client_id as string], /no confidential client with id/],
     [['clients', 'delete', 'nobody'], /no client with id nobody/],
-    [['clients', 'frobnicate'], /unknown command: clients frobnicate/],
   ];
   for (const [args, message] of failures) {
     const result = await authctl(env, ...args);

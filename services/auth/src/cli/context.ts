@@ -1,0 +1,70 @@
+/**
+ * The AuthContext the authctl commands hand to the domain functions, so a change made from the
+ * command line (disable a user, revoke a session) does exactly what the admin API does, including
+ * publishing revocations on the bus for every gateway. Also: how a user is named on the command line.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import { Registry } from 'prom-client';
+import { createBus } from '@keygate/bus';
+import type { AuthConfig } from '../config.js';
+import type { AuthContext, RequestMeta } from '../context.js';
+import { normalizeEmail } from '../domain/emails.js';
+import { KeyStore } from '../keys/key-store.js';
+import { createAuthMetrics } from '../metrics.js';
+import type { Db, UserRow } from '../repositories/schema.js';
+import { findUserByEmail, findUserById } from '../repositories/users.js';
+import { CliFailure } from './clients.js';
+import { UsageError, withDatabase } from './support.js';
+
+/** Audit rows written by authctl carry this instead of a client's IP and user agent. */
+export const CLI_META: RequestMeta = { ip: null, userAgent: 'authctl' };
+/** The `actor` of admin changes made from the command line (never a user id, so never "self"). */
+export const CLI_ACTOR = 'authctl';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Warnings and errors of the domain code (a failed revocation publish) go to stderr, one line each. */
+const noop = () => {};
+const toStderr = (_details: unknown, message?: string) => console.error(`warning: ${message ?? ''}`);
+const cliLog = { level: 'warn', fatal: toStderr, error: toStderr, warn: toStderr, info: noop, debug: noop, trace: noop, silent: noop, child: () => cliLog } as unknown as FastifyBaseLogger;
+
+export function assertUuid(value: string, what: string): string {
+  if (!UUID.test(value)) throw new UsageError(`${what} must be a UUID, got "${value}"`);
+  return value.toLowerCase();
+}
+
+/** A user named by email (contains "@") or by id; unknown → CliFailure. */
+export async function resolveUser(db: Db, ref: string): Promise<UserRow> {
+  const user = ref.includes('@') ? await findUserByEmail(db, normalizeEmail(ref)) : await findUserById(db, assertUuid(ref, 'a user (email or id)'));
+  if (!user) throw new CliFailure(`no user ${ref}`);
+  return user;
+}
+
+/**
+ * Says, on stderr, what an embedded setup means for a revocation: without REDIS_URL no running
+ * gateway hears of it; without DATABASE_URL the embedded stack cannot even be running.
+ */
+function embeddedNotes(config: AuthConfig): void {
+  if (config.redisUrl === undefined) {
+    console.error(
+      'note: REDIS_URL is not set, so no running gateway is told of this revocation now: gateways hear of revocations only through a Redis they share with authctl. ' +
+        'The sessions are revoked in the database (no refresh works any more); access tokens already issued pass a gateway until they expire (ACCESS_TOKEN_TTL).',
+    );
+  }
+  if (config.databaseUrl === undefined) {
+    console.error('note: DATABASE_URL is not set: authctl uses the embedded PGlite database under DATA_DIR, which only one process can open; stop the embedded stack before running authctl.');
+  }
+}
+
+/** A database and a bus for one command; `revokes` prints the embedded-mode notes when it succeeded. */
+export async function withAuthContext<T>(config: AuthConfig, options: { revokes: boolean }, run: (ctx: AuthContext) => Promise<T>): Promise<T> {
+  const bus = createBus({ redisUrl: config.redisUrl, keyPrefix: config.redisPrefix });
+  try {
+    const result = await withDatabase(config, (db) => run({ config, db, bus, log: cliLog, metrics: createAuthMetrics(new Registry()), keys: new KeyStore(db, config, cliLog) }));
+    // After the work (a failed command revoked nothing, so there is nothing to explain).
+    if (options.revokes) embeddedNotes(config);
+    return result;
+  } finally {
+    await bus.close();
+  }
+}
