@@ -211,6 +211,12 @@ test('authorization code + PKCE with openid-client, through the HTML login form'
       t.equal(location.searchParams.get('error'), error);
       t.equal(location.searchParams.get('state'), 'xyz');
     }
+    const repeated = await fetch(`${auth.base}/oauth/authorize?client_id=a&client_id=b`);
+    t.equal(repeated.status, 400, 'a repeated parameter');
+    t.match(await repeated.json(), { error: 'invalid_request' });
+    const malformed = await fetch(`${auth.base}/oauth/authorize`, { method: 'POST', headers: FORM, body: form({ email: 'a@b.c' }) });
+    t.equal(malformed.status, 400, 'a form post without its fields');
+    t.match(await malformed.json(), { error: 'invalid_request' });
     const notAllowed = await fetch(base({ client_id: (await register(auth, { name: 'svc', grants: ['client_credentials'] })).id }), { redirect: 'manual' });
     t.equal(notAllowed.status, 400, 'a client without redirect URIs gets the error page');
   });

@@ -27,6 +27,9 @@ import { CODE_CHALLENGE_PATTERN, issueAuthorizationCode } from './authorization-
 import { grantScope, parseScope } from './scopes.js';
 import { STYLE_HASH, errorPage, loginPage } from './login-page.js';
 
+/** An HTML page (sent as text/html, never serialised) or, for a malformed request, the JSON error body. */
+const HtmlOrError = { anyOf: [ErrorBody, Html] } as const;
+
 const FORM_COOKIE = 'oauth_login';
 const FORM_COOKIE_PATH = '/oauth/authorize';
 /** How long a rendered login form stays usable. */
@@ -104,7 +107,7 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
   const trustedOrigin = requireTrustedOrigin(ctx.config);
 
   app.get('/oauth/authorize', {
-    schema: { querystring: AuthorizeQuery, response: { 200: Html, 303: Empty, 400: Html } },
+    schema: { querystring: AuthorizeQuery, response: { 200: Html, 303: Empty, 400: HtmlOrError } },
   }, async (request, reply) => {
     const query = request.query;
     const target = await trustedTarget(ctx, query.client_id, query.redirect_uri);
@@ -130,7 +133,7 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
   });
 
   app.post('/oauth/authorize', {
-    schema: { body: AuthorizeForm, response: { 303: Empty, 400: Html, 403: ErrorBody, 415: ErrorBody, 429: Html } },
+    schema: { body: AuthorizeForm, response: { 303: Empty, 400: HtmlOrError, 403: ErrorBody, 415: ErrorBody, 429: Html } },
     onRequest: trustedOrigin,
   }, async (request: FastifyRequest<{ Body: { email: string; password: string; request: string } }>, reply) => {
     const { email, password } = request.body;
