@@ -33,10 +33,17 @@ export function assertUuid(value: string, what: string): string {
   return value.toLowerCase();
 }
 
-/** A user named by email (contains "@") or by id; unknown → CliFailure. */
-export async function resolveUser(db: Db, ref: string): Promise<UserRow> {
-  const user = ref.includes('@') ? await findUserByEmail(db, normalizeEmail(ref)) : await findUserById(db, assertUuid(ref, 'a user (email or id)'));
-  if (!user) throw new CliFailure(`no user ${ref}`);
+/** How a command line names a user: by email (contains "@") or by id. Checked before any database work. */
+export type UserRef = { email: string; text: string } | { id: string; text: string };
+
+export function parseUserRef(text: string): UserRef {
+  return text.includes('@') ? { email: normalizeEmail(text), text } : { id: assertUuid(text, 'a user (email or id)'), text };
+}
+
+/** The named user; unknown → CliFailure. */
+export async function resolveUser(db: Db, ref: UserRef): Promise<UserRow> {
+  const user = 'email' in ref ? await findUserByEmail(db, ref.email) : await findUserById(db, ref.id);
+  if (!user) throw new CliFailure(`no user ${ref.text}`);
   return user;
 }
 

@@ -11,7 +11,7 @@ import type { SessionRow } from '../repositories/schema.js';
 import { findSession } from '../repositories/sessions.js';
 import { findUserById } from '../repositories/users.js';
 import { CliFailure } from './clients.js';
-import { assertUuid, resolveUser, withAuthContext } from './context.js';
+import { assertUuid, parseUserRef, resolveUser, withAuthContext } from './context.js';
 import { UsageError, withDatabase } from './support.js';
 
 /** live, or why not: revoked (with the reason) or expired (idle or absolute lifetime passed). */
@@ -28,7 +28,8 @@ function onePositional(args: string[], options: { json?: boolean }, what: string
 }
 
 async function list(config: AuthConfig, args: string[]): Promise<void> {
-  const { value: ref, json } = onePositional(args, { json: true }, 'user (email or id)');
+  const { value, json } = onePositional(args, { json: true }, 'user (email or id)');
+  const ref = parseUserRef(value);
   const { sessions, now } = await withDatabase(config, async (db) => {
     const user = await resolveUser(db, ref);
     return { sessions: await listSessionsOfUser(db, user.id), now: Date.now() };
@@ -65,7 +66,7 @@ async function revoke(config: AuthConfig, args: string[]): Promise<void> {
 }
 
 async function revokeAll(config: AuthConfig, args: string[]): Promise<void> {
-  const ref = onePositional(args, {}, 'user (email or id)').value;
+  const ref = parseUserRef(onePositional(args, {}, 'user (email or id)').value);
   const { email, ids } = await withAuthContext(config, { revokes: true }, async (ctx) => {
     const user = await resolveUser(ctx.db, ref);
     return { email: user.email, ids: await revokeUserSessions(ctx, user.id, 'logout_all') };

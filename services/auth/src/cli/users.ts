@@ -12,7 +12,7 @@ import type { UserRow } from '../repositories/schema.js';
 import { findUserByEmail } from '../repositories/users.js';
 import { normalizeEmail } from '../domain/emails.js';
 import { CliFailure } from './clients.js';
-import { CLI_ACTOR, CLI_META, resolveUser, withAuthContext } from './context.js';
+import { CLI_ACTOR, CLI_META, parseUserRef, resolveUser, withAuthContext, type UserRef } from './context.js';
 import { UsageError, withDatabase } from './support.js';
 
 type Role = 'user' | 'admin';
@@ -80,7 +80,7 @@ function oneUser(args: string[], extra = 0): string[] {
 }
 
 /** One PATCH /admin/users change; prints what happened, including how many sessions were revoked. */
-async function change(config: AuthConfig, ref: string, changes: { role?: Role; disabled?: boolean }, describe: (user: UserRow) => string): Promise<void> {
+async function change(config: AuthConfig, ref: UserRef, changes: { role?: Role; disabled?: boolean }, describe: (user: UserRow) => string): Promise<void> {
   const { user, revoked } = await withAuthContext(config, { revokes: changes.disabled === true || changes.role !== undefined }, async (ctx) => {
     const target = await resolveUser(ctx.db, ref);
     const updated = await adminUpdateUser(ctx, CLI_ACTOR, target.id, changes, CLI_META);
@@ -92,18 +92,18 @@ async function change(config: AuthConfig, ref: string, changes: { role?: Role; d
 
 async function disable(config: AuthConfig, args: string[]): Promise<void> {
   const [ref] = oneUser(args);
-  await change(config, ref!, { disabled: true }, (u) => `user ${u.email} (${u.id}) is disabled`);
+  await change(config, parseUserRef(ref!), { disabled: true }, (u) => `user ${u.email} (${u.id}) is disabled`);
 }
 
 async function enable(config: AuthConfig, args: string[]): Promise<void> {
   const [ref] = oneUser(args);
-  await change(config, ref!, { disabled: false }, (u) => `user ${u.email} (${u.id}) is enabled`);
+  await change(config, parseUserRef(ref!), { disabled: false }, (u) => `user ${u.email} (${u.id}) is enabled`);
 }
 
 async function setRole(config: AuthConfig, args: string[]): Promise<void> {
   const [ref, roleArg] = oneUser(args, 1);
   const role = parseRole(roleArg!);
-  await change(config, ref!, { role }, (u) => `user ${u.email} (${u.id}) has role ${u.role}`);
+  await change(config, parseUserRef(ref!), { role }, (u) => `user ${u.email} (${u.id}) has role ${u.role}`);
 }
 
 export async function usersCommand(config: AuthConfig, command: string, args: string[]): Promise<void> {
