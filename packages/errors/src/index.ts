@@ -142,6 +142,7 @@ const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH',
   '57P01', '57P02', '57P03', // PostgreSQL admin/crash shutdown, cannot connect now
   '08000', '08001', '08003', '08004', '08006', // PostgreSQL connection exceptions
+  'ERR_BUS_UNAVAILABLE', // @keygate/bus: Redis down or too slow
 ]);
 
 /**
@@ -159,6 +160,7 @@ export function isDependencyUnavailable(error: unknown): boolean {
       message.includes('timeout exceeded when trying to connect') ||
       message.includes('Query read timeout') ||
       message.includes('Connection is closed') ||
+      message.includes('Command timed out') ||
       message.includes('the database system is shutting down') ||
       message.includes("Stream isn't writeable")
     );

@@ -30,6 +30,8 @@ test('dependency outages become 503 with Retry-After', async (t) => {
     Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
     new Error('timeout exceeded when trying to connect'),
     Object.assign(new Error('Reached the max retries per request limit'), { name: 'MaxRetriesPerRequestError' }),
+    Object.assign(new Error('Redis is unavailable'), { code: 'ERR_BUS_UNAVAILABLE' }),
+    new Error('Command timed out'),
   ]) {
     t.ok(isDependencyUnavailable(error), error.message);
     const wire = toWireError(error);

@@ -25,6 +25,7 @@ import { accountRoutes } from './routes/account.js';
 import { adminRoutes } from './routes/admin.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { wellKnownRoutes } from './routes/well-known.js';
+import { RevocationResync } from './domain/revocation-resync.js';
 
 export interface AuthDeps {
   /** A PGlite shared with the other services of an embedded single-process stack. */
@@ -76,6 +77,8 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
     const metrics = createAuthMetrics(app.metrics.registry);
     const ctx: AuthContext = { config, db, bus, keys, log: app.log, metrics };
     app.decorate('authContext', ctx);
+    const revocationResync = new RevocationResync(ctx);
+    ctx.revocationResync = revocationResync;
     const purge = setInterval(() => {
       purgeSealedSuccessors(db, config.refreshGrace).catch((err: unknown) => ctx.log.error({ err }, 'purging sealed refresh successors failed'));
       purgeAuthorizationCodes(db, CODE_KEEP_SECONDS).catch((err: unknown) => ctx.log.error({ err }, 'purging authorization codes failed'));
@@ -84,6 +87,7 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
     app.addHook('onClose', async () => {
       keys.stop();
       clearInterval(purge);
+      await revocationResync.stop();
       if (ownBus) await bus.close();
       await database.close();
     });

@@ -17,6 +17,8 @@ export interface AuthContext {
   keys: KeyStore;
   log: FastifyBaseLogger;
   metrics: AuthMetrics;
+  /** Re-announces recent revocations after a failed publish (absent in one-shot tools). */
+  revocationResync?: { request(): void };
 }
 
 /** Who is calling, for sessions and audit rows. */

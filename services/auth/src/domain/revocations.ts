@@ -10,7 +10,7 @@ import type { AuthContext } from '../context.js';
 export const REVOCATIONS_CHANNEL = 'revocations';
 export const REVOKED_SET = 'revoked';
 
-export async function publishRevocation(ctx: Pick<AuthContext, 'bus' | 'config' | 'log' | 'metrics'>, type: 'session' | 'token', id: string, untilMs?: number): Promise<void> {
+export async function publishRevocation(ctx: Pick<AuthContext, 'bus' | 'config' | 'log' | 'metrics' | 'revocationResync'>, type: 'session' | 'token', id: string, untilMs?: number): Promise<void> {
   const until = untilMs ?? Date.now() + (ctx.config.accessTokenTtl + CLOCK_SKEW_SECONDS) * 1000;
   // `at` (publish time) lets every gateway measure propagation lag; older gateways ignore it.
   const message = JSON.stringify({ type, id, until, at: Date.now() });
@@ -21,8 +21,10 @@ export async function publishRevocation(ctx: Pick<AuthContext, 'bus' | 'config' 
       ctx.log.error({ err: result.reason, type, id }, 'revocation publish failed');
     }
   }
+  // The database already holds the revocation: re-announce it once the bus is reachable again.
+  if (results.some((result) => result.status === 'rejected')) ctx.revocationResync?.request();
 }
 
-export async function publishSessionRevocations(ctx: Pick<AuthContext, 'bus' | 'config' | 'log' | 'metrics'>, sessionIds: readonly string[]): Promise<void> {
+export async function publishSessionRevocations(ctx: Pick<AuthContext, 'bus' | 'config' | 'log' | 'metrics' | 'revocationResync'>, sessionIds: readonly string[]): Promise<void> {
   await Promise.all(sessionIds.map((id) => publishRevocation(ctx, 'session', id)));
 }

@@ -3,11 +3,14 @@
  * RATE_LIMIT_LOGIN_PER_ACCOUNT per normalised email, counted in Redis through @fastify/rate-limit's
  * store when the bus has Redis (so every instance shares the counts), in memory otherwise. Both
  * limits apply; the account key is a hash so no email sits in Redis. 429 with Retry-After.
+ * While Redis is unreachable the counts are kept in this instance's memory: logins keep working
+ * (a Redis outage must not lock everyone out) and stay rate limited.
  */
 import { createHash } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Bus } from '@keygate/bus';
+import { failoverRateLimitStore } from '@keygate/rate-limit-store';
 import type { AuthConfig } from '../config.js';
 import { normalizeEmail } from '../domain/emails.js';
 import { AuthErrors } from '../errors.js';
@@ -20,7 +23,7 @@ export type LoginLimiter = (request: FastifyRequest) => Promise<void>;
 export async function createLoginLimiter(app: FastifyInstance, config: AuthConfig, bus: Bus, metrics: AuthMetrics): Promise<LoginLimiter> {
   await app.register(rateLimit, {
     global: false,
-    ...(bus.redis ? { redis: bus.redis, nameSpace: `${config.redisPrefix}auth:rl:` } : {}),
+    ...(bus.redis ? { store: failoverRateLimitStore(bus.redis, `${config.redisPrefix}auth:rl:`) } : {}),
   });
   const perIp = app.createRateLimit({ max: config.rateLimitLoginPerIp, timeWindow: WINDOW_MS, keyGenerator: (request) => `ip:${request.ip}` });
   const perAccount = app.createRateLimit({

@@ -6,51 +6,15 @@
  * waiting on Redis's retry queue (which would stall every request) or turning limits off.
  * 429 answers carry Retry-After and the RateLimit-* headers and the contract's error body.
  */
-import { createRequire } from 'node:module';
 import fp from 'fastify-plugin';
 import { Counter } from 'prom-client';
-import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
+import rateLimit from '@fastify/rate-limit';
+import { failoverRateLimitStore } from '@keygate/rate-limit-store';
 import type { Bus } from '@keygate/bus';
 import { GatewayErrors } from '../errors.js';
 
-interface CounterStore {
-  incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number, max: number): void;
-  child(routeOptions: unknown): CounterStore;
-}
-type StoreParams = { continueExceeding?: boolean; exponentialBackoff?: boolean };
-
-/**
- * Counters kept in memory (no Redis, or Redis down). Sized for the clients active within one
- * window: an LRU smaller than that evicts and re-creates a counter on nearly every request, which
- * both resets limits early and churns the old generation of the heap.
- */
+/** Counters kept in memory (no Redis, or Redis down): see @keygate/rate-limit-store. */
 const LOCAL_COUNTERS = 20_000;
-
-// The plugin's own stores (CommonJS, untyped): reused rather than re-implementing their Lua and LRU.
-const require = createRequire(import.meta.url);
-const RedisStore = require('@fastify/rate-limit/store/RedisStore.js') as new (c: boolean, e: boolean, redis: unknown, key: string) => CounterStore;
-const LocalStore = require('@fastify/rate-limit/store/LocalStore.js') as new (c: boolean, e: boolean, cache: number) => CounterStore;
-
-/** A store class for @fastify/rate-limit that uses Redis while it is connected and memory otherwise. */
-function failoverStore(redis: NonNullable<Bus['redis']>, nameSpace: string) {
-  return class FailoverStore implements CounterStore {
-    private readonly shared: CounterStore;
-    private readonly local: CounterStore;
-
-    constructor(params: StoreParams, parts?: { shared: CounterStore; local: CounterStore }) {
-      this.shared = parts?.shared ?? new RedisStore(params.continueExceeding === true, params.exponentialBackoff === true, redis, nameSpace);
-      this.local = parts?.local ?? new LocalStore(params.continueExceeding === true, params.exponentialBackoff === true, LOCAL_COUNTERS);
-    }
-
-    incr(...args: Parameters<CounterStore['incr']>): void {
-      (redis.status === 'ready' ? this.shared : this.local).incr(...args);
-    }
-
-    child(routeOptions: unknown): CounterStore {
-      return new FailoverStore(routeOptions as StoreParams, { shared: this.shared.child(routeOptions), local: this.local.child(routeOptions) });
-    }
-  };
-}
 
 export interface RateLimitOptions {
   perIp: number;
@@ -74,7 +38,7 @@ export const rateLimitPlugin = fp<RateLimitOptions>(
       cache: LOCAL_COUNTERS,
       enableDraftSpec: true,
       skipOnError: true,
-      ...(options.redis ? { store: failoverStore(options.redis, options.nameSpace) as unknown as FastifyRateLimitStoreCtor } : {}),
+      ...(options.redis ? { store: failoverRateLimitStore(options.redis, options.nameSpace, LOCAL_COUNTERS) } : {}),
       keyGenerator: (request) => {
         const user = request.gateway?.user;
         return user ? `u:${user.sub}` : `ip:${request.ip}`;

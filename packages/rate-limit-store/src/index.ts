@@ -1,0 +1,49 @@
+/**
+ * A store for @fastify/rate-limit that counts in Redis while it is connected (every instance
+ * shares the counts) and in this instance's memory otherwise, instead of waiting on Redis's
+ * retry queue (which would stall every request) or failing requests (which would turn a Redis
+ * outage into a login outage). Used by the gateway's limits and the auth service's login limits.
+ */
+import { createRequire } from 'node:module';
+import type { FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
+import type { Redis } from 'ioredis';
+
+interface CounterStore {
+  incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number, max: number): void;
+  child(routeOptions: unknown): CounterStore;
+}
+type StoreParams = { continueExceeding?: boolean; exponentialBackoff?: boolean };
+
+/**
+ * Counters kept in memory by default. Sized for the clients active within one window: an LRU
+ * smaller than that evicts and re-creates a counter on nearly every request, which both resets
+ * limits early and churns the old generation of the heap.
+ */
+export const DEFAULT_LOCAL_COUNTERS = 20_000;
+
+// The plugin's own stores (CommonJS, untyped): reused rather than re-implementing their Lua and LRU.
+const require = createRequire(import.meta.url);
+const RedisStore = require('@fastify/rate-limit/store/RedisStore.js') as new (c: boolean, e: boolean, redis: unknown, key: string) => CounterStore;
+const LocalStore = require('@fastify/rate-limit/store/LocalStore.js') as new (c: boolean, e: boolean, cache: number) => CounterStore;
+
+/** The `store` option for @fastify/rate-limit: Redis while connected, memory otherwise. */
+export function failoverRateLimitStore(redis: Redis, nameSpace: string, localCounters = DEFAULT_LOCAL_COUNTERS): FastifyRateLimitStoreCtor {
+  class FailoverStore implements CounterStore {
+    private readonly shared: CounterStore;
+    private readonly local: CounterStore;
+
+    constructor(params: StoreParams, parts?: { shared: CounterStore; local: CounterStore }) {
+      this.shared = parts?.shared ?? new RedisStore(params.continueExceeding === true, params.exponentialBackoff === true, redis, nameSpace);
+      this.local = parts?.local ?? new LocalStore(params.continueExceeding === true, params.exponentialBackoff === true, localCounters);
+    }
+
+    incr(...args: Parameters<CounterStore['incr']>): void {
+      (redis.status === 'ready' ? this.shared : this.local).incr(...args);
+    }
+
+    child(routeOptions: unknown): CounterStore {
+      return new FailoverStore(routeOptions as StoreParams, { shared: this.shared.child(routeOptions), local: this.local.child(routeOptions) });
+    }
+  }
+  return FailoverStore as unknown as FastifyRateLimitStoreCtor;
+}
