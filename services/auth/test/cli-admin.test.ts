@@ -42,7 +42,7 @@ test('authctl users, sessions, keys schedule and config', async (t) => {
   const cli = (...args: string[]) => authctl(env, ...args);
   const needsPostgres = env.DATABASE_URL
     ? false
-    : 'DATABASE_URL unset: each authctl process boots its own PGlite (several seconds), so the session steps run only against real PostgreSQL';
+    : 'DATABASE_URL unset: each authctl process boots its own PGlite (seconds each), so the steps needing many authctl runs (sessions, revocations, keys) run only against real PostgreSQL';
 
   /** Runs the app on the test database for `run`, then closes it so the CLI can open the database. */
   async function withApp<T>(run: (base: string) => Promise<T>): Promise<T> {
@@ -116,15 +116,19 @@ test('authctl users, sessions, keys schedule and config', async (t) => {
   });
 
   await t.test('users create refuses a taken email; list filters by role', { skip: needsPostgres }, async (t) => {
-    for (const role of ['user', 'admin']) {
-      const taken = await cli('users', 'create', '--email', 'ALICE@example.com', '--password', PASSWORD, '--role', role);
-      t.equal(taken.code, 1, `a taken email fails (--role ${role})`);
-      t.equal(taken.stderr, 'an account with email alice@example.com already exists: nothing changed\n');
-    }
-    const all = json<UserView[]>(await cli('users', 'list', '--json'));
-    t.same(all.map((u) => [u.email, u.role, u.disabled]), [['ops@example.com', 'admin', false], ['alice@example.com', 'user', false]]);
-    const admins = json<UserView[]>(await cli('users', 'list', '--role', 'admin', '--json'));
-    t.same(admins.map((u) => u.email), ['ops@example.com']);
+    // Real PostgreSQL: several authctl processes at once are fine.
+    const roles = ['user', 'admin'];
+    const [all, admins, ...taken] = await Promise.all([
+      cli('users', 'list', '--json'),
+      cli('users', 'list', '--role', 'admin', '--json'),
+      ...roles.map((role) => cli('users', 'create', '--email', 'ALICE@example.com', '--password', PASSWORD, '--role', role)),
+    ]);
+    taken.forEach((result, i) => {
+      t.equal(result.code, 1, `a taken email fails (--role ${roles[i]})`);
+      t.equal(result.stderr, 'an account with email alice@example.com already exists: nothing changed\n');
+    });
+    t.same(json<UserView[]>(all!).map((u) => [u.email, u.role, u.disabled]), [['ops@example.com', 'admin', false], ['alice@example.com', 'user', false]]);
+    t.same(json<UserView[]>(admins!).map((u) => u.email), ['ops@example.com']);
   });
 
   // Three logins of alice, one with its own user agent: three live sessions.
@@ -145,15 +149,13 @@ test('authctl users, sessions, keys schedule and config', async (t) => {
 
   await t.test('sessions list, revoke and users disable revoke sessions and publish on the bus', { skip: needsPostgres }, async (t) => {
     const logins = await loginAll();
-    const listed = await cli('sessions', 'list', 'alice@example.com', '--json');
+    const [listed, text, unknown] = await Promise.all([cli('sessions', 'list', 'alice@example.com', '--json'), cli('sessions', 'list', userId), cli('sessions', 'list', 'nobody@example.com')]);
     t.equal(listed.code, 0, listed.stderr);
     const sessions = json<SessionView[]>(listed);
     t.equal(sessions.length, 3);
     t.ok(sessions.every((s) => s.state === 'live' && s.ip === '127.0.0.1'), 'three live sessions from 127.0.0.1');
     t.ok(sessions.some((s) => s.user_agent === 'laptop-browser'), 'the user agent is shown');
-    const text = await cli('sessions', 'list', userId);
     t.equal(text.stdout.split('\n')[0], 'id\tcreated_at\tlast_used_at\tip\tuser_agent\tstate', 'a user can be named by id');
-    const unknown = await cli('sessions', 'list', 'nobody@example.com');
     t.equal(unknown.code, 1);
     t.equal(unknown.stderr, 'no user nobody@example.com\n');
 
@@ -162,9 +164,8 @@ test('authctl users, sessions, keys schedule and config', async (t) => {
     t.equal(revoked.code, 0, revoked.stderr);
     t.equal(revoked.stdout, `session ${target} of alice@example.com is revoked\n`);
     if (!env.REDIS_URL) t.match(revoked.stderr, /REDIS_URL is not set, so no running gateway is told/, 'embedded mode says gateways are not told');
-    const again = await cli('sessions', 'revoke', target);
+    const [again, missing] = await Promise.all([cli('sessions', 'revoke', target), cli('sessions', 'revoke', '00000000-0000-4000-8000-000000000000')]);
     t.equal(again.stdout, `session ${target} was already revoked: nothing changed\n`);
-    const missing = await cli('sessions', 'revoke', '00000000-0000-4000-8000-000000000000');
     t.equal(missing.code, 1);
     t.match(missing.stderr, /^no session 00000000-0000-4000-8000-000000000000\n/);
 
