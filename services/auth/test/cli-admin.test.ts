@@ -163,7 +163,7 @@ test('authctl users, sessions, keys schedule and config', async (t) => {
     const revoked = await cli('sessions', 'revoke', target);
     t.equal(revoked.code, 0, revoked.stderr);
     t.equal(revoked.stdout, `session ${target} of alice@example.com is revoked\n`);
-    if (!env.REDIS_URL) t.match(revoked.stderr, /REDIS_URL is not set, so no running gateway is told/, 'embedded mode says gateways are not told');
+    if (!env.REDIS_URL) t.match(revoked.stderr, /REDIS_URL is not set, so authctl told no running gateway/, 'embedded mode says gateways are not told');
     const [again, missing] = await Promise.all([cli('sessions', 'revoke', target), cli('sessions', 'revoke', '00000000-0000-4000-8000-000000000000')]);
     t.equal(again.stdout, `session ${target} was already revoked: nothing changed\n`);
     t.equal(missing.code, 1);

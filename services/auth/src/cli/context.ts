@@ -54,8 +54,9 @@ export async function resolveUser(db: Db, ref: UserRef): Promise<UserRow> {
 function embeddedNotes(config: AuthConfig): void {
   if (config.redisUrl === undefined) {
     console.error(
-      'note: REDIS_URL is not set, so no running gateway is told of this revocation now: gateways hear of revocations only through a Redis they share with authctl. ' +
-        'The sessions are revoked in the database (no refresh works any more); access tokens already issued pass a gateway until they expire (ACCESS_TOKEN_TTL).',
+      'note: REDIS_URL is not set, so authctl told no running gateway: gateways hear of a revocation at once only through a Redis they share with authctl. ' +
+        'The sessions are revoked in the database, so no refresh works any more; a running auth service on this database re-announces the revocation to its gateways within about a minute, ' +
+        'and until then access tokens already issued may still pass.',
     );
   }
   if (config.databaseUrl === undefined) {
