@@ -7,8 +7,8 @@ import { test, type Test } from 'tap';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { createTestEnvironment, freePort, inCi } from '@keygate/testing';
-import { startStack } from '@keygate/stack';
+import { inCi } from '@keygate/testing';
+import { startTestStack } from './helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const artifacts = resolve(import.meta.dirname, '../../test-artifacts/demo');
@@ -43,16 +43,9 @@ async function assertNoTokenExposed(t: Test, page: Page, context: BrowserContext
 }
 
 test('the demo page journey in headless Chromium', { skip, timeout: 240_000 }, async (t) => {
-  const [gateway, auth, orders, notifications] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-  const origin = `http://localhost:${gateway}`;
-  const environment = await createTestEnvironment({
-    GATEWAY_PORT: String(gateway),
-    AUTH_PORT: String(auth),
-    ORDERS_PORT: String(orders),
-    NOTIFICATIONS_PORT: String(notifications),
-    ISSUER: origin,
-  });
-  const stack = await startStack(environment.env);
+  // The page is opened at the issuer's origin: cookie-authenticated calls are checked against it.
+  const { stack, environment } = await startTestStack({ issuerHost: 'localhost' });
+  const origin = environment.gatewayUrl;
   const browser: Browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

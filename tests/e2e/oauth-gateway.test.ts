@@ -8,8 +8,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { createTestEnvironment, freePort } from '@keygate/testing';
 import { startStack } from '@keygate/stack';
+import { stackEnvironment, waitUntil } from './helpers.js';
 
 const run = promisify(execFile);
 const CLI = resolve(import.meta.dirname, '../../services/auth/dist/cli.js');
@@ -25,24 +25,8 @@ function basic(id: string, secret: string): Record<string, string> {
   return { authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` };
 }
 
-async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, stepMs = 10): Promise<number | undefined> {
-  const started = Date.now();
-  while (Date.now() - started < timeoutMs) {
-    if (await check()) return Date.now() - started;
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  return undefined;
-}
-
 test('tokens from every OAuth grant pass the gateway; revoked ones stop passing within 1 s', async (t) => {
-  const [gateway, auth, orders, notifications] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-  const environment = await createTestEnvironment({
-    GATEWAY_PORT: String(gateway),
-    AUTH_PORT: String(auth),
-    ORDERS_PORT: String(orders),
-    NOTIFICATIONS_PORT: String(notifications),
-    ISSUER: `http://127.0.0.1:${gateway}`,
-  });
+  const environment = await stackEnvironment();
   t.teardown(() => environment.cleanup());
   // Before the stack: embedded PGlite (under DATA_DIR) allows one process at a time.
   const service = await authctl(environment.env, 'clients', 'create', '--name', 'billing', '--grant', 'client_credentials', '--scope', 'orders:read');

@@ -2,25 +2,12 @@
 // PostgreSQL and Redis in CI) driven over real HTTP through the gateway, the way a browser or
 // a platform team's client would use it.
 import { test } from 'tap';
-import { createTestEnvironment, freePort } from '@keygate/testing';
-import { startStack, type RunningStack } from '@keygate/stack';
+import type { RunningStack } from '@keygate/stack';
+import { startTestStack, waitUntil } from './helpers.js';
 
 interface Session {
   accessToken: string;
   refreshCookie: string;
-}
-
-async function startTestStack() {
-  const [gateway, auth, orders, notifications] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-  const environment = await createTestEnvironment({
-    GATEWAY_PORT: String(gateway),
-    AUTH_PORT: String(auth),
-    ORDERS_PORT: String(orders),
-    NOTIFICATIONS_PORT: String(notifications),
-    ISSUER: `http://127.0.0.1:${gateway}`,
-  });
-  const stack = await startStack(environment.env);
-  return { stack, environment };
 }
 
 function refreshCookieOf(response: Response): string | undefined {
@@ -42,15 +29,6 @@ async function login(stack: RunningStack, email: string, password: string): Prom
   if (response.status !== 200) throw new Error(`login answered ${response.status}: ${await response.text()}`);
   const body = await json(response);
   return { accessToken: body.access_token as string, refreshCookie: refreshCookieOf(response)! };
-}
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, stepMs = 25): Promise<number | undefined> {
-  const started = Date.now();
-  while (Date.now() - started < timeoutMs) {
-    if (await check()) return Date.now() - started;
-    await new Promise((resolve) => setTimeout(resolve, stepMs));
-  }
-  return undefined;
 }
 
 test('a user registers, logs in, orders through the gateway, is notified, refreshes and logs out', async (t) => {

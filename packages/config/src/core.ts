@@ -4,8 +4,28 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, renameSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { ConfigError, base64Key, int, oneOf, optionalStr, str, url, type SettingsOf } from './settings.js';
+import { ConfigError, base64Key, int, list, oneOf, optionalStr, str, url, type Setting, type SettingsOf } from './settings.js';
+
+const PROXY_KEYWORDS = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * TRUST_PROXY: the peers (IP addresses, CIDR ranges, or fastify's loopback / linklocal /
+ * uniquelocal) whose X-Forwarded-For is believed. Shared by the gateway (its load balancer) and the
+ * auth service (the gateway).
+ */
+export function trustProxySetting(): Setting<readonly string[]> {
+  return list('TRUST_PROXY', {
+    check(item) {
+      if (PROXY_KEYWORDS.includes(item)) return;
+      const [address, bits, extra] = item.split('/');
+      const family = isIP(address ?? '');
+      const bitsOk = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+      if (family === 0 || !bitsOk || extra !== undefined) throw new Error(`"${item}" is not an IP address, CIDR range, loopback, linklocal or uniquelocal`);
+    },
+  });
+}
 
 export const coreSettings = {
   nodeEnv: oneOf('NODE_ENV', ['development', 'production', 'test'] as const, { default: 'development' }),

@@ -1,15 +1,6 @@
 /** JSON schemas shared by every service's route declarations. */
-export const ErrorResponse = {
-  $id: 'ErrorResponse',
-  type: 'object',
-  required: ['error', 'error_description'],
-  properties: {
-    error: { type: 'string' },
-    error_description: { type: 'string' },
-  },
-} as const;
 
-/** Response schemas for the error statuses a route may declare: `{ 400: errorSchema, ... }`. */
+/** The contract's error body, for the error statuses a route declares: `{ 400: errorSchema, ... }`. */
 export const errorSchema = {
   type: 'object',
   required: ['error', 'error_description'],
@@ -18,3 +9,6 @@ export const errorSchema = {
     error_description: { type: 'string' },
   },
 } as const;
+
+/** The same, registrable once with `app.addSchema` and referenced by `$ref: 'ErrorResponse#'`. */
+export const ErrorResponse = { $id: 'ErrorResponse', ...errorSchema } as const;

@@ -2,7 +2,6 @@
  * The auth service's settings: the shared core plus every auth setting of the contract. Invalid
  * values stop start-up with a message naming the setting; secrets are resolved for embedded mode.
  */
-import { isIP } from 'node:net';
 import {
   ConfigError,
   assertProductionReady,
@@ -15,6 +14,7 @@ import {
   loadSettings,
   oneOf,
   optionalStr,
+  trustProxySetting,
   type SettingsOf,
 } from '@keygate/config';
 import { SIGNING_ALGS } from '@keygate/tokens';
@@ -33,14 +33,6 @@ function checkOrigin(item: string): void {
   }
 }
 
-function checkProxy(item: string): void {
-  const [address, bits, extra] = item.split('/');
-  const family = isIP(address ?? '');
-  const maxBits = family === 4 ? 32 : 128;
-  const bitsOk = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits);
-  if (family === 0 || !bitsOk || extra !== undefined) throw new Error(`must list IP addresses or CIDR ranges, got "${item}"`);
-}
-
 export const authSettings = {
   ...coreSettings,
   port: int('AUTH_PORT', { default: 8081, min: 0, max: 65_535 }),
@@ -55,7 +47,7 @@ export const authSettings = {
   rateLimitLoginPerIp: int('RATE_LIMIT_LOGIN_PER_IP', { default: 20, min: 1, max: 100_000, unit: 'requests per minute' }),
   rateLimitLoginPerAccount: int('RATE_LIMIT_LOGIN_PER_ACCOUNT', { default: 10, min: 1, max: 100_000, unit: 'requests per minute' }),
   signingAlg: oneOf('SIGNING_ALG', SIGNING_ALGS, { default: 'RS256' }),
-  trustProxy: list('TRUST_PROXY', { check: checkProxy }),
+  trustProxy: trustProxySetting(),
   passwordGrantEnabled: bool('PASSWORD_GRANT_ENABLED', { default: true }),
   /** Cache-Control max-age of the JWKS; a new key is published at least this long before it signs. */
   jwksMaxAge: int('JWKS_MAX_AGE', { default: 300, min: 0, max: DAY, unit: 'seconds' }),

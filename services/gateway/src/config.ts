@@ -15,6 +15,7 @@ import {
   oneOf,
   optionalStr,
   requiredUrl,
+  trustProxySetting,
   url,
   type SettingsOf,
 } from '@keygate/config';
@@ -35,13 +36,7 @@ export const gatewaySettings = {
   routesJson: optionalStr('GATEWAY_ROUTES'),
   routesFile: optionalStr('GATEWAY_ROUTES_FILE'),
   /** Peers (IPs or CIDRs) whose X-Forwarded-For / -Proto / -Host are believed. */
-  trustProxy: list('TRUST_PROXY', {
-    check(item) {
-      if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(item) && !['loopback', 'linklocal', 'uniquelocal'].includes(item)) {
-        throw new Error(`"${item}" is not an IP address, CIDR, loopback, linklocal or uniquelocal`);
-      }
-    },
-  }),
+  trustProxy: trustProxySetting(),
   rateLimitPublicPerIp: int('RATE_LIMIT_PUBLIC_PER_IP', { default: 300, min: 1, max: 1_000_000_000, unit: 'requests per minute' }),
   rateLimitUser: int('RATE_LIMIT_USER', { default: 600, min: 1, max: 1_000_000_000, unit: 'requests per minute' }),
   /** serve: keep serving with revocation paused (readiness stays up, metric and logs say so); refuse: 503 on authenticated routes. */

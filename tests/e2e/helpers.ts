@@ -1,0 +1,41 @@
+/** What the end-to-end tests share: a whole stack on free ports, and waiting for a condition. */
+import { createTestEnvironment, freePort, type TestEnvironment } from '@keygate/testing';
+import { startStack, type RunningStack } from '@keygate/stack';
+
+/**
+ * A test environment for the whole stack on four free ports, with ISSUER at the gateway's URL
+ * (the gateway's own origin is what cookie-authenticated calls are checked against).
+ */
+export async function stackEnvironment(options: { issuerHost?: string; overrides?: Record<string, string> } = {}): Promise<TestEnvironment & { gatewayUrl: string }> {
+  const [gateway, auth, orders, notifications] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const gatewayUrl = `http://${options.issuerHost ?? '127.0.0.1'}:${gateway}`;
+  const environment = await createTestEnvironment({
+    GATEWAY_PORT: String(gateway),
+    AUTH_PORT: String(auth),
+    ORDERS_PORT: String(orders),
+    NOTIFICATIONS_PORT: String(notifications),
+    ISSUER: gatewayUrl,
+    ...options.overrides,
+  });
+  return { ...environment, gatewayUrl };
+}
+
+export async function startTestStack(options: Parameters<typeof stackEnvironment>[0] = {}): Promise<{ stack: RunningStack; environment: TestEnvironment & { gatewayUrl: string } }> {
+  const environment = await stackEnvironment(options);
+  try {
+    return { stack: await startStack(environment.env), environment };
+  } catch (error) {
+    await environment.cleanup();
+    throw error;
+  }
+}
+
+/** Polls `check` until it holds; the milliseconds it took, or undefined after `timeoutMs`. */
+export async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, stepMs = 25): Promise<number | undefined> {
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    if (await check()) return Date.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, stepMs));
+  }
+  return undefined;
+}
