@@ -57,9 +57,10 @@ export function isEmbedded(config: Pick<CoreConfig, 'databaseUrl' | 'redisUrl'>)
 export function assertProductionReady(
   config: Pick<CoreConfig, 'nodeEnv' | 'databaseUrl' | 'redisUrl'>,
   requiredSecrets: Record<string, unknown>,
+  options: { needsDatabase?: boolean } = {},
 ): void {
   if (config.nodeEnv !== 'production') return;
-  if (config.databaseUrl === undefined) throw new ConfigError('DATABASE_URL', 'is required when NODE_ENV=production (embedded PGlite is for development only)');
+  if ((options.needsDatabase ?? true) && config.databaseUrl === undefined) throw new ConfigError('DATABASE_URL', 'is required when NODE_ENV=production (embedded PGlite is for development only)');
   if (config.redisUrl === undefined) throw new ConfigError('REDIS_URL', 'is required when NODE_ENV=production (the in-process bus is for development only)');
   for (const [env, value] of Object.entries(requiredSecrets)) {
     if (value === undefined) throw new ConfigError(env, 'is required when NODE_ENV=production');

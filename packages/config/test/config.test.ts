@@ -90,6 +90,8 @@ test('production refuses embedded defaults and missing secrets', async (t) => {
   const both = loadSettings(coreSettings, { NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x', REDIS_URL: 'redis://r:6379' });
   t.equal(errorFor(() => assertProductionReady(both, { GATEWAY_SECRET: undefined })).setting, 'GATEWAY_SECRET');
   t.doesNotThrow(() => assertProductionReady(both, { GATEWAY_SECRET: Buffer.alloc(32) }));
+  const noDatabase = loadSettings(coreSettings, { NODE_ENV: 'production', REDIS_URL: 'redis://r:6379' });
+  t.doesNotThrow(() => assertProductionReady(noDatabase, {}, { needsDatabase: false }), 'the gateway keeps no database');
   t.equal(
     errorFor(() => embeddedSecret(undefined, { env: 'KEY_ENCRYPTION_KEY', dataDir: '/nonexistent', bytes: 32, nodeEnv: 'production', warn: () => {} })).setting,
     'KEY_ENCRYPTION_KEY',

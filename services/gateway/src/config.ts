@@ -85,7 +85,7 @@ function loadRoutes(settings: Settings): Route[] {
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>>, warn: (message: string) => void = () => {}): GatewayConfig {
   const settings = loadSettings(gatewaySettings, env);
-  assertProductionReady(settings, { GATEWAY_SECRET: settings.gatewaySecret });
+  assertProductionReady(settings, { GATEWAY_SECRET: settings.gatewaySecret }, { needsDatabase: false });
   const gatewaySecret = embeddedSecret(settings.gatewaySecret, { env: 'GATEWAY_SECRET', dataDir: settings.dataDir, bytes: 32, nodeEnv: settings.nodeEnv, warn });
   const { routesJson: _json, routesFile: _file, ...rest } = settings;
   return Object.freeze({
