@@ -69,7 +69,11 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
       logLevel: config.logLevel,
       trustRequestId: true,
       trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
-      readiness: { database: () => database.ping(), bus: () => bus.ping() },
+      // Redis is not a readiness dependency: without it login and refresh keep working (rate
+      // limits count per instance, revocations are re-announced from PostgreSQL once it is back),
+      // and failing readiness on every auth instance at once would turn a Redis outage into a
+      // login outage.
+      readiness: { database: () => database.ping() },
     });
     log = app.log;
     const db = database.db as Kysely<AuthDatabase>;
