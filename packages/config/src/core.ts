@@ -40,6 +40,8 @@ export const coreSettings = {
   audience: str('AUDIENCE', { default: 'api' }),
   gatewaySecret: base64Key('GATEWAY_SECRET', { bytes: 32 }),
   shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', { default: 10_000, min: 100, max: 120_000, unit: 'milliseconds' }),
+  /** After SIGTERM: /readyz 503 but still serving this long before the listener closes (what a k8s preStop sleep does). */
+  shutdownDrainDelayMs: int('SHUTDOWN_DRAIN_DELAY_MS', { default: 0, min: 0, max: 120_000, unit: 'milliseconds' }),
   instanceName: optionalStr('INSTANCE_NAME'),
 } as const;
 

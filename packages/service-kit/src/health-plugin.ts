@@ -1,9 +1,18 @@
 /**
  * GET /healthz (the process is alive) and GET /readyz (every dependency answers; 503 with
  * Retry-After otherwise). Readiness is re-checked on every call so a recovered database turns
- * it green again without a restart.
+ * it green again without a restart. `app.stopServing()` turns /readyz to 503 for good: the
+ * instance is shutting down (runService on SIGTERM) and balancers that probe it should stop
+ * routing to it while it still serves what they send meanwhile.
  */
 import fp from 'fastify-plugin';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** From now on GET /readyz answers 503 `stopping`; every other route keeps working. */
+    stopServing(): void;
+  }
+}
 
 export type ReadinessCheck = () => Promise<void>;
 
@@ -37,8 +46,17 @@ export const healthPlugin = fp<{ checks: Record<string, ReadinessCheck> }>(
   async (app, options) => {
     // Probes hit these every few seconds: log them only when something is wrong.
     const logLevel = app.log.level === 'silent' ? 'silent' : 'warn';
+    let stopping = false;
+    app.decorate('stopServing', () => {
+      stopping = true;
+    });
     app.get('/healthz', { schema: { hide: true, response: { 200: statusSchema } }, logLevel }, async () => ({ status: 'ok' }));
     app.get('/readyz', { schema: { hide: true, response: { 200: statusSchema, 503: statusSchema } }, logLevel }, async (request, reply) => {
+      if (stopping) {
+        // No Retry-After: this instance will not come back; the balancer should use another one.
+        void reply.code(503);
+        return { status: 'stopping', checks: {} };
+      }
       const names = Object.keys(options.checks);
       const results = await Promise.allSettled(names.map((name) => withTimeout(options.checks[name]!)));
       const checks: Record<string, string> = {};

@@ -1,23 +1,52 @@
 /**
- * The one way a service process starts and stops: listen, then on SIGTERM/SIGINT stop taking
- * new requests (503 while closing), let in-flight ones finish, close plugins (pools, Redis) and
- * exit 0; exit 1 if draining exceeds the timeout. Used by every services/<name>/src/server.ts.
+ * The one way a service process starts and stops: listen, then on SIGTERM/SIGINT report not
+ * ready (GET /readyz 503) while still serving for the drain delay, so a balancer that probes
+ * readiness, or an endpoint list being updated, stops routing here before the listener closes;
+ * then stop taking new connections (503 on kept-alive ones), let in-flight requests finish, close
+ * plugins (pools, Redis) and exit 0; exit 1 if draining exceeds the timeout. Used by every
+ * services/<name>/src/main.ts.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 
 export interface RunOptions {
   host: string;
   port: number;
+  /** How long in-flight requests may take to finish once the listener is closed (then exit 1). */
   shutdownTimeoutMs: number;
+  /**
+   * How long to keep serving normally after SIGTERM, /readyz already 503, before closing the
+   * listener (SHUTDOWN_DRAIN_DELAY_MS). Closing a listener resets the connections waiting in
+   * its accept queue, and a balancer cannot know whether such a request was processed, so it
+   * must have stopped sending first. Default 0: nothing balances a development instance.
+   */
+  drainDelayMs?: number;
   /** Called once listening, e.g. to print where the service is. */
   onListening?: (address: string) => void;
 }
 
 export async function runService(app: FastifyInstance, options: RunOptions): Promise<void> {
-  closeWithGrace({ delay: options.shutdownTimeoutMs }, async ({ signal, err }) => {
-    if (err) app.log.error({ err }, 'shutting down after an error');
-    else app.log.info({ signal }, 'shutting down: draining in-flight requests');
+  const drainDelayMs = options.drainDelayMs ?? 0;
+  closeWithGrace({ delay: drainDelayMs + options.shutdownTimeoutMs }, async ({ signal, err }) => {
+    if (err) {
+      // A crash: nothing is served reliably any more, so no drain delay.
+      app.log.error({ err }, 'shutting down after an error');
+      await app.close();
+      return;
+    }
+    app.stopServing();
+    // Every response from now on says Connection: close, so a keep-alive client that reaches this
+    // instance directly (a gateway's pool behind a Kubernetes Service) moves to a new connection
+    // elsewhere, instead of meeting the idle-close at app.close() while it is sending.
+    app.server.prependListener('request', (_request, response) => {
+      response.setHeader('connection', 'close');
+    });
+    if (drainDelayMs > 0) {
+      app.log.info({ signal, drainDelayMs }, 'shutting down: not ready, still serving during the drain delay');
+      await sleep(drainDelayMs);
+    }
+    app.log.info({ signal }, 'shutting down: draining in-flight requests');
     await app.close();
   });
   const address = await app.listen({ host: options.host, port: options.port });

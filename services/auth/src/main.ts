@@ -6,7 +6,12 @@ import { loadConfig } from './config.js';
 try {
   const config = loadConfig(process.env, (message) => process.stderr.write(`warning: ${message}\n`));
   const app = await build(config);
-  await runService(app, { host: config.host, port: config.port, shutdownTimeoutMs: config.shutdownTimeoutMs });
+  await runService(app, {
+    host: config.host,
+    port: config.port,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    drainDelayMs: config.shutdownDrainDelayMs,
+  });
 } catch (error) {
   exitOnStartupError(error);
 }
