@@ -55,6 +55,15 @@ const INTERNAL = Object.keys(INTERNAL_SERVICES) as InternalService[];
 /** Secrets: only ever by reference (compose `${VAR:?}` from .env, k8s secretKeyRef). */
 const SECRETS = ['DATABASE_URL', 'REDIS_URL', 'KEY_ENCRYPTION_KEY', 'GATEWAY_SECRET', 'ADMIN_PASSWORD'];
 
+/**
+ * Seconds a stopping instance may take at most, from SIGTERM to exit: its drain delay (serving
+ * while balancers stop routing) plus its shutdown timeout, from `value(name)` or the defaults.
+ */
+function shutdownSeconds(service: ServiceName, value: (name: string) => string | undefined): number {
+  const setting = (name: string) => Number(value(name) ?? SETTINGS[service].get(name)?.parse(undefined));
+  return (setting('SHUTDOWN_DRAIN_DELAY_MS') + setting('SHUTDOWN_TIMEOUT_MS')) / 1000;
+}
+
 function unknownSettings(service: ServiceName, names: Iterable<string>): string[] {
   return [...names].filter((name) => !SETTINGS[service].has(name));
 }
@@ -121,6 +130,7 @@ type ComposeService = {
   volumes?: string[];
   ports?: string[];
   image?: string;
+  stop_grace_period?: string;
 };
 
 const compose = parse(readFileSync(repoPath('docker-compose.yml'), 'utf8'), { merge: true }) as {
@@ -153,6 +163,12 @@ test('docker-compose.yml runs the entry points with settings the services read',
     t.equal(definition.build?.target, service, `${name}: image target ${service}`);
     t.equal(definition.depends_on?.postgres?.condition, 'service_healthy', `${name}: waits for a healthy PostgreSQL`);
     t.equal(definition.depends_on?.redis?.condition, 'service_healthy', `${name}: waits for a healthy Redis`);
+    const budget = shutdownSeconds(service, (setting) => (setting in env ? String(env[setting]) : undefined));
+    const grace = /^(\d+)s$/.exec(definition.stop_grace_period ?? '')?.[1];
+    t.ok(
+      Number(grace) > budget,
+      `${name}: stop_grace_period ${definition.stop_grace_period} > drain delay + SHUTDOWN_TIMEOUT_MS (${budget} s)`,
+    );
   }
   t.same(byService.get('auth')?.length, 2, '2 auth instances');
   t.same(byService.get('gateway')?.length, 2, '2 gateway instances');
@@ -360,15 +376,20 @@ test('infra/k8s: a Deployment per service with the entry point, settings, probes
     t.equal(container?.livenessProbe?.httpGet?.path, '/healthz', `${service}: liveness on /healthz`);
     for (const probe of [container?.readinessProbe, container?.livenessProbe])
       t.ok(probe?.httpGet?.port === portName || probe?.httpGet?.port === port, `${service}: probe on the service port`);
+    // The endpoint is removed at the same time as SIGTERM is sent: the pod must keep serving
+    // while that spreads, by a preStop sleep or its own drain delay, or new connections are reset.
     const preStop = container?.lifecycle?.preStop?.exec?.command ?? [];
-    t.equal(preStop[0], 'sleep', `${service}: preStop sleeps while endpoints drain`);
-    const shutdownMs = Number(
-      env.find((e) => e.name === 'SHUTDOWN_TIMEOUT_MS')?.value ?? SETTINGS[service].get('SHUTDOWN_TIMEOUT_MS')?.parse(undefined),
+    const preStopSeconds = preStop[0] === 'sleep' ? Number(preStop[1]) : 0;
+    const drainDelayMs = Number(env.find((e) => e.name === 'SHUTDOWN_DRAIN_DELAY_MS')?.value ?? 0);
+    t.ok(
+      preStopSeconds + drainDelayMs / 1000 >= 5,
+      `${service}: serves at least 5 s after termination starts (preStop ${preStopSeconds} s, SHUTDOWN_DRAIN_DELAY_MS ${drainDelayMs})`,
     );
+    const budget = shutdownSeconds(service, (setting) => env.find((e) => e.name === setting)?.value);
     const grace = pod?.terminationGracePeriodSeconds ?? 30;
     t.ok(
-      grace > Number(preStop[1]) + shutdownMs / 1000,
-      `${service}: terminationGracePeriodSeconds ${grace} > preStop ${preStop[1]} s + drain ${shutdownMs / 1000} s`,
+      grace > preStopSeconds + budget,
+      `${service}: terminationGracePeriodSeconds ${grace} > preStop ${preStopSeconds} s + drain delay and SHUTDOWN_TIMEOUT_MS ${budget} s`,
     );
     t.equal(pod?.securityContext?.runAsNonRoot, true, `${service}: runAsNonRoot`);
     t.equal(container?.securityContext?.allowPrivilegeEscalation, false, `${service}: no privilege escalation`);
