@@ -4,6 +4,7 @@
  * session holder for the refresh cookie. Only 127.0.0.1 is ever contacted.
  */
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 
 export interface Reply {
   status: number;
@@ -17,6 +18,33 @@ export interface CallOptions {
   cookie?: string;
   json?: unknown;
   timeoutMs?: number;
+  /**
+   * A connection of its own, closed after the reply (`Connection: close`), instead of fetch's
+   * keep-alive pool: a client without keep-alive. Such a client never sends on a connection the
+   * server is closing as idle (nginx does that to every idle connection when it reloads).
+   */
+  newConnection?: boolean;
+}
+
+/** One request on a new connection (node:http without an agent), as plain data. */
+function callOnNewConnection(url: URL, method: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number) {
+  return new Promise<{ status: number; headers: Headers; text: string }>((resolve, reject) => {
+    const req = httpRequest(url, { method, headers, agent: false, signal: AbortSignal.timeout(timeoutMs) }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const replyHeaders = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          for (const item of Array.isArray(value) ? value : value === undefined ? [] : [value]) replyHeaders.append(name, item);
+        }
+        resolve({ status: res.statusCode ?? 0, headers: replyHeaders, text });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 export async function call(base: string, method: string, path: string, options: CallOptions = {}): Promise<Reply> {
@@ -26,20 +54,26 @@ export async function call(base: string, method: string, path: string, options: 
   if (options.cookie !== undefined) headers.cookie = `refresh_token=${options.cookie}`;
   if (options.json !== undefined) headers['content-type'] = 'application/json';
   const started = performance.now();
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers,
-    body: options.json === undefined ? undefined : JSON.stringify(options.json),
-    signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
-  });
-  const text = await response.text();
+  const payload = options.json === undefined ? undefined : JSON.stringify(options.json);
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  let status: number;
+  let replyHeaders: Headers;
+  let text: string;
+  if (options.newConnection) {
+    ({ status, headers: replyHeaders, text } = await callOnNewConnection(new URL(`${base}${path}`), method, headers, payload, timeoutMs));
+  } else {
+    const response = await fetch(`${base}${path}`, { method, headers, body: payload, signal: AbortSignal.timeout(timeoutMs) });
+    text = await response.text();
+    status = response.status;
+    replyHeaders = response.headers;
+  }
   let body: unknown = text;
   try {
     body = text === '' ? undefined : JSON.parse(text);
   } catch {
     // not JSON: kept as text so the failure report shows it
   }
-  return { status: response.status, body, headers: response.headers, ms: performance.now() - started };
+  return { status, body, headers: replyHeaders, ms: performance.now() - started };
 }
 
 /** Like `call`, but a network error becomes status 0 with the message as body. */
@@ -130,13 +164,16 @@ export function sessionFrom(credentials: Credentials, reply: Reply): Session | u
   return { credentials, accessToken: body.access_token, cookie };
 }
 
-export function refresh(base: string, session: Session, timeoutMs?: number): Promise<Reply> {
-  return tryCall(base, 'POST', '/auth/refresh', { cookie: session.cookie, ...(timeoutMs ? { timeoutMs } : {}) });
+/** How a call is made, beside what it sends. */
+export type Transport = Pick<CallOptions, 'timeoutMs' | 'newConnection'>;
+
+export function refresh(base: string, session: Session, transport: Transport = {}): Promise<Reply> {
+  return tryCall(base, 'POST', '/auth/refresh', { cookie: session.cookie, ...transport });
 }
 
 /** A request that needs a valid token at the gateway (then reaches orders). */
-export function protectedGet(base: string, token: string, timeoutMs?: number): Promise<Reply> {
-  return tryCall(base, 'GET', '/orders', { token, ...(timeoutMs ? { timeoutMs } : {}) });
+export function protectedGet(base: string, token: string, transport: Transport = {}): Promise<Reply> {
+  return tryCall(base, 'GET', '/orders', { token, ...transport });
 }
 
 /**

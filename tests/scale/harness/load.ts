@@ -68,6 +68,8 @@ export interface LoadOptions {
   retries?: number;
   /** Called with every access token a refresh returns. */
   onToken?: (token: string) => void;
+  /** Every request on a connection of its own (a client without keep-alive; see CallOptions). */
+  newConnectionPerRequest?: boolean;
 }
 
 export interface RunningLoad {
@@ -86,8 +88,9 @@ async function attempt(
   operation: Operation,
   index: number,
 ): Promise<{ reply: Reply; ok: boolean; final: boolean }> {
+  const newConnection = options.newConnectionPerRequest ?? false;
   if (operation === 'refresh') {
-    const reply = await refresh(options.base, session);
+    const reply = await refresh(options.base, session, { newConnection });
     const next = sessionFrom(session.credentials, reply);
     if (next) {
       session.accessToken = next.accessToken;
@@ -102,13 +105,14 @@ async function attempt(
     const reply = await tryCall(options.base, 'POST', '/orders', {
       token: session.accessToken,
       json: { item: `scale item ${index}`, quantity: 1 },
+      newConnection,
     });
     return { reply, ok: reply.status === 201, final: reply.status === 201 || reply.status === 401 };
   }
   const reply =
     operation === 'inbox'
-      ? await tryCall(options.base, 'GET', '/notifications', { token: session.accessToken })
-      : await protectedGet(options.base, session.accessToken);
+      ? await tryCall(options.base, 'GET', '/notifications', { token: session.accessToken, newConnection })
+      : await protectedGet(options.base, session.accessToken, { newConnection });
   return { reply, ok: reply.status === 200 && Array.isArray(reply.body), final: reply.status === 200 || reply.status === 401 };
 }
 
