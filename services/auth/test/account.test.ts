@@ -1,4 +1,5 @@
 import { test } from 'tap';
+import { createHash } from 'node:crypto';
 import { PASSWORD, bearer, claimsOf, http, login, refresh, refreshCookieValue, registerAndLogin, startAuth, uniqueEmail } from './helpers.js';
 
 test('register, login, me, password change over HTTP', async (t) => {
@@ -67,6 +68,26 @@ test('register, login, me, password change over HTTP', async (t) => {
     t.match(claims, { iss: 'http://localhost:8080', aud: 'api', role: 'user', client_id: 'keygate-web', sid: String, sub: String });
     t.equal((claims.exp as number) - (claims.iat as number), 900);
     t.notOk(JSON.stringify(claims).includes(email), 'no email in the token');
+  });
+
+  await t.test('login writes the session, its one live refresh token and one login_success audit row (one statement)', async (t) => {
+    const email = uniqueEmail();
+    await http(base, 'POST', '/auth/register', { json: { email, password: PASSWORD } });
+    const res = await http(base, 'POST', '/auth/login', { json: { email, password: PASSWORD }, headers: { 'user-agent': 'login-test/1.0' } });
+    t.equal(res.status, 200);
+    const sessionId = claimsOf((res.body as { access_token: string }).access_token).sid as string;
+    const session = await auth.ctx.db.selectFrom('auth.sessions').selectAll().where('id', '=', sessionId).executeTakeFirstOrThrow();
+    t.match(session, { client_id: 'keygate-web', user_agent: 'login-test/1.0', revoked_at: null, scope: null });
+    t.equal(session.absolute_expires_at.getTime() - session.created_at.getTime(), 30 * 86_400_000, 'absolute expiry SESSION_MAX_AGE after creation');
+    t.equal(session.idle_expires_at.getTime() - session.created_at.getTime(), 7 * 86_400_000, 'idle expiry REFRESH_TOKEN_TTL after creation');
+    const tokens = await auth.ctx.db.selectFrom('auth.refresh_tokens').selectAll().where('session_id', '=', sessionId).execute();
+    t.equal(tokens.length, 1);
+    const cookieToken = refreshCookieValue(res.cookies)!;
+    t.same(tokens[0]!.token_hash, createHash('sha256').update(cookieToken).digest(), 'only the SHA-256 of the cookie is stored');
+    t.match(tokens[0], { parent_hash: null, spent_at: null, successor_hash: null });
+    const audit = await auth.ctx.db.selectFrom('auth.audit_events').selectAll().where('session_id', '=', sessionId).execute();
+    t.equal(audit.length, 1);
+    t.match(audit[0], { event: 'login_success', user_id: session.user_id, user_agent: 'login-test/1.0', ip: '127.0.0.1', details: {} });
   });
 
   await t.test('login failures: the same 401 body for a wrong password and an unknown email', async (t) => {

@@ -78,9 +78,8 @@ export async function exchangeAuthorizationCode(
     if (computed.length !== expected.length || !timingSafeEqual(computed, expected)) return { ok: false, reason: 'pkce_mismatch' };
     const user = await findUserById(trx, row.user_id);
     if (!user || user.disabled) return { ok: false, reason: 'user_disabled' };
-    const started = await startSessionIn(trx, ctx.config, user, row.client_id, meta, { scope: row.scope });
+    const started = await startSessionIn(trx, ctx.config, user, row.client_id, meta, { scope: row.scope, auditDetails: { client_id: row.client_id, grant: 'authorization_code' } });
     await markAuthorizationCodeUsed(trx, codeHash, started.session.id);
-    await recordAudit(trx, { event: 'login_success', userId: user.id, sessionId: started.session.id, ip: meta.ip, userAgent: meta.userAgent, details: { client_id: row.client_id, grant: 'authorization_code' } });
     return { ok: true, user, started, scope: row.scope };
   });
   if (!result.ok && result.revokedSessionId !== undefined) {

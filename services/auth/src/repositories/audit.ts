@@ -1,4 +1,5 @@
 /** Audit log writes. Callers pass ids and context only: never passwords, tokens or key material. */
+import { prepared } from './prepared.js';
 import type { Db } from './schema.js';
 
 export type AuditEvent =
@@ -28,16 +29,9 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
+// Every refresh and login writes one: prepared once (see prepared.ts).
+const INSERT = prepared('insert into "auth"."audit_events" ("event", "user_id", "session_id", "ip", "user_agent", "details") values ($1, $2, $3, $4, $5, $6)');
+
 export async function recordAudit(db: Db, entry: AuditEntry): Promise<void> {
-  await db
-    .insertInto('auth.audit_events')
-    .values({
-      event: entry.event,
-      user_id: entry.userId ?? null,
-      session_id: entry.sessionId ?? null,
-      ip: entry.ip ?? null,
-      user_agent: entry.userAgent ?? null,
-      details: JSON.stringify(entry.details ?? {}),
-    })
-    .execute();
+  await INSERT.run(db, [entry.event, entry.userId ?? null, entry.sessionId ?? null, entry.ip ?? null, entry.userAgent ?? null, JSON.stringify(entry.details ?? {})]);
 }

@@ -1,7 +1,7 @@
 /** Sessions repository: one row per login; rotation and revocation lock or update it here. */
-import { sql } from 'kysely';
+import { prepared } from './prepared.js';
 import type { Db, SessionRow } from './schema.js';
-import { dbNow, dbNowPlus } from './sql-time.js';
+import { dbNow } from './sql-time.js';
 
 export interface NewSession {
   userId: string;
@@ -12,35 +12,56 @@ export interface NewSession {
   absoluteSeconds: number;
   /** The OAuth scope granted at login, carried into every access token of the session. */
   scope?: string | null;
+  /** SHA-256 of the session's first refresh token. */
+  firstTokenHash: Buffer;
+  /** The login_success audit row written with it (`ip` and `user_agent` as given here). */
+  audit: { ip: string | null; userAgent: string | null; details: Record<string, unknown> };
 }
 
-export async function insertSession(db: Db, session: NewSession): Promise<SessionRow> {
-  return db
-    .insertInto('auth.sessions')
-    .values({
-      user_id: session.userId,
-      client_id: session.clientId,
-      ip: session.ip,
-      user_agent: session.userAgent,
-      scope: session.scope ?? null,
-      idle_expires_at: sql<Date>`least(now() + make_interval(secs => ${session.idleSeconds}), now() + make_interval(secs => ${session.absoluteSeconds}))`,
-      absolute_expires_at: dbNowPlus(session.absoluteSeconds),
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow();
+/**
+ * A login's writes as one statement: the session, its first refresh token and the login_success
+ * audit row. One statement is atomic on its own, so a login needs no begin/commit and makes one
+ * round trip instead of five (docs/decisions-auth.md, "Login in one statement").
+ */
+const INSERT_WITH_TOKEN = prepared<SessionRow>(`with "session" as (
+  insert into "auth"."sessions" ("user_id", "client_id", "ip", "user_agent", "scope", "idle_expires_at", "absolute_expires_at")
+  values ($1, $2, $3, $4, $5, least(now() + make_interval(secs => $6), now() + make_interval(secs => $7)), now() + make_interval(secs => $7))
+  returning *
+), "token" as (
+  insert into "auth"."refresh_tokens" ("token_hash", "session_id", "parent_hash") select $8::bytea, "id", null from "session"
+), "audit" as (
+  insert into "auth"."audit_events" ("event", "user_id", "session_id", "ip", "user_agent", "details")
+  select 'login_success', "user_id", "id", $9::text, $10::text, $11::jsonb from "session"
+)
+select * from "session"`);
+
+export async function insertSessionWithToken(db: Db, session: NewSession): Promise<SessionRow> {
+  const row = await INSERT_WITH_TOKEN.first(db, [
+    session.userId,
+    session.clientId,
+    session.ip,
+    session.userAgent,
+    session.scope ?? null,
+    session.idleSeconds,
+    session.absoluteSeconds,
+    session.firstTokenHash,
+    session.audit.ip,
+    session.audit.userAgent,
+    JSON.stringify(session.audit.details),
+  ]);
+  if (!row) throw new Error('insert into auth.sessions returned no row');
+  return row;
 }
 
 export type LockedSession = SessionRow & { db_now: Date };
 
+// The rotation's statements, prepared once (see prepared.ts).
+const LOCK = prepared<LockedSession>('select *, now() as "db_now" from "auth"."sessions" where "id" = $1 for update');
+const TOUCH = prepared('update "auth"."sessions" set "last_used_at" = now(), "idle_expires_at" = least(now() + make_interval(secs => $1), absolute_expires_at) where "id" = $2');
+
 /** `select … for update`: serialises every rotation of one session; returns the database's now too. */
 export async function lockSession(db: Db, id: string): Promise<LockedSession | undefined> {
-  return db
-    .selectFrom('auth.sessions')
-    .selectAll()
-    .select(sql<Date>`now()`.as('db_now'))
-    .where('id', '=', id)
-    .forUpdate()
-    .executeTakeFirst();
+  return LOCK.first(db, [id]);
 }
 
 export async function findSession(db: Db, id: string): Promise<SessionRow | undefined> {
@@ -49,11 +70,7 @@ export async function findSession(db: Db, id: string): Promise<SessionRow | unde
 
 /** Marks use and slides the idle expiry, never past the absolute expiry. */
 export async function touchSession(db: Db, id: string, idleSeconds: number): Promise<void> {
-  await db
-    .updateTable('auth.sessions')
-    .set({ last_used_at: dbNow(), idle_expires_at: sql<Date>`least(now() + make_interval(secs => ${idleSeconds}), absolute_expires_at)` })
-    .where('id', '=', id)
-    .execute();
+  await TOUCH.run(db, [idleSeconds, id]);
 }
 
 /** Revokes one session; returns false when it was already revoked or does not exist. */

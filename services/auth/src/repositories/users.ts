@@ -1,13 +1,18 @@
 /** Users repository: plain functions over kysely; callers pass the db or a transaction. */
+import { prepared } from './prepared.js';
 import type { Db, NewUser, UserRow } from './schema.js';
 import { dbNow } from './sql-time.js';
 
+// Login and rotation read users on every call: prepared once (see prepared.ts).
+const BY_EMAIL = prepared<UserRow>('select * from "auth"."users" where "email" = $1');
+const BY_ID = prepared<UserRow>('select * from "auth"."users" where "id" = $1');
+
 export async function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
-  return db.selectFrom('auth.users').selectAll().where('email', '=', email).executeTakeFirst();
+  return BY_EMAIL.first(db, [email]);
 }
 
 export async function findUserById(db: Db, id: string): Promise<UserRow | undefined> {
-  return db.selectFrom('auth.users').selectAll().where('id', '=', id).executeTakeFirst();
+  return BY_ID.first(db, [id]);
 }
 
 /** Inserts a user; returns undefined when the email is already taken (unique constraint, race-proof). */

@@ -6,7 +6,6 @@ import { startSession } from '../domain/sessions.js';
 import { authenticatePassword, changePassword, registerUser } from '../domain/users.js';
 import { AuthErrors } from '../errors.js';
 import { callerOf, requestMeta, requireBearer } from '../plugins/authenticate.js';
-import { recordAudit } from '../repositories/audit.js';
 import { Credentials, ErrorBody, LoginBody, Me, NoQuery, PasswordChangeBody, PublicUser, TokenResponse } from '../schemas/auth.js';
 import { noStore, setRefreshCookie } from './cookies.js';
 import type { RouteOptions } from './types.js';
@@ -32,9 +31,9 @@ export const accountRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
       ctx.metrics.logins.inc({ outcome: 'invalid_credentials' });
       throw AuthErrors.invalidCredentials();
     }
+    // The login_success audit row is written with the session.
     const { session, refreshToken } = await startSession(ctx, user, FIRST_PARTY_CLIENT_ID, meta);
     const access = await issueAccessToken(ctx, { sub: user.id, role: user.role, clientId: FIRST_PARTY_CLIENT_ID, sid: session.id });
-    await recordAudit(ctx.db, { event: 'login_success', userId: user.id, sessionId: session.id, ip: meta.ip, userAgent: meta.userAgent });
     ctx.metrics.logins.inc({ outcome: 'success' });
     request.log.info({ userId: user.id, sessionId: session.id }, 'login');
     setRefreshCookie(reply, refreshToken, ctx.config.refreshTokenTtl);

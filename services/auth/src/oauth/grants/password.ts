@@ -6,7 +6,6 @@
 import { startSession } from '../../domain/sessions.js';
 import { authenticatePassword } from '../../domain/users.js';
 import { requestMeta } from '../../plugins/authenticate.js';
-import { recordAudit } from '../../repositories/audit.js';
 import { OAuthErrors } from '../errors.js';
 import { grantScope, parseScope } from '../scopes.js';
 import { userTokenResponse } from './issue.js';
@@ -24,8 +23,7 @@ export const passwordGrant: GrantHandler = async ({ ctx, client, params, request
     ctx.metrics.logins.inc({ outcome: 'invalid_credentials' });
     throw OAuthErrors.invalidGrant('The username or password is wrong.');
   }
-  const { session, refreshToken } = await startSession(ctx, user, client.id, meta, { scope });
-  await recordAudit(ctx.db, { event: 'login_success', userId: user.id, sessionId: session.id, ip: meta.ip, userAgent: meta.userAgent, details: { client_id: client.id, grant: 'password' } });
+  const { session, refreshToken } = await startSession(ctx, user, client.id, meta, { scope, auditDetails: { client_id: client.id, grant: 'password' } });
   ctx.metrics.logins.inc({ outcome: 'success' });
   request.log.info({ userId: user.id, sessionId: session.id, clientId: client.id }, 'oauth password grant');
   return userTokenResponse(ctx, client, user, session, refreshToken, scope);
