@@ -13,6 +13,7 @@
  * Every failed operation aborts the run: a fast failure must never count as throughput.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { Agent, request } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { hash, verify, type Options } from '@node-rs/argon2';
@@ -71,29 +72,57 @@ async function closedLoops(spec: LoadSpec, operation: (loop: number) => Promise<
   return { operations: latencies.length, seconds, rate: latencies.length / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
 }
 
-function refreshCookie(response: Response): string {
-  for (const cookie of response.headers.getSetCookie()) {
+/** One HTTP answer, read to the end. */
+interface Answer {
+  status: number;
+  setCookie: string[];
+  body: string;
+}
+
+/**
+ * POST over node:http with a keep-alive agent (one socket per loop). Not fetch: on this 2-core
+ * machine the load driver shares the CPU with the server it measures, and undici's fetch (WHATWG
+ * streams, Headers, Request objects) cost ~1-2 ms of CPU per request there, several times what
+ * http.request costs, so the driver itself was a large share of what "login" and "refresh" paid
+ * and the raw argon2/SQL rows did not (see docs/decisions-auth.md).
+ */
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+function post(url: string, headers: Record<string, string>, body?: string): Promise<Answer> {
+  return new Promise((resolvePost, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: body === undefined ? headers : { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        const setCookie = res.headers['set-cookie'] ?? [];
+        resolvePost({ status: res.statusCode ?? 0, setCookie, body: text });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function refreshCookie(answer: Answer): string {
+  for (const cookie of answer.setCookie) {
     const match = /^refresh_token=([^;]+)/.exec(cookie);
     if (match) return match[1]!;
   }
   throw new Error('no refresh_token cookie in the answer');
 }
 
-async function login(authUrl: string, user: { email: string; password: string }): Promise<Response> {
-  const response = await fetch(`${authUrl}/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(user),
-  });
-  if (response.status !== 200) throw new Error(`login answered ${response.status}: ${await response.text()}`);
-  return response;
+async function login(authUrl: string, user: { email: string; password: string }): Promise<Answer> {
+  const answer = await post(`${authUrl}/auth/login`, { 'content-type': 'application/json' }, JSON.stringify(user));
+  if (answer.status !== 200) throw new Error(`login answered ${answer.status}: ${answer.body}`);
+  return answer;
 }
 
 async function runLogin(spec: LoadSpec): Promise<LoadResult> {
   const users = spec.users!;
   return closedLoops(spec, async (index) => {
-    const response = await login(spec.authUrl!, users[index % users.length]!);
-    await response.arrayBuffer();
+    await login(spec.authUrl!, users[index % users.length]!);
   });
 }
 
@@ -101,15 +130,12 @@ async function runRefresh(spec: LoadSpec): Promise<LoadResult> {
   const users = spec.users!;
   const cookies: string[] = [];
   for (let i = 0; i < spec.concurrency; i++) {
-    const response = await login(spec.authUrl!, users[i % users.length]!);
-    await response.arrayBuffer();
-    cookies.push(refreshCookie(response));
+    cookies.push(refreshCookie(await login(spec.authUrl!, users[i % users.length]!)));
   }
   return closedLoops(spec, async (index) => {
-    const response = await fetch(`${spec.authUrl}/auth/refresh`, { method: 'POST', headers: { cookie: `refresh_token=${cookies[index]}` } });
-    if (response.status !== 200) throw new Error(`refresh answered ${response.status}: ${await response.text()}`);
-    cookies[index] = refreshCookie(response);
-    await response.arrayBuffer();
+    const answer = await post(`${spec.authUrl}/auth/refresh`, { cookie: `refresh_token=${cookies[index]}` });
+    if (answer.status !== 200) throw new Error(`refresh answered ${answer.status}: ${answer.body}`);
+    cookies[index] = refreshCookie(answer);
   });
 }
 
@@ -246,5 +272,5 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
       process.exitCode = 1;
     },
-  );
+  ).finally(() => agent.destroy());
 }
