@@ -47,3 +47,5 @@ export function failoverRateLimitStore(redis: Redis, nameSpace: string, localCou
   }
   return FailoverStore as unknown as FastifyRateLimitStoreCtor;
 }
+
+export { batchedRateLimitStore, type BatchedStoreOptions } from './batched.js';

@@ -68,6 +68,7 @@ export async function build(config: GatewayConfig, deps: GatewayDeps = {}): Prom
     perIp: config.rateLimitPublicPerIp,
     perUser: config.rateLimitUser,
     redis: bus.redis,
+    syncIntervalMs: config.rateLimitSyncMs,
     nameSpace: `${config.redisPrefix}gateway-rate:`,
   });
   // Pages the gateway itself serves, beside the proxied routes: the demo at / and the API docs.

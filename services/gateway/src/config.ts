@@ -39,6 +39,8 @@ export const gatewaySettings = {
   trustProxy: trustProxySetting(),
   rateLimitPublicPerIp: int('RATE_LIMIT_PUBLIC_PER_IP', { default: 300, min: 1, max: 1_000_000_000, unit: 'requests per minute' }),
   rateLimitUser: int('RATE_LIMIT_USER', { default: 600, min: 1, max: 1_000_000_000, unit: 'requests per minute' }),
+  /** How often the gateway's rate-limit counts are shared through Redis; 0: a Redis round trip per request (exact). */
+  rateLimitSyncMs: int('RATE_LIMIT_SYNC_MS', { default: 100, min: 0, max: 10_000, unit: 'milliseconds' }),
   /** serve: keep serving with revocation paused (readiness stays up, metric and logs say so); refuse: 503 on authenticated routes. */
   revocationWhenRedisDown: oneOf('REVOCATION_WHEN_REDIS_DOWN', ['serve', 'refuse'] as const, { default: 'serve' }),
   upstreamTimeoutMs: int('UPSTREAM_TIMEOUT_MS', { default: 30_000, min: 100, max: 600_000, unit: 'milliseconds' }),

@@ -33,9 +33,9 @@ t0.test('public routes are limited per IP and authenticated ones per user, with 
   t.match(metrics, /gateway_rate_limited_total\{limit="user",service="gateway"\} 1\n/, 'the user rejection is counted');
 });
 
-t0.test('with Redis, two gateway instances share one counter per user; with Redis down, counting falls back to memory', { skip: realRedisUrl ? false : 'needs REDIS_URL' }, async (t) => {
+t0.test('with Redis and RATE_LIMIT_SYNC_MS=0, two gateway instances share one exact counter per user; with Redis down, counting falls back to memory', { skip: realRedisUrl ? false : 'needs REDIS_URL' }, async (t) => {
   const prefix = `${randomName('kgt_gw_rl')}:`;
-  const env = { RATE_LIMIT_USER: '4', REDIS_PREFIX: prefix };
+  const env = { RATE_LIMIT_USER: '4', REDIS_PREFIX: prefix, RATE_LIMIT_SYNC_MS: '0' };
   const first = await startRig(env);
   const second = await startRig(env);
   t.teardown(() => Promise.all([first.close(), second.close()]));
@@ -60,6 +60,51 @@ t0.test('with Redis, two gateway instances share one counter per user; with Redi
   for (let i = 0; i < 3; i++) offlineStatuses.push((await send(offline.url, { path: '/auth/login', method: 'POST', body: '{}' })).status);
   t.same(offlineStatuses, [200, 200, 429], 'still limited, per instance');
   t.ok(performance.now() - started < 1_000, 'and without waiting on Redis');
+});
+
+t0.test('by default each instance counts in memory and shares through Redis every RATE_LIMIT_SYNC_MS: the limit holds across instances once counts are shared', { skip: realRedisUrl ? false : 'needs REDIS_URL' }, async (t) => {
+  const prefix = `${randomName('kgt_gw_rlb')}:`;
+  const env = { RATE_LIMIT_USER: '4', REDIS_PREFIX: prefix, RATE_LIMIT_SYNC_MS: '50' };
+  const first = await startRig(env);
+  const second = await startRig(env);
+  t.teardown(() => Promise.all([first.close(), second.close()]));
+  const tokenA = await first.mint({ sub: 'batched-user' });
+  const tokenB = await second.mint({ sub: 'batched-user' });
+  const call = (rig: typeof first, token: string) => send(rig.url, { path: '/orders', headers: { Authorization: `Bearer ${token}` } });
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
+
+  // An instance learns the shared total from each of its own syncs (one pipelined call per
+  // interval carrying its hits and reading the totals back): so the first instance's two
+  // requests are known to the second one after its first sync.
+  t.equal((await call(first, tokenA)).status, 200);
+  t.equal((await call(first, tokenA)).status, 200);
+  await settle();
+  t.equal((await call(second, tokenB)).status, 200, 'third request overall, first on the second instance');
+  await settle();
+  const fourth = await call(second, tokenB);
+  t.equal(fourth.status, 200);
+  t.equal(fourth.headers['ratelimit-remaining'], '0', "the second instance counts the first one's two requests");
+  t.equal((await call(second, tokenB)).status, 429, 'the fifth request overall is limited');
+  // The documented lag: the first instance has not synced since its own last requests, so one
+  // more request there is judged on its older view; its sync then brings it up to date.
+  t.equal((await call(first, tokenA)).status, 200, 'admitted within one sync interval of lag');
+  await settle();
+  t.equal((await call(first, tokenA)).status, 429, 'and limited once that instance has synced');
+
+  // One instance on its own is exact without waiting for a sync: a fresh user, 4 allowed, the 5th refused at once.
+  const tokenC = await first.mint({ sub: 'solo-user' });
+  const statuses: number[] = [];
+  for (let i = 0; i < 5; i++) statuses.push((await call(first, tokenC)).status);
+  t.same(statuses, [200, 200, 200, 200, 429], 'exact on one instance');
+
+  // The shared total really lives in Redis: the key holds every request either instance counted.
+  const bus = createBus({ redisUrl: realRedisUrl, keyPrefix: prefix });
+  t.teardown(() => bus.close());
+  await settle();
+  const keys = await bus.redis!.keys(`${prefix}gateway-rate:*u:batched-user`);
+  t.equal(keys.length, 1, 'one shared counter for the user');
+  t.ok(Number(await bus.redis!.get(keys[0]!)) >= 6, 'holding the requests of both instances (refused ones included)');
+  t.ok((await bus.redis!.pttl(keys[0]!)) > 0, 'with the window as its expiry');
 });
 
 t0.test('a body announced larger than GATEWAY_BODY_LIMIT gets 413', async (t) => {
