@@ -46,3 +46,4 @@ export function createLogger(service: string, level: string): Logger {
 }
 
 export type { Logger } from 'pino';
+export { lazyChildLoggerFactory, LazyChildLogger } from './lazy-child.js';

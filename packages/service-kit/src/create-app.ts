@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { loggerOptions } from '@keygate/logger';
+import { lazyChildLoggerFactory, loggerOptions } from '@keygate/logger';
 import { errorsPlugin } from './errors-plugin.js';
 import { healthPlugin, type ReadinessCheck } from './health-plugin.js';
 import { metricsPlugin } from './metrics-plugin.js';
@@ -32,6 +32,8 @@ const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 export async function createServiceApp(options: ServiceAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: loggerOptions(options.service, options.logLevel),
+    // Each request's child logger is built only if the request logs something (see @keygate/logger).
+    childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: options.bodyLimit ?? 16 * 1024,
     trustProxy: options.trustProxy ?? false,
     // A client-chosen id is only taken when it is well-formed, so it cannot inject log noise.
