@@ -62,8 +62,10 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Fast
   await app.register(openApiPlugin, { service: options.service, ...(options.description ? { description: options.description } : {}) });
   await app.register(metricsPlugin, { service: options.service });
   await app.register(healthPlugin, { checks: options.readiness ?? {} });
-  app.addHook('onSend', async (request, reply) => {
+  // Callback-style hooks: an async one costs a promise and a microtask on every response.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
+    done(null, payload);
   });
   return app;
 }

@@ -25,11 +25,13 @@ export const metricsPlugin = fp<{ service: string }>(
       registers: [registry],
     });
     app.decorate('metrics', { registry });
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', (request, reply, done) => {
       // The route pattern, never the raw URL, so ids do not explode the label set.
       const route = request.routeOptions.url ?? 'unmatched';
-      if (route === '/metrics' || route === '/healthz' || route === '/readyz') return;
-      duration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+      if (route !== '/metrics' && route !== '/healthz' && route !== '/readyz') {
+        duration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+      }
+      done();
     });
     const logLevel = app.log.level === 'silent' ? 'silent' : 'warn';
     app.get('/metrics', { schema: { hide: true } as Record<string, unknown>, logLevel }, async (_request, reply) => {
