@@ -80,6 +80,10 @@ export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): 
       connections: config.upstreamConnections,
       pipelining: 1,
       keepAliveTimeout: 10_000,
+      // Services hint `Keep-Alive: timeout=72` (fastify's default); idle pooled connections are
+      // dropped after 5 s regardless, well inside a stopping instance's drain delay
+      // (SHUTDOWN_DRAIN_DELAY_MS), so the gateway never sends on one the instance is closing.
+      keepAliveMaxTimeout: 5_000,
       headersTimeout: config.upstreamTimeoutMs,
       bodyTimeout: config.upstreamTimeoutMs,
       connectTimeout: Math.min(config.upstreamTimeoutMs, 10_000),
