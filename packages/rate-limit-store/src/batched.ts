@@ -11,7 +11,8 @@
  * interval. Windows are Redis's: a key is created with the window as its TTL by whichever instance
  * sends first, and every instance adopts the TTL Redis reports. While Redis is not connected the
  * counting simply stays local (nothing is queued behind ioredis's reconnect), which is the same
- * failover as the exact store in index.ts.
+ * failover as the exact store in index.ts. Fixed windows only: the plugin's continueExceeding and
+ * exponentialBackoff options are not supported (the gateway uses neither).
  */
 import type { FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { Redis } from 'ioredis';
