@@ -176,6 +176,8 @@ test('authorization code + PKCE with openid-client, through the HTML login form'
     t.same(results.filter((r) => r.status === 400).map((r) => r.body.error), ['invalid_grant', 'invalid_grant']);
     const sid = claimsOf(winners[0]!.body.access_token!).sid as string;
     t.equal((await findSession(auth.ctx.db, sid))?.revoked_reason, 'authorization_code_replay', 'the replays revoked what the winner got');
+    const logins = await auth.ctx.db.selectFrom('auth.audit_events').select(['event', 'details']).where('session_id', '=', sid).where('event', '=', 'login_success').execute();
+    t.same(logins, [{ event: 'login_success', details: { client_id: confidential.id, grant: 'authorization_code' } }], 'one login_success row, written with the session');
   });
 
   await t.test('authorization endpoint errors: never redirect to an unverified URI', async (t) => {

@@ -68,6 +68,9 @@ test('OAuth token, revocation and introspection endpoints with openid-client', a
     t.match(claims, { sub: userId, role: 'user', client_id: FIRST_PARTY_CLIENT_ID });
     t.type(claims.sid, 'string');
     t.equal((await http(auth.base, 'GET', '/auth/me', { headers: { authorization: `Bearer ${first.access_token}` } })).status, 200);
+    // Written by the same statement as the session, with the grant's details.
+    const logins = await auth.ctx.db.selectFrom('auth.audit_events').select(['event', 'user_id', 'details']).where('session_id', '=', claims.sid as string).execute();
+    t.same(logins, [{ event: 'login_success', user_id: userId, details: { client_id: FIRST_PARTY_CLIENT_ID, grant: 'password' } }]);
 
     const second = await client.refreshTokenGrant(config, first.refresh_token!);
     t.not(second.refresh_token, first.refresh_token, 'rotated');
