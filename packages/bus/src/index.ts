@@ -27,3 +27,22 @@ export function createBus(options: CreateBusOptions): Bus {
   const { redisUrl, keyPrefix, onError } = options;
   return redisUrl ? createRedisBus({ url: redisUrl, keyPrefix, onError }) : createMemoryBus({ keyPrefix, onError });
 }
+
+/** A service's bus: the one it was handed (shared, never closed by it) or one it opened (and closes). */
+export interface ServiceBus {
+  bus: Bus;
+  /** Closes the bus only if this service opened it; safe to call more than once. */
+  release(): Promise<void>;
+}
+
+/**
+ * What every service's build() does with its bus: use the shared one from its deps (the embedded
+ * stack hands one memory bus to all four services, tests hand theirs), else open its own from
+ * the settings. Only an opened bus is closed on release.
+ */
+export function useServiceBus(shared: Bus | undefined, options: CreateBusOptions): ServiceBus {
+  if (shared) return { bus: shared, release: async () => {} };
+  const bus = createBus(options);
+  let closed: Promise<void> | undefined;
+  return { bus, release: () => (closed ??= bus.close()) };
+}

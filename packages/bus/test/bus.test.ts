@@ -403,3 +403,18 @@ if (redisUrl) {
 } else {
   t.test('redis', { skip: 'REDIS_URL is not set; run with REDIS_URL=redis://127.0.0.1:6379 to test the Redis bus' }, async () => {});
 }
+
+t.test('useServiceBus closes only a bus it opened, once', async (t) => {
+  const { useServiceBus } = await import('../src/index.js');
+  const shared = createMemoryBus({ keyPrefix: 'kgt_use:' });
+  const borrowed = useServiceBus(shared, { keyPrefix: 'kgt_use:' });
+  t.equal(borrowed.bus, shared, 'the shared bus is used as it is');
+  await borrowed.release();
+  await t.resolves(shared.ping(), 'and is still open after release');
+  await shared.close();
+
+  const owned = useServiceBus(undefined, { keyPrefix: 'kgt_use:' });
+  await t.resolves(owned.bus.ping());
+  await Promise.all([owned.release(), owned.release()]);
+  await t.rejects(owned.bus.ping(), 'an opened bus is closed by release');
+});

@@ -7,7 +7,7 @@ import type { PGlite } from '@electric-sql/pglite';
 import cookie from '@fastify/cookie';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
-import { createBus, type Bus } from '@keygate/bus';
+import { useServiceBus, type Bus } from '@keygate/bus';
 import { createDatabase, runMigrations } from '@keygate/db';
 import { createServiceApp } from '@keygate/service-kit';
 import type { AuthConfig } from './config.js';
@@ -59,8 +59,7 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
     pglite: deps.pglite,
     onPoolError: (err) => log?.error({ err }, 'database pool error'),
   });
-  const ownBus = deps.bus === undefined;
-  const bus = deps.bus ?? createBus({ redisUrl: config.redisUrl, keyPrefix: config.redisPrefix, onError: (err) => log?.error({ err }, 'bus error') });
+  const { bus, release: releaseBus } = useServiceBus(deps.bus, { redisUrl: config.redisUrl, keyPrefix: config.redisPrefix, onError: (err) => log?.error({ err }, 'bus error') });
   let app: FastifyInstance | undefined;
   try {
     await runMigrations(database.db, ['auth']);
@@ -92,7 +91,7 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
       keys.stop();
       clearInterval(purge);
       await revocationResync.stop();
-      if (ownBus) await bus.close();
+      await releaseBus();
       await database.close();
     });
 
@@ -117,7 +116,7 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
   } catch (error) {
     if (app) await app.close();
     else {
-      if (ownBus) await bus.close();
+      await releaseBus();
       await database.close();
     }
     throw error;

@@ -5,7 +5,7 @@
  */
 import type { Server } from 'node:http';
 import type { FastifyHttpOptions, FastifyInstance } from 'fastify';
-import { createBus, type Bus } from '@keygate/bus';
+import { useServiceBus, type Bus } from '@keygate/bus';
 import { demoPage } from '@keygate/demo-page';
 import { createServiceApp } from '@keygate/service-kit';
 import type { GatewayConfig } from './config.js';
@@ -28,7 +28,6 @@ export interface GatewayDeps {
 export type { GatewayConfig } from './config.js';
 
 export async function build(config: GatewayConfig, deps: GatewayDeps = {}): Promise<FastifyInstance> {
-  let bus: Bus | undefined = deps.bus;
   const app = await createServiceApp({
     service: 'gateway',
     logLevel: config.logLevel,
@@ -42,14 +41,16 @@ export async function build(config: GatewayConfig, deps: GatewayDeps = {}): Prom
       },
       // With `serve`, a Redis outage must not take every gateway out of rotation: it pauses
       // revocation (gateway_revocation_live = 0) instead. With `refuse`, Redis is a hard dependency.
-      ...(config.revocationWhenRedisDown === 'refuse' ? { bus: () => bus!.ping() } : {}),
+      ...(config.revocationWhenRedisDown === 'refuse' ? { bus: () => bus.ping() } : {}),
     },
   });
-  if (!bus) {
-    const owned = createBus({ redisUrl: config.redisUrl, keyPrefix: config.redisPrefix, onError: (error) => app.log.warn({ err: error }, 'bus error') });
-    bus = owned;
-    app.addHook('onClose', async () => owned.close());
-  }
+  // Opened once the app (and its logger) exists; the readiness check above only runs after that.
+  const { bus, release: releaseBus } = useServiceBus(deps.bus, {
+    redisUrl: config.redisUrl,
+    keyPrefix: config.redisPrefix,
+    onError: (error) => app.log.warn({ err: error }, 'bus error'),
+  });
+  app.addHook('onClose', releaseBus);
   await app.register(securityHeadersPlugin, { https: config.issuer.startsWith('https:') });
   await app.register(tokenVerificationPlugin, {
     jwksUrl: config.jwksUrl,

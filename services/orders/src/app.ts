@@ -6,7 +6,7 @@
 import type { PGlite } from '@electric-sql/pglite';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { createBus, type Bus } from '@keygate/bus';
+import { useServiceBus, type Bus } from '@keygate/bus';
 import { createDatabase, runMigrations } from '@keygate/db';
 import { gatewayTrust } from '@keygate/gateway-trust';
 import { createServiceApp } from '@keygate/service-kit';
@@ -27,13 +27,12 @@ export interface OrdersDeps {
 export async function build(config: OrdersConfig, deps: OrdersDeps = {}): Promise<FastifyInstance> {
   const database = await createDatabase<OrdersDatabase>({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pglite: deps.pglite });
   let reportBusError = (_error: Error): void => {};
-  const ownsBus = deps.bus === undefined;
-  const bus = deps.bus ?? createBus({ redisUrl: config.redisUrl, keyPrefix: config.redisPrefix, onError: (error) => reportBusError(error) });
+  const { bus, release: releaseBus } = useServiceBus(deps.bus, { redisUrl: config.redisUrl, keyPrefix: config.redisPrefix, onError: (error) => reportBusError(error) });
   let relay: OutboxRelay | undefined;
   // After the server has drained: stop the relay first, then close what it used (only what we opened).
   const release = async (): Promise<void> => {
     await relay?.stop();
-    if (ownsBus) await bus.close();
+    await releaseBus();
     await database.close();
   };
 
