@@ -227,3 +227,39 @@ test('the LRU keeps at most cacheSize tokens', async (t) => {
   for (let i = 0; i < 5; i++) await verifier.verify(await mint(main));
   t.equal(verifier.stats().cachedTokens, 3);
 });
+
+test('a per-connection memo: a repeat is answered from it with every per-request check; any other token is judged in full', async (t) => {
+  const next = await makeKey('key-2');
+  const jwks = new FakeJwks(main, next);
+  let clock = nowSec();
+  const verifier = verifierFor(jwks, { now: () => clock, clockToleranceSec: 0, refetchCooldownMs: 60_000 });
+  t.teardown(() => verifier.close());
+  await verifier.start();
+  const memo = verifier.createMemo();
+  const token = await mint(main, { claims: { sub: 'memo-user', iat: clock, exp: clock + 60 } });
+
+  t.equal(verifier.verifyCached(token, memo), undefined, 'never seen: the synchronous path declines');
+  const claims = await verifier.verify(token, memo);
+  t.equal(verifier.verifyCached(token, memo), claims, 'a repeat on the same memo: the same claims, synchronously');
+  t.equal(verifier.verifyCached(token, verifier.createMemo()), claims, 'another connection finds it in the shared cache');
+
+  // The attack: on a connection whose memo holds a valid token, a tampered or forged one.
+  const [h, p, s] = token.split('.') as [string, string, string];
+  const elevated = Buffer.from(JSON.stringify({ ...(JSON.parse(Buffer.from(p, 'base64url').toString()) as object), role: 'admin' })).toString('base64url');
+  t.equal(await rejection(verifier.verify(`${h}.${elevated}.${s}`, memo)), 'signature_invalid', 'a tampered payload after a valid token is refused');
+  t.equal(await rejection(verifier.verify(await mint(attacker), memo)), 'signature_invalid', 'a token signed by another key is refused');
+  t.equal(await rejection(verifier.verify(`${token} `, memo)), 'token_malformed', 'not the same text, not the same token');
+  t.equal(verifier.verifyCached(token, memo), claims, 'the valid token is still known afterwards');
+
+  // Time is checked on every memo hit.
+  clock += 60;
+  t.throws(() => verifier.verifyCached(token, memo), { code: 'expired' }, 'an expired token stops at the memo too');
+  t.equal(await rejection(verifier.verify(token, memo)), 'expired');
+  clock -= 60;
+
+  // A key withdrawn from the JWKS stops the memo's token as well.
+  jwks.set(next);
+  t.equal(await verifier.refresh(), true);
+  t.equal(verifier.verifyCached(token, memo), undefined, 'the memo no longer answers for a withdrawn key');
+  t.equal(await rejection(verifier.verify(token, memo)), 'kid_unknown');
+});

@@ -1,4 +1,5 @@
 import { createHmac, createPublicKey } from 'node:crypto';
+import { Agent, request as httpRequest } from 'node:http';
 import t0 from 'tap';
 import { claimsOf, makeKey, nowSec, send, startRig } from './helpers.js';
 
@@ -6,6 +7,40 @@ const rig = await startRig({ JWKS_REFETCH_COOLDOWN_MS: '60000' });
 t0.teardown(() => rig.close());
 
 const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+
+t0.test('on one keep-alive connection (the per-connection token memo), every forgery after a valid token is still refused', async (t) => {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => agent.destroy());
+  const url = new URL(rig.url);
+  const get = (token: string) =>
+    new Promise<{ status: number; port: number | undefined }>((resolve, reject) => {
+      const req = httpRequest({ host: url.hostname, port: url.port, path: '/orders', headers: { Authorization: `Bearer ${token}` }, agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, port: res.socket?.localPort }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const good = await rig.mint({ sub: 'memo-victim', role: 'user' });
+  const [h, , s] = good.split('.') as [string, string, string];
+  const attacker = await makeKey('key-1');
+  const first = await get(good);
+  t.equal(first.status, 200);
+  const repeat = await get(good);
+  t.equal(repeat.status, 200, 'the same token again');
+  const forged: Record<string, string> = {
+    'tampered payload': `${h}.${b64({ ...claimsOf(good), role: 'admin' })}.${s}`,
+    'signed by another key with the real kid': await rig.mint({ sub: 'memo-victim', role: 'admin' }, {}, attacker),
+    'the valid token with padding': `${good}=`,
+    expired: await rig.mint({ sub: 'memo-victim', exp: nowSec() - 120, iat: nowSec() - 1000 }),
+  };
+  for (const [name, token] of Object.entries(forged)) {
+    const res = await get(token);
+    t.equal(res.status, 401, name);
+    t.equal(res.port, first.port, `${name}: sent on the same connection`);
+  }
+  t.equal((await get(good)).status, 200, 'and the valid token still passes');
+});
 
 t0.test('every forgery is refused with 401 invalid_token and a Bearer challenge, and never reaches the upstream', async (t) => {
   const attacker = await makeKey('key-1');

@@ -9,7 +9,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import replyFrom from '@fastify/reply-from';
-import { TokenError, type AccessTokenClaims } from '@keygate/token-verifier';
+import { TokenError, type AccessTokenClaims, type TokenMemo } from '@keygate/token-verifier';
 import type { GatewayConfig } from '../config.js';
 import { GatewayErrors } from '../errors.js';
 import { normaliseTarget } from '../path.js';
@@ -92,6 +92,19 @@ export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): 
     },
   });
   app.decorateRequest('gateway', null);
+  // A keep-alive connection carries one client, which sends the same token every time: the
+  // verifier's memo per connection turns a repeat into a string comparison (plus the time, key
+  // and revocation checks every request gets).
+  const memos = new WeakMap<object, TokenMemo>();
+  const memoOf = (request: FastifyRequest): TokenMemo => {
+    const socket = request.raw.socket;
+    let memo = memos.get(socket);
+    if (memo === undefined) {
+      memo = verifier.createMemo();
+      memos.set(socket, memo);
+    }
+    return memo;
+  };
 
   /** Normalise, route, authenticate, authorise: everything decided before a byte goes upstream. */
   async function admit(request: FastifyRequest): Promise<void> {
@@ -111,7 +124,9 @@ export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): 
       const token = bearerToken(authorization);
       if (token === undefined) throw GatewayErrors.tokenRequired();
       try {
-        user = await verifier.verify(token);
+        const memo = memoOf(request);
+        // Known tokens are answered synchronously; only a new one waits for verification.
+        user = verifier.verifyCached(token, memo) ?? (await verifier.verify(token, memo));
       } catch (error) {
         if (!(error instanceof TokenError)) throw error;
         rejected(error.code);
