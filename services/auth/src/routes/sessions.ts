@@ -8,6 +8,7 @@ import { authenticateBearer, bearerToken, callerOf, requestMeta, requireBearer }
 import { requireTrustedOrigin } from '../plugins/origin-check.js';
 import { recordAudit } from '../repositories/audit.js';
 import { findSession, listLiveSessions } from '../repositories/sessions.js';
+import type { SessionRow, UserRow } from '../repositories/schema.js';
 import { ErrorBody, IdParams, NoQuery, SessionView, TokenResponse } from '../schemas/auth.js';
 import { REFRESH_COOKIE, clearRefreshCookie, noStore, setRefreshCookie } from './cookies.js';
 import type { RouteOptions } from './types.js';
@@ -24,13 +25,15 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   }, async (request, reply) => {
     const presented = request.cookies[REFRESH_COOKIE];
     const meta = requestMeta(request);
-    const result = presented === undefined ? { ok: false as const, reason: 'unknown_token' as const } : await rotateRefreshToken(ctx, presented, meta);
+    // The access token is signed beside the rotation's writes and handed out after its commit.
+    const sign = (session: SessionRow, user: UserRow) => issueAccessToken(ctx, { sub: user.id, role: user.role, clientId: session.client_id, sid: session.id });
+    const result = presented === undefined ? { ok: false as const, reason: 'unknown_token' as const } : await rotateRefreshToken(ctx, presented, meta, sign);
     if (!result.ok) {
       request.log.info({ reason: result.reason, sessionId: result.sessionId }, 'refresh refused');
       clearRefreshCookie(reply);
       throw AuthErrors.invalidGrant();
     }
-    const access = await issueAccessToken(ctx, { sub: result.user.id, role: result.user.role, clientId: result.session.client_id, sid: result.session.id });
+    const access = result.issued;
     setRefreshCookie(reply, result.refreshToken, ctx.config.refreshTokenTtl);
     noStore(reply);
     return { access_token: access.access_token, token_type: access.token_type, expires_in: access.expires_in };
