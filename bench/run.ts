@@ -11,7 +11,7 @@
  *
  * Options: --quick, --out <file.json> (default bench/results/latest.json, or quick.json with
  * --quick), --docs / --no-docs (docs/benchmarks.md; written by a full run by default),
- * --profile (gateway under `node --cpu-prof`, profiles in bench/profiles/), --keep-logs,
+ * --profile (gateway and auth under `node --cpu-prof`, profiles in bench/profiles/ and bench/profiles/auth/), --keep-logs,
  * --only <key,key> (HTTP scenarios to run, for profiling one of them), --proxy-only (skip auth,
  * revocation), --rounds N, --duration S. A run with any of those is partial: it never writes the
  * docs and writes bench/results/partial.json unless --out says otherwise.
@@ -27,6 +27,7 @@ import { execFileSync } from 'node:child_process';
 import { verifyGatewayProof } from '@keygate/gateway-trust';
 import { createTestEnvironment, freePort, type TestEnvironment } from '@keygate/testing';
 import type { LoadResult, LoadSpec } from './lib/auth-load.js';
+import { freshRefreshTokens, wrkLogins, wrkRefreshes } from './lib/auth-wrk.js';
 import { cpuMicros, memory, startServer, tail, type ServerProcess } from './lib/proc.js';
 import { loginSessions, runRevocationTrials, type RevocationResult } from './lib/revocation.js';
 import { median, round } from './lib/stats.js';
@@ -427,7 +428,7 @@ async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret:
     port: authPort,
     logDir,
     readyPath: '/readyz',
-    nodeArgs: authFlags,
+    nodeArgs: [...authFlags, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(repo, 'bench', 'profiles', 'auth')}`] : [])],
     timeoutMs: 60_000,
     env: {
       ...environment.env,
@@ -448,6 +449,29 @@ async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret:
   }
 
   const base = { concurrency, durationSec: settings.authSec, warmupSec: settings.authWarmupSec };
+  // Login and refresh go through wrk like the HTTP scenarios (lib/auth-wrk.ts: a Node client's own
+  // CPU would be taken from the auth service on these shared cores); wrk counts whole seconds.
+  const wrkSeconds = (seconds: number) => Math.max(1, Math.ceil(seconds));
+  const authWrk = async (kind: 'login' | 'refresh'): Promise<LoadResult & { serverCpuUsPerOp: number | null }> => {
+    const run = async (durationSec: number, tokens?: string[]) => {
+      const options = { authUrl: auth.url, concurrency, durationSec, workDir: logDir };
+      return kind === 'login' ? wrkLogins(options, users) : wrkRefreshes(options, tokens!);
+    };
+    await run(wrkSeconds(settings.authWarmupSec), kind === 'refresh' ? await freshRefreshTokens(auth.url, users) : undefined);
+    // Fresh sessions for the timed run, made before its CPU is counted.
+    const tokens = kind === 'refresh' ? await freshRefreshTokens(auth.url, users) : undefined;
+    const cpuBefore = cpuMicros(auth.pid) ?? NaN;
+    const result = await run(wrkSeconds(settings.authSec), tokens);
+    const cpu = (cpuMicros(auth.pid) ?? NaN) - cpuBefore;
+    return {
+      operations: result.requests,
+      seconds: result.seconds,
+      rate: result.rps,
+      p50Ms: result.p50Ms,
+      p99Ms: result.p99Ms,
+      serverCpuUsPerOp: Number.isFinite(cpu) && result.requests > 0 ? round(cpu / result.requests, 1) : null,
+    };
+  };
   const passwordsModule = script('services', 'auth', 'dist', 'domain', 'passwords.js');
   const argon2Runs: LoadResult[] = [];
   const loginRuns: (LoadResult & { serverCpuUsPerOp: number | null })[] = [];
@@ -458,12 +482,12 @@ async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret:
     const argon2 = await runLoadProcess({ ...base, mode: 'argon2', authPasswordsModule: passwordsModule });
     argon2Source = argon2.parameters ? `${argon2.parameters.source} (${JSON.stringify(argon2.parameters.options)})` : undefined;
     argon2Runs.push(argon2);
-    loginRuns.push(await runLoadProcess({ ...base, mode: 'login', authUrl: auth.url, users }, auth.pid));
+    loginRuns.push(await authWrk('login'));
     log(`auth round ${round + 1}: argon2 ${argon2.rate.toFixed(1)}/s, login ${loginRuns.at(-1)!.rate.toFixed(1)}/s`);
     if (realDatabaseUrl) {
       sqlRuns.push(await runLoadProcess({ ...base, mode: 'sql', databaseUrl: environment.env.DATABASE_URL!, users }));
     }
-    refreshRuns.push(await runLoadProcess({ ...base, mode: 'refresh', authUrl: auth.url, users }, auth.pid));
+    refreshRuns.push(await authWrk('refresh'));
     log(`auth round ${round + 1}: raw SQL ${sqlRuns.at(-1)?.rate.toFixed(0) ?? '-'}/s, refresh ${refreshRuns.at(-1)!.rate.toFixed(0)}/s`);
   }
   if (argon2Source?.startsWith('copied')) notes.push('services/auth did not export ARGON2_OPTIONS: the raw argon2 rate used the copied numbers.');

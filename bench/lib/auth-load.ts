@@ -1,11 +1,9 @@
 /**
- * Load driver for the auth scenarios, run as its own process (`node auth-load.js <mode> <json>`):
- * wrk cannot carry a rotating cookie from one response into the next request, so these loops do.
- * Each mode runs `concurrency` closed loops for `durationSec` after a short warm-up and prints one
- * JSON line: {operations, seconds, rate, p50Ms, p99Ms}.
+ * The limits the auth scenarios are measured against, each run as its own process
+ * (`node auth-load.js <json>`): `concurrency` closed loops for `durationSec` after a short
+ * warm-up, printing one JSON line: {operations, seconds, rate, p50Ms, p99Ms}. (Login and refresh
+ * themselves go through wrk: auth-wrk.ts.)
  *
- *   login   POST /auth/login against the auth service (one user per loop).
- *   refresh POST /auth/refresh with the refresh cookie of the previous answer (one session per loop).
  *   argon2  raw @node-rs/argon2 verify with the auth service's parameters: the limit for login.
  *   sql     the refresh rotation transaction of services/auth, statement for statement, with pg:
  *           the limit for refresh.
@@ -13,7 +11,6 @@
  * Every failed operation aborts the run: a fast failure must never count as throughput.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { Agent, request } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { hash, verify, type Options } from '@node-rs/argon2';
@@ -21,13 +18,11 @@ import pg from 'pg';
 import { percentile } from './stats.js';
 
 export interface LoadSpec {
-  mode: 'login' | 'refresh' | 'argon2' | 'sql';
+  mode: 'argon2' | 'sql';
   concurrency: number;
   durationSec: number;
   warmupSec: number;
-  /** login, refresh: the auth service. */
-  authUrl?: string;
-  /** login, refresh, sql: the users to log in as (one per loop). */
+  /** sql: the users whose sessions are rotated (one per loop). */
   users?: { email: string; password: string }[];
   /** sql: the auth service's database. */
   databaseUrl?: string;
@@ -43,8 +38,6 @@ export interface LoadResult {
   p99Ms: number;
   /** argon2 mode: where the parameters came from. */
   parameters?: { source: 'imported' | 'copied'; options: Options };
-  /** refresh/login mode: which statuses were seen (all 200 or the run fails). */
-  statuses?: Record<string, number>;
 }
 
 /** The numbers of services/auth/src/domain/passwords.ts, used only if that module cannot be imported. */
@@ -70,73 +63,6 @@ async function closedLoops(spec: LoadSpec, operation: (loop: number) => Promise<
   const seconds = spec.durationSec;
   latencies.sort((a, b) => a - b);
   return { operations: latencies.length, seconds, rate: latencies.length / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
-}
-
-/** One HTTP answer, read to the end. */
-interface Answer {
-  status: number;
-  setCookie: string[];
-  body: string;
-}
-
-/**
- * POST over node:http with a keep-alive agent (one socket per loop). Not fetch: on this 2-core
- * machine the load driver shares the CPU with the server it measures, and undici's fetch (WHATWG
- * streams, Headers, Request objects) cost ~1-2 ms of CPU per request there, several times what
- * http.request costs, so the driver itself was a large share of what "login" and "refresh" paid
- * and the raw argon2/SQL rows did not (see docs/decisions-auth.md).
- */
-const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-
-function post(url: string, headers: Record<string, string>, body?: string): Promise<Answer> {
-  return new Promise((resolvePost, reject) => {
-    const req = request(url, { method: 'POST', agent, headers: body === undefined ? headers : { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => {
-        const setCookie = res.headers['set-cookie'] ?? [];
-        resolvePost({ status: res.statusCode ?? 0, setCookie, body: text });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-function refreshCookie(answer: Answer): string {
-  for (const cookie of answer.setCookie) {
-    const match = /^refresh_token=([^;]+)/.exec(cookie);
-    if (match) return match[1]!;
-  }
-  throw new Error('no refresh_token cookie in the answer');
-}
-
-async function login(authUrl: string, user: { email: string; password: string }): Promise<Answer> {
-  const answer = await post(`${authUrl}/auth/login`, { 'content-type': 'application/json' }, JSON.stringify(user));
-  if (answer.status !== 200) throw new Error(`login answered ${answer.status}: ${answer.body}`);
-  return answer;
-}
-
-async function runLogin(spec: LoadSpec): Promise<LoadResult> {
-  const users = spec.users!;
-  return closedLoops(spec, async (index) => {
-    await login(spec.authUrl!, users[index % users.length]!);
-  });
-}
-
-async function runRefresh(spec: LoadSpec): Promise<LoadResult> {
-  const users = spec.users!;
-  const cookies: string[] = [];
-  for (let i = 0; i < spec.concurrency; i++) {
-    cookies.push(refreshCookie(await login(spec.authUrl!, users[i % users.length]!)));
-  }
-  return closedLoops(spec, async (index) => {
-    const answer = await post(`${spec.authUrl}/auth/refresh`, { cookie: `refresh_token=${cookies[index]}` });
-    if (answer.status !== 200) throw new Error(`refresh answered ${answer.status}: ${answer.body}`);
-    cookies[index] = refreshCookie(answer);
-  });
 }
 
 async function argon2Options(modulePath: string | undefined): Promise<{ source: 'imported' | 'copied'; options: Options }> {
@@ -250,10 +176,6 @@ async function runSql(spec: LoadSpec): Promise<LoadResult> {
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   switch (spec.mode) {
-    case 'login':
-      return runLogin(spec);
-    case 'refresh':
-      return runRefresh(spec);
     case 'argon2':
       return runArgon2(spec);
     case 'sql':
@@ -272,5 +194,5 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
       process.exitCode = 1;
     },
-  ).finally(() => agent.destroy());
+  );
 }

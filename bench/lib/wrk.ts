@@ -31,6 +31,8 @@ export interface WrkOptions {
   tokenStart?: number;
   /** Where the Lua scripts are written. */
   workDir: string;
+  /** A script of the caller's (the report hook is appended) and its arguments, instead of a token file. */
+  lua?: { name: string; source: string; args: string[] };
 }
 
 const REPORT_LUA = `
@@ -67,8 +69,8 @@ export function wrkAvailable(): boolean {
 }
 
 export async function runWrk(options: WrkOptions): Promise<WrkResult> {
-  const script = join(options.workDir, options.tokenFile ? 'rotate.lua' : 'report.lua');
-  writeFileSync(script, options.tokenFile ? ROTATE_LUA : REPORT_LUA);
+  const script = join(options.workDir, options.lua ? `${options.lua.name}.lua` : options.tokenFile ? 'rotate.lua' : 'report.lua');
+  writeFileSync(script, options.lua ? `${options.lua.source}\n${REPORT_LUA}` : options.tokenFile ? ROTATE_LUA : REPORT_LUA);
   const args = [
     `-t${options.threads ?? 1}`,
     `-c${options.connections}`,
@@ -80,7 +82,8 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
   ];
   for (const [name, value] of Object.entries(options.headers ?? {})) args.push('-H', `${name}: ${value}`);
   args.push(options.url);
-  if (options.tokenFile) args.push('--', options.tokenFile, String(options.tokenStart ?? 0));
+  if (options.lua) args.push('--', ...options.lua.args);
+  else if (options.tokenFile) args.push('--', options.tokenFile, String(options.tokenStart ?? 0));
   const output = await new Promise<string>((resolve, reject) => {
     const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
