@@ -25,7 +25,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { verifyGatewayProof } from '@keygate/gateway-trust';
-import { createTestEnvironment, freePort, type TestEnvironment } from '@keygate/testing';
+import { createTestEnvironment, freePort, serviceNodeFlags as nodeFlagsOf, type TestEnvironment } from '@keygate/testing';
 import type { LoadResult, LoadSpec } from './lib/auth-load.js';
 import { freshRefreshTokens, wrkLogins, wrkRefreshes } from './lib/auth-wrk.js';
 import { cpuMicros, memory, startServer, tail, type ServerProcess } from './lib/proc.js';
@@ -70,24 +70,9 @@ const log = (message: string): void => {
 const script = (...parts: string[]): string => join(repo, ...parts);
 const secretBase64 = (): string => randomBytes(32).toString('base64');
 
-/**
- * The Node flags a service's own `start` script gives it (`node --flag … dist/main.js`): the
- * benchmark runs each service the way it is started in production, flags included.
- */
+/** The Node flags of the service's start script (@keygate/testing), as production starts it. */
 function serviceNodeFlags(service: string): string[] {
-  try {
-    const pkg = JSON.parse(readFileSync(script('services', service, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
-    const words = (pkg.scripts?.start ?? '').trim().split(/\s+/);
-    if (words[0] !== 'node') return [];
-    const flags: string[] = [];
-    for (const word of words.slice(1)) {
-      if (!word.startsWith('-')) break;
-      flags.push(word);
-    }
-    return flags;
-  } catch {
-    return [];
-  }
+  return nodeFlagsOf(repo, service);
 }
 
 function requireBuilt(path: string, what: string): void {

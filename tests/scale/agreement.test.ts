@@ -14,7 +14,7 @@ import * as notificationsConfig from '@keygate/notifications/config';
 import * as ordersConfig from '@keygate/orders/config';
 import { INTERNAL_SERVICES, renderKeygateConf, type InternalService } from '../../infra/nginx/render.mjs';
 import { mainConf } from './harness/nginx.js';
-import { CONTRACT_PORTS, ENTRY_POINTS, PORT_SETTINGS, SERVICES, instanceEnv, repoPath, type ServiceName } from './harness/services.js';
+import { CONTRACT_PORTS, ENTRY_POINTS, PORT_SETTINGS, SERVICES, SERVICE_COMMANDS, instanceEnv, repoPath, type ServiceName } from './harness/services.js';
 
 interface SettingLike {
   env: string;
@@ -68,10 +68,10 @@ function unknownSettings(service: ServiceName, names: Iterable<string>): string[
   return [...names].filter((name) => !SETTINGS[service].has(name));
 }
 
-/** The service a command runs: `node services/<name>/dist/main.js`. */
+/** The service a command runs: exactly `node <its start script's flags> services/<name>/dist/main.js`. */
 function serviceOfCommand(command: unknown): ServiceName | undefined {
-  if (!Array.isArray(command) || command.length !== 2 || command[0] !== 'node') return undefined;
-  return SERVICES.find((service) => ENTRY_POINTS[service] === command[1]);
+  if (!Array.isArray(command)) return undefined;
+  return SERVICES.find((service) => JSON.stringify(SERVICE_COMMANDS[service]) === JSON.stringify(command));
 }
 
 test('each service reads its settings, with the contract port as default', async (t) => {
@@ -268,7 +268,7 @@ test('infra/Dockerfile: multi-stage, locked install, non-root, one target per se
     t.ok(target, `target ${service}`);
     t.equal(target?.from, 'runtime', `${service} builds on the runtime stage`);
     const cmd = target?.lines.find((line) => line.startsWith('CMD '));
-    t.same(cmd ? JSON.parse(cmd.slice(4)) : undefined, ['node', ENTRY_POINTS[service]], `${service}: CMD runs ${ENTRY_POINTS[service]}`);
+    t.same(cmd ? JSON.parse(cmd.slice(4)) : undefined, SERVICE_COMMANDS[service], `${service}: CMD is ${SERVICE_COMMANDS[service].join(' ')}`);
     t.ok(target?.lines.includes(`EXPOSE ${CONTRACT_PORTS[service]}`), `${service}: EXPOSE ${CONTRACT_PORTS[service]}`);
     const health = target?.lines.find((line) => line.startsWith('HEALTHCHECK '));
     t.match(health ?? '', /\/healthz/, `${service}: HEALTHCHECK on /healthz`);
@@ -339,7 +339,7 @@ test('infra/k8s: a Deployment per service with the entry point, settings, probes
     const pod = deployment?.spec?.template?.spec;
     const container = pod?.containers?.[0];
     t.equal(pod?.containers?.length, 1, `${service}: one container`);
-    t.same(container?.command, ['node', ENTRY_POINTS[service]], `${service}: runs ${ENTRY_POINTS[service]}`);
+    t.same(container?.command, SERVICE_COMMANDS[service], `${service}: runs ${SERVICE_COMMANDS[service].join(' ')}`);
     const env = container?.env ?? [];
     t.same(
       unknownSettings(

@@ -119,3 +119,4 @@ export async function createTestEnvironment(overrides: Record<string, string> = 
 }
 
 export { startTemporaryPostgres, postgresBinDir, freePort, type TemporaryPostgres } from './temporary-postgres.js';
+export { serviceNodeFlags } from './node-flags.js';

@@ -6,6 +6,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { serviceNodeFlags } from '@keygate/testing';
 
 export const SERVICES = ['auth', 'gateway', 'orders', 'notifications'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -23,6 +24,15 @@ export const ENTRY_POINTS: Record<ServiceName, string> = {
   orders: 'services/orders/dist/main.js',
   notifications: 'services/notifications/dist/main.js',
 };
+
+/**
+ * The whole command of each service: `node`, the Node flags of its start script (@keygate/testing's
+ * serviceNodeFlags), the entry point. The harness runs exactly this, and the Dockerfile, compose
+ * and k8s must too (agreement test).
+ */
+export const SERVICE_COMMANDS: Record<ServiceName, string[]> = Object.fromEntries(
+  SERVICES.map((service) => [service, ['node', ...serviceNodeFlags(REPO_ROOT, service), ENTRY_POINTS[service]]]),
+) as Record<ServiceName, string[]>;
 
 export const PORT_SETTINGS: Record<ServiceName, string> = {
   gateway: 'GATEWAY_PORT',
