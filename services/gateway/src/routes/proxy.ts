@@ -92,9 +92,10 @@ export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): 
     },
   });
   app.decorateRequest('gateway', null);
-  // A keep-alive connection carries one client, which sends the same token every time: the
-  // verifier's memo per connection turns a repeat into a string comparison (plus the time, key
-  // and revocation checks every request gets).
+  // A client's keep-alive connection carries its token on every request: the verifier's memo per
+  // connection turns a repeat into a string comparison (plus the time, key and revocation checks
+  // every request gets). Where a balancer pools connections across clients the memo just misses
+  // and the shared cache answers, as it would without it.
   const memos = new WeakMap<object, TokenMemo>();
   const memoOf = (request: FastifyRequest): TokenMemo => {
     const socket = request.raw.socket;
