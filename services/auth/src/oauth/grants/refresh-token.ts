@@ -7,7 +7,7 @@ import { rotateRefreshToken, sessionOfRefreshToken } from '../../domain/sessions
 import { requestMeta } from '../../plugins/authenticate.js';
 import { OAuthErrors } from '../errors.js';
 import { parseScope } from '../scopes.js';
-import { userTokenResponse } from './issue.js';
+import { userAccessToken, userTokenBody } from './issue.js';
 import { required, type GrantHandler } from './types.js';
 
 export const refreshTokenGrant: GrantHandler = async ({ ctx, client, params, request }) => {
@@ -17,11 +17,12 @@ export const refreshTokenGrant: GrantHandler = async ({ ctx, client, params, req
   if (!owner || owner.client_id !== client.id) throw OAuthErrors.invalidGrant('The refresh token is invalid, expired, revoked or was issued to another client.');
   const granted = owner.scope === null ? [] : owner.scope.split(' ');
   if (requested !== undefined && !requested.every((scope) => granted.includes(scope))) throw OAuthErrors.invalidScope('The requested scope exceeds what was granted.');
-  const result = await rotateRefreshToken(ctx, presented, requestMeta(request));
+  const scope = requested !== undefined && requested.length > 0 ? requested.join(' ') : owner.scope;
+  // Signed beside the rotation's last writes, handed out after its commit (as for the cookie refresh).
+  const result = await rotateRefreshToken(ctx, presented, requestMeta(request), (session, user) => userAccessToken(ctx, client, user, session, scope));
   if (!result.ok) {
     request.log.info({ reason: result.reason, sessionId: result.sessionId, clientId: client.id }, 'oauth refresh refused');
     throw OAuthErrors.invalidGrant('The refresh token is invalid, expired or revoked.');
   }
-  const scope = requested !== undefined && requested.length > 0 ? requested.join(' ') : owner.scope;
-  return userTokenResponse(ctx, client, result.user, result.session, result.refreshToken, scope);
+  return userTokenBody(result.issued, client, result.refreshToken, scope);
 };
