@@ -70,11 +70,12 @@ export interface TokenVerifier {
   /** Verified claims, or a rejection with a TokenError carrying a stable code. */
   verify(token: string, memo?: TokenMemo): Promise<AccessTokenClaims>;
   /**
-   * The fast path alone, synchronously: the claims of a token already verified (through `memo`
-   * or in the cache), after this call's time and key checks; undefined when the token has to go
-   * through verify(). Throws the TokenError of a remembered token that has expired meanwhile.
+   * verify() for a hot path: the claims themselves, synchronously, when the token was verified
+   * before (through `memo` or in the cache) and passes this call's time and key checks; a promise
+   * only for a token that must be verified in full. A refusal on the fast path is thrown
+   * synchronously (verify() turns it into a rejection).
    */
-  verifyCached(token: string, memo?: TokenMemo): AccessTokenClaims | undefined;
+  check(token: string, memo?: TokenMemo): AccessTokenClaims | Promise<AccessTokenClaims>;
   createMemo(): TokenMemo;
   /** Loads the JWKS for the first time and starts the background refresh; resolves false if the first load failed. */
   start(): Promise<boolean>;
@@ -270,19 +271,24 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     return hit.claims;
   }
 
+  /** The full verification of a token the fast path did not know, stored under its cache key. */
+  async function verifyNew(token: string, cacheKey: string, memo: TokenMemo | undefined): Promise<AccessTokenClaims> {
+    const entry = await verifyCold(token);
+    checkTime(entry, now());
+    cache.set(cacheKey, entry);
+    remember(memo, token, entry);
+    return entry.claims;
+  }
+
+  function check(token: string, memo?: TokenMemo): AccessTokenClaims | Promise<AccessTokenClaims> {
+    const found = lookup(token, memo);
+    return typeof found === 'string' ? verifyNew(token, found, memo) : found;
+  }
+
   return {
-    verifyCached(token, memo) {
-      const found = lookup(token, memo);
-      return typeof found === 'string' ? undefined : found;
-    },
+    check,
     async verify(token, memo) {
-      const found = lookup(token, memo);
-      if (typeof found !== 'string') return found;
-      const entry = await verifyCold(token);
-      checkTime(entry, now());
-      cache.set(found, entry);
-      remember(memo, token, entry);
-      return entry.claims;
+      return check(token, memo);
     },
     createMemo: () => ({ token: undefined, entry: undefined }) as unknown as TokenMemo,
     start: () => jwks.start(),

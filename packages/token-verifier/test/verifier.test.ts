@@ -238,10 +238,11 @@ test('a per-connection memo: a repeat is answered from it with every per-request
   const memo = verifier.createMemo();
   const token = await mint(main, { claims: { sub: 'memo-user', iat: clock, exp: clock + 60 } });
 
-  t.equal(verifier.verifyCached(token, memo), undefined, 'never seen: the synchronous path declines');
-  const claims = await verifier.verify(token, memo);
-  t.equal(verifier.verifyCached(token, memo), claims, 'a repeat on the same memo: the same claims, synchronously');
-  t.equal(verifier.verifyCached(token, verifier.createMemo()), claims, 'another connection finds it in the shared cache');
+  const first = verifier.check(token, memo);
+  t.ok(first instanceof Promise, 'never seen: verified in full, asynchronously');
+  const claims = await first;
+  t.equal(verifier.check(token, memo), claims, 'a repeat on the same memo: the same claims, synchronously');
+  t.equal(verifier.check(token, verifier.createMemo()), claims, 'another connection finds it in the shared cache');
 
   // The attack: on a connection whose memo holds a valid token, a tampered or forged one.
   const [h, p, s] = token.split('.') as [string, string, string];
@@ -249,17 +250,19 @@ test('a per-connection memo: a repeat is answered from it with every per-request
   t.equal(await rejection(verifier.verify(`${h}.${elevated}.${s}`, memo)), 'signature_invalid', 'a tampered payload after a valid token is refused');
   t.equal(await rejection(verifier.verify(await mint(attacker), memo)), 'signature_invalid', 'a token signed by another key is refused');
   t.equal(await rejection(verifier.verify(`${token} `, memo)), 'token_malformed', 'not the same text, not the same token');
-  t.equal(verifier.verifyCached(token, memo), claims, 'the valid token is still known afterwards');
+  t.equal(verifier.check(token, memo), claims, 'the valid token is still known afterwards');
 
   // Time is checked on every memo hit.
   clock += 60;
-  t.throws(() => verifier.verifyCached(token, memo), { code: 'expired' }, 'an expired token stops at the memo too');
+  t.throws(() => verifier.check(token, memo), { code: 'expired' }, 'an expired token stops at the memo too');
   t.equal(await rejection(verifier.verify(token, memo)), 'expired');
   clock -= 60;
 
   // A key withdrawn from the JWKS stops the memo's token as well.
   jwks.set(next);
   t.equal(await verifier.refresh(), true);
-  t.equal(verifier.verifyCached(token, memo), undefined, 'the memo no longer answers for a withdrawn key');
+  const afterWithdrawal = verifier.check(token, memo);
+  t.ok(afterWithdrawal instanceof Promise, 'the memo no longer answers for a withdrawn key');
+  await t.rejects(afterWithdrawal as Promise<unknown>, { code: 'kid_unknown' });
   t.equal(await rejection(verifier.verify(token, memo)), 'kid_unknown');
 });

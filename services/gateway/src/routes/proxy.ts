@@ -127,7 +127,8 @@ export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): 
       try {
         const memo = memoOf(request);
         // Known tokens are answered synchronously; only a new one waits for verification.
-        user = verifier.verifyCached(token, memo) ?? (await verifier.verify(token, memo));
+        const checked = verifier.check(token, memo);
+        user = checked instanceof Promise ? await checked : checked;
       } catch (error) {
         if (!(error instanceof TokenError)) throw error;
         rejected(error.code);
