@@ -202,29 +202,30 @@ function subjectOf(token: string): string {
   return (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { sub: string }).sub;
 }
 
-async function runLoadProcess(spec: LoadSpec, cpuPid?: number): Promise<LoadResult & { serverCpuUsPerOp: number | null }> {
-  const before = cpuPid === undefined ? NaN : (cpuMicros(cpuPid) ?? NaN);
+/**
+ * Runs a raw limit (argon2 or SQL) in its own driver process. The work happens inside the driver,
+ * so the driver's own CPU is what the row costs.
+ */
+async function runLoadProcess(spec: LoadSpec): Promise<LoadResult & { serverCpuUsPerOp: number | null }> {
   const child = spawn(process.execPath, [join(benchDist, 'lib', 'auth-load.js'), JSON.stringify(spec)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  // The raw modes run their work inside the driver itself: its own CPU is the server's.
-  const pid = cpuPid ?? child.pid!;
+  const pid = child.pid!;
+  // Sampled while it runs: /proc forgets the process once it has exited.
   let lastCpu = cpuMicros(pid) ?? NaN;
-  const startCpu = cpuPid === undefined ? 0 : before;
   const sampler = setInterval(() => (lastCpu = cpuMicros(pid) ?? lastCpu), 100);
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   clearInterval(sampler);
-  if (cpuPid !== undefined) lastCpu = cpuMicros(cpuPid) ?? NaN;
   const line = /LOAD_JSON (\{.*\})/.exec(out)?.[1];
   if (code !== 0 || !line) throw new Error(`auth-load ${spec.mode} failed (${code}): ${out.slice(-2000)}`);
   const result = JSON.parse(line) as LoadResult;
   // CPU over the whole process life (warm-up included) divided by the measured operations is an
   // overestimate; scale by the measured share of the wall time instead.
   const share = spec.durationSec / (spec.durationSec + spec.warmupSec);
-  const cpu = (lastCpu - startCpu) * share;
+  const cpu = lastCpu * share;
   return { ...result, serverCpuUsPerOp: Number.isFinite(cpu) && result.operations > 0 ? round(cpu / result.operations, 1) : null };
 }
 
