@@ -9,6 +9,7 @@
  * waiting on Redis's retry queue (which would stall every request) or turning limits off.
  * 429 answers carry Retry-After and the RateLimit-* headers and the contract's error body.
  */
+import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter } from 'prom-client';
 import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
@@ -28,6 +29,19 @@ export interface RateLimitOptions {
   nameSpace: string;
 }
 
+/** Where counts are shared across instances: none without Redis (memory only), else exact or batched. */
+function sharedStore(app: FastifyInstance, options: RateLimitOptions): FastifyRateLimitStoreCtor | undefined {
+  if (!options.redis) return undefined;
+  if (options.syncIntervalMs === 0) return failoverRateLimitStore(options.redis, options.nameSpace, LOCAL_COUNTERS);
+  const batched = batchedRateLimitStore(options.redis, options.nameSpace, {
+    syncIntervalMs: options.syncIntervalMs,
+    maxCounters: LOCAL_COUNTERS,
+    onError: (error) => app.log.warn({ err: error }, 'rate-limit counts could not be shared through Redis; counting locally'),
+  });
+  app.addHook('onClose', async () => batched.close());
+  return batched.Store;
+}
+
 export const rateLimitPlugin = fp<RateLimitOptions>(
   async (app, options) => {
     const rejections = new Counter({
@@ -36,17 +50,7 @@ export const rateLimitPlugin = fp<RateLimitOptions>(
       labelNames: ['limit'] as const,
       registers: [app.metrics.registry],
     });
-    let store: { store?: FastifyRateLimitStoreCtor } = {};
-    if (options.redis && options.syncIntervalMs === 0) store = { store: failoverRateLimitStore(options.redis, options.nameSpace, LOCAL_COUNTERS) };
-    else if (options.redis) {
-      const batched = batchedRateLimitStore(options.redis, options.nameSpace, {
-        syncIntervalMs: options.syncIntervalMs,
-        maxCounters: LOCAL_COUNTERS,
-        onError: (error) => app.log.warn({ err: error }, 'rate-limit counts could not be shared through Redis; counting locally'),
-      });
-      store = { store: batched.Store };
-      app.addHook('onClose', async () => batched.close());
-    }
+    const store = sharedStore(app, options);
     await app.register(rateLimit, {
       global: false,
       hook: 'preHandler',
@@ -54,7 +58,7 @@ export const rateLimitPlugin = fp<RateLimitOptions>(
       cache: LOCAL_COUNTERS,
       enableDraftSpec: true,
       skipOnError: true,
-      ...store,
+      ...(store ? { store } : {}),
       keyGenerator: (request) => {
         const user = request.gateway?.user;
         return user ? `u:${user.sub}` : `ip:${request.ip}`;
