@@ -12,10 +12,10 @@ import { createDatabase, runMigrations } from '@keygate/db';
 import { createServiceApp } from '@keygate/service-kit';
 import type { AuthConfig } from './config.js';
 import type { AuthContext } from './context.js';
-import { dummyPasswordHash } from './domain/passwords.js';
+import { createPasswordHasher } from './domain/passwords.js';
 import { bootstrapAdmin } from './domain/users.js';
 import { KeyStore } from './keys/key-store.js';
-import { createAuthMetrics } from './metrics.js';
+import { createAuthMetrics, registerPasswordHashGauges } from './metrics.js';
 import { oauthPlugin } from './oauth/plugin.js';
 import { createLoginLimiter } from './plugins/login-rate-limit.js';
 import { purgeAuthorizationCodes } from './repositories/authorization-codes.js';
@@ -77,8 +77,10 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
     log = app.log;
     const db = database.db as Kysely<AuthDatabase>;
     const keys = new KeyStore(db, config, app.log);
+    const passwords = createPasswordHasher({ concurrency: config.passwordHashConcurrency });
     const metrics = createAuthMetrics(app.metrics.registry);
-    const ctx: AuthContext = { config, db, bus, keys, log: app.log, metrics };
+    registerPasswordHashGauges(app.metrics.registry, passwords);
+    const ctx: AuthContext = { config, db, bus, keys, log: app.log, metrics, passwords };
     app.decorate('authContext', ctx);
     const revocationResync = new RevocationResync(ctx);
     ctx.revocationResync = revocationResync;
@@ -97,7 +99,7 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
 
     await keys.start();
     // Made now so the first login for an unknown email costs one verification, like every other.
-    await dummyPasswordHash();
+    await passwords.dummyHash();
     if (config.adminEmail !== undefined && config.adminPassword !== undefined) await bootstrapAdmin(ctx, config.adminEmail, config.adminPassword);
 
     // JSON only: a text/plain body is 415, not a string the schema then rejects.

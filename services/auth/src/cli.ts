@@ -26,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '@keygate/config';
 import { UsageError, withDatabase } from './cli/support.js';
 import { loadConfig, type AuthConfig } from './config.js';
+import { createPasswordHasher } from './domain/passwords.js';
 import { createAdmin } from './domain/users.js';
 import { ClientRegistrationError } from './domain/clients.js';
 import { CliFailure, clientsCommand } from './cli/clients.js';
@@ -108,7 +109,7 @@ async function adminCreate(config: AuthConfig, args: string[]): Promise<void> {
   if (!/^[^\s@]+@[^\s@]+$/.test(email.trim())) throw new UsageError('--email must be an email address');
   if (password.length < 8 || password.length > 256) throw new UsageError('--password must be 8 to 256 characters');
   await withDatabase(config, async (db) => {
-    const outcome = await createAdmin({ db }, email, password, { promoteExisting: values.promote ?? false });
+    const outcome = await createAdmin({ db, passwords: createPasswordHasher({ concurrency: config.passwordHashConcurrency }) }, email, password, { promoteExisting: values.promote ?? false });
     const messages = {
       created: 'admin created',
       promoted: 'existing account promoted to admin (password reset to the one given)',

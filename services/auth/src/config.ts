@@ -2,6 +2,7 @@
  * The auth service's settings: the shared core plus every auth setting of the contract. Invalid
  * values stop start-up with a message naming the setting; secrets are resolved for embedded mode.
  */
+import { availableParallelism } from 'node:os';
 import {
   ConfigError,
   assertProductionReady,
@@ -45,6 +46,8 @@ export const authSettings = {
   adminEmail: optionalStr('ADMIN_EMAIL'),
   adminPassword: optionalStr('ADMIN_PASSWORD', { secret: true }),
   rateLimitLoginPerIp: int('RATE_LIMIT_LOGIN_PER_IP', { default: 20, min: 1, max: 100_000, unit: 'requests per minute' }),
+  /** argon2id hashes run at once per instance; more logins wait their turn (domain/passwords.ts). */
+  passwordHashConcurrency: int('PASSWORD_HASH_CONCURRENCY', { default: availableParallelism(), min: 1, max: 256, unit: 'hashes' }),
   rateLimitLoginPerAccount: int('RATE_LIMIT_LOGIN_PER_ACCOUNT', { default: 10, min: 1, max: 100_000, unit: 'requests per minute' }),
   signingAlg: oneOf('SIGNING_ALG', SIGNING_ALGS, { default: 'RS256' }),
   trustProxy: trustProxySetting(),

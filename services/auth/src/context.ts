@@ -7,6 +7,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Bus } from '@keygate/bus';
 import type { AuthConfig } from './config.js';
 import type { KeyStore } from './keys/key-store.js';
+import type { PasswordHasher } from './domain/passwords.js';
 import type { AuthMetrics } from './metrics.js';
 import type { AuthDatabase } from './repositories/schema.js';
 
@@ -17,6 +18,8 @@ export interface AuthContext {
   keys: KeyStore;
   log: FastifyBaseLogger;
   metrics: AuthMetrics;
+  /** argon2id, at most PASSWORD_HASH_CONCURRENCY hashes at a time. */
+  passwords: PasswordHasher;
   /** Re-announces recent revocations after a failed publish (absent in one-shot tools). */
   revocationResync?: { request(): void };
 }

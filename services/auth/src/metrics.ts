@@ -1,11 +1,32 @@
-/** The auth service's own Prometheus counters, registered on the app's registry (never the global one). */
-import { Counter, type Registry } from 'prom-client';
+/** The auth service's own Prometheus metrics, registered on the app's registry (never the global one). */
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { PasswordHasher } from './domain/passwords.js';
 
 export interface AuthMetrics {
   logins: Counter<'outcome'>;
   refreshes: Counter<'outcome'>;
   revocationPublishFailures: Counter;
   oauthTokens: Counter<'grant' | 'outcome'>;
+}
+
+/** Read at scrape time: a queue that stays above zero means logins arrive faster than the cores can hash. */
+export function registerPasswordHashGauges(registry: Registry, passwords: Pick<PasswordHasher, 'load'>): void {
+  new Gauge({
+    name: 'auth_password_hashes_active',
+    help: 'argon2id hashes running now (at most PASSWORD_HASH_CONCURRENCY).',
+    registers: [registry],
+    collect() {
+      this.set(passwords.load.active);
+    },
+  });
+  new Gauge({
+    name: 'auth_password_hashes_queued',
+    help: 'argon2id hashes (logins, registrations, password changes) waiting for a free slot.',
+    registers: [registry],
+    collect() {
+      this.set(passwords.load.queued);
+    },
+  });
 }
 
 export function createAuthMetrics(registry: Registry): AuthMetrics {

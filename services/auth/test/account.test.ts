@@ -111,8 +111,7 @@ test('register, login, me, password change over HTTP', async (t) => {
 
   await t.test('login for an unknown email runs a real argon2id verification (dummy hash)', async (t) => {
     // Equal work, not a timing assertion: the unknown-email path must call verify on an argon2id hash.
-    const { dummyPasswordHash } = await import('../src/domain/passwords.js');
-    t.match(await dummyPasswordHash(), /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    t.match(await auth.ctx.passwords.dummyHash(), /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
   });
 
   await t.test('me: 200 with the caller; 401 without, with a malformed or a tampered token', async (t) => {
@@ -148,6 +147,8 @@ test('register, login, me, password change over HTTP', async (t) => {
     t.equal(res.status, 200);
     t.match(res.text, /auth_logins_total\{outcome="success",service="auth"\} [1-9]/);
     t.match(res.text, /auth_logins_total\{outcome="invalid_credentials",service="auth"\} [1-9]/);
+    t.match(res.text, /auth_password_hashes_active\{service="auth"\} 0\n/, 'no hash running between requests');
+    t.match(res.text, /auth_password_hashes_queued\{service="auth"\} 0\n/);
   });
 
   await t.test('password change: 204; other sessions revoked, the current one kept; old password refused', async (t) => {

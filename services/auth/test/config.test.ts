@@ -1,5 +1,6 @@
 import { test } from 'tap';
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { ConfigError } from '@keygate/config';
 import { tempDir } from '@keygate/testing';
 import { loadConfig } from '../src/config.js';
@@ -31,6 +32,7 @@ test('defaults follow the contract', async (t) => {
     signingAlg: 'RS256',
     passwordGrantEnabled: true,
     jwksMaxAge: 300,
+    passwordHashConcurrency: availableParallelism(),
     issuer: 'http://localhost:8080',
     audience: 'api',
   });
@@ -57,6 +59,8 @@ test('invalid settings stop start-up naming the setting', async (t) => {
     [{ RATE_LIMIT_LOGIN_PER_IP: '0' }, 'RATE_LIMIT_LOGIN_PER_IP'],
     [{ PASSWORD_GRANT_ENABLED: 'maybe' }, 'PASSWORD_GRANT_ENABLED'],
     [{ AUTH_PORT: '70000' }, 'AUTH_PORT'],
+    [{ PASSWORD_HASH_CONCURRENCY: '0' }, 'PASSWORD_HASH_CONCURRENCY'],
+    [{ PASSWORD_HASH_CONCURRENCY: 'all' }, 'PASSWORD_HASH_CONCURRENCY'],
   ];
   for (const [env, setting] of cases) {
     const error = thrown(() => loadConfig({ ...base, ...env }));

@@ -9,6 +9,7 @@ import { createBus } from '@keygate/bus';
 import type { AuthConfig } from '../config.js';
 import type { AuthContext, RequestMeta } from '../context.js';
 import { normalizeEmail } from '../domain/emails.js';
+import { createPasswordHasher } from '../domain/passwords.js';
 import { KeyStore } from '../keys/key-store.js';
 import { createAuthMetrics } from '../metrics.js';
 import type { Db, UserRow } from '../repositories/schema.js';
@@ -68,7 +69,10 @@ function embeddedNotes(config: AuthConfig): void {
 export async function withAuthContext<T>(config: AuthConfig, options: { revokes: boolean }, run: (ctx: AuthContext) => Promise<T>): Promise<T> {
   const bus = createBus({ redisUrl: config.redisUrl, keyPrefix: config.redisPrefix });
   try {
-    const result = await withDatabase(config, (db) => run({ config, db, bus, log: cliLog, metrics: createAuthMetrics(new Registry()), keys: new KeyStore(db, config, cliLog) }));
+    const result = await withDatabase(config, (db) => {
+      const passwords = createPasswordHasher({ concurrency: config.passwordHashConcurrency });
+      return run({ config, db, bus, log: cliLog, metrics: createAuthMetrics(new Registry()), keys: new KeyStore(db, config, cliLog), passwords });
+    });
     // After the work (a failed command revoked nothing, so there is nothing to explain).
     if (options.revokes) embeddedNotes(config);
     return result;

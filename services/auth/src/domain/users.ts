@@ -10,13 +10,12 @@ import type { UserRow } from '../repositories/schema.js';
 import { revokeUserSessionRows } from '../repositories/sessions.js';
 import { adminExists, findUserByEmail, findUserById, insertUser, lockUser, setPasswordHash, updateUser } from '../repositories/users.js';
 import { normalizeEmail } from './emails.js';
-import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
 import { publishSessionRevocations } from './revocations.js';
 
-export async function registerUser(ctx: Pick<AuthContext, 'db'>, email: string, password: string, meta: RequestMeta): Promise<UserRow> {
+export async function registerUser(ctx: Pick<AuthContext, 'db' | 'passwords'>, email: string, password: string, meta: RequestMeta): Promise<UserRow> {
   const normalized = normalizeEmail(email);
   // Hash before looking: a taken email costs the same time as a free one.
-  const passwordHash = await hashPassword(password);
+  const passwordHash = await ctx.passwords.hash(password);
   const user = await insertUser(ctx.db, { email: normalized, password_hash: passwordHash, role: 'user' });
   if (!user) throw AuthErrors.emailTaken();
   await recordAudit(ctx.db, { event: 'user_registered', userId: user.id, ip: meta.ip, userAgent: meta.userAgent });
@@ -28,9 +27,9 @@ export async function registerUser(ctx: Pick<AuthContext, 'db'>, email: string, 
  * one argon2id verification (against a dummy hash for an unknown email), so the answer and its
  * timing do not reveal whether the email exists. Writes login_failure audit rows.
  */
-export async function authenticatePassword(ctx: Pick<AuthContext, 'db'>, email: string, password: string, meta: RequestMeta): Promise<UserRow | undefined> {
+export async function authenticatePassword(ctx: Pick<AuthContext, 'db' | 'passwords'>, email: string, password: string, meta: RequestMeta): Promise<UserRow | undefined> {
   const user = await findUserByEmail(ctx.db, normalizeEmail(email));
-  const valid = await verifyPassword(user?.password_hash ?? (await dummyPasswordHash()), password);
+  const valid = await ctx.passwords.verify(user?.password_hash ?? (await ctx.passwords.dummyHash()), password);
   if (user && valid && !user.disabled) return user;
   await recordAudit(ctx.db, {
     event: 'login_failure',
@@ -45,8 +44,8 @@ export async function authenticatePassword(ctx: Pick<AuthContext, 'db'>, email: 
 /** Changes the password and revokes every other session of the user. */
 export async function changePassword(ctx: AuthContext, userId: string, currentSessionId: string | undefined, currentPassword: string, newPassword: string, meta: RequestMeta): Promise<void> {
   const user = await findUserById(ctx.db, userId);
-  if (!user || !(await verifyPassword(user.password_hash, currentPassword))) throw AuthErrors.wrongCurrentPassword();
-  const newHash = await hashPassword(newPassword);
+  if (!user || !(await ctx.passwords.verify(user.password_hash, currentPassword))) throw AuthErrors.wrongCurrentPassword();
+  const newHash = await ctx.passwords.hash(newPassword);
   const revoked = await ctx.db.transaction().execute(async (trx) => {
     const locked = await lockUser(trx, userId);
     // The hash changed between our check and the lock: a concurrent change won; make the caller retry.
@@ -90,9 +89,9 @@ export type AdminCreation = 'created' | 'promoted' | 'already_admin' | 'taken_by
  * only when `promoteExisting` (an operator's explicit choice); never at start-up, where a
  * self-registered account with the configured email would otherwise become admin.
  */
-export async function createAdmin(ctx: Pick<AuthContext, 'db'>, email: string, password: string, options: { promoteExisting: boolean }): Promise<AdminCreation> {
+export async function createAdmin(ctx: Pick<AuthContext, 'db' | 'passwords'>, email: string, password: string, options: { promoteExisting: boolean }): Promise<AdminCreation> {
   const normalized = normalizeEmail(email);
-  const passwordHash = await hashPassword(password);
+  const passwordHash = await ctx.passwords.hash(password);
   const inserted = await insertUser(ctx.db, { email: normalized, password_hash: passwordHash, role: 'admin' });
   if (inserted) {
     await recordAudit(ctx.db, { event: 'admin_bootstrap', userId: inserted.id, details: { how: 'created' } });
@@ -108,7 +107,7 @@ export async function createAdmin(ctx: Pick<AuthContext, 'db'>, email: string, p
 }
 
 /** ADMIN_EMAIL/ADMIN_PASSWORD at start-up: creates the first admin when no admin exists. */
-export async function bootstrapAdmin(ctx: Pick<AuthContext, 'db' | 'log'>, email: string, password: string): Promise<void> {
+export async function bootstrapAdmin(ctx: Pick<AuthContext, 'db' | 'log' | 'passwords'>, email: string, password: string): Promise<void> {
   if (await adminExists(ctx.db)) return;
   const outcome = await createAdmin(ctx, email, password, { promoteExisting: false });
   if (outcome === 'already_admin') return;
