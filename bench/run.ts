@@ -4,8 +4,9 @@
  *
  * Every server runs in its own Node process on 127.0.0.1, started from compiled JavaScript; the
  * HTTP load comes from wrk in its own process; the auth loops (which must carry a rotating cookie)
- * from bench/lib/auth-load in its own process. Each scenario gets a warm-up, then several runs in
- * rotating order (so drift on a shared machine hits every scenario alike); the median is reported.
+ * from bench/lib/auth-load in its own process. Each scenario gets a warm-up, then many short
+ * rounds in which the scenarios a target compares run back to back (roundOrder), every run
+ * starting on quiet CPUs (lib/quiet.ts); the median of the per-round figures is reported.
  * CPU per request is the server process's user+system time from /proc divided by the requests it
  * served; RSS is sampled from /proc during the runs.
  *
@@ -15,6 +16,8 @@
  * --only <key,key> (HTTP scenarios to run, for profiling one of them), --proxy-only (skip auth,
  * revocation), --rounds N, --duration S. A run with any of those is partial: it never writes the
  * docs and writes bench/results/partial.json unless --out says otherwise.
+ * Environment, for profiling: BENCH_GATEWAY_NODE_ARGS / BENCH_AUTH_NODE_ARGS (space-separated Node
+ * flags added to the gateway's / auth's, e.g. `--perf-basic-prof` for `perf record`).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -30,6 +33,7 @@ import type { LoadResult, LoadSpec } from './lib/auth-load.js';
 import { freshRefreshTokens, wrkLogins, wrkRefreshes } from './lib/auth-wrk.js';
 import { cpuMicros, memory, startServer, tail, type ServerProcess } from './lib/proc.js';
 import { loginSessions, runRevocationTrials, type RevocationResult } from './lib/revocation.js';
+import { waitForQuietCpu } from './lib/quiet.js';
 import { median, round } from './lib/stats.js';
 import { createBenchIssuer } from './lib/tokens.js';
 import { runWrk, wrkAvailable, type WrkResult } from './lib/wrk.js';
@@ -47,7 +51,7 @@ const option = (name: string): string | undefined => {
 const quick = flag('--quick');
 const settings = quick
   ? { warmupSec: 1, durationSec: 1, rounds: 1, connections: 50, tokenCount: 1_000, coldTokens: 0, revocationTrials: 20, authWarmupSec: 0.5, authSec: 1.5, authRounds: 1, authConcurrency: 4 }
-  : { warmupSec: 2, durationSec: 2, rounds: 8, connections: 50, tokenCount: 10_000, coldTokens: 6_000, revocationTrials: 200, authWarmupSec: 1, authSec: 3, authRounds: 3, authConcurrency: 4 };
+  : { warmupSec: 2, durationSec: 1, rounds: 12, connections: 50, tokenCount: 10_000, coldTokens: 6_000, revocationTrials: 200, authWarmupSec: 1, authSec: 3, authRounds: 3, authConcurrency: 4 };
 const profile = flag('--profile');
 const only = option('--only')?.split(',');
 const proxyOnly = flag('--proxy-only');
@@ -62,6 +66,8 @@ const audience = 'api';
 const realRedisUrl = process.env.REDIS_URL || undefined;
 const realDatabaseUrl = process.env.DATABASE_URL || undefined;
 const notes: string[] = [];
+/** Measured runs that started before the CPUs went quiet (lib/quiet.ts gave up waiting). */
+const noisyStarts: string[] = [];
 
 const log = (message: string): void => {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -110,6 +116,7 @@ interface HttpScenario {
 }
 
 async function measureHttp(scenario: HttpScenario, durationSec: number, workDir: string, upstream: ServerProcess): Promise<RunFigures> {
+  await waitForQuiet(scenario.key);
   const pids = [scenario.server.pid, upstream.pid];
   const cpuBefore = cpuMicros(scenario.server.pid) ?? NaN;
   const upstreamBefore = cpuMicros(upstream.pid) ?? NaN;
@@ -206,7 +213,14 @@ function subjectOf(token: string): string {
  * Runs a raw limit (argon2 or SQL) in its own driver process. The work happens inside the driver,
  * so the driver's own CPU is what the row costs.
  */
+/** Every measured run starts on quiet CPUs (lib/quiet.ts); the ones that could not are listed in the notes. */
+async function waitForQuiet(label: string): Promise<void> {
+  const quiet = await waitForQuietCpu();
+  if (!quiet.quiet) noisyStarts.push(`${label} (${Math.round((quiet.idle ?? 0) * 100)} % idle)`);
+}
+
 async function runLoadProcess(spec: LoadSpec): Promise<LoadResult & { serverCpuUsPerOp: number | null }> {
+  await waitForQuiet(spec.mode === 'argon2' ? 'raw argon2' : 'raw SQL');
   const child = spawn(process.execPath, [join(benchDist, 'lib', 'auth-load.js'), JSON.stringify(spec)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -289,7 +303,7 @@ async function proxyScenarios(workDir: string, logDir: string, cleanup: Cleanup)
     logDir,
     readyPath: '/readyz',
     env: gatewayEnv,
-    nodeArgs: [...gatewayFlags, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
+    nodeArgs: [...gatewayFlags, ...(process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ') ?? []), ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
   });
   cleanup.servers.push(gateway);
 
@@ -366,13 +380,18 @@ async function proxyScenarios(workDir: string, logDir: string, cleanup: Cleanup)
 
   const runs = new Map<string, RunFigures[]>(scenarios.map((s) => [s.key, []]));
   for (let round = 0; round < settings.rounds; round++) {
-    // Rotate the order each round so slow drift on a shared machine does not favour one scenario.
-    const order = scenarios.map((_, i) => scenarios[(i + round) % scenarios.length]!);
-    for (const scenario of order) {
+    const { rest, chain } = roundOrder(scenarios, round);
+    const measure = async (scenario: HttpScenario) => {
       const figures = await measureHttp(scenario, settings.durationSec, workDir, echo);
       runs.get(scenario.key)!.push(figures);
       log(`round ${round + 1}/${settings.rounds} ${scenario.key}: ${Math.round(figures.rps)} req/s, p99 ${figures.p99Ms.toFixed(2)} ms, ${figures.cpuUsPerRequest.toFixed(0)} µs CPU/req`);
-    }
+    };
+    for (const scenario of rest) await measure(scenario);
+    // The gateway sat idle through the other servers' runs, long enough for its idle upstream
+    // connections to time out (keepAliveMaxTimeout, 5 s): one unmeasured second of load first, so
+    // the chain's first scenario does not pay 50 reconnects in its p99 and the second one not.
+    if (rest.length > 0 && chain.some((scenario) => scenario.server === gateway)) await runWrk({ url: `${gateway.url}/public/bench`, durationSec: 1, connections: settings.connections, workDir });
+    for (const scenario of chain) await measure(scenario);
   }
 
   let coldFirstPass: (RunFigures & { tokens: number; wrapped: boolean }) | null = null;
@@ -399,6 +418,23 @@ async function proxyScenarios(workDir: string, logDir: string, cleanup: Cleanup)
   return { summaries, checks, gatewayPeakRssMb: gatewayMemory?.peakRssMb ?? NaN, gatewayInternals, gateway, echo, gatewaySecret };
 }
 
+/**
+ * The order of one round. The targets compare scenarios 4, 2, 3 and 5 in pairs (4/2, 3/2, 3/5), and
+ * a pair's ratio is taken within a round: so those run back to back, 3 and 4 swapping places
+ * around 2 every round (4 2 3 5, then 3 2 4 5), so 3/2 and 4/2 are each measured seconds apart in
+ * both orders. A burst of load from another tenant then lands on both sides of a pair or shifts
+ * one round's ratio, which the median over rounds drops. The express baseline, which leaves the
+ * most work behind when its load stops, ends the chain (and every run waits for quiet CPUs first:
+ * lib/quiet.ts). The scenarios no target compares (1, 2r, 5b) come first, rotated.
+ */
+function roundOrder(scenarios: HttpScenario[], round: number): { rest: HttpScenario[]; chain: HttpScenario[] } {
+  // 3 and 4 swap places around 2 every round; the baseline, the heaviest, always ends the chain.
+  const chainKeys = round % 2 === 0 ? ['gateway_auth_many', 'gateway_proxy', 'gateway_auth', 'baseline'] : ['gateway_auth', 'gateway_proxy', 'gateway_auth_many', 'baseline'];
+  const chain = chainKeys.flatMap((key) => scenarios.filter((s) => s.key === key));
+  const rest = scenarios.filter((s) => !chainKeys.includes(s.key));
+  return { rest: rest.map((_, i) => rest[(i + round) % rest.length]!), chain };
+}
+
 async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret: string, cleanup: Cleanup) {
   const environment = await createTestEnvironment({ LOG_LEVEL: 'warn', GATEWAY_SECRET: gatewaySecret, ISSUER: issuerUrl, AUDIENCE: audience });
   cleanup.environments.push(environment);
@@ -414,7 +450,7 @@ async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret:
     port: authPort,
     logDir,
     readyPath: '/readyz',
-    nodeArgs: [...authFlags, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(repo, 'bench', 'profiles', 'auth')}`] : [])],
+    nodeArgs: [...authFlags, ...(process.env.BENCH_AUTH_NODE_ARGS?.split(' ') ?? []), ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(repo, 'bench', 'profiles', 'auth')}`] : [])],
     timeoutMs: 60_000,
     env: {
       ...environment.env,
@@ -446,6 +482,7 @@ async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret:
     await run(wrkSeconds(settings.authWarmupSec), kind === 'refresh' ? await freshRefreshTokens(auth.url, users) : undefined);
     // Fresh sessions for the timed run, made before its CPU is counted.
     const tokens = kind === 'refresh' ? await freshRefreshTokens(auth.url, users) : undefined;
+    await waitForQuiet(kind);
     const cpuBefore = cpuMicros(auth.pid) ?? NaN;
     const result = await run(wrkSeconds(settings.authSec), tokens);
     const cpu = (cpuMicros(auth.pid) ?? NaN) - cpuBefore;
@@ -650,7 +687,7 @@ async function main(): Promise<void> {
       gateway_rss_mb: round(gatewayRss, 1),
       gateway_memory_after_load: proxy.gatewayInternals,
       targets: [],
-      notes,
+      notes: noisyStarts.length === 0 ? notes : [...notes, `${noisyStarts.length} measured run(s) started before the CPUs went quiet (waited 3 s): ${noisyStarts.join(', ')}.`],
     };
     report.targets = [
       { name: 'scenario 3 ≥ 0.85 × scenario 2 throughput', key: 'auth_vs_proxy', value: ratios.auth_vs_proxy, limit: 0.85, higherIsBetter: true },
