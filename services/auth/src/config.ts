@@ -34,6 +34,16 @@ function checkOrigin(item: string): void {
   }
 }
 
+/**
+ * One hash per core, but one libuv thread always left free: RS256 signatures (WebCrypto), file
+ * and DNS work share that pool (UV_THREADPOOL_SIZE, 4 by default, read by libuv from the
+ * process environment) and must not queue behind hashes.
+ */
+function defaultHashConcurrency(): number {
+  const poolSize = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+  return Math.max(1, Math.min(availableParallelism(), poolSize - 1));
+}
+
 export const authSettings = {
   ...coreSettings,
   port: int('AUTH_PORT', { default: 8081, min: 0, max: 65_535 }),
@@ -47,7 +57,7 @@ export const authSettings = {
   adminPassword: optionalStr('ADMIN_PASSWORD', { secret: true }),
   rateLimitLoginPerIp: int('RATE_LIMIT_LOGIN_PER_IP', { default: 20, min: 1, max: 100_000, unit: 'requests per minute' }),
   /** argon2id hashes run at once per instance; more logins wait their turn (domain/passwords.ts). */
-  passwordHashConcurrency: int('PASSWORD_HASH_CONCURRENCY', { default: availableParallelism(), min: 1, max: 256, unit: 'hashes' }),
+  passwordHashConcurrency: int('PASSWORD_HASH_CONCURRENCY', { default: defaultHashConcurrency(), min: 1, max: 256, unit: 'hashes' }),
   rateLimitLoginPerAccount: int('RATE_LIMIT_LOGIN_PER_ACCOUNT', { default: 10, min: 1, max: 100_000, unit: 'requests per minute' }),
   signingAlg: oneOf('SIGNING_ALG', SIGNING_ALGS, { default: 'RS256' }),
   trustProxy: trustProxySetting(),

@@ -32,7 +32,7 @@ test('defaults follow the contract', async (t) => {
     signingAlg: 'RS256',
     passwordGrantEnabled: true,
     jwksMaxAge: 300,
-    passwordHashConcurrency: availableParallelism(),
+    passwordHashConcurrency: Math.max(1, Math.min(availableParallelism(), (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 1)),
     issuer: 'http://localhost:8080',
     audience: 'api',
   });
