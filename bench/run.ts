@@ -209,16 +209,16 @@ function subjectOf(token: string): string {
   return (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { sub: string }).sub;
 }
 
-/**
- * Runs a raw limit (argon2 or SQL) in its own driver process. The work happens inside the driver,
- * so the driver's own CPU is what the row costs.
- */
 /** Every measured run starts on quiet CPUs (lib/quiet.ts); the ones that could not are listed in the notes. */
 async function waitForQuiet(label: string): Promise<void> {
   const quiet = await waitForQuietCpu();
   if (!quiet.quiet) noisyStarts.push(`${label} (${Math.round((quiet.idle ?? 0) * 100)} % idle)`);
 }
 
+/**
+ * Runs a raw limit (argon2 or SQL) in its own driver process. The work happens inside the driver,
+ * so the driver's own CPU is what the row costs.
+ */
 async function runLoadProcess(spec: LoadSpec): Promise<LoadResult & { serverCpuUsPerOp: number | null }> {
   await waitForQuiet(spec.mode === 'argon2' ? 'raw argon2' : 'raw SQL');
   const child = spawn(process.execPath, [join(benchDist, 'lib', 'auth-load.js'), JSON.stringify(spec)], {
@@ -388,8 +388,8 @@ async function proxyScenarios(workDir: string, logDir: string, cleanup: Cleanup)
     };
     for (const scenario of rest) await measure(scenario);
     // The gateway sat idle through the other servers' runs, long enough for its idle upstream
-    // connections to time out (keepAliveMaxTimeout, 5 s): one unmeasured second of load first, so
-    // the chain's first scenario does not pay 50 reconnects in its p99 and the second one not.
+    // connections to time out (keepAliveMaxTimeout, 5 s). One unmeasured second of load reopens
+    // them, so the 50 reconnects do not land in the p99 of whichever scenario comes first.
     if (rest.length > 0 && chain.some((scenario) => scenario.server === gateway)) await runWrk({ url: `${gateway.url}/public/bench`, durationSec: 1, connections: settings.connections, workDir });
     for (const scenario of chain) await measure(scenario);
   }

@@ -56,9 +56,9 @@ export const authSettings = {
   adminEmail: optionalStr('ADMIN_EMAIL'),
   adminPassword: optionalStr('ADMIN_PASSWORD', { secret: true }),
   rateLimitLoginPerIp: int('RATE_LIMIT_LOGIN_PER_IP', { default: 20, min: 1, max: 100_000, unit: 'requests per minute' }),
+  rateLimitLoginPerAccount: int('RATE_LIMIT_LOGIN_PER_ACCOUNT', { default: 10, min: 1, max: 100_000, unit: 'requests per minute' }),
   /** argon2id hashes run at once per instance; more logins wait their turn (domain/passwords.ts). */
   passwordHashConcurrency: int('PASSWORD_HASH_CONCURRENCY', { default: defaultHashConcurrency(), min: 1, max: 256, unit: 'hashes' }),
-  rateLimitLoginPerAccount: int('RATE_LIMIT_LOGIN_PER_ACCOUNT', { default: 10, min: 1, max: 100_000, unit: 'requests per minute' }),
   signingAlg: oneOf('SIGNING_ALG', SIGNING_ALGS, { default: 'RS256' }),
   trustProxy: trustProxySetting(),
   passwordGrantEnabled: bool('PASSWORD_GRANT_ENABLED', { default: true }),
