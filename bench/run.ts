@@ -382,7 +382,7 @@ async function proxyScenarios(workDir: string, logDir: string, cleanup: Cleanup)
   for (let round = 0; round < settings.rounds; round++) {
     const { rest, chain } = roundOrder(scenarios, round);
     const measure = async (scenario: HttpScenario) => {
-      const figures = await measureHttp(scenario, settings.durationSec, workDir, echo);
+      const figures = { ...(await measureHttp(scenario, settings.durationSec, workDir, echo)), round };
       runs.get(scenario.key)!.push(figures);
       log(`round ${round + 1}/${settings.rounds} ${scenario.key}: ${Math.round(figures.rps)} req/s, p99 ${figures.p99Ms.toFixed(2)} ms, ${figures.cpuUsPerRequest.toFixed(0)} µs CPU/req`);
     };
@@ -425,14 +425,15 @@ async function proxyScenarios(workDir: string, logDir: string, cleanup: Cleanup)
  * both orders. A burst of load from another tenant then lands on both sides of a pair or shifts
  * one round's ratio, which the median over rounds drops. The express baseline, which leaves the
  * most work behind when its load stops, ends the chain (and every run waits for quiet CPUs first:
- * lib/quiet.ts). The scenarios no target compares (1, 2r, 5b) come first, rotated.
+ * lib/quiet.ts). The scenarios no target compares (1, 2r, 5b) come first, rotated, in every
+ * other round only (the full run's time limit is 5 minutes); their ratios pair by round.
  */
 function roundOrder(scenarios: HttpScenario[], round: number): { rest: HttpScenario[]; chain: HttpScenario[] } {
   // 3 and 4 swap places around 2 every round; the baseline, the heaviest, always ends the chain.
   const chainKeys = round % 2 === 0 ? ['gateway_auth_many', 'gateway_proxy', 'gateway_auth', 'baseline'] : ['gateway_auth', 'gateway_proxy', 'gateway_auth_many', 'baseline'];
   const chain = chainKeys.flatMap((key) => scenarios.filter((s) => s.key === key));
-  const rest = scenarios.filter((s) => !chainKeys.includes(s.key));
-  return { rest: rest.map((_, i) => rest[(i + round) % rest.length]!), chain };
+  const rest = round % 2 === 0 ? scenarios.filter((s) => !chainKeys.includes(s.key)) : [];
+  return { rest: rest.map((_, i) => rest[(i + round / 2) % rest.length]!), chain };
 }
 
 async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret: string, cleanup: Cleanup) {
@@ -618,12 +619,17 @@ function machine() {
 const ratio = (a: number | undefined, b: number | undefined): number | null => (a !== undefined && b !== undefined && Number.isFinite(a) && Number.isFinite(b) && b > 0 ? round(a / b, 3) : null);
 
 /**
- * The median of the per-round ratios: both sides of each ratio were measured minutes apart at
- * most, in the same round, so drift on the shared machine cancels better than in a ratio of medians.
+ * The median of the per-round ratios: both sides of each ratio were measured in the same round,
+ * seconds apart, so drift on the shared machine cancels better than in a ratio of medians.
  */
 function pairedRatio(a: readonly number[] | undefined, b: readonly number[] | undefined): number | null {
-  if (!a || !b || a.length === 0 || a.length !== b.length) return ratio(a?.[0], b?.[0]);
-  const values = a.map((value, i) => value / b[i]!).filter((value) => Number.isFinite(value));
+  if (!a || !b) return null;
+  const values: number[] = [];
+  // forEach skips holes: a round only one side ran has no pair.
+  a.forEach((value, i) => {
+    const quotient = value / b[i]!;
+    if (Number.isFinite(quotient)) values.push(quotient);
+  });
   return values.length === 0 ? null : round(median(values), 3);
 }
 
@@ -645,8 +651,17 @@ async function main(): Promise<void> {
     }
     const { auth, revocation } = proxyOnly ? { auth: null, revocation: null } : await authScenarios(logDir, proxy.echo, proxy.gatewaySecret, cleanup);
     const by = (key: string) => proxy.summaries.find((s) => s.key === key);
-    const rps = (key: string) => by(key)?.runs.map((r) => r.rps);
-    const p99 = (key: string) => by(key)?.runs.map((r) => r.p99Ms);
+    // One figure per round, at the round's index (a hole where the scenario skipped the round), so
+    // pairedRatio pairs runs of the same round.
+    const perRound = (key: string, figure: (run: RunFigures) => number): number[] | undefined => {
+      const runs = by(key)?.runs;
+      if (!runs) return undefined;
+      const series: number[] = [];
+      runs.forEach((run, i) => (series[run.round ?? i] = figure(run)));
+      return series;
+    };
+    const rps = (key: string) => perRound(key, (r) => r.rps);
+    const p99 = (key: string) => perRound(key, (r) => r.p99Ms);
     const ratios = {
       auth_vs_proxy: pairedRatio(rps('gateway_auth'), rps('gateway_proxy')),
       cold_vs_proxy: pairedRatio(rps('gateway_auth_many'), rps('gateway_proxy')),
@@ -663,7 +678,7 @@ async function main(): Promise<void> {
     const gatewayRss = Math.max(proxy.gatewayPeakRssMb, ...proxy.summaries.filter((s) => s.key.startsWith('gateway')).map((s) => s.rssMb));
     // The same comparisons by CPU per request (requests one core carries): steadier than
     // throughput when other work shares the machine, and equal to it when the server is the bottleneck.
-    const cpu = (key: string) => by(key)?.runs.map((r) => r.cpuUsPerRequest);
+    const cpu = (key: string) => perRound(key, (r) => r.cpuUsPerRequest);
     const capacityRatios = {
       auth_vs_proxy: pairedRatio(cpu('gateway_proxy'), cpu('gateway_auth')),
       cold_vs_proxy: pairedRatio(cpu('gateway_proxy'), cpu('gateway_auth_many')),

@@ -15,6 +15,8 @@ export interface RunFigures {
   upstreamCpuUsPerRequest: number | null;
   /** Peak RSS of the server under test sampled during the run, MiB. */
   rssMb: number;
+  /** The round the run belonged to (0-based; absent for one-off runs), for pairing runs across scenarios. */
+  round?: number;
 }
 
 export interface ScenarioSummary {
@@ -103,7 +105,7 @@ export function renderMarkdown(report: BenchReport, analysis = ''): string {
   lines.push(
     `Machine: ${report.machine.cpu}, ${report.machine.cores} cores, ${report.machine.memoryGb} GiB, ${report.machine.platform}; Node ${report.machine.node}; ` +
       `${report.machine.wrk}; commit ${report.machine.commit}. Load: wrk, 1 thread, ${s.connections} keep-alive connections; ` +
-      `${s.warmupSec} s warm-up per scenario, then ${s.rounds} rounds of one ${s.durationSec} s run per scenario, each started on quiet CPUs, median reported; within a round the scenarios the targets compare run back to back (4 2 3 5, then 3 2 4 5). ` +
+      `${s.warmupSec} s warm-up per scenario, then ${s.rounds} rounds of one ${s.durationSec} s run per scenario (scenarios 1, 2r and 5b, which no target compares, every other round), each started on quiet CPUs, median reported; within a round the scenarios the targets compare run back to back (4 2 3 5, then 3 2 4 5). ` +
       'Absolute numbers drift on a shared 2-core machine (load generator, servers and other work share the cores); the ratios, measured in the same run, are what the targets are about. ' +
       'Each ratio is the median of the per-round ratios (both sides measured in the same round, seconds apart).',
     '',
