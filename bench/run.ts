@@ -475,18 +475,18 @@ async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret:
   // Login and refresh go through wrk like the HTTP scenarios (lib/auth-wrk.ts: a Node client's own
   // CPU would be taken from the auth service on these shared cores); wrk counts whole seconds.
   const wrkSeconds = (seconds: number) => Math.max(1, Math.ceil(seconds));
-  const authWrk = async (kind: 'login' | 'refresh', warmupSec: number): Promise<LoadResult & { serverCpuUsPerOp: number | null }> => {
+  const authWrk = async (kind: 'login' | 'refresh', warmupSec: number, server: ServerProcess = auth): Promise<LoadResult & { serverCpuUsPerOp: number | null }> => {
     const run = async (durationSec: number, tokens?: string[]) => {
-      const options = { authUrl: auth.url, concurrency, durationSec, workDir: logDir };
+      const options = { authUrl: server.url, concurrency, durationSec, workDir: logDir };
       return kind === 'login' ? wrkLogins(options, users) : wrkRefreshes(options, tokens!);
     };
     await run(wrkSeconds(warmupSec), kind === 'refresh' ? await freshRefreshTokens(auth.url, users) : undefined);
     // Fresh sessions for the timed run, made before its CPU is counted.
     const tokens = kind === 'refresh' ? await freshRefreshTokens(auth.url, users) : undefined;
-    await waitForQuiet(kind);
-    const cpuBefore = cpuMicros(auth.pid) ?? NaN;
+    await waitForQuiet(server === auth ? kind : `${kind} (${server.name})`);
+    const cpuBefore = cpuMicros(server.pid) ?? NaN;
     const result = await run(wrkSeconds(settings.authSec), tokens);
-    const cpu = (cpuMicros(auth.pid) ?? NaN) - cpuBefore;
+    const cpu = (cpuMicros(server.pid) ?? NaN) - cpuBefore;
     return {
       operations: result.requests,
       seconds: result.seconds,
@@ -497,8 +497,28 @@ async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret:
     };
   };
   const passwordsModule = script('services', 'auth', 'dist', 'domain', 'passwords.js');
+  // The least any contract-keeping login must do (baselines/minimal-login.ts): the ceiling for the
+  // login target on this machine. It needs a real PostgreSQL and Redis.
+  let minimalLogin: ServerProcess | undefined;
+  if (!quick && realDatabaseUrl && realRedisUrl) {
+    const usersFile = join(logDir, 'minimal-login-users.json');
+    writeFileSync(usersFile, JSON.stringify(users));
+    const port = await freePort();
+    minimalLogin = await startServer({
+      name: 'minimal-login',
+      script: join(benchDist, 'baselines', 'minimal-login.js'),
+      port,
+      logDir,
+      timeoutMs: 60_000,
+      env: { NODE_ENV: 'production', MINIMAL_LOGIN_PORT: String(port), DATABASE_URL: environment.env.DATABASE_URL!, REDIS_URL: realRedisUrl, MINIMAL_LOGIN_USERS: usersFile, AUTH_DIST: script('services', 'auth', 'dist') },
+    });
+    cleanup.servers.push(minimalLogin);
+  } else if (!quick) {
+    notes.push('DATABASE_URL or REDIS_URL unset: the minimal reference login was not run (login_reference_vs_argon2 is null).');
+  }
   const argon2Runs: LoadResult[] = [];
   const loginRuns: (LoadResult & { serverCpuUsPerOp: number | null })[] = [];
+  const minimalLoginRuns: (LoadResult & { serverCpuUsPerOp: number | null })[] = [];
   const sqlRuns: LoadResult[] = [];
   const refreshRuns: (LoadResult & { serverCpuUsPerOp: number | null })[] = [];
   let argon2Source: string | undefined;
@@ -510,8 +530,14 @@ async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret:
     const argon2 = await runLoadProcess({ ...base, mode: 'argon2', authPasswordsModule: passwordsModule });
     argon2Source = argon2.parameters ? `${argon2.parameters.source} (${JSON.stringify(argon2.parameters.options)})` : undefined;
     argon2Runs.push(argon2);
+    // The reference runs before the service in even rounds and after it in odd ones, so neither
+    // always inherits the other's leftover work.
+    const referenceFirst = round % 2 === 0;
+    if (minimalLogin && referenceFirst) minimalLoginRuns.push(await authWrk('login', serviceWarmupSec, minimalLogin));
     loginRuns.push(await authWrk('login', serviceWarmupSec));
-    log(`auth round ${round + 1}: argon2 ${argon2.rate.toFixed(1)}/s, login ${loginRuns.at(-1)!.rate.toFixed(1)}/s`);
+    if (minimalLogin && !referenceFirst) minimalLoginRuns.push(await authWrk('login', serviceWarmupSec, minimalLogin));
+    const referenceRate = minimalLoginRuns.length > round ? `, minimal reference login ${minimalLoginRuns[round]!.rate.toFixed(1)}/s` : '';
+    log(`auth round ${round + 1}: argon2 ${argon2.rate.toFixed(1)}/s, login ${loginRuns.at(-1)!.rate.toFixed(1)}/s${referenceRate}`);
     if (realDatabaseUrl) {
       sqlRuns.push(await runLoadProcess({ ...base, mode: 'sql', databaseUrl: environment.env.DATABASE_URL!, users }));
     }
@@ -540,6 +566,7 @@ async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret:
     concurrency,
     argon2Parameters: argon2Source ?? null,
     login: pick(loginRuns, 'POST /auth/login (auth service)'),
+    loginReference: pick(minimalLoginRuns, 'POST /auth/login, minimal reference (baselines/minimal-login.ts)'),
     argon2Raw: pick(argon2Runs, 'raw argon2id verify, same parameters'),
     refresh: pick(refreshRuns, 'POST /auth/refresh (auth service)'),
     refreshSqlRaw: pick(sqlRuns, 'the rotation transaction, raw pg'),
@@ -674,6 +701,8 @@ async function main(): Promise<void> {
       first_pass_vs_proxy: ratio(by('gateway_cold_first_pass')?.rps, by('gateway_proxy')?.rps),
       proxy_vs_upstream: pairedRatio(rps('gateway_proxy'), rps('upstream')),
       proxy_vs_reference: pairedRatio(rps('gateway_proxy'), rps('reference_fastify')),
+      login_reference_vs_argon2: pairedRatio(auth?.loginReference?.runs, auth?.argon2Raw?.runs),
+      login_vs_reference: pairedRatio(auth?.login?.runs, auth?.loginReference?.runs),
     };
     const gatewayRss = Math.max(proxy.gatewayPeakRssMb, ...proxy.summaries.filter((s) => s.key.startsWith('gateway')).map((s) => s.rssMb));
     // The same comparisons by CPU per request (requests one core carries): steadier than
@@ -688,6 +717,7 @@ async function main(): Promise<void> {
       // CPU of the process doing the work (argon2: the raw-hash process; login: the auth service);
       // not for refresh, where most of the raw transaction's cost is in PostgreSQL, not in the client.
       login_vs_argon2: ratio(auth?.argon2Raw?.cpuUsPerOp ?? undefined, auth?.login?.cpuUsPerOp ?? undefined),
+      login_reference_vs_argon2: ratio(auth?.argon2Raw?.cpuUsPerOp ?? undefined, auth?.loginReference?.cpuUsPerOp ?? undefined),
     };
     const report: BenchReport = {
       mode: quick ? 'quick' : 'full',

@@ -39,7 +39,7 @@ function checkOrigin(item: string): void {
  * and DNS work share that pool (UV_THREADPOOL_SIZE, 4 by default, read by libuv from the
  * process environment) and must not queue behind hashes.
  */
-function defaultHashConcurrency(): number {
+export function defaultHashConcurrency(): number {
   const poolSize = Number(process.env.UV_THREADPOOL_SIZE) || 4;
   return Math.max(1, Math.min(availableParallelism(), poolSize - 1));
 }
