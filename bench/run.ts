@@ -480,9 +480,9 @@ async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret:
       const options = { authUrl: server.url, concurrency, durationSec, workDir: logDir };
       return kind === 'login' ? wrkLogins(options, users) : wrkRefreshes(options, tokens!);
     };
-    await run(wrkSeconds(warmupSec), kind === 'refresh' ? await freshRefreshTokens(auth.url, users) : undefined);
+    await run(wrkSeconds(warmupSec), kind === 'refresh' ? await freshRefreshTokens(server.url, users) : undefined);
     // Fresh sessions for the timed run, made before its CPU is counted.
-    const tokens = kind === 'refresh' ? await freshRefreshTokens(auth.url, users) : undefined;
+    const tokens = kind === 'refresh' ? await freshRefreshTokens(server.url, users) : undefined;
     await waitForQuiet(server === auth ? kind : `${kind} (${server.name})`);
     const cpuBefore = cpuMicros(server.pid) ?? NaN;
     const result = await run(wrkSeconds(settings.authSec), tokens);

@@ -109,7 +109,7 @@ test('the demo page journey in headless Chromium', { skip, timeout: 240_000 }, a
     await orderForm.fill('another item', { timeout: 2_000 }).catch(() => {});
     await page.getByRole('button', { name: 'Place order' }).click({ timeout: 2_000 }).catch(() => {});
   }
-  await page.getByRole('status').filter({ hasText: 'You were signed out' }).waitFor({ timeout: 10_000 });
+  await page.getByRole('status').filter({ hasText: 'You were signed out' }).waitFor({ timeout: 5_000 });
   t.ok(await page.locator('#signed-out').isVisible(), 'the first browser shows the sign-in form again');
   await shot(page, '07-first-browser-signed-out');
 
