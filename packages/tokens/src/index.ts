@@ -14,3 +14,4 @@ export { signAccessToken, type AccessTokenClaims, type SignOptions, type SignedA
 export { verifyAccessToken, importVerificationKey, CLOCK_SKEW_SECONDS, type AccessTokenPayload, type VerificationKey, type VerifyOptions } from './verify-access-token.js';
 export { buildJwks, type JwksDocument, type PublishedKey } from './build-jwks.js';
 export { publicJwkOf } from './public-jwk.js';
+export { ACCOUNT_SCOPE, ADMIN_SCOPE, FIRST_PARTY_SCOPES, RESOURCE_SCOPES, OIDC_SCOPES, KNOWN_SCOPES, firstPartySessionScope, scopeSet, hasScopes } from './scopes.js';
