@@ -49,3 +49,4 @@ export function failoverRateLimitStore(redis: Redis, nameSpace: string, localCou
 }
 
 export { batchedRateLimitStore, type BatchedStoreOptions } from './batched.js';
+export { ipRateLimitKey } from './client-key.js';
