@@ -93,6 +93,7 @@ export function instanceEnv(shared: SharedSettings, instance: InstanceSettings):
       // Every test client comes from 127.0.0.1: the login limits must not be what a test measures.
       RATE_LIMIT_LOGIN_PER_IP: '100000',
       RATE_LIMIT_LOGIN_PER_ACCOUNT: '100000',
+      RATE_LIMIT_REGISTER_PER_IP: '100000',
       // nginx and the gateways are the proxies in front of auth.
       TRUST_PROXY: '127.0.0.1',
       // A rotation elsewhere (the CLI) is picked up within a second.
