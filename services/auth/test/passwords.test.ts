@@ -59,7 +59,7 @@ function rejection(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
-/** Primitives whose every call waits until the test releases it (after letting p-limit start what it scheduled). */
+/** Primitives whose every call waits until the test releases it (after letting the slots start what they scheduled). */
 function gatedPrimitives(): Argon2Primitives & { started: number; release(): Promise<void> } {
   const gates: (() => void)[] = [];
   const gated = <T>(value: T): Promise<T> =>

@@ -8,7 +8,8 @@
  * 2-core machine four 19 MiB working sets evict each other from the cache, so the same hashes
  * take longer in total (bench: ~135 verifies/s at 4 in flight against ~142/s at 2), and RS256
  * signatures (WebCrypto, same thread pool) queue behind them. With the cap, the extra logins wait
- * in a queue in JavaScript, costing nothing; the queue length is a metric.
+ * in a queue in JavaScript, costing nothing; the queue length is a metric. Verifications go
+ * before new-password hashes (hash-slots.ts), so registrations cannot make logins wait.
  *
  * Why a bound on that queue (`queueMax`): a hash that waits behind N others waits about
  * N / concurrency hash times, so an unbounded queue turns a burst (registrations from many
@@ -18,8 +19,8 @@
  * shortly, and the requests already queued keep a bounded wait.
  */
 import { hash, verify, type Options } from '@node-rs/argon2';
-import pLimit from 'p-limit';
 import { AuthErrors } from '../errors.js';
+import { HashSlots, QueueFullError, type Lane } from './hash-slots.js';
 
 export const ARGON2_OPTIONS: Options = {
   // Algorithm.Argon2id; the enum is a `const enum` that isolated modules cannot read.
@@ -58,22 +59,22 @@ export interface PasswordHasherOptions {
 /** `hash` and `verify` throw AuthErrors.hashQueueFull (503) when `queueMax` hashes already wait. */
 export function createPasswordHasher(options: PasswordHasherOptions): PasswordHasher {
   const primitives = options.primitives ?? { hash, verify };
-  const limit = pLimit(options.concurrency);
-  const queueMax = options.queueMax ?? Infinity;
-  /** Schedules `work`, or refuses it when every slot is busy and the queue is full (p-limit starts a job synchronously when a slot is free, so its counts are exact here). */
-  const schedule = <T>(work: () => Promise<T>): Promise<T> => {
-    if (limit.activeCount >= limit.concurrency && limit.pendingCount >= queueMax) {
+  const slots = new HashSlots(options.concurrency, options.queueMax ?? Infinity);
+  const schedule = async <T>(lane: Lane, work: () => Promise<T>): Promise<T> => {
+    try {
+      return await slots.run(lane, work);
+    } catch (error) {
+      if (!(error instanceof QueueFullError)) throw error;
       options.onRejected?.();
-      return Promise.reject(AuthErrors.hashQueueFull());
+      throw AuthErrors.hashQueueFull();
     }
-    return limit(work);
   };
   let dummy: Promise<string> | undefined;
-  const hashPassword = (password: string): Promise<string> => schedule(() => primitives.hash(password, ARGON2_OPTIONS));
+  const hashPassword = (password: string): Promise<string> => schedule('normal', () => primitives.hash(password, ARGON2_OPTIONS));
   return {
     hash: hashPassword,
     verify: (passwordHash, password) =>
-      schedule(async () => {
+      schedule('urgent', async () => {
         try {
           return await primitives.verify(passwordHash, password);
         } catch {
@@ -89,7 +90,7 @@ export function createPasswordHasher(options: PasswordHasherOptions): PasswordHa
       return dummy;
     },
     get load() {
-      return { active: limit.activeCount, queued: limit.pendingCount };
+      return { active: slots.active, queued: slots.queued };
     },
   };
 }
