@@ -106,10 +106,14 @@ test('at most `queueMax` hashes wait: one more is refused at once with 503 and R
 test('queueMax 0: nothing waits; a free slot still runs at once', async (t) => {
   const primitives = gatedPrimitives();
   const hasher = createPasswordHasher({ concurrency: 2, queueMax: 0, primitives });
-  const both = [hasher.hash('a'), hasher.hash('b')];
-  t.match(await rejection(hasher.hash('c')), { statusCode: 503 });
+  const both = [hasher.verify('hash-of-a', 'a'), hasher.verify('hash-of-b', 'b')];
+  t.match(await rejection(hasher.verify('hash-of-c', 'c')), { statusCode: 503 });
   await primitives.release();
-  t.same(await Promise.all(both), ['hash-of-a', 'hash-of-b']);
+  t.same(await Promise.all(both), [true, true]);
+  const registration = hasher.hash('d');
+  t.match(await rejection(hasher.hash('e')), { statusCode: 503 }, 'the slot kept for verifications is not one a second new-password hash may wait for');
+  await primitives.release();
+  t.equal(await registration, 'hash-of-d');
 });
 
 test('over HTTP: a full hash queue answers 503 service_unavailable with Retry-After while it is full, then logins work again', async (t) => {
