@@ -2,7 +2,7 @@
 // hashes in front of every login (another user's login went from 100 to 920 ms). With the
 // registration limit per IP and the bounded hash queue, another user's login p99 during such a
 // burst stays under 3 × its idle p99.
-import { test } from 'tap';
+import { test, type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { PASSWORD, http, registerAndLogin, uniqueEmail, startAuth } from './helpers.js';
@@ -47,11 +47,26 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
+/** Starts the attacker process and waits until it is connected and ready to fire. */
+async function attacker(t: Test, base: string, ip: string): Promise<{ fire(): Promise<number[]> }> {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', BURST, new URL(base).port, '60', ip, `burst-${process.pid}-${ip}`, PASSWORD], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.teardown(() => child.kill());
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  if ((await lines.next()).value !== 'ready') throw new Error('the attacker did not start');
+  return {
+    async fire() {
+      const statuses = lines.next();
+      child.stdin.write('go\n');
+      return JSON.parse(String((await statuses).value)) as number[];
+    },
+  };
+}
+
 test('60 concurrent registrations from one address leave another user\'s login p99 under 3 × its idle p99', async (t) => {
   const auth = await startAuth(t, {
     TRUST_PROXY: '127.0.0.1',
     RATE_LIMIT_REGISTER_PER_IP: '10',
-    // The victim logs in ~50 times: the login limits are not what this test measures.
+    // The victim logs in ~100 times: the login limits are not what this test measures.
     RATE_LIMIT_LOGIN_PER_ACCOUNT: '10000',
     RATE_LIMIT_LOGIN_PER_IP: '10000',
   });
@@ -65,29 +80,29 @@ test('60 concurrent registrations from one address leave another user\'s login p
   };
   for (let i = 0; i < 3; i += 1) await timedLogin(); // warm-up
 
-  // Idle is measured before and after the burst: the host's own speed drifts (other work on its
-  // two cores), and bracketing the burst compares it with the idle state around it, not with
-  // whichever quiet or busy moment came first.
+  // Idle is measured before and after the bursts: the host's own speed drifts (other work on its
+  // two cores), and bracketing compares the bursts with the idle state around them.
   const idle: number[] = [];
   for (let i = 0; i < SAMPLES; i += 1) idle.push(await timedLogin());
-
-  const attacker = spawn(process.execPath, ['--input-type=module', '-e', BURST, new URL(base).port, '60', '198.51.100.66', `burst-${process.pid}`, PASSWORD], { stdio: ['pipe', 'pipe', 'inherit'] });
-  t.teardown(() => attacker.kill());
-  const lines = createInterface({ input: attacker.stdout })[Symbol.asyncIterator]();
-  t.equal((await lines.next()).value, 'ready');
-  let burstDone = false;
-  const burst = lines.next().finally(() => (burstDone = true));
-  attacker.stdin.write('go\n');
-  const during: number[] = [];
-  while (!burstDone || during.length < SAMPLES) during.push(await timedLogin());
-  const statuses = JSON.parse(String((await burst).value)) as number[];
+  // Three bursts, each from its own address, each with its own p99; their median is compared, so
+  // one scheduling hiccup of the host (not of the service) cannot decide the outcome.
+  const bursts: { p99: number; during: number[] }[] = [];
+  for (const ip of ['198.51.100.66', '198.51.100.67', '198.51.100.68']) {
+    const attack = await attacker(t, base, ip);
+    let burstDone = false;
+    const burst = attack.fire().finally(() => (burstDone = true));
+    const during: number[] = [];
+    while (!burstDone || during.length < SAMPLES) during.push(await timedLogin());
+    const statuses = await burst;
+    t.equal(statuses.filter((s) => s === 201).length, 10, `${ip}: RATE_LIMIT_REGISTER_PER_IP registrations pass`);
+    t.equal(statuses.filter((s) => s === 429).length, 50, `${ip}: the rest are refused before hashing`);
+    bursts.push({ p99: percentile(during, 99), during });
+  }
   for (let i = 0; i < SAMPLES; i += 1) idle.push(await timedLogin());
 
   const idleP99 = percentile(idle, 99);
-  const burstP99 = percentile(during, 99);
-  t.comment(`during: ${during.map((ms) => ms.toFixed(0)).join(' ')}`);
-  t.comment(`idle p50 ${percentile(idle, 50).toFixed(1)} p99 ${idleP99.toFixed(1)} ms; during the burst p50 ${percentile(during, 50).toFixed(1)} p99 ${burstP99.toFixed(1)} ms (${idle.length} and ${during.length} logins)`);
-  t.equal(statuses.filter((s) => s === 201).length, 10, 'RATE_LIMIT_REGISTER_PER_IP registrations pass');
-  t.equal(statuses.filter((s) => s === 429).length, 50, 'the rest are refused before hashing');
-  t.ok(burstP99 < 3 * idleP99, `login p99 during the burst ${burstP99.toFixed(1)} ms < 3 × idle ${idleP99.toFixed(1)} ms`);
+  const burstP99 = percentile(bursts.map((b) => b.p99), 50);
+  for (const { during } of bursts) t.comment(`during a burst: ${during.map((ms) => ms.toFixed(0)).join(' ')}`);
+  t.comment(`idle p50 ${percentile(idle, 50).toFixed(1)} p99 ${idleP99.toFixed(1)} ms (${idle.length} logins); p99 during each burst ${bursts.map((b) => b.p99.toFixed(1)).join(', ')} ms`);
+  t.ok(burstP99 < 3 * idleP99, `login p99 during a burst (median of three) ${burstP99.toFixed(1)} ms < 3 × idle ${idleP99.toFixed(1)} ms`);
 });

@@ -15,8 +15,10 @@ export const accountRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
 
   app.post('/auth/register', {
     schema: { querystring: NoQuery, body: Credentials, response: { 201: PublicUser, 400: ErrorBody, 409: ErrorBody, 415: ErrorBody, 429: ErrorBody, 503: ErrorBody } },
+    // Keyed on the client address alone, so it runs before the body is parsed and validated:
+    // a flood of registrations is refused at the lowest cost per request.
+    onRequest: async (request) => registerLimiter.check(request),
   }, async (request, reply) => {
-    await registerLimiter.check(request);
     const user = await registerUser(ctx, request.body.email, request.body.password, requestMeta(request));
     request.log.info({ userId: user.id }, 'user registered');
     return reply.code(201).send({ id: user.id, email: user.email, role: user.role });
