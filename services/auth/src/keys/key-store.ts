@@ -44,8 +44,7 @@ export class KeyStore implements KeySource {
   private inflight: Promise<void> | undefined;
   private lastForced = 0;
   private readonly verifier: TokenVerifier;
-  /** True once the keys were read: KeySource's signal for `jwks_unavailable`. */
-  loaded = false;
+  private keysRead = false;
 
   constructor(
     private readonly db: Kysely<AuthDatabase>,
@@ -103,7 +102,12 @@ export class KeyStore implements KeySource {
     if (signing?.kid !== this.signing?.kid) this.log.info({ kid: signing?.kid }, 'signing with key');
     this.signing = signing;
     this.snapshot = KeyStore.toSnapshot(rows.map((row) => ({ kid: row.kid, alg: row.alg, publicJwk: row.public_jwk as JWK })));
-    this.loaded = true;
+    this.keysRead = true;
+  }
+
+  /** True once the keys were read: the verifier answers `jwks_unavailable` before. */
+  get loaded(): boolean {
+    return this.keysRead;
   }
 
   /** The one current signing key; undefined only before the first load. */

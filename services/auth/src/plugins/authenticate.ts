@@ -1,7 +1,7 @@
 /**
  * Bearer authentication for the auth service's own routes (/auth/me, /auth/sessions, /admin/*):
- * the token is verified by the gateway's verifier and rules (@keygate/tokens) against this
- * service's own published keys, then the session row is checked so a revoked session is refused at once. The one function that
+ * the token is verified by the gateway's verifier (@keygate/tokens) against this service's keys,
+ * then the session row is checked so a revoked session is refused at once. The one function that
  * does this: every protected route uses `requireBearer` / `requireAdmin`, never its own check.
  */
 import type { FastifyRequest } from 'fastify';
