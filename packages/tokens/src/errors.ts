@@ -43,6 +43,8 @@ export type TokenErrorCode =
   | 'kid_invalid'
   /** No key with that kid in the key source, even after a reload. */
   | 'kid_unknown'
+  /** The kid was revoked (a compromised key): refused whatever the key source's JWKS still lists. */
+  | 'key_revoked'
   /** alg in the header is not the alg the key source pins for that kid (or not an accepted one). */
   | 'alg_mismatch'
   /** typ is not at+jwt. */

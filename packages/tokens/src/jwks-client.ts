@@ -6,6 +6,11 @@
  * keys already loaded: the auth service being down does not stop verification. A background
  * timer refreshes the set (retrying quickly until the first load succeeds) so rotated keys,
  * which the issuer publishes before it signs with them, are usually known before first use.
+ *
+ * A revoked key (revokeKey(): a compromised key, announced on the revocation channel) is dropped at
+ * once and ignored in every JWKS until its refusal ends, so a stale JWKS (an issuer instance that
+ * has not reloaded yet, an HTTP cache) cannot bring it back; the set is refetched at once, and
+ * again shortly after, to learn the key that replaced it.
  */
 import { DEFAULT_SIGNING_ALG, isSigningAlg, type SigningAlg } from './algorithms.js';
 import { isKeyId, type KeySource } from './key-source.js';
@@ -42,6 +47,12 @@ export interface JwksClient extends KeySource {
   start(): Promise<boolean>;
   /** Fetches the JWKS now (joining a fetch in flight); resolves false when it failed and the old keys stay. */
   refresh(): Promise<boolean>;
+  /**
+   * A compromised key: refuses `kid` until `untilMs` (epoch ms) whatever a JWKS still lists; its
+   * key is dropped now, so tokens verified with it before stop at once (`key_revoked`), and the
+   * JWKS is refetched to learn its replacement. Idempotent: true only when kid was not refused yet.
+   */
+  revokeKey(kid: string, untilMs: number): boolean;
   /** Numbers for metrics and tests. */
   stats(): { keys: number; fetches: number };
   close(): void;
@@ -62,6 +73,11 @@ export function createJwksClient(options: JwksClientOptions): JwksClient {
 const MAX_JWKS_BYTES = 256 * 1024;
 const MAX_KEYS = 64;
 const FIRST_LOAD_RETRY_MS = 1_000;
+/**
+ * After a key revocation the JWKS is refetched at once and again this much later: the first fetch
+ * may reach an issuer instance that has not yet switched to the replacement key.
+ */
+const REVOCATION_REFETCH_MS = 1_000;
 
 class JwksCache implements JwksClient {
   private keys = new Map<string, LoadedKey>();
@@ -71,6 +87,9 @@ class JwksCache implements JwksClient {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private failures = 0;
+  /** Revoked kid → epoch ms until which it is refused whatever a JWKS says. */
+  private readonly refused = new Map<string, number>();
+  private revocationTimer: NodeJS.Timeout | undefined;
   /** True once a fetch has succeeded; until then nothing can be verified. */
   loaded = false;
   private fetches = 0;
@@ -85,10 +104,50 @@ class JwksCache implements JwksClient {
     return { keys: this.keys.size, fetches: this.fetches };
   }
 
+  /** True while kid is refused (revoked). Forgets refusals that have ended. */
+  refuses(kid: string, now = Date.now()): boolean {
+    if (this.refused.size === 0) return false;
+    const until = this.refused.get(kid);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.refused.delete(kid);
+    // The document was parsed without this kid: the next fetch must read it whole, not get a 304.
+    this.etag = undefined;
+    return false;
+  }
+
+  /**
+   * Refuses kid until untilMs: its key is dropped now and ignored in every JWKS until then. A new
+   * refusal refetches the JWKS now and once more shortly after, and lets the next unknown kid
+   * refetch without waiting for the cooldown: the replacement key is signing already.
+   */
+  revokeKey(kid: string, untilMs: number, now = Date.now()): boolean {
+    if (untilMs <= now) return false;
+    if (this.refuses(kid, now)) {
+      this.refused.set(kid, Math.max(this.refused.get(kid)!, untilMs));
+      return false;
+    }
+    this.refused.set(kid, untilMs);
+    this.keys.delete(kid);
+    const refetch = () => {
+      this.lastFetchStartedAt = -Infinity;
+      void this.refresh().then(() => {
+        this.lastFetchStartedAt = -Infinity;
+      });
+    };
+    refetch();
+    if (this.revocationTimer) clearTimeout(this.revocationTimer);
+    this.revocationTimer = setTimeout(refetch, REVOCATION_REFETCH_MS);
+    this.revocationTimer.unref();
+    return true;
+  }
+
   /** The key for kid, refetching the JWKS first when kid is unknown and the cooldown has passed. */
   async resolve(kid: string): Promise<VerificationKey | undefined> {
     const known = this.keys.get(kid);
     if (known) return known;
+    // A revoked kid never costs a fetch: the cooldown is kept for the key that replaced it.
+    if (this.refuses(kid)) return undefined;
     if (this.inFlight) await this.inFlight;
     else if (Date.now() - this.lastFetchStartedAt >= this.options.refetchCooldownMs) await this.refresh();
     return this.keys.get(kid);
@@ -115,6 +174,7 @@ class JwksCache implements JwksClient {
   close(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.revocationTimer) clearTimeout(this.revocationTimer);
   }
 
   private schedule(): void {
@@ -167,6 +227,10 @@ class JwksCache implements JwksClient {
       const ignore = (reason: string) => this.options.onEvent?.({ type: 'key_ignored', kid, reason });
       if (kid === undefined || !isKeyId(kid)) {
         ignore('missing or unusable kid');
+        continue;
+      }
+      if (this.refuses(kid)) {
+        ignore('revoked');
         continue;
       }
       if (jwk.use !== undefined && jwk.use !== 'sig') {

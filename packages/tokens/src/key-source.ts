@@ -22,6 +22,8 @@ export interface KeySource {
   resolve(kid: string): Promise<VerificationKey | undefined>;
   /** False until keys were loaded once: the verifier then answers `jwks_unavailable`, not `kid_unknown`. */
   readonly loaded: boolean;
+  /** True for a kid the source refuses (a revoked key): the verifier answers `key_revoked`, not `kid_unknown`. */
+  refuses?(kid: string): boolean;
 }
 
 const KID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;

@@ -111,6 +111,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     const { kid, alg } = checkHeader(parseJsonObject(parts.header));
     const key = keys.get(kid) ?? (await keys.resolve(kid));
     if (!key) {
+      if (keys.refuses?.(kid)) throw tokenError('key_revoked', 'The token was signed with a revoked key.');
       if (!keys.loaded) throw tokenError('jwks_unavailable', 'The signing keys could not be loaded yet.');
       throw tokenError('kid_unknown', 'The token was signed with an unknown key.');
     }

@@ -245,3 +245,48 @@ test('a per-connection memo: a repeat is answered from it with every per-request
   await t.rejects(afterWithdrawal as Promise<unknown>, { code: 'kid_unknown' });
   t.equal(await rejection(verifier.verify(token, memo)), 'kid_unknown');
 });
+
+test('revokeKey: tokens of a revoked kid are refused at once, cached ones included, whatever a stale JWKS lists', async (t) => {
+  const next = await makeKey('key-2');
+  const jwks = new FakeJwks(main);
+  const { verifier, keys } = verifierFor(t, jwks, { refetchCooldownMs: 60_000 });
+  await keys.start();
+  const memo = verifier.createMemo();
+  const token = await mint(main);
+  t.equal((await verifier.verify(token, memo)).sub, 'user-1', 'verified, and now cached and memoised');
+  t.equal((await verifier.verify(token)).sub, 'user-1');
+  const callsBefore = jwks.calls;
+
+  // The issuer switched to key-2, but this JWKS source has not reloaded yet: it still lists key-1.
+  t.equal(keys.revokeKey(main.kid, Date.now() + 60_000), true);
+  t.equal(await rejection(verifier.verify(token, memo)), 'key_revoked', 'the memoised token is refused');
+  t.equal(await rejection(verifier.verify(token)), 'key_revoked', 'the cached token is refused');
+  t.equal(await rejection(verifier.verify(await mint(main))), 'key_revoked', 'a new token of that key is refused');
+  t.ok(jwks.calls > callsBefore, 'the JWKS was refetched at once, cooldown or not');
+  t.equal(await rejection(verifier.verify(token)), 'key_revoked', 'the stale JWKS did not bring the key back');
+  t.equal(keys.stats().keys, 0);
+
+  // The replacement appears in the JWKS: its first token refetches at once despite the 60 s cooldown.
+  jwks.set(main, next);
+  t.equal((await verifier.verify(await mint(next))).sub, 'user-1', 'the new key verifies');
+  t.equal(await rejection(verifier.verify(token)), 'key_revoked', 'and the revoked one stays refused');
+  const fetches = jwks.calls;
+  for (let i = 0; i < 5; i++) t.equal(await rejection(verifier.verify(await mint(main))), 'key_revoked');
+  t.equal(jwks.calls, fetches, 'tokens of a revoked kid never cost a JWKS fetch');
+  t.equal(keys.revokeKey(main.kid, Date.now() + 60_000), false, 'announcing the same revocation again is a no-op');
+  t.equal(jwks.calls, fetches, 'and refetches nothing');
+});
+
+test('revokeKey: the refusal ends at untilMs, and an already-ended one is ignored', async (t) => {
+  const jwks = new FakeJwks(main);
+  const { verifier, keys } = verifierFor(t, jwks, { refetchCooldownMs: 0 });
+  await keys.start();
+  const token = await mint(main);
+  t.equal(keys.revokeKey(main.kid, Date.now() - 1), false);
+  t.equal((await verifier.verify(token)).sub, 'user-1', 'an expired revocation changes nothing');
+  keys.revokeKey(main.kid, Date.now() + 150);
+  t.equal(await rejection(verifier.verify(token)), 'key_revoked');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  // The issuer would no longer list it by now; this one still does, so it verifies again.
+  t.equal((await verifier.verify(token)).sub, 'user-1', 'after untilMs the kid is judged by the JWKS again');
+});

@@ -4,6 +4,9 @@
  * (onResubscribed) and when the command connection is ready again, so a gateway that missed
  * messages while Redis was away still refuses every revoked session.
  *
+ * A `key` revocation (a compromised signing key) goes to the verifier's key source (the JWKS
+ * client) instead, which refuses that kid at once, even for tokens verified before.
+ *
  * `live` says whether revocations are currently being received: false while Redis is
  * unreachable or before the first catch-up succeeded. What then happens is the operator's
  * choice (REVOCATION_WHEN_REDIS_DOWN): `serve` keeps answering with revocation paused (a metric
@@ -13,7 +16,7 @@ import fp from 'fastify-plugin';
 import { Gauge, Histogram } from 'prom-client';
 import type { Bus } from '@keygate/bus';
 import { waitAtMost } from '../wait.js';
-import { RevocationList, parseRevocationMember, parseRevocationMessage, publishedAt } from '../revocation-list.js';
+import { RevocationList, parseRevocationMember, parseRevocationMessage, publishedAt, type Revocation } from '../revocation-list.js';
 
 export const REVOCATION_CHANNEL = 'revocations';
 export const REVOCATION_SET = 'revoked';
@@ -36,11 +39,20 @@ declare module 'fastify' {
 export const revocationPlugin = fp<{ bus: Bus }>(
   async (app, { bus }) => {
     const list = new RevocationList();
+    const { jwks } = app.tokens;
+    const log = app.log.child({ component: 'revocation' });
+    /** Every revocation, from a message or the catch-up set, goes through here. */
+    const apply = (revocation: Revocation, now = Date.now()): void => {
+      if (revocation.type !== 'key') {
+        list.add(revocation, now);
+        return;
+      }
+      if (jwks.revokeKey(revocation.id, revocation.until)) log.warn({ kid: revocation.id }, 'signing key revoked: its tokens are refused');
+    };
     let caughtUp = false;
     let connected = true;
     let closed = false;
     let retryTimer: NodeJS.Timeout | undefined;
-    const log = app.log.child({ component: 'revocation' });
 
     const catchUp = async (why: string): Promise<void> => {
       if (closed) return;
@@ -49,7 +61,7 @@ export const revocationPlugin = fp<{ bus: Bus }>(
         const now = Date.now();
         for (const { member, expiresAtMs } of members) {
           const revocation = parseRevocationMember(member, expiresAtMs);
-          if (revocation) list.add(revocation, now);
+          if (revocation) apply(revocation, now);
         }
         if (!caughtUp || !connected) log.info({ why, entries: list.size }, 'revocation list caught up');
         caughtUp = true;
@@ -79,7 +91,7 @@ export const revocationPlugin = fp<{ bus: Bus }>(
           log.warn({ length: message.length }, 'ignored a malformed revocation message');
           return;
         }
-        list.add(revocation);
+        apply(revocation);
         const at = publishedAt(message);
         if (at !== undefined) lag.observe(Math.max(0, Date.now() - at) / 1000);
       })
@@ -141,5 +153,5 @@ export const revocationPlugin = fp<{ bus: Bus }>(
       await unsubscribe?.().catch(() => {});
     });
   },
-  { name: 'gateway-revocation', fastify: '5.x', dependencies: ['keygate-metrics'] },
+  { name: 'gateway-revocation', fastify: '5.x', dependencies: ['keygate-metrics', 'gateway-token-verification'] },
 );

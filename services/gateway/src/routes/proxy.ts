@@ -130,7 +130,7 @@ export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): 
       if (!revocation.live && revocationWhenRedisDown === 'refuse') {
         throw GatewayErrors.serviceUnavailable('Revocation status is unavailable; retry later.');
       }
-      if (revocation.list.isRevoked(user.sid, user.jti, Date.now())) {
+      if (revocation.list.isRevoked(user, Date.now())) {
         rejected('revoked');
         throw GatewayErrors.invalidToken('The token has been revoked.');
       }
