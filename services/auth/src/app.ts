@@ -76,7 +76,7 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
     });
     log = app.log;
     const db = database.db as Kysely<AuthDatabase>;
-    const keys = new KeyStore(db, config, app.log);
+    const keys = new KeyStore(db, config, app.log, bus);
     const passwords = createPasswordHasher({ concurrency: config.passwordHashConcurrency });
     const metrics = createAuthMetrics(app.metrics.registry);
     registerPasswordHashGauges(app.metrics.registry, passwords);

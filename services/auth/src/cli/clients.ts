@@ -89,7 +89,7 @@ async function remove(config: AuthConfig, args: string[]): Promise<void> {
       removeClient({ db, bus, config, log: cliLog, metrics: createAuthMetrics(new Registry()) }, id),
     );
     if (!removed) throw new CliFailure(`no client with id ${id}`);
-    console.log(`client ${id} deleted; its sessions are revoked`);
+    console.log(`client ${id} deleted; its sessions and access tokens are revoked`);
   } finally {
     await bus.close();
   }

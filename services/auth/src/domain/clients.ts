@@ -7,7 +7,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AuthContext } from '../context.js';
 import { deleteClient, findClient, insertClient, listClients, revokeClientSessionRows, setClientSecretHash } from '../repositories/clients.js';
 import type { Db, OAuthClientRow } from '../repositories/schema.js';
-import { publishSessionRevocations } from './revocations.js';
+import { insertRevokedClient } from '../repositories/revocations.js';
+import { accessTokenWindowSeconds, publishRevocation, publishSessionRevocations } from './revocations.js';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password'] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
@@ -99,14 +100,21 @@ export async function rotateClientSecret(db: Db, id: string): Promise<string | u
   return row ? secret : undefined;
 }
 
-/** Deletes a client and revokes every session it holds; false when there was no such client. */
-export async function removeClient(ctx: Pick<AuthContext, 'db' | 'bus' | 'config' | 'log' | 'metrics'>, id: string): Promise<boolean> {
+/**
+ * Deletes a client, revokes every session it holds, and revokes the client itself: every gateway
+ * refuses any token issued to it (client_credentials tokens have no session to revoke) until
+ * ACCESS_TOKEN_TTL + skew from now, recorded in the same transaction so it is re-announced after
+ * a Redis outage. False when there was no such client.
+ */
+export async function removeClient(ctx: Pick<AuthContext, 'db' | 'bus' | 'config' | 'log' | 'metrics' | 'revocationResync'>, id: string): Promise<boolean> {
+  const windowSeconds = accessTokenWindowSeconds(ctx.config);
   const revoked = await ctx.db.transaction().execute(async (trx) => {
     if (!(await deleteClient(trx, id))) return undefined;
-    return revokeClientSessionRows(trx, id, 'client_deleted');
+    const sessions = await revokeClientSessionRows(trx, id, 'client_deleted');
+    return { sessions, untilMs: await insertRevokedClient(trx, id, windowSeconds) };
   });
   if (revoked === undefined) return false;
-  await publishSessionRevocations(ctx, revoked);
+  await Promise.all([publishSessionRevocations(ctx, revoked.sessions), publishRevocation(ctx, 'client', id, revoked.untilMs)]);
   return true;
 }
 

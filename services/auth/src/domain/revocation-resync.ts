@@ -3,7 +3,8 @@
  * published while Redis was down is lost, and a Redis restart without persistence empties the
  * expiring set gateways catch up from; either way a gateway would keep accepting a revoked
  * session's tokens. So the auth service re-publishes every revocation that can still matter
- * (sessions revoked within ACCESS_TOKEN_TTL + skew, unexpired revoked jtis):
+ * (sessions revoked within ACCESS_TOKEN_TTL + skew, unexpired revoked jtis, deleted clients
+ * within their window, signing keys revoked within the key retention window):
  * - when its Redis connection is ready again after being lost,
  * - after any failed publish (retried with backoff until it goes through),
  * - and every RESYNC_INTERVAL_MS as a safety net.
@@ -11,8 +12,9 @@
  */
 import { CLOCK_SKEW_SECONDS } from '@keygate/tokens';
 import type { AuthContext } from '../context.js';
+import { retentionSeconds } from '../keys/rotation.js';
 import { recentRevocations } from '../repositories/revocations.js';
-import { REVOCATIONS_CHANNEL, REVOKED_SET } from './revocations.js';
+import { accessTokenWindowSeconds, revocationWrites } from './revocations.js';
 
 const RESYNC_INTERVAL_MS = 60_000;
 const RETRY_MIN_MS = 500;
@@ -57,14 +59,13 @@ export class RevocationResync {
 
   private async announce(): Promise<void> {
     const { ctx } = this;
-    const windowSeconds = ctx.config.accessTokenTtl + CLOCK_SKEW_SECONDS;
+    const windows = { windowSeconds: accessTokenWindowSeconds(ctx.config), skewSeconds: CLOCK_SKEW_SECONDS, keyWindowSeconds: retentionSeconds(ctx.config) };
     try {
-      const revocations = await recentRevocations(ctx.db, windowSeconds, CLOCK_SKEW_SECONDS);
+      const revocations = await recentRevocations(ctx.db, windows);
       const now = Date.now();
       for (const revocation of revocations) {
         if (revocation.untilMs <= now) continue;
-        await ctx.bus.addExpiring(REVOKED_SET, `${revocation.type}:${revocation.id}`, revocation.untilMs);
-        await ctx.bus.publish(REVOCATIONS_CHANNEL, JSON.stringify({ type: revocation.type, id: revocation.id, until: revocation.untilMs, at: now }));
+        await Promise.all(revocationWrites(ctx.bus, revocation, now));
       }
       this.retryMs = RETRY_MIN_MS;
       if (revocations.length > 0) ctx.log.info({ count: revocations.length }, 'recent revocations re-announced');

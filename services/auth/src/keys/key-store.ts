@@ -6,6 +6,12 @@
  * It is also the key source of the service's access-token verifier (@keygate/tokens' KeySource):
  * auth verifies its own tokens with the gateway's verifier and rules, reading the published keys
  * from here instead of over HTTP. A key that leaves the published set stops verifying at once.
+ *
+ * A key revocation (`authctl keys revoke`, announced on the revocations channel) is not left to
+ * the next re-read: on the message the keys are re-read at once, so this instance stops
+ * publishing and signing with the revoked key and signs with its replacement within
+ * milliseconds. A missed message (Redis away) is caught by the re-read after resubscribing, and
+ * at the latest by the periodic one.
  */
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -23,6 +29,8 @@ import {
   type TokenVerifier,
   type VerificationKey,
 } from '@keygate/tokens';
+import type { Bus } from '@keygate/bus';
+import { isKeyRevocationMessage, REVOCATIONS_CHANNEL } from '../domain/revocations.js';
 import { listPublishedKeys } from '../repositories/signing-keys.js';
 import type { AuthDatabase } from '../repositories/schema.js';
 import { ensureCurrentKey, promoteDueKeys, type KeyPolicy } from './rotation.js';
@@ -45,11 +53,15 @@ export class KeyStore implements KeySource {
   private lastForced = 0;
   private readonly verifier: TokenVerifier;
   private keysRead = false;
+  private unsubscribe: (() => Promise<void>) | undefined;
+  private removeResubscribed: (() => void) | undefined;
 
+  /** `bus`: hear key revocations at once (absent in one-shot tools). */
   constructor(
     private readonly db: Kysely<AuthDatabase>,
     private readonly policy: KeyPolicy & { issuer: string; audience: string },
     private readonly log: FastifyBaseLogger,
+    private readonly bus?: Bus,
   ) {
     // Every algorithm the service may sign with: each key is still pinned to its own.
     this.verifier = createTokenVerifier({ keys: this, issuer: policy.issuer, audience: policy.audience, algorithms: SIGNING_ALGS });
@@ -64,6 +76,7 @@ export class KeyStore implements KeySource {
   async start(): Promise<void> {
     const { created, kid } = await ensureCurrentKey(this.db, this.policy);
     if (created) this.log.info({ kid }, 'created the first signing key');
+    await this.listen();
     await this.refresh();
     this.timer = setInterval(() => {
       this.refresh().catch((err: unknown) => this.log.error({ err }, 'signing key refresh failed'));
@@ -75,6 +88,9 @@ export class KeyStore implements KeySource {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.verifier.close();
+    this.removeResubscribed?.();
+    void this.unsubscribe?.().catch(() => {});
+    this.unsubscribe = undefined;
   }
 
   /** Re-reads the keys now (one read at a time; concurrent callers share it). */
@@ -83,6 +99,30 @@ export class KeyStore implements KeySource {
       this.inflight = undefined;
     });
     return this.inflight;
+  }
+
+  /** A read that starts after now: one in flight may have read the keys before the change. */
+  private reloadAfterChange(why: string): void {
+    const reload = async () => {
+      await this.inflight?.catch(() => {});
+      await this.refresh();
+    };
+    reload().catch((err: unknown) => this.log.error({ err, why }, 'signing key reload failed'));
+  }
+
+  private async listen(): Promise<void> {
+    const { bus } = this;
+    if (!bus || this.unsubscribe) return;
+    this.removeResubscribed = bus.onResubscribed(() => this.reloadAfterChange('resubscribed'));
+    this.unsubscribe = await bus
+      .subscribe(REVOCATIONS_CHANNEL, (message) => {
+        if (isKeyRevocationMessage(message)) this.reloadAfterChange('key revoked');
+      })
+      .catch((err: unknown) => {
+        // Redis unreachable at start: its reconnect resubscribes, and the periodic re-read covers the gap.
+        this.log.warn({ err }, 'could not subscribe to key revocations yet');
+        return undefined;
+      });
   }
 
   private async load(): Promise<void> {

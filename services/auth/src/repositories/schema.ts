@@ -51,6 +51,8 @@ export interface SigningKeysTable {
   activates_at: Timestamp;
   deactivated_at: NullableTimestamp;
   retires_at: NullableTimestamp;
+  /** Set by `authctl keys revoke` (migration 0005): the key is retired and refused everywhere. */
+  revoked_at: NullableTimestamp;
 }
 
 export interface AuditEventsTable {
@@ -94,6 +96,13 @@ export interface RevokedAccessTokensTable {
   expires_at: Timestamp;
 }
 
+/** Deleted clients whose access tokens gateways refuse until revoked_until (migration 0005). */
+export interface RevokedClientsTable {
+  client_id: string;
+  revoked_at: Timestamp;
+  revoked_until: Timestamp;
+}
+
 export interface AuthDatabase {
   'auth.users': UsersTable;
   'auth.sessions': SessionsTable;
@@ -103,6 +112,7 @@ export interface AuthDatabase {
   'auth.oauth_clients': OAuthClientsTable;
   'auth.authorization_codes': AuthorizationCodesTable;
   'auth.revoked_access_tokens': RevokedAccessTokensTable;
+  'auth.revoked_clients': RevokedClientsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
