@@ -1,9 +1,9 @@
 /**
  * The gateway's route table: path prefix → upstream, whether a token is required, which roles
- * may pass, which scopes each method needs, whether Authorization travels on. Loaded from GATEWAY_ROUTES (JSON) or
- * GATEWAY_ROUTES_FILE, else the contract's defaults. Matching is by whole path segments
- * (`/orders` matches `/orders` and `/orders/…`, never `/ordersX`), longest prefix first, and
- * always on the normalised path (see path.ts), which is also the path forwarded.
+ * may pass, which scopes each method needs, whether Authorization travels on. Loaded from
+ * GATEWAY_ROUTES (JSON) or GATEWAY_ROUTES_FILE, else the contract's defaults. Matching is by
+ * whole path segments (`/orders` matches `/orders` and `/orders/…`, never `/ordersX`), longest
+ * prefix first, and always on the normalised path (see path.ts), which is also the path forwarded.
  */
 import { KNOWN_SCOPES } from '@keygate/tokens';
 

@@ -1,11 +1,11 @@
 /**
  * What the upstream hears about the client. Every client-sent header that could assert
  * identity or gateway trust is removed — x-user-* (X-User-Scope too), x-client-id,
- * x-gateway-*, x-request-id, and the
- * forwarding family (Forwarded, X-Forwarded-*, X-Real-IP) — whatever its case and whether it
- * is spelled with dashes, underscores or dots (some stacks map `x_user_id` to X-User-Id).
- * Hop-by-hop headers, and the names listed in Connection (already dropped by reply-from before
- * this runs), never travel. Then the gateway sets its own values, once each.
+ * x-gateway-*, x-request-id, and the forwarding family (Forwarded, X-Forwarded-*, X-Real-IP) —
+ * whatever its case and whether it is spelled with dashes, underscores or dots (some stacks map
+ * `x_user_id` to X-User-Id). Hop-by-hop headers, and the names listed in Connection (already
+ * dropped by reply-from before this runs), never travel. Then the gateway sets its own values,
+ * once each.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyRequest } from 'fastify';

@@ -117,7 +117,8 @@ t0.test('per-IP limits count an IPv6 client by its /64: rotating addresses insid
   t.equal((await from('2001:db8:1:3::1')).status, 200, 'the next /64 has its own');
   t.equal((await from('192.0.2.1')).status, 200, 'IPv4 clients are counted by address');
   t.equal((await from('192.0.2.2')).status, 200);
-  const metrics = (await send(rig.url, { path: '/metrics' })).text;
+  // Read from the registry itself, wherever the service serves /metrics.
+  const metrics = await rig.gateway.metrics.registry.metrics();
   t.match(metrics, /gateway_rate_limited_total\{limit="ip",service="gateway"\} 1\n/, 'counted as an ip refusal');
 });
 

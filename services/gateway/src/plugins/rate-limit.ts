@@ -4,9 +4,10 @@
  * preHandler hook). With Redis, every gateway instance shares the counts: by default each
  * instance counts in memory and sends its hits to Redis every RATE_LIMIT_SYNC_MS in one
  * pipelined call, reading the shared totals back (the per-request Redis round trip it replaces
- * was 12-20 % of the gateway's CPU); RATE_LIMIT_SYNC_MS=0 keeps one round trip per request for limits exact across instances.
- * While Redis is not connected, counting falls back to this instance's memory instead of
- * waiting on Redis's retry queue (which would stall every request) or turning limits off.
+ * was 12-20 % of the gateway's CPU); RATE_LIMIT_SYNC_MS=0 keeps one round trip per request for
+ * limits exact across instances. While Redis is not connected, counting falls back to this
+ * instance's memory instead of waiting on Redis's retry queue (which would stall every request)
+ * or turning limits off.
  * 429 answers carry Retry-After and the RateLimit-* headers and the contract's error body.
  */
 import type { FastifyInstance } from 'fastify';
