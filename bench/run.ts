@@ -170,11 +170,29 @@ async function probe(url: string, headers: Record<string, string>, expectStatus:
   const text = await response.text();
   if (response.status !== expectStatus) throw new Error(`probe ${url}: expected ${expectStatus}, got ${response.status}: ${text.slice(0, 200)}`);
   if (expectStatus !== 200 || secret === null) return `${response.status}`;
-  const seen = JSON.parse(text) as { method: string; url: string; userId: string | null; role: string | null; requestId: string | null; proof: string | null; authorization: boolean };
+  const seen = JSON.parse(text) as {
+    method: string;
+    url: string;
+    userId: string | null;
+    role: string | null;
+    clientId: string | null;
+    scope: string | null;
+    requestId: string | null;
+    proof: string | null;
+    authorization: boolean;
+  };
   if (seen.userId !== expectUser) throw new Error(`probe ${url}: upstream saw user ${seen.userId}, expected ${expectUser}`);
   if (seen.authorization) throw new Error(`probe ${url}: Authorization reached the upstream`);
   if (expectUser !== null) {
-    const check = verifyGatewayProof(secret, seen.proof ?? undefined, { method: seen.method, path: seen.url, userId: seen.userId!, role: seen.role!, requestId: seen.requestId! });
+    const check = verifyGatewayProof(secret, seen.proof ?? undefined, {
+      method: seen.method,
+      path: seen.url,
+      userId: seen.userId!,
+      role: seen.role!,
+      clientId: seen.clientId!,
+      scope: seen.scope!,
+      requestId: seen.requestId!,
+    });
     if (!check.ok) throw new Error(`probe ${url}: the upstream got no valid gateway proof (${check.reason})`);
   }
   return `${response.status}`;
@@ -269,7 +287,8 @@ async function proxyScenarios(workDir: string, logDir: string, cleanup: Cleanup)
     { prefix: '/auth', upstream: 'auth', auth: 'none', forwardAuthorization: true },
     { prefix: '/.well-known', upstream: 'auth', auth: 'none' },
     { prefix: '/public', upstream: 'orders', auth: 'none' },
-    { prefix: '/orders', upstream: 'orders', auth: 'required' },
+    // The contract's default scopes for /orders, so the timed requests pay for the scope check too.
+    { prefix: '/orders', upstream: 'orders', auth: 'required', scopes: { GET: ['orders:read'], '*': ['orders:write'] } },
   ];
   const gatewayEnv: Record<string, string> = {
     NODE_ENV: 'test',

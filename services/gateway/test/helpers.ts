@@ -9,9 +9,10 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
-import { gatewayTrust } from '@keygate/gateway-trust';
+import { gatewayTrust, type GatewayUser } from '@keygate/gateway-trust';
 import { errorsPlugin } from '@keygate/service-kit';
 import { createTestEnvironment } from '@keygate/testing';
+import { firstPartySessionScope } from '@keygate/tokens';
 import { build, type GatewayDeps } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 
@@ -34,7 +35,7 @@ export interface Echo {
   headers: IncomingHttpHeaders;
   rawHeaders: string[];
   body: string;
-  user?: { id: string; role: string } | null;
+  user?: GatewayUser | null;
 }
 
 export interface Upstream {
@@ -156,14 +157,20 @@ export function nowSec(): number {
   return Math.floor(Date.now() / 1000);
 }
 
+/**
+ * A token as auth would issue it; by default what a first-party sign-in gets (its scope follows
+ * the role, as /auth/login's does). `{scope: undefined}` leaves the claim out.
+ */
 export async function mintToken(key: SigningKey, claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}): Promise<string> {
   const now = nowSec();
+  const role = typeof claims.role === 'string' ? claims.role : 'user';
   const payload: Record<string, unknown> = {
     aud: AUDIENCE,
     sub: 'user-1',
-    role: 'user',
+    role,
     sid: `session-${randomUUID()}`,
     client_id: 'web',
+    scope: firstPartySessionScope(role),
     jti: randomUUID(),
     iat: now,
     exp: now + 900,

@@ -107,6 +107,21 @@ t0.test('by default each instance counts in memory and shares through Redis ever
   t.ok((await bus.redis!.pttl(keys[0]!)) > 0, 'with the window as its expiry');
 });
 
+t0.test('per-IP limits count an IPv6 client by its /64: rotating addresses inside it buys no budget', async (t) => {
+  const rig = await startRig({ RATE_LIMIT_PUBLIC_PER_IP: '3', TRUST_PROXY: '127.0.0.1' });
+  t.teardown(() => rig.close());
+  const from = (address: string) => send(rig.url, { path: '/auth/login', method: 'POST', headers: ['X-Forwarded-For', address], body: '{}' });
+  const statuses: number[] = [];
+  for (const address of ['2001:db8:1:2::1', '2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:DB8:1:2:0:0:0:7', '2001:db8:1:2::8']) statuses.push((await from(address)).status);
+  t.same(statuses, [200, 200, 200, 429], 'four addresses of one /64 share one budget');
+  t.equal((await from('2001:db8:1:3::1')).status, 200, 'the next /64 has its own');
+  t.equal((await from('192.0.2.1')).status, 200, 'IPv4 clients are counted by address');
+  t.equal((await from('192.0.2.2')).status, 200);
+  // Read from the registry itself, wherever the service serves /metrics.
+  const metrics = await rig.gateway.metrics.registry.metrics();
+  t.match(metrics, /gateway_rate_limited_total\{limit="ip",service="gateway"\} 1\n/, 'counted as an ip refusal');
+});
+
 t0.test('a body announced larger than GATEWAY_BODY_LIMIT gets 413', async (t) => {
   const rig = await startRig({ GATEWAY_BODY_LIMIT: '2048' });
   t.teardown(() => rig.close());

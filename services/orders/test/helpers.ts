@@ -10,11 +10,16 @@ import { loadConfig, type OrdersConfig } from '../src/config.js';
 export interface Caller {
   id: string;
   role: string;
+  clientId: string;
+  scope: string;
 }
 
-export const alice: Caller = { id: 'user-alice', role: 'user' };
-export const bob: Caller = { id: 'user-bob', role: 'user' };
-export const admin: Caller = { id: 'user-admin', role: 'admin' };
+/** What a first-party sign-in grants (the orders and notifications scopes among others). */
+const SIGNED_IN = 'account orders:read orders:write notifications:read notifications:write';
+
+export const alice: Caller = { id: 'user-alice', role: 'user', clientId: 'keygate-web', scope: SIGNED_IN };
+export const bob: Caller = { id: 'user-bob', role: 'user', clientId: 'keygate-web', scope: SIGNED_IN };
+export const admin: Caller = { id: 'user-admin', role: 'admin', clientId: 'keygate-web', scope: `${SIGNED_IN} admin` };
 
 /** The headers the gateway adds for this caller on exactly this method and URL. */
 export function gatewayHeaders(secret: Buffer, caller: Caller, method: string, url: string, now: number = Date.now()): Record<string, string> {
@@ -22,8 +27,10 @@ export function gatewayHeaders(secret: Buffer, caller: Caller, method: string, u
   return {
     'x-user-id': caller.id,
     'x-user-role': caller.role,
+    'x-client-id': caller.clientId,
+    'x-user-scope': caller.scope,
     'x-request-id': requestId,
-    'x-gateway-proof': signGatewayProof(secret, { method, path: url, userId: caller.id, role: caller.role, requestId }, now),
+    'x-gateway-proof': signGatewayProof(secret, { method, path: url, userId: caller.id, role: caller.role, clientId: caller.clientId, scope: caller.scope, requestId }, now),
   };
 }
 

@@ -32,6 +32,10 @@ test('gateway trust on orders', async (t) => {
     t.same(outcome(await app.inject({ method: 'GET', url: '/orders', headers: escalated })), refused, 'role changed after signing');
     const impersonated = { ...gatewayHeaders(secret, alice, 'GET', '/orders'), 'x-user-id': 'user-bob' };
     t.same(outcome(await app.inject({ method: 'GET', url: '/orders', headers: impersonated })), refused, 'user changed after signing');
+    const widened = { ...gatewayHeaders(secret, alice, 'GET', '/orders'), 'x-user-scope': `${alice.scope} admin` };
+    t.same(outcome(await app.inject({ method: 'GET', url: '/orders', headers: widened })), refused, 'scope widened after signing');
+    const otherClient = { ...gatewayHeaders(secret, alice, 'GET', '/orders'), 'x-client-id': 'another-client' };
+    t.same(outcome(await app.inject({ method: 'GET', url: '/orders', headers: otherClient })), refused, 'client changed after signing');
   });
 
   await t.test('a captured proof replayed on another path, method, twice, or after the window', async (t) => {

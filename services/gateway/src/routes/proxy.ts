@@ -3,17 +3,19 @@
  * /metrics) is normalised, matched against the route table, authenticated when the route says
  * so, rate limited, and forwarded through @fastify/reply-from (undici keep-alive pools, bodies
  * streamed both ways). Errors are the contract's: 400 for unsafe paths and tokens in the query,
- * 401 with a Bearer challenge, 403 insufficient_scope, 404 for no route, 502 when the upstream
- * cannot be reached, 504 when it does not answer in time.
+ * 401 with a Bearer challenge, 403 insufficient_scope (a role the route does not allow, or a
+ * scope the route needs for this method that the token was not granted), 404 for no route, 502
+ * when the upstream cannot be reached, 504 when it does not answer in time.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import replyFrom from '@fastify/reply-from';
-import { TokenError, parseBearer, type AccessTokenClaims, type TokenMemo } from '@keygate/tokens';
+import { TokenError, hasScopes, parseBearer, type AccessTokenClaims, type TokenMemo } from '@keygate/tokens';
 import type { GatewayConfig } from '../config.js';
 import { GatewayErrors } from '../errors.js';
+import { grantOf, type Grant } from '../grant.js';
 import { normaliseTarget } from '../path.js';
-import { matchRoute, type Route } from '../route-table.js';
+import { ROUTED_METHODS, matchRoute, type Route } from '../route-table.js';
 import { upstreamHeaders } from '../upstream-headers.js';
 
 export interface GatewayRequestState {
@@ -23,6 +25,8 @@ export interface GatewayRequestState {
   /** Raw query string without '?', forwarded byte for byte. */
   query: string;
   user: AccessTokenClaims | undefined;
+  /** The user's client id and scope, checked against the route and forwarded (set with `user`). */
+  grant: Grant | undefined;
 }
 
 declare module 'fastify' {
@@ -30,8 +34,6 @@ declare module 'fastify' {
     gateway: GatewayRequestState | null;
   }
 }
-
-const METHODS = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'];
 
 function countHeader(rawHeaders: string[], name: string): number {
   let count = 0;
@@ -113,6 +115,7 @@ export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): 
     if (length !== undefined && Number(length) > bodyLimit) throw GatewayErrors.payloadTooLarge();
 
     let user: AccessTokenClaims | undefined;
+    let grant: Grant | undefined;
     if (route.requireToken) {
       const token = parseBearer(authorization);
       if (token === undefined) throw GatewayErrors.tokenRequired();
@@ -134,9 +137,17 @@ export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): 
         rejected('revoked');
         throw GatewayErrors.invalidToken('The token has been revoked.');
       }
+      grant = grantOf(user);
+      if (grant === undefined) {
+        rejected('claims_invalid');
+        throw GatewayErrors.invalidToken('The token scope or client_id claim is malformed.');
+      }
       if (route.roles !== undefined && !route.roles.has(user.role)) throw GatewayErrors.insufficientScope();
+      // Resolved per method when the table was loaded: one Map lookup, then usually one Set lookup.
+      const needed = route.scopes?.get(request.method);
+      if (needed !== undefined && !hasScopes(grant.scopes, needed)) throw GatewayErrors.missingScope(needed);
     }
-    request.gateway = { route, path: target.path, query: target.query, user };
+    request.gateway = { route, path: target.path, query: target.query, user, grant };
   }
 
   function onUpstreamError(reply: FastifyReply, error: Error & { statusCode?: number; code?: string; cause?: unknown }): void {
@@ -146,7 +157,7 @@ export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): 
   }
 
   app.route({
-    method: METHODS,
+    method: [...ROUTED_METHODS],
     url: '/*',
     // Not an API of its own: the routes behind it are documented by their services.
     schema: { hide: true } as FastifySchema,
@@ -154,11 +165,11 @@ export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): 
     onRequest: admit,
     handler(request, reply) {
       const state = request.gateway!;
-      const { route, path, query, user } = state;
+      const { route, path, query, user, grant } = state;
       const target = query === '' ? path : `${path}?${query}`;
       return reply.from(route.origin + path, {
         queryString: () => query,
-        rewriteRequestHeaders: (_req, headers) => upstreamHeaders(request, headers, route, { user, target }, gatewaySecret),
+        rewriteRequestHeaders: (_req, headers) => upstreamHeaders(request, headers, route, { user, grant, target }, gatewaySecret),
         rewriteHeaders: dropHopByHop,
         onError: (errorReply, { error }) => onUpstreamError(errorReply as FastifyReply, error),
         // Never retry: a gateway must not replay requests (or wait out an upstream's Retry-After).
