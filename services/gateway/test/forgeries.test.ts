@@ -1,6 +1,7 @@
 import { createHmac, createPublicKey } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
 import t0 from 'tap';
+import { scrapeMetrics } from '@keygate/testing';
 import { claimsOf, makeKey, nowSec, send, startRig } from './helpers.js';
 
 const rig = await startRig({ JWKS_REFETCH_COOLDOWN_MS: '60000' });
@@ -85,7 +86,7 @@ t0.test('every forgery is refused with 401 invalid_token and a Bearer challenge,
   const ok = await send(rig.url, { path: '/orders', headers: { Authorization: `Bearer ${good}` } });
   t.equal(ok.status, 200);
   t.ok(rig.jwksRequests <= 2, `JWKS fetched ${rig.jwksRequests} times`);
-  const metrics = await send(rig.url, { path: '/metrics' });
-  t.match(metrics.text, /gateway_token_rejections_total\{reason="alg_mismatch",service="gateway"\} 2/);
-  t.match(metrics.text, /gateway_token_rejections_total\{reason="header_forbidden",service="gateway"\} 3/);
+  const metrics = await scrapeMetrics(rig.gateway);
+  t.match(metrics, /gateway_token_rejections_total\{reason="alg_mismatch",service="gateway"\} 2/);
+  t.match(metrics, /gateway_token_rejections_total\{reason="header_forbidden",service="gateway"\} 3/);
 });
