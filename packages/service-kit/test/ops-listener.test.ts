@@ -21,6 +21,9 @@ test('/metrics is served by the operations listener only: Prometheus text there,
   t.equal(hidden.status, 404);
   t.same(await hidden.json(), { error: 'not_found', error_description: 'No route for GET /metrics.' });
   t.equal((await app.inject({ method: 'GET', url: '/metrics' })).statusCode, 404, 'nor through inject');
+  const openapi = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<{ paths: Record<string, unknown> }>();
+  t.ok(openapi.paths['/thing/{id}'], 'the OpenAPI document lists the public routes');
+  t.notOk(Object.keys(openapi.paths).some((path) => path.includes('metrics')), 'and not /metrics');
 
   const scraped = await fetch(`${opsUrl}/metrics`);
   t.equal(scraped.status, 200);
