@@ -39,6 +39,7 @@ export interface RunOptions extends ListenOptions {
 export async function listenService(app: FastifyInstance, options: ListenOptions): Promise<{ url: string; metricsUrl: string }> {
   const url = await app.listen({ host: options.host, port: options.port });
   const metricsUrl = await app.metrics.listen({ host: options.metricsHost, port: options.metricsPort });
+  app.log.info({ url: metricsUrl }, 'operations listener (GET /metrics) listening');
   return { url, metricsUrl };
 }
 
