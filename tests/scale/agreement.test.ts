@@ -93,6 +93,16 @@ test('each service reads its settings, with the contract port as default', async
     t.equal(port?.parse(undefined), CONTRACT_PORTS[service], `${PORT_SETTINGS[service]} defaults to ${CONTRACT_PORTS[service]}`);
     t.equal(settings.get('METRICS_PORT')?.parse(undefined), CONTRACT_METRICS_PORTS[service], `${service}: METRICS_PORT defaults to ${CONTRACT_METRICS_PORTS[service]}`);
     t.equal(settings.get('METRICS_HOST')?.parse(undefined), '127.0.0.1', `${service}: the operations listener is on loopback unless told otherwise`);
+    const loader = { auth: authConfig, gateway: gatewayConfig, orders: ordersConfig, notifications: notificationsConfig }[service] as {
+      loadConfig(env: Record<string, string>): unknown;
+    };
+    for (const [env, message] of [
+      [{ METRICS_PORT: '70000' }, /^Invalid setting METRICS_PORT: must be between 0 and 65535, got 70000$/],
+      [{ METRICS_HOST: 'metrics host' }, /^Invalid setting METRICS_HOST: must be an IP address or a host name, got "metrics host"$/],
+      [{ [PORT_SETTINGS[service]]: '9000', METRICS_PORT: '9000' }, new RegExp(`^Invalid setting METRICS_PORT: must differ from ${PORT_SETTINGS[service]} \\(9000\\)`)],
+    ] as const) {
+      t.throws(() => loader.loadConfig({ NODE_ENV: 'test', ...env }), { message }, `${service}: refuses ${JSON.stringify(env)} with one line naming the setting`);
+    }
     t.equal(ENTRY_POINTS[service], `services/${service}/dist/main.js`);
     t.ok(existsSync(repoPath(ENTRY_POINTS[service])), `${ENTRY_POINTS[service]} exists (built)`);
     t.ok(existsSync(repoPath(`services/${service}/src/main.ts`)), `services/${service}/src/main.ts exists`);
