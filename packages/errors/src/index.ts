@@ -145,6 +145,17 @@ const UNAVAILABLE_CODES = new Set([
   'ERR_BUS_UNAVAILABLE', // @keygate/bus: Redis down or too slow
 ]);
 
+/** Drivers that report an outage only in the message text (pg's pool, ioredis, PGlite). */
+const UNAVAILABLE_MESSAGES = [
+  'Connection terminated',
+  'timeout exceeded when trying to connect',
+  'Query read timeout',
+  'Connection is closed',
+  'Command timed out',
+  'the database system is shutting down',
+  "Stream isn't writeable",
+];
+
 /**
  * True for errors meaning "a dependency (PostgreSQL, Redis) is unreachable right now", which
  * the contract answers with 503 + Retry-After rather than 500.
@@ -154,17 +165,8 @@ export function isDependencyUnavailable(error: unknown): boolean {
   const { code, message, name } = error as { code?: unknown; message?: unknown; name?: unknown };
   if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
   if (name === 'MaxRetriesPerRequestError') return true;
-  if (typeof message === 'string') {
-    return (
-      message.includes('Connection terminated') ||
-      message.includes('timeout exceeded when trying to connect') ||
-      message.includes('Query read timeout') ||
-      message.includes('Connection is closed') ||
-      message.includes('Command timed out') ||
-      message.includes('the database system is shutting down') ||
-      message.includes("Stream isn't writeable")
-    );
-  }
+  if (typeof message === 'string' && UNAVAILABLE_MESSAGES.some((text) => message.includes(text))) return true;
+  // A wrapper (kysely, a domain error) has a message of its own: the outage may be its cause.
   const cause = (error as { cause?: unknown }).cause;
   return cause !== undefined && cause !== error && isDependencyUnavailable(cause);
 }

@@ -32,6 +32,9 @@ test('dependency outages become 503 with Retry-After', async (t) => {
     Object.assign(new Error('Reached the max retries per request limit'), { name: 'MaxRetriesPerRequestError' }),
     Object.assign(new Error('Redis is unavailable'), { code: 'ERR_BUS_UNAVAILABLE' }),
     new Error('Command timed out'),
+    // A wrapper with a message of its own around a PostgreSQL shutdown (57P01), as a transaction
+    // helper or a domain error rethrows it: the cause decides, not the wrapper's text.
+    new Error('refresh rotation failed', { cause: Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }) }),
   ]) {
     t.ok(isDependencyUnavailable(error), error.message);
     const wire = toWireError(error);
@@ -39,5 +42,6 @@ test('dependency outages become 503 with Retry-After', async (t) => {
     t.equal(wire.headers['retry-after'], '5');
   }
   t.notOk(isDependencyUnavailable(new Error('syntax error')));
+  t.notOk(isDependencyUnavailable(new Error('wrapped', { cause: new Error('syntax error') })));
   t.equal(CommonErrors.serviceUnavailable().headers['retry-after'], '5');
 });

@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AppError } from '@keygate/errors';
-import { CLOCK_SKEW_SECONDS, TokensError, verifyAccessToken, type AccessTokenPayload } from '@keygate/tokens';
+import { CLOCK_SKEW_SECONDS, TokenError, type AccessTokenClaims } from '@keygate/tokens';
 import type { AuthContext } from '../context.js';
 import { findClient } from '../domain/clients.js';
 import { looksLikeRefreshToken, hashRefreshToken } from '../domain/refresh-token-values.js';
@@ -38,12 +38,12 @@ const GRANTS: Record<string, GrantHandler> = {
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /** The payload of one of our access tokens (signature, typ, iss, aud, exp), or undefined. */
-async function verifiedAccessToken(ctx: AuthContext, token: string): Promise<AccessTokenPayload | undefined> {
+async function verifiedAccessToken(ctx: AuthContext, token: string): Promise<AccessTokenClaims | undefined> {
   if (!JWT_SHAPE.test(token)) return undefined;
   try {
-    return await verifyAccessToken(token, { issuer: ctx.config.issuer, audience: ctx.config.audience, lookup: (kid) => ctx.keys.lookup(kid) });
+    return await ctx.keys.verifyAccessToken(token);
   } catch (error) {
-    if (error instanceof TokensError) return undefined;
+    if (error instanceof TokenError) return undefined;
     throw error;
   }
 }
@@ -51,7 +51,7 @@ async function verifiedAccessToken(ctx: AuthContext, token: string): Promise<Acc
 type Introspection = Record<string, unknown> & { active: boolean };
 
 /** RFC 7662 for an access token: valid, not revoked by jti, its session and user (or client) still live. */
-async function introspectAccessToken(ctx: AuthContext, payload: AccessTokenPayload): Promise<Introspection> {
+async function introspectAccessToken(ctx: AuthContext, payload: AccessTokenClaims): Promise<Introspection> {
   if (await isAccessTokenRevoked(ctx.db, payload.jti)) return { active: false };
   if (payload.sid !== undefined) {
     const session = await findSession(ctx.db, payload.sid);

@@ -1,11 +1,11 @@
 /**
  * Bearer authentication for the auth service's own routes (/auth/me, /auth/sessions, /admin/*):
- * the token is verified against this service's own published keys (algorithm pinned per kid),
+ * the token is verified by the gateway's verifier (@keygate/tokens) against this service's keys,
  * then the session row is checked so a revoked session is refused at once. The one function that
  * does this: every protected route uses `requireBearer` / `requireAdmin`, never its own check.
  */
 import type { FastifyRequest } from 'fastify';
-import { TokensError, verifyAccessToken, type AccessTokenPayload } from '@keygate/tokens';
+import { TokenError, parseBearer, type AccessTokenClaims } from '@keygate/tokens';
 import type { AuthContext, RequestMeta } from '../context.js';
 import { AuthErrors } from '../errors.js';
 import type { UserRow } from '../repositories/schema.js';
@@ -16,7 +16,7 @@ import { findUserById } from '../repositories/users.js';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface Caller {
-  token: AccessTokenPayload;
+  token: AccessTokenClaims;
   user: UserRow;
   /** The token's session; undefined for tokens without sid. */
   sessionId: string | undefined;
@@ -28,20 +28,17 @@ declare module 'fastify' {
   }
 }
 
-/** Exactly `Bearer <token>`; anything else is treated as no credentials. */
+/** The token of `Bearer <token>`, the scheme name in any case (the gateway's parser); else undefined. */
 export function bearerToken(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (typeof header !== 'string') return undefined;
-  const match = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(header);
-  return match?.[1];
+  return parseBearer(request.headers.authorization);
 }
 
 export async function authenticateBearer(ctx: AuthContext, token: string): Promise<Caller> {
-  let payload: AccessTokenPayload;
+  let payload: AccessTokenClaims;
   try {
-    payload = await verifyAccessToken(token, { issuer: ctx.config.issuer, audience: ctx.config.audience, lookup: (kid) => ctx.keys.lookup(kid) });
+    payload = await ctx.keys.verifyAccessToken(token);
   } catch (error) {
-    if (error instanceof TokensError) throw AuthErrors.invalidToken();
+    if (error instanceof TokenError) throw AuthErrors.invalidToken();
     throw error;
   }
   // Service tokens (client_credentials: sub is a client id) are for the APIs behind the gateway,
