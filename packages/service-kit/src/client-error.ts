@@ -27,8 +27,8 @@ function errorFor(code: string | undefined): AppError {
   }
 }
 
-/** The raw HTTP/1.1 response for a refused request (exported for the tests' byte-level checks). */
-export function clientErrorResponse(code: string | undefined): string {
+/** The raw HTTP/1.1 response for a refused request: Node's own status, the contract's body. */
+function clientErrorResponse(code: string | undefined): string {
   const wire = toWireError(errorFor(code));
   const body = JSON.stringify(wire.body);
   return (

@@ -9,7 +9,8 @@ import fp from 'fastify-plugin';
 import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { createOpsListener, type OpsListener } from './ops-listener.js';
 
-export interface AppMetrics extends OpsListener {
+/** `app.metrics`: the registry services add to, and the operations listener (closed with the app). */
+export interface AppMetrics extends Pick<OpsListener, 'listen' | 'url'> {
   registry: Registry;
 }
 
@@ -38,7 +39,6 @@ export const metricsPlugin = fp<{ service: string }>(
       get url() {
         return listener.url;
       },
-      close: () => listener.close(),
     });
     app.addHook('onClose', async () => listener.close());
     app.addHook('onResponse', (request, reply, done) => {
