@@ -198,7 +198,7 @@ async function probe(url: string, headers: Record<string, string>, expectStatus:
   return `${response.status}`;
 }
 
-/** What the gateway says of its own memory after the load (its /metrics), to explain its RSS. */
+/** What the gateway says of its own memory after the load (/metrics on its operations listener at `url`), to explain its RSS. */
 async function gatewayMetrics(url: string): Promise<Record<string, number>> {
   const wanted: Record<string, string> = {
     process_resident_memory_bytes: 'rssMb',
@@ -283,6 +283,8 @@ async function proxyScenarios(workDir: string, logDir: string, cleanup: Cleanup)
   cleanup.servers.push(echo);
 
   const gatewayPort = await freePort();
+  // Its operations listener (GET /metrics), read after the load to explain its memory.
+  const gatewayMetricsPort = await freePort();
   const routes = [
     { prefix: '/auth', upstream: 'auth', auth: 'none', forwardAuthorization: true },
     { prefix: '/.well-known', upstream: 'auth', auth: 'none' },
@@ -295,6 +297,7 @@ async function proxyScenarios(workDir: string, logDir: string, cleanup: Cleanup)
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',
     GATEWAY_PORT: String(gatewayPort),
+    METRICS_PORT: String(gatewayMetricsPort),
     DATA_DIR: join(workDir, 'gateway'),
     AUTH_URL: echo.url,
     ORDERS_URL: echo.url,
@@ -423,7 +426,7 @@ async function proxyScenarios(workDir: string, logDir: string, cleanup: Cleanup)
   }
 
   const gatewayMemory = memory(gateway.pid);
-  const gatewayInternals = await gatewayMetrics(gateway.url);
+  const gatewayInternals = await gatewayMetrics(`http://127.0.0.1:${gatewayMetricsPort}`);
   const summaries = scenarios.map((s) =>
     summarize(s.key, s.label, runs.get(s.key)!, s.tokenCursor ? { passesOverTokens: round(runs.get(s.key)!.reduce((sum, r) => sum + r.requests, 0) / s.tokenCursor.count, 1) } : {}),
   );
@@ -620,6 +623,8 @@ async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret:
           LOG_LEVEL: 'warn',
           HOST: '127.0.0.1',
           GATEWAY_PORT: String(port),
+          // Two gateways on one machine: each takes a free operations port.
+          METRICS_PORT: '0',
           DATA_DIR: environment.env.DATA_DIR!,
           AUTH_URL: auth.url,
           ORDERS_URL: echo.url,

@@ -52,6 +52,8 @@ test('Redis stopped and restarted empty', { skip }, async (t) => {
   });
   const { front } = stack;
   const gateways = stack.gateways.map((gateway) => gateway.url);
+  // Metrics come from each gateway's operations listener, not its public port.
+  const gatewayMetrics = stack.gateways.map((gateway) => gateway.metricsUrl);
 
   const alice = await registerAndLogin(front, 'alice');
   const carol = await registerAndLogin(front, 'carol');
@@ -63,7 +65,7 @@ test('Redis stopped and restarted empty', { skip }, async (t) => {
   );
 
   await redis.stop();
-  const live = await waitUntil(async () => (await Promise.all(gateways.map(revocationLive))).every((value) => value === '0'), {
+  const live = await waitUntil(async () => (await Promise.all(gatewayMetrics.map(revocationLive))).every((value) => value === '0'), {
     timeoutMs: 10_000,
     intervalMs: 200,
   });
@@ -124,7 +126,7 @@ test('Redis stopped and restarted empty', { skip }, async (t) => {
   );
   for (const base of gateways)
     t.equal((await protectedGet(base, carol.accessToken)).status, 401, `${base}: carol's earlier revocation still holds`);
-  const liveAgain = await waitUntil(async () => (await Promise.all(gateways.map(revocationLive))).every((value) => value === '1'), {
+  const liveAgain = await waitUntil(async () => (await Promise.all(gatewayMetrics.map(revocationLive))).every((value) => value === '1'), {
     timeoutMs: 10_000,
     intervalMs: 200,
   });

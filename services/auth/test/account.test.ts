@@ -1,5 +1,6 @@
 import { test } from 'tap';
 import { createHash } from 'node:crypto';
+import { scrapeMetrics } from '@keygate/testing';
 import { PASSWORD, bearer, claimsOf, http, login, refresh, refreshCookieValue, registerAndLogin, startAuth, uniqueEmail } from './helpers.js';
 
 test('register, login, me, password change over HTTP', async (t) => {
@@ -142,13 +143,15 @@ test('register, login, me, password change over HTTP', async (t) => {
     t.equal(both.status, 400, 'even beside a valid header');
   });
 
-  await t.test('metrics count logins by outcome on /metrics', async (t) => {
-    const res = await http(base, 'GET', '/metrics');
-    t.equal(res.status, 200);
-    t.match(res.text, /auth_logins_total\{outcome="success",service="auth"\} [1-9]/);
-    t.match(res.text, /auth_logins_total\{outcome="invalid_credentials",service="auth"\} [1-9]/);
-    t.match(res.text, /auth_password_hashes_active\{service="auth"\} 0\n/, 'no hash running between requests');
-    t.match(res.text, /auth_password_hashes_queued\{service="auth"\} 0\n/);
+  await t.test('metrics count logins by outcome on the operations listener, never on the public port', async (t) => {
+    const hidden = await http(base, 'GET', '/metrics');
+    t.equal(hidden.status, 404);
+    t.same(hidden.body, { error: 'not_found', error_description: 'No route for GET /metrics.' });
+    const text = await scrapeMetrics(auth.app);
+    t.match(text, /auth_logins_total\{outcome="success",service="auth"\} [1-9]/);
+    t.match(text, /auth_logins_total\{outcome="invalid_credentials",service="auth"\} [1-9]/);
+    t.match(text, /auth_password_hashes_active\{service="auth"\} 0\n/, 'no hash running between requests');
+    t.match(text, /auth_password_hashes_queued\{service="auth"\} 0\n/);
   });
 
   await t.test('password change: 204; other sessions revoked, the current one kept; old password refused', async (t) => {

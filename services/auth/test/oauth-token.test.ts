@@ -2,6 +2,7 @@
 // (unchanged) against the auth service listening on 127.0.0.1 with ISSUER set to its own URL.
 import { test } from 'tap';
 import * as client from 'openid-client';
+import { scrapeMetrics } from '@keygate/testing';
 import { FIRST_PARTY_CLIENT_ID } from '../src/context.js';
 import { findSession } from '../src/repositories/sessions.js';
 import { claimsOf, http, registerAndLogin, uniqueEmail, PASSWORD } from './helpers.js';
@@ -158,7 +159,7 @@ test('OAuth token, revocation and introspection endpoints with openid-client', a
     t.match(json, { status: 415, body: { error: 'unsupported_media_type' } }, 'JSON is not the token endpoint format');
     const malformedBasic = await post(form({ grant_type: 'client_credentials' }), { authorization: 'Basic !!!' });
     t.match(malformedBasic, { status: 401, body: { error: 'invalid_client' } });
-    const metrics = (await http(auth.base, 'GET', '/metrics')).text;
+    const metrics = await scrapeMetrics(auth.app);
     t.match(metrics, /auth_oauth_token_requests_total\{grant="client_credentials",outcome="issued",service="auth"\} [1-9]/, 'issued tokens are counted');
     t.match(metrics, /auth_oauth_token_requests_total\{grant="client_credentials",outcome="invalid_client",service="auth"\} [1-9]/, 'failures by error code');
     t.match(metrics, /auth_oauth_token_requests_total\{grant="unknown",outcome="unsupported_grant_type",service="auth"\} 1/, 'unknown grants share one label');

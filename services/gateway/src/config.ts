@@ -19,6 +19,7 @@ import {
   url,
   type SettingsOf,
 } from '@keygate/config';
+import { DEFAULT_METRICS_PORTS, assertSeparateMetricsPort, metricsListenerSettings } from '@keygate/config';
 import { CLOCK_SKEW_SECONDS, SIGNING_ALGS, isSigningAlg, type SigningAlg } from '@keygate/tokens';
 import { DEFAULT_ROUTES, parseRouteSpecs, resolveRoutes, type Route } from './route-table.js';
 
@@ -27,6 +28,7 @@ const httpUrl = { protocols: ['http:', 'https:'] } as const;
 export const gatewaySettings = {
   ...coreSettings,
   port: int('GATEWAY_PORT', { default: 8080, min: 0, max: 65_535 }),
+  ...metricsListenerSettings(DEFAULT_METRICS_PORTS.gateway),
   authUrl: requiredUrl('AUTH_URL', { ...httpUrl, default: 'http://127.0.0.1:8081' }),
   ordersUrl: requiredUrl('ORDERS_URL', { ...httpUrl, default: 'http://127.0.0.1:8082' }),
   notificationsUrl: requiredUrl('NOTIFICATIONS_URL', { ...httpUrl, default: 'http://127.0.0.1:8083' }),
@@ -87,6 +89,7 @@ function loadRoutes(settings: Settings): Route[] {
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>>, warn: (message: string) => void = () => {}): GatewayConfig {
   const settings = loadSettings(gatewaySettings, env);
+  assertSeparateMetricsPort(settings, 'GATEWAY_PORT');
   assertProductionReady(settings, { GATEWAY_SECRET: settings.gatewaySecret }, { needsDatabase: false });
   const gatewaySecret = embeddedSecret(settings.gatewaySecret, { env: 'GATEWAY_SECRET', dataDir: settings.dataDir, bytes: 32, nodeEnv: settings.nodeEnv, warn });
   const { routesJson: _json, routesFile: _file, ...rest } = settings;

@@ -1,6 +1,7 @@
 import { createHmac, createPublicKey } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
 import t0 from 'tap';
+import { scrapeMetrics } from '@keygate/testing';
 import { claimsOf, makeKey, nowSec, send, startRig } from './helpers.js';
 
 const rig = await startRig({ JWKS_REFETCH_COOLDOWN_MS: '60000' });
@@ -106,7 +107,7 @@ t0.test('every forgery is refused with 401 invalid_token and a Bearer challenge,
   const resigned = await send(rig.url, { path: '/orders', headers: { Authorization: `Bearer ${await signRaw(header, payload)}` } });
   t.equal(resigned.status, 200, 'control: re-signed by hand without the zip member, the same claims pass');
   t.ok(rig.jwksRequests <= 2, `JWKS fetched ${rig.jwksRequests} times`);
-  const metrics = await send(rig.url, { path: '/metrics' });
-  t.match(metrics.text, /gateway_token_rejections_total\{reason="alg_mismatch",service="gateway"\} 2/);
-  t.match(metrics.text, /gateway_token_rejections_total\{reason="header_forbidden",service="gateway"\} 4/);
+  const metrics = await scrapeMetrics(rig.gateway);
+  t.match(metrics, /gateway_token_rejections_total\{reason="alg_mismatch",service="gateway"\} 2/);
+  t.match(metrics, /gateway_token_rejections_total\{reason="header_forbidden",service="gateway"\} 4/);
 });

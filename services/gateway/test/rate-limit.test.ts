@@ -1,6 +1,6 @@
 import t0 from 'tap';
 import { createBus } from '@keygate/bus';
-import { randomName, realRedisUrl } from '@keygate/testing';
+import { randomName, realRedisUrl, scrapeMetrics } from '@keygate/testing';
 import { send, startRig } from './helpers.js';
 
 t0.test('public routes are limited per IP and authenticated ones per user, with 429, Retry-After and RateLimit-*', async (t) => {
@@ -28,7 +28,7 @@ t0.test('public routes are limited per IP and authenticated ones per user, with 
   t.equal(aliceLimited.headers['ratelimit-limit'], '4');
   t.equal((await send(rig.url, { path: '/orders', headers: { Authorization: `Bearer ${bob}` } })).status, 200, 'bob is not limited by alice');
 
-  const metrics = (await send(rig.url, { path: '/metrics' })).text;
+  const metrics = await scrapeMetrics(rig.gateway);
   t.match(metrics, /gateway_rate_limited_total\{limit="ip",service="gateway"\} 1\n/, 'the IP rejection is counted');
   t.match(metrics, /gateway_rate_limited_total\{limit="user",service="gateway"\} 1\n/, 'the user rejection is counted');
 });

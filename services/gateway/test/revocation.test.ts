@@ -6,7 +6,7 @@
  */
 import t0 from 'tap';
 import { createBus, createMemoryBus, createMemoryHub, type Bus } from '@keygate/bus';
-import { realRedisUrl, randomName } from '@keygate/testing';
+import { realRedisUrl, randomName, scrapeMetrics } from '@keygate/testing';
 import { claimsOf, makeKey, send, startRig, type Rig } from './helpers.js';
 
 const prefix = `${randomName('kgt_gw_rev')}:`;
@@ -185,8 +185,8 @@ t0.test('REVOCATION_WHEN_REDIS_DOWN: serve keeps answering, refuse answers 503 o
     const res = await send(down.url, { path: '/orders', headers: { Authorization: `Bearer ${token}` } });
     if (mode === 'serve') {
       t.equal(res.status, 200, 'serve: revocation paused, requests still served');
-      const metrics = await send(down.url, { path: '/metrics' });
-      t.match(metrics.text, /gateway_revocation_live\{service="gateway"\} 0/);
+      const metrics = await scrapeMetrics(down.gateway);
+      t.match(metrics, /gateway_revocation_live\{service="gateway"\} 0/);
       t.equal((await send(down.url, { path: '/readyz' })).status, 200, 'serve: stays in rotation');
     } else {
       t.equal(res.status, 503, 'refuse: authenticated routes refused');
@@ -198,8 +198,8 @@ t0.test('REVOCATION_WHEN_REDIS_DOWN: serve keeps answering, refuse answers 503 o
     await down.close();
     await deadBus.close();
   }
-  const metrics = await send(rig.url, { path: '/metrics' });
-  t.match(metrics.text, /gateway_revocation_live\{service="gateway"\} 1/);
+  const metrics = await scrapeMetrics(rig.gateway);
+  t.match(metrics, /gateway_revocation_live\{service="gateway"\} 1/);
 });
 
 t0.test('after the subscriber connection drops, the gateway catches up on what it missed', { skip: realRedisUrl ? false : 'needs REDIS_URL' }, async (t) => {

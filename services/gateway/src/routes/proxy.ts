@@ -1,6 +1,6 @@
 /**
- * The one public route: every request not answered by the gateway itself (/healthz, /readyz,
- * /metrics) is normalised, matched against the route table, authenticated when the route says
+ * The one public route: every request not answered by the gateway itself (/healthz, /readyz, the
+ * demo page and /docs; /metrics lives on the operations listener) is normalised, matched against the route table, authenticated when the route says
  * so, rate limited, and forwarded through @fastify/reply-from (undici keep-alive pools, bodies
  * streamed both ways). Errors are the contract's: 400 for unsafe paths and tokens in the query,
  * 401 with a Bearer challenge, 403 insufficient_scope (a role the route does not allow, or a
