@@ -137,8 +137,8 @@ t0.test('a key revocation refuses tokens of that kid within 1 s, cached ones inc
   t.ok(rig.jwksRequests > jwksBefore, 'the gateway refetched the JWKS at once');
   t.equal(await status(rig, await rig.mint({ sub: 'gina' }, {}, replacement)), 200, 'the replacement key verifies');
   t.equal(await status(rig, await rig.mint({ sub: 'gina' })), 200, 'other keys are untouched');
-  const metrics = await send(rig.url, { path: '/metrics' });
-  t.match(metrics.text, /gateway_token_rejections_total\{[^}]*reason="key_revoked"[^}]*\} [1-9]/, 'counted as key_revoked');
+  const metrics = await scrapeMetrics(rig.gateway);
+  t.match(metrics, /gateway_token_rejections_total\{[^}]*reason="key_revoked"[^}]*\} [1-9]/, 'counted as key_revoked');
 
   // A gateway started later learns the revoked kid from the expiring set, whatever its JWKS lists.
   const lateBus = openBus();
