@@ -56,17 +56,18 @@ export class PrivateRedis {
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode} on port ${this.port}`);
       if (await ping(this.port)) return;
-      await sleep(50);
+      // Fine-grained: tests measure from the moment Redis answers (the return of this method).
+      await sleep(10);
     }
     throw new Error(`redis-server did not answer on port ${this.port} within 10 s`);
   }
 
-  /** SIGTERM and wait: without persistence, everything it held is gone. */
-  async stop(): Promise<void> {
+  /** SIGTERM (or `signal`, e.g. SIGKILL for a crash) and wait: without persistence, everything it held is gone. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
+    child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
     await exited;
     clearTimeout(timer);

@@ -138,7 +138,7 @@ export const revocationPlugin = fp<RevocationOptions>(
     };
     // A SUBSCRIBE that fails (Redis unreachable at start) is forgotten by the bus: ioredis only
     // re-subscribes channels it once subscribed. So it is retried until it goes through, and the
-    // list is caught up then (messages published before it were missed).
+    // list is caught up from the set then (messages published before it were missed).
     let subscribeTimer: NodeJS.Timeout | undefined;
     const subscribe = async (): Promise<void> => {
       subscribeTimer = undefined;
@@ -149,7 +149,8 @@ export const revocationPlugin = fp<RevocationOptions>(
           await unsubscribe().catch(() => {});
           return;
         }
-        if (subscribeFailed) void catchUp('subscribed');
+        // Caught up only once subscribed, so nothing published in between is missed.
+        void catchUp(subscribeFailed ? 'subscribed' : 'start');
         subscribeFailed = false;
       } catch (error) {
         if (!subscribeFailed) log.warn({ err: error }, 'could not subscribe to revocations yet; retrying');
@@ -160,7 +161,9 @@ export const revocationPlugin = fp<RevocationOptions>(
       }
     };
     let subscribeFailed = false;
-    await subscribe();
+    // Not awaited: with Redis down the first attempt takes a few reconnect attempts to fail, and
+    // start-up does not wait for Redis (the auth service may give the list instead).
+    void subscribe();
     const removeResubscribed = bus.onResubscribed(() => void catchUp('resubscribed'));
 
     // The command connection's state tells us when Redis went away, and when it is back.
@@ -173,7 +176,6 @@ export const revocationPlugin = fp<RevocationOptions>(
     redis?.on('close', onDown);
     redis?.on('ready', onReady);
 
-    void catchUp('start');
     const pruner = setInterval(() => list.prune(), PRUNE_INTERVAL_MS);
     pruner.unref();
 
