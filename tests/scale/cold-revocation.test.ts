@@ -10,14 +10,13 @@
  */
 import { test } from 'tap';
 import {
-  PrivateRedis,
-  Stack,
   call,
   protectedGet,
-  redisServerBinary,
   registerAndLogin,
+  revocationLive,
   scaleSkipReason,
   sleep,
+  startStackOnPrivateRedis,
   timeUntilRefused,
   tryCall,
   waitUntil,
@@ -27,11 +26,6 @@ const skip = scaleSkipReason({ redisServer: true });
 /** From Redis answering again to revocations being received, and enforced, again (issue 20). */
 const RECONNECT_BOUND_MS = 500;
 
-async function revocationLive(base: string): Promise<string | undefined> {
-  const reply = await tryCall(base, 'GET', '/metrics', { timeoutMs: 2_000 });
-  return /^gateway_revocation_live(?:\{[^}]*\})? (\d+)/m.exec(typeof reply.body === 'string' ? reply.body : '')?.[1];
-}
-
 interface Observation {
   ms: number;
   ready: number;
@@ -39,16 +33,7 @@ interface Observation {
 }
 
 test('a gateway restarted during a Redis outage never serves a revoked session', { skip }, async (t) => {
-  const redis = await PrivateRedis.start(redisServerBinary()!);
-  const stack = await Stack.start({ name: 'coldrev', redisUrl: redis.url }).catch(async (error: unknown) => {
-    await redis.stop();
-    throw error;
-  });
-  t.teardown(async () => {
-    if (!t.passing()) process.stderr.write(`${stack.diagnostics()}\n`);
-    await stack.stop();
-    await redis.stop();
-  });
+  const { stack, redis } = await startStackOnPrivateRedis(t, { name: 'coldrev' });
   const { front } = stack;
   const [gateway1, gateway2] = stack.gateways;
   const gateways = [gateway1.url, gateway2.url];

@@ -5,8 +5,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
+import type { Test } from 'tap';
 import { freePort } from '@keygate/testing';
+import { tryCall } from './client.js';
+import { redisServerBinary } from './prerequisites.js';
 import { trackChild } from './process.js';
+import { Stack, type StackOptions } from './stack.js';
 import { sleep } from './timing.js';
 
 function ping(port: number): Promise<boolean> {
@@ -72,4 +76,30 @@ export class PrivateRedis {
     await exited;
     clearTimeout(timer);
   }
+}
+
+/**
+ * A stack on a private redis-server for test `t` (which may then stop and start Redis at will);
+ * both stopped in its teardown, with diagnostics printed if `t` failed.
+ */
+export async function startStackOnPrivateRedis(t: Test, options: Omit<StackOptions, 'redisUrl'>): Promise<{ stack: Stack; redis: PrivateRedis }> {
+  const binary = redisServerBinary();
+  if (!binary) throw new Error('redis-server is not installed');
+  const redis = await PrivateRedis.start(binary);
+  const stack = await Stack.start({ ...options, redisUrl: redis.url }).catch(async (error: unknown) => {
+    await redis.stop();
+    throw error;
+  });
+  t.teardown(async () => {
+    if (!t.passing()) process.stderr.write(`${stack.diagnostics()}\n`);
+    await stack.stop();
+    await redis.stop();
+  });
+  return { stack, redis };
+}
+
+/** A gateway's gateway_revocation_live value ('1' or '0'), or undefined when it does not answer. */
+export async function revocationLive(base: string): Promise<string | undefined> {
+  const reply = await tryCall(base, 'GET', '/metrics', { timeoutMs: 2_000 });
+  return /^gateway_revocation_live(?:\{[^}]*\})? (\d+)/m.exec(typeof reply.body === 'string' ? reply.body : '')?.[1];
 }
