@@ -4,9 +4,10 @@
  * GET /internal/revocations (played here by the rig's fake auth, which checks the gateway proof),
  * and with neither source it is not ready and answers 503 + Retry-After on authenticated routes.
  */
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import t0, { type Test } from 'tap';
 import { createBus } from '@keygate/bus';
-import { randomName } from '@keygate/testing';
+import { freePort, randomName, realRedisUrl } from '@keygate/testing';
 import { claimsOf, send, startRig, type InternalRevocations, type Rig } from './helpers.js';
 
 const prefix = `${randomName('kgt_gw_cold')}:`;
@@ -116,4 +117,70 @@ t0.test('/internal is not routed by the gateway: the endpoint is not reachable f
   }
   t.same((await send(rig.url, { path: '/internal/revocations' })).json(), { error: 'not_found', error_description: 'No route for GET /internal/revocations.' });
   t.notOk(rig.auth.seen.some((echo) => echo.url.includes('internal')), 'nothing reached the auth service');
+});
+
+/** A TCP relay to the real Redis that can be switched off (connection refused, like a killed Redis) and on again. */
+async function switchableRedis(target: string): Promise<{ url: string; up(): Promise<void>; down(): Promise<void> }> {
+  const { port: targetPort, hostname } = new URL(target);
+  const port = await freePort();
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    up: () =>
+      new Promise<void>((resolve, reject) => {
+        server = createServer((client) => {
+          const upstream = connect(Number(targetPort || 6379), hostname);
+          for (const socket of [client, upstream]) {
+            sockets.add(socket);
+            socket.on('close', () => sockets.delete(socket));
+            socket.on('error', () => {});
+          }
+          client.pipe(upstream).pipe(client);
+          client.on('close', () => upstream.destroy());
+          upstream.on('close', () => client.destroy());
+        });
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', () => resolve());
+      }),
+    async down() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      server = undefined;
+    },
+  };
+}
+
+t0.test('Redis down at start, then back: the gateway subscribes once it can and hears revocations again', { skip: realRedisUrl ? false : 'needs REDIS_URL (a real Redis behind a switchable relay)' }, async (t) => {
+  const relay = await switchableRedis(realRedisUrl!);
+  const gatewayBus = createBus({ redisUrl: relay.url, keyPrefix: prefix });
+  const publisher = createBus({ redisUrl: realRedisUrl!, keyPrefix: prefix });
+  const rig = await startRig({ REDIS_PREFIX: prefix }, { bus: gatewayBus }, { internalRevocations: [] });
+  t.teardown(async () => {
+    await rig.close();
+    await gatewayBus.close();
+    await publisher.close();
+    await relay.down();
+  });
+  const live = async () => /gateway_revocation_live\{service="gateway"\} 1/.test((await send(rig.url, { path: '/metrics' })).text);
+  t.equal((await send(rig.url, { path: '/readyz' })).status, 200, 'caught up from auth');
+  t.notOk(await live(), 'not live: Redis is down');
+  // Revoked while the gateway cannot hear it: to be found by the catch-up after the reconnect.
+  const missed = await rig.mint({ sub: 'gina' });
+  await publisher.addExpiring('revoked', `session:${claimsOf(missed).sid as string}`, until());
+
+  await relay.up();
+  const liveAfter = await within(3_000, live);
+  t.comment(`live again ${liveAfter?.toFixed(0) ?? 'never'} ms after Redis became reachable`);
+  t.ok(liveAfter !== undefined && liveAfter < 500, 'live again within 0.5 s');
+  t.equal(await status(rig, missed), 401, 'the revocation made while it was away is enforced (catch-up)');
+
+  // A revocation published now arrives by the subscription: it was retried until it went through.
+  const token = await rig.mint({ sub: 'hank' });
+  t.equal(await status(rig, token), 200);
+  const sid = claimsOf(token).sid as string;
+  const message = JSON.stringify({ type: 'session', id: sid, until: until() });
+  await publisher.publish('revocations', message);
+  const refusedAfter = await within(1_000, async () => (await status(rig, token)) === 401);
+  t.ok(refusedAfter !== undefined, `a revocation published after the reconnect is enforced (${refusedAfter?.toFixed(0) ?? 'never'} ms), by the channel alone`);
 });
