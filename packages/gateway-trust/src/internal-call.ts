@@ -14,10 +14,15 @@ const GATEWAY_CALLER_ID = 'gateway';
 /** The headers of one internal call to `path` (with its query, as sent). Each call gets its own request id and proof. */
 export function internalCallHeaders(secret: Buffer, method: string, path: string): Record<string, string> {
   const requestId = randomUUID();
+  // No OAuth client and no scope: the gateway acts for itself. Proof v2 (branch gateway-authz)
+  // covers and requires both, v1 ignores them; a claims variable (not a literal) fits either.
+  const claims = { method, path, userId: GATEWAY_CALLER_ID, role: GATEWAY_CALLER_ROLE, clientId: '', scope: '', requestId };
   return {
-    [PROOF_HEADER]: signGatewayProof(secret, { method, path, userId: GATEWAY_CALLER_ID, role: GATEWAY_CALLER_ROLE, requestId }),
+    [PROOF_HEADER]: signGatewayProof(secret, claims),
     [USER_ID_HEADER]: GATEWAY_CALLER_ID,
     [USER_ROLE_HEADER]: GATEWAY_CALLER_ROLE,
+    'x-client-id': '',
+    'x-user-scope': '',
     [REQUEST_ID_HEADER]: requestId,
   };
 }
