@@ -24,7 +24,7 @@ import { Gauge, Histogram } from 'prom-client';
 import type { Bus } from '@keygate/bus';
 import { AuthRevocationPolls } from '../auth-revocations.js';
 import { waitAtMost } from '../wait.js';
-import { RevocationList, parseRevocationMember, parseRevocationMessage, publishedAt } from '../revocation-list.js';
+import { RevocationList, parseRevocationMember, parseRevocationMessage, publishedAt, type Revocation } from '../revocation-list.js';
 
 export const REVOCATION_CHANNEL = 'revocations';
 export const REVOCATION_SET = 'revoked';
@@ -59,6 +59,10 @@ declare module 'fastify' {
 export const revocationPlugin = fp<RevocationOptions>(
   async (app, { bus, authUrl, secret, fetch }) => {
     const list = new RevocationList();
+    /** Every revocation, from a message, the catch-up set or the auth service, goes through here. */
+    const apply = (revocation: Revocation, now = Date.now()): void => {
+      list.add(revocation, now);
+    };
     let caughtUp = false;
     let connected = true;
     let closed = false;
@@ -80,7 +84,7 @@ export const revocationPlugin = fp<RevocationOptions>(
       ...(fetch ? { fetch } : {}),
       onLoaded(revocations) {
         const now = Date.now();
-        for (const revocation of revocations) list.add(revocation, now);
+        for (const revocation of revocations) apply(revocation, now);
         if (!caughtUp) log.info({ entries: list.size }, 'revocation list loaded from the auth service');
         setCaughtUp();
       },
@@ -98,7 +102,7 @@ export const revocationPlugin = fp<RevocationOptions>(
         const now = Date.now();
         for (const { member, expiresAtMs } of members) {
           const revocation = parseRevocationMember(member, expiresAtMs);
-          if (revocation) list.add(revocation, now);
+          if (revocation) apply(revocation, now);
         }
         const wasDown = caughtUp && !connected;
         if (!caughtUp || !connected) log.info({ why, entries: list.size }, 'revocation list caught up');
@@ -132,7 +136,7 @@ export const revocationPlugin = fp<RevocationOptions>(
         log.warn({ length: message.length }, 'ignored a malformed revocation message');
         return;
       }
-      list.add(revocation);
+      apply(revocation);
       const at = publishedAt(message);
       if (at !== undefined) lag.observe(Math.max(0, Date.now() - at) / 1000);
     };
