@@ -16,3 +16,4 @@ export {
 } from './proof.js';
 export { gatewayTrust, untrustedRequest, type GatewayTrustOptions, type GatewayUser } from './plugin.js';
 export { ReplayGuard } from './replay-guard.js';
+export { GATEWAY_CALLER_ROLE, internalCallHeaders } from './internal-call.js';

@@ -10,11 +10,8 @@
  * - and every RESYNC_INTERVAL_MS as a safety net.
  * Repeats are harmless: gateways and the expiring set treat them as no-ops.
  */
-import { CLOCK_SKEW_SECONDS } from '@keygate/tokens';
 import type { AuthContext } from '../context.js';
-import { retentionSeconds } from '../keys/rotation.js';
-import { recentRevocations } from '../repositories/revocations.js';
-import { accessTokenWindowSeconds, revocationWrites } from './revocations.js';
+import { revocationWrites, revocationsStillEnforced } from './revocations.js';
 
 const RESYNC_INTERVAL_MS = 60_000;
 const RETRY_MIN_MS = 500;
@@ -22,6 +19,7 @@ const RETRY_MAX_MS = 10_000;
 
 export class RevocationResync {
   private timer: NodeJS.Timeout | undefined;
+  private timerDueAt = 0;
   private retryMs = RETRY_MIN_MS;
   private running: Promise<void> | undefined;
   private readonly interval: NodeJS.Timeout;
@@ -43,7 +41,14 @@ export class RevocationResync {
 
   /** Schedules a re-announcement in `delayMs` (unless one is already scheduled sooner). */
   request(delayMs: number = this.retryMs): void {
-    if (this.stopped || this.timer !== undefined) return;
+    if (this.stopped) return;
+    const dueAt = Date.now() + delayMs;
+    // Redis coming back ('ready' asks for 0) must not wait out a backoff of up to RETRY_MAX_MS.
+    if (this.timer !== undefined) {
+      if (this.timerDueAt <= dueAt) return;
+      clearTimeout(this.timer);
+    }
+    this.timerDueAt = dueAt;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.run();
@@ -59,9 +64,8 @@ export class RevocationResync {
 
   private async announce(): Promise<void> {
     const { ctx } = this;
-    const windows = { windowSeconds: accessTokenWindowSeconds(ctx.config), skewSeconds: CLOCK_SKEW_SECONDS, keyWindowSeconds: retentionSeconds(ctx.config) };
     try {
-      const revocations = await recentRevocations(ctx.db, windows);
+      const revocations = await revocationsStillEnforced(ctx);
       const now = Date.now();
       for (const revocation of revocations) {
         if (revocation.untilMs <= now) continue;

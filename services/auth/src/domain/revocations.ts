@@ -8,7 +8,8 @@
  */
 import { CLOCK_SKEW_SECONDS } from '@keygate/tokens';
 import type { AuthContext } from '../context.js';
-import type { RevocationRecord } from '../repositories/revocations.js';
+import { retentionSeconds } from '../keys/rotation.js';
+import { recentRevocations, type RevocationRecord } from '../repositories/revocations.js';
 
 export const REVOCATIONS_CHANNEL = 'revocations';
 export const REVOKED_SET = 'revoked';
@@ -44,6 +45,15 @@ export function revocationWrites(bus: AuthContext['bus'], revocation: Revocation
 /** How long after a revocation a token issued before it may still pass a verifier: ACCESS_TOKEN_TTL + skew. */
 export function accessTokenWindowSeconds(config: Pick<AuthContext['config'], 'accessTokenTtl'>): number {
   return config.accessTokenTtl + CLOCK_SKEW_SECONDS;
+}
+
+/**
+ * Every revocation a gateway must still enforce, read from PostgreSQL: what the re-announcer
+ * publishes again after a Redis outage and what GET /internal/revocations gives a gateway that
+ * cannot reach Redis. One function, so the two never disagree on the windows.
+ */
+export function revocationsStillEnforced(ctx: Pick<AuthContext, 'db' | 'config'>): Promise<RevocationRecord[]> {
+  return recentRevocations(ctx.db, { windowSeconds: accessTokenWindowSeconds(ctx.config), skewSeconds: CLOCK_SKEW_SECONDS, keyWindowSeconds: retentionSeconds(ctx.config) });
 }
 
 export async function publishRevocation(ctx: PublishContext, type: RevocationKind, id: string, untilMs?: number): Promise<void> {

@@ -130,6 +130,7 @@ export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): 
         if (error.code === 'jwks_unavailable') throw GatewayErrors.serviceUnavailable('The signing keys are not available yet; retry later.');
         throw GatewayErrors.invalidToken(error.message);
       }
+      if (!revocation.caughtUp) throw GatewayErrors.serviceUnavailable('The revocation list is not loaded yet; retry later.');
       if (!revocation.live && revocationWhenRedisDown === 'refuse') {
         throw GatewayErrors.serviceUnavailable('Revocation status is unavailable; retry later.');
       }
