@@ -18,7 +18,7 @@ export interface RegisteredClient {
 }
 
 export async function register(auth: TestAuth, spec: Partial<ClientSpec> & { grants: string[] }): Promise<RegisteredClient> {
-  const { client: row, secret } = await createClient(auth.ctx.db, { name: 'test client', public: false, redirectUris: [], scopes: [], ...spec });
+  const { client: row, secret } = await createClient(auth.ctx.db, { name: 'test client', public: false, redirectUris: [], scopes: [], firstParty: false, introspect: false, ...spec });
   return { id: row.id, secret };
 }
 
