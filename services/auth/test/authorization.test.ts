@@ -71,6 +71,9 @@ test('a third-party client cannot turn an admin sign-in into account or admin ac
     t.equal(refreshCookieValue(res.cookies), '', 'the cookie is cleared');
     const session = await findSession(auth.ctx.db, claims.sid as string);
     t.equal(session?.revoked_at, null, 'the session is not revoked (no theft detection for a token in the wrong place)');
+    const logout = await http(auth.base, 'POST', '/auth/logout', { headers: cookieHeader(tokens.refresh_token!) });
+    t.equal(logout.status, 204, 'logout by cookie answers as always');
+    t.equal((await findSession(auth.ctx.db, claims.sid as string))?.revoked_at, null, "but does not end another client's session");
     // Its own client, with its own authentication, still refreshes it: it was not spent.
     const refreshed = await client.refreshTokenGrant(flow.config, tokens.refresh_token!);
     t.equal(refreshed.scope, 'orders:read');

@@ -55,10 +55,14 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
     let sessionId: string | undefined;
     let userId: string | undefined;
     if (presented !== undefined) {
-      // Any token of the family (even a spent one) identifies the session to end.
+      // Any token of the family (even a spent one) identifies the session to end; like
+      // /auth/refresh, the cookie speaks for keygate-web's sessions only (an OAuth client's refresh
+      // token is revoked at /oauth/revoke, with that client's authentication).
       const session = await sessionOfRefreshToken(ctx, presented);
-      sessionId = session?.id;
-      userId = session?.user_id;
+      if (session?.client_id === FIRST_PARTY_CLIENT_ID) {
+        sessionId = session.id;
+        userId = session.user_id;
+      }
     } else {
       const token = bearerToken(request);
       if (token === undefined) throw AuthErrors.missingToken('A refresh cookie or a Bearer access token is required.');
