@@ -37,7 +37,7 @@ export async function build(config: GatewayConfig, deps: GatewayDeps = {}): Prom
     fastify: { http: { maxHeaderSize: MAX_HEADER_BYTES } } as Partial<FastifyHttpOptions<Server>>,
     readiness: {
       jwks: async () => {
-        if (!app.tokens.verifier.jwksLoaded) throw new Error('the JWKS has not been loaded yet');
+        if (!app.tokens.jwks.loaded) throw new Error('the JWKS has not been loaded yet');
       },
       // With `serve`, a Redis outage must not take every gateway out of rotation: it pauses
       // revocation (gateway_revocation_live = 0) instead. With `refuse`, Redis is a hard dependency.

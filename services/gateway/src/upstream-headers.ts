@@ -9,7 +9,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyRequest } from 'fastify';
 import { PROOF_HEADER, REQUEST_ID_HEADER, USER_ID_HEADER, USER_ROLE_HEADER, signGatewayProof } from '@keygate/gateway-trust';
-import type { AccessTokenClaims } from '@keygate/token-verifier';
+import type { AccessTokenClaims } from '@keygate/tokens';
 import type { Route } from './route-table.js';
 
 const HOP_BY_HOP = new Set([

@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AppError } from '@keygate/errors';
-import { CLOCK_SKEW_SECONDS, TokensError, verifyAccessToken, type AccessTokenPayload } from '@keygate/tokens';
+import { CLOCK_SKEW_SECONDS, TokenError, type AccessTokenClaims } from '@keygate/tokens';
 import type { AuthContext } from '../context.js';
 import { findClient } from '../domain/clients.js';
 import { looksLikeRefreshToken, hashRefreshToken } from '../domain/refresh-token-values.js';
@@ -39,12 +39,12 @@ const GRANTS: Record<string, GrantHandler> = {
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /** The payload of one of our access tokens (signature, typ, iss, aud, exp), or undefined. */
-async function verifiedAccessToken(ctx: AuthContext, token: string): Promise<AccessTokenPayload | undefined> {
+async function verifiedAccessToken(ctx: AuthContext, token: string): Promise<AccessTokenClaims | undefined> {
   if (!JWT_SHAPE.test(token)) return undefined;
   try {
-    return await verifyAccessToken(token, { issuer: ctx.config.issuer, audience: ctx.config.audience, lookup: (kid) => ctx.keys.lookup(kid) });
+    return await ctx.keys.verifyAccessToken(token);
   } catch (error) {
-    if (error instanceof TokensError) return undefined;
+    if (error instanceof TokenError) return undefined;
     throw error;
   }
 }
@@ -57,7 +57,7 @@ type Introspection = Record<string, unknown> & { active: boolean };
  * `--introspect`. Any other client learns nothing (RFC 7662 §2.2 lets the server answer inactive
  * to a caller not allowed to know): a token is not a question for every registered client.
  */
-async function introspectAccessToken(ctx: AuthContext, payload: AccessTokenPayload, caller: OAuthClientRow): Promise<Introspection> {
+async function introspectAccessToken(ctx: AuthContext, payload: AccessTokenClaims, caller: OAuthClientRow): Promise<Introspection> {
   if (payload.client_id !== caller.id && !caller.introspect) return { active: false };
   if (await isAccessTokenRevoked(ctx.db, payload.jti)) return { active: false };
   if (payload.sid !== undefined) {

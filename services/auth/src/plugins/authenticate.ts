@@ -1,7 +1,7 @@
 /**
  * Bearer authentication and authorization for the auth service's own routes (/auth/me,
- * /auth/sessions, /admin/*): the token is verified against this service's own published keys
- * (algorithm pinned per kid), then the session row is checked so a revoked session is refused at
+ * /auth/sessions, /admin/*): the token is verified by the gateway's verifier (@keygate/tokens)
+ * against this service's keys, then the session row is checked so a revoked session is refused at
  * once, then the token's scope (and role) against what the route needs. The auth service checks
  * scope itself, whoever forwarded the call: a third-party client's token of an admin carries the
  * admin's role but not the `account` or `admin` scope. Every protected route uses
@@ -9,7 +9,7 @@
  * its own check.
  */
 import type { FastifyRequest } from 'fastify';
-import { hasScopes, scopeSet, TokensError, verifyAccessToken, type AccessTokenPayload } from '@keygate/tokens';
+import { TokenError, hasScopes, parseBearer, scopeSet, type AccessTokenClaims } from '@keygate/tokens';
 import type { AuthContext, RequestMeta } from '../context.js';
 import { AuthErrors } from '../errors.js';
 import type { UserRow } from '../repositories/schema.js';
@@ -20,7 +20,7 @@ import { findUserById } from '../repositories/users.js';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface Caller {
-  token: AccessTokenPayload;
+  token: AccessTokenClaims;
   user: UserRow;
   /** The token's session; undefined for tokens without sid. */
   sessionId: string | undefined;
@@ -32,20 +32,17 @@ declare module 'fastify' {
   }
 }
 
-/** Exactly `Bearer <token>`; anything else is treated as no credentials. */
+/** The token of `Bearer <token>`, the scheme name in any case (the gateway's parser); else undefined. */
 export function bearerToken(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (typeof header !== 'string') return undefined;
-  const match = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(header);
-  return match?.[1];
+  return parseBearer(request.headers.authorization);
 }
 
 export async function authenticateBearer(ctx: AuthContext, token: string): Promise<Caller> {
-  let payload: AccessTokenPayload;
+  let payload: AccessTokenClaims;
   try {
-    payload = await verifyAccessToken(token, { issuer: ctx.config.issuer, audience: ctx.config.audience, lookup: (kid) => ctx.keys.lookup(kid) });
+    payload = await ctx.keys.verifyAccessToken(token);
   } catch (error) {
-    if (error instanceof TokensError) throw AuthErrors.invalidToken();
+    if (error instanceof TokenError) throw AuthErrors.invalidToken();
     throw error;
   }
   // Service tokens (client_credentials: sub is a client id) are for the APIs behind the gateway,

@@ -9,7 +9,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import replyFrom from '@fastify/reply-from';
-import { TokenError, type AccessTokenClaims, type TokenMemo } from '@keygate/token-verifier';
+import { TokenError, parseBearer, type AccessTokenClaims, type TokenMemo } from '@keygate/tokens';
 import type { GatewayConfig } from '../config.js';
 import { GatewayErrors } from '../errors.js';
 import { normaliseTarget } from '../path.js';
@@ -45,14 +45,6 @@ function countHeader(rawHeaders: string[], name: string): number {
 function hasTokenInQuery(query: string): boolean {
   if (!query.includes('access') && !query.includes('%')) return false;
   return new URLSearchParams(query).has('access_token');
-}
-
-/** The token of `Authorization: Bearer <token>`; undefined when no bearer credentials were sent. */
-function bearerToken(authorization: string | undefined): string | undefined {
-  if (authorization === undefined || authorization.length < 7) return undefined;
-  if (authorization.slice(0, 7).toLowerCase() !== 'bearer ') return undefined;
-  const token = authorization.slice(7).trimStart();
-  return token === '' ? undefined : token;
 }
 
 /** The upstream's connection-level headers describe its connection to us, not ours to the client. */
@@ -122,7 +114,7 @@ export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): 
 
     let user: AccessTokenClaims | undefined;
     if (route.requireToken) {
-      const token = bearerToken(authorization);
+      const token = parseBearer(authorization);
       if (token === undefined) throw GatewayErrors.tokenRequired();
       try {
         const memo = memoOf(request);
