@@ -15,6 +15,7 @@ import { recordAudit } from '../repositories/audit.js';
 import { insertRevokedAccessToken, isAccessTokenRevoked } from '../repositories/authorization-codes.js';
 import { findRefreshToken } from '../repositories/refresh-tokens.js';
 import { findSession } from '../repositories/sessions.js';
+import type { OAuthClientRow } from '../repositories/schema.js';
 import { findUserById } from '../repositories/users.js';
 import { ErrorBody } from '../schemas/auth.js';
 import { Empty, IntrospectionResponse, TokenParams, TokenRequestParams, TokenResponse } from '../schemas/oauth.js';
@@ -50,8 +51,14 @@ async function verifiedAccessToken(ctx: AuthContext, token: string): Promise<Acc
 
 type Introspection = Record<string, unknown> & { active: boolean };
 
-/** RFC 7662 for an access token: valid, not revoked by jti, its session and user (or client) still live. */
-async function introspectAccessToken(ctx: AuthContext, payload: AccessTokenClaims): Promise<Introspection> {
+/**
+ * RFC 7662 for an access token: valid, not revoked by jti, its session and user (or client) still
+ * live, and asked about by the client it was issued to or by a resource server registered with
+ * `--introspect`. Any other client learns nothing (RFC 7662 §2.2 lets the server answer inactive
+ * to a caller not allowed to know): a token is not a question for every registered client.
+ */
+async function introspectAccessToken(ctx: AuthContext, payload: AccessTokenClaims, caller: OAuthClientRow): Promise<Introspection> {
+  if (payload.client_id !== caller.id && !caller.introspect) return { active: false };
   if (await isAccessTokenRevoked(ctx.db, payload.jti)) return { active: false };
   if (payload.sid !== undefined) {
     const session = await findSession(ctx.db, payload.sid);
@@ -77,7 +84,10 @@ async function introspectAccessToken(ctx: AuthContext, payload: AccessTokenClaim
   };
 }
 
-/** RFC 7662 for a refresh token: only its own client learns anything about it. */
+/**
+ * RFC 7662 for a refresh token: only its own client learns anything about it, resource servers
+ * included (they are handed access tokens, never refresh tokens).
+ */
 async function introspectRefreshToken(ctx: AuthContext, token: string, clientId: string): Promise<Introspection> {
   const row = await findRefreshToken(ctx.db, hashRefreshToken(token));
   if (!row || row.spent_at !== null) return { active: false };
@@ -156,6 +166,6 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
     const { token } = request.body;
     if (looksLikeRefreshToken(token)) return introspectRefreshToken(ctx, token, client.id);
     const payload = await verifiedAccessToken(ctx, token);
-    return payload ? introspectAccessToken(ctx, payload) : { active: false };
+    return payload ? introspectAccessToken(ctx, payload, client) : { active: false };
   });
 };

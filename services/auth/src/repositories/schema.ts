@@ -27,7 +27,10 @@ export interface SessionsTable {
   absolute_expires_at: Timestamp;
   revoked_at: NullableTimestamp;
   revoked_reason: string | null;
-  /** The scope granted at login (OAuth grants); null for the cookie flow. */
+  /**
+   * The scope granted at login, carried unchanged into every refreshed token; null grants nothing
+   * (migration 0004 filled it in for the cookie flow's sessions started before it was stored).
+   */
   scope: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
@@ -76,6 +79,10 @@ export interface OAuthClientsTable {
   scopes: ColumnType<string[], string[] | undefined, string[]>;
   created_at: Timestamp;
   secret_rotated_at: NullableTimestamp;
+  /** May use the password grant and hold the `account` and `admin` scopes (migration 0004). */
+  first_party: Generated<boolean>;
+  /** A resource server: may introspect any client's tokens (RFC 7662). */
+  introspect: Generated<boolean>;
 }
 
 export interface AuthorizationCodesTable {
