@@ -170,17 +170,35 @@ async function probe(url: string, headers: Record<string, string>, expectStatus:
   const text = await response.text();
   if (response.status !== expectStatus) throw new Error(`probe ${url}: expected ${expectStatus}, got ${response.status}: ${text.slice(0, 200)}`);
   if (expectStatus !== 200 || secret === null) return `${response.status}`;
-  const seen = JSON.parse(text) as { method: string; url: string; userId: string | null; role: string | null; requestId: string | null; proof: string | null; authorization: boolean };
+  const seen = JSON.parse(text) as {
+    method: string;
+    url: string;
+    userId: string | null;
+    role: string | null;
+    clientId: string | null;
+    scope: string | null;
+    requestId: string | null;
+    proof: string | null;
+    authorization: boolean;
+  };
   if (seen.userId !== expectUser) throw new Error(`probe ${url}: upstream saw user ${seen.userId}, expected ${expectUser}`);
   if (seen.authorization) throw new Error(`probe ${url}: Authorization reached the upstream`);
   if (expectUser !== null) {
-    const check = verifyGatewayProof(secret, seen.proof ?? undefined, { method: seen.method, path: seen.url, userId: seen.userId!, role: seen.role!, requestId: seen.requestId! });
+    const check = verifyGatewayProof(secret, seen.proof ?? undefined, {
+      method: seen.method,
+      path: seen.url,
+      userId: seen.userId!,
+      role: seen.role!,
+      clientId: seen.clientId!,
+      scope: seen.scope!,
+      requestId: seen.requestId!,
+    });
     if (!check.ok) throw new Error(`probe ${url}: the upstream got no valid gateway proof (${check.reason})`);
   }
   return `${response.status}`;
 }
 
-/** What the gateway says of its own memory after the load (its /metrics), to explain its RSS. */
+/** What the gateway says of its own memory after the load (/metrics on its operations listener at `url`), to explain its RSS. */
 async function gatewayMetrics(url: string): Promise<Record<string, number>> {
   const wanted: Record<string, string> = {
     process_resident_memory_bytes: 'rssMb',
@@ -265,17 +283,21 @@ async function proxyScenarios(workDir: string, logDir: string, cleanup: Cleanup)
   cleanup.servers.push(echo);
 
   const gatewayPort = await freePort();
+  // Its operations listener (GET /metrics), read after the load to explain its memory.
+  const gatewayMetricsPort = await freePort();
   const routes = [
     { prefix: '/auth', upstream: 'auth', auth: 'none', forwardAuthorization: true },
     { prefix: '/.well-known', upstream: 'auth', auth: 'none' },
     { prefix: '/public', upstream: 'orders', auth: 'none' },
-    { prefix: '/orders', upstream: 'orders', auth: 'required' },
+    // The contract's default scopes for /orders, so the timed requests pay for the scope check too.
+    { prefix: '/orders', upstream: 'orders', auth: 'required', scopes: { GET: ['orders:read'], '*': ['orders:write'] } },
   ];
   const gatewayEnv: Record<string, string> = {
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',
     GATEWAY_PORT: String(gatewayPort),
+    METRICS_PORT: String(gatewayMetricsPort),
     DATA_DIR: join(workDir, 'gateway'),
     AUTH_URL: echo.url,
     ORDERS_URL: echo.url,
@@ -404,7 +426,7 @@ async function proxyScenarios(workDir: string, logDir: string, cleanup: Cleanup)
   }
 
   const gatewayMemory = memory(gateway.pid);
-  const gatewayInternals = await gatewayMetrics(gateway.url);
+  const gatewayInternals = await gatewayMetrics(`http://127.0.0.1:${gatewayMetricsPort}`);
   const summaries = scenarios.map((s) =>
     summarize(s.key, s.label, runs.get(s.key)!, s.tokenCursor ? { passesOverTokens: round(runs.get(s.key)!.reduce((sum, r) => sum + r.requests, 0) / s.tokenCursor.count, 1) } : {}),
   );
@@ -602,6 +624,8 @@ async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret:
           LOG_LEVEL: 'warn',
           HOST: '127.0.0.1',
           GATEWAY_PORT: String(port),
+          // Two gateways on one machine: each takes a free operations port.
+          METRICS_PORT: '0',
           DATA_DIR: environment.env.DATA_DIR!,
           AUTH_URL: auth.url,
           ORDERS_URL: echo.url,

@@ -38,6 +38,8 @@ const keepAlive = process.env.BASELINE_KEEPALIVE === '1';
 interface User {
   id: string;
   role: string;
+  clientId: string;
+  scope: string;
 }
 
 type AuthedRequest = IncomingMessage & { user?: User; requestId?: string };
@@ -58,7 +60,14 @@ function authenticate(req: Request, res: Response, next: NextFunction): void {
   try {
     const claims = jwt.verify(header.slice(7), publicKey, { algorithms: ['RS256'], issuer, audience, clockTolerance: 30 }) as jwt.JwtPayload;
     if (typeof claims.sub !== 'string' || typeof claims.role !== 'string') throw new Error('missing claims');
-    (req as AuthedRequest).user = { id: claims.sub, role: claims.role };
+    const scope = typeof claims.scope === 'string' ? claims.scope : '';
+    // The gateway's default for /orders: reads need orders:read, everything else orders:write.
+    const needed = req.method === 'GET' || req.method === 'HEAD' ? 'orders:read' : 'orders:write';
+    if (!scope.split(' ').includes(needed)) {
+      res.status(403).set('WWW-Authenticate', `Bearer error="insufficient_scope", scope="${needed}"`).json({ error: 'insufficient_scope', error_description: 'Missing scope.' });
+      return;
+    }
+    (req as AuthedRequest).user = { id: claims.sub, role: claims.role, clientId: typeof claims.client_id === 'string' ? claims.client_id : '', scope };
     next();
   } catch {
     unauthorized(res, 'The access token is invalid.', true);
@@ -68,7 +77,7 @@ function authenticate(req: Request, res: Response, next: NextFunction): void {
 /** Removes what a client must never be able to assert, whatever its case (Node lower-cases names). */
 function stripTrustHeaders(req: Request, _res: Response, next: NextFunction): void {
   for (const name of Object.keys(req.headers)) {
-    if (name.startsWith('x-user-') || name === 'x-gateway-proof' || name === 'authorization') delete req.headers[name];
+    if (name.startsWith('x-user-') || name === 'x-client-id' || name === 'x-gateway-proof' || name === 'authorization') delete req.headers[name];
   }
   next();
 }
@@ -78,10 +87,20 @@ function addIdentity(proxyReq: ClientRequest, req: AuthedRequest): void {
   const requestId = randomUUID();
   proxyReq.setHeader('x-user-id', user.id);
   proxyReq.setHeader('x-user-role', user.role);
+  proxyReq.setHeader('x-client-id', user.clientId);
+  proxyReq.setHeader('x-user-scope', user.scope);
   proxyReq.setHeader('x-request-id', requestId);
   proxyReq.setHeader(
     'x-gateway-proof',
-    signGatewayProof(gatewaySecret, { method: proxyReq.method, path: proxyReq.path, userId: user.id, role: user.role, requestId }),
+    signGatewayProof(gatewaySecret, {
+      method: proxyReq.method,
+      path: proxyReq.path,
+      userId: user.id,
+      role: user.role,
+      clientId: user.clientId,
+      scope: user.scope,
+      requestId,
+    }),
   );
 }
 

@@ -43,7 +43,7 @@ const FEATURES: [string, RegExp][] = [
   ['security headers (helmet)', /helmet|security-headers/],
   ['metrics (prom-client, latency histogram)', /prom-client|service-kit\/dist\/metrics/],
   ['logging (pino child loggers, redaction)', /\/pino\/|\/pino-std|@pinojs/],
-  ['tokens: verify / sign (token-verifier, jose, jsonwebtoken)', /token-verifier|plugins\/token-verification|\/jose\/|jsonwebtoken|\/jwa\/|\/jws\/|packages\/tokens\//],
+  ['tokens: verify / sign (@keygate/tokens, jose, jsonwebtoken)', /plugins\/token-verification|\/jose\/|jsonwebtoken|\/jwa\/|\/jws\/|packages\/tokens\//],
   ['revocation list', /revocation/],
   ['gateway proof + identity headers', /gateway-trust|upstream-headers/],
   ['path normalisation + route table', /gateway\/dist\/path|route-table/],

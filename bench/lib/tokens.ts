@@ -2,7 +2,7 @@
  * The benchmark's own issuer for the proxy scenarios: one RS256 key (generated per run by the
  * product's tokens package), its JWKS (served by the echo upstream to the gateway) and its PEM
  * (read by the express baseline), and access tokens in exactly the product's format
- * (signAccessToken: typ at+jwt, kid, iss, sub, aud, exp, iat, jti, client_id, sid, role).
+ * (signAccessToken: typ at+jwt, kid, iss, sub, aud, exp, iat, jti, client_id, sid, role, scope).
  */
 import { randomUUID } from 'node:crypto';
 import { createPublicKey } from 'node:crypto';
@@ -36,7 +36,7 @@ export async function createBenchIssuer(workDir: string, issuer: string, audienc
       const tokens: string[] = [];
       for (let i = 0; i < count; i++) {
         // A distinct user and session per token, like distinct clients.
-        const signed = await signAccessToken(key, { sub: randomUUID(), clientId: 'bench', role: 'user', sid: randomUUID() }, { issuer, audience, ttlSeconds });
+        const signed = await signAccessToken(key, { sub: randomUUID(), clientId: 'bench', role: 'user', sid: randomUUID(), scope: 'orders:read orders:write' }, { issuer, audience, ttlSeconds });
         tokens.push(signed.token);
       }
       return tokens;

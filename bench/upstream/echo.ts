@@ -42,6 +42,8 @@ const server = createServer((request, response) => {
       url,
       userId: one(request.headers['x-user-id']),
       role: one(request.headers['x-user-role']),
+      clientId: one(request.headers['x-client-id']),
+      scope: one(request.headers['x-user-scope']),
       requestId: one(request.headers['x-request-id']),
       proof: one(request.headers['x-gateway-proof']),
       authorization: request.headers.authorization !== undefined,

@@ -29,8 +29,9 @@ test('tokens from every OAuth grant pass the gateway; revoked ones stop passing 
   const environment = await stackEnvironment();
   t.teardown(() => environment.cleanup());
   // Before the stack: embedded PGlite (under DATA_DIR) allows one process at a time.
-  const service = await authctl(environment.env, 'clients', 'create', '--name', 'billing', '--grant', 'client_credentials', '--scope', 'orders:read');
-  const webapp = await authctl(environment.env, 'clients', 'create', '--name', 'dashboard', '--grant', 'authorization_code', '--grant', 'refresh_token', '--redirect-uri', REDIRECT);
+  // Each registered with the scopes its calls below need (the gateway checks them per route).
+  const service = await authctl(environment.env, 'clients', 'create', '--name', 'billing', '--grant', 'client_credentials', '--scope', 'orders:read', '--scope', 'orders:write');
+  const webapp = await authctl(environment.env, 'clients', 'create', '--name', 'dashboard', '--grant', 'authorization_code', '--grant', 'refresh_token', '--redirect-uri', REDIRECT, '--scope', 'orders:read');
   const stack = await startStack(environment.env);
   t.teardown(() => stack.close());
   const gw = stack.gatewayUrl;
@@ -49,7 +50,7 @@ test('tokens from every OAuth grant pass the gateway; revoked ones stop passing 
 
   // client_credentials: a service account.
   const cc = await token({ grant_type: 'client_credentials' }, basic(service.client_id!, service.client_secret!));
-  t.equal(cc.scope, 'orders:read');
+  t.equal(cc.scope, 'orders:read orders:write');
   t.equal(await orderStatus(cc.access_token!), 200, 'client_credentials token passes');
   const placed = await fetch(`${gw}/orders`, { method: 'POST', headers: { authorization: `Bearer ${cc.access_token!}`, 'content-type': 'application/json' }, body: JSON.stringify({ item: 'invoice run', quantity: 1 }) });
   t.equal(placed.status, 201);

@@ -88,12 +88,13 @@ test('a user registers, logs in, orders through the gateway, is notified, refres
   t.equal((await fetch(`${gw}/orders`, { headers: bearer(bob) })).status, 200, "other users' sessions are untouched");
 
   // What operators alert on is counted.
-  const gatewayMetrics = await (await fetch(`${stack.urls.gateway}/metrics`)).text();
+  t.equal((await fetch(`${stack.urls.gateway}/metrics`)).status, 404, 'metrics are not on the public port');
+  const gatewayMetrics = await (await fetch(`${stack.metricsUrls.gateway}/metrics`)).text();
   t.match(gatewayMetrics, /gateway_revocation_lag_seconds_count\{service="gateway"\} [1-9]/, 'revocation propagation lag observed');
   t.match(gatewayMetrics, /gateway_token_rejections_total\{reason="revoked",service="gateway"\} [1-9]/, 'revoked-token refusals counted');
   t.match(gatewayMetrics, /gateway_revoked_entries\{service="gateway"\} [1-9]/, 'revocation set size exported');
   t.match(gatewayMetrics, /gateway_jwks_fetches\{service="gateway"\} [1-9]/, 'JWKS fetches exported');
-  const authMetrics = await (await fetch(`${stack.urls.auth}/metrics`)).text();
+  const authMetrics = await (await fetch(`${stack.metricsUrls.auth}/metrics`)).text();
   t.match(authMetrics, /auth_refreshes_total\{[^}]*outcome="rotated"[^}]*\} 1/, 'refresh rotations counted');
   t.match(authMetrics, /http_request_duration_seconds_bucket\{[^}]*route="\/auth\/login"/, 'latency histogram per route');
 });

@@ -14,7 +14,17 @@ import * as notificationsConfig from '@keygate/notifications/config';
 import * as ordersConfig from '@keygate/orders/config';
 import { INTERNAL_SERVICES, renderKeygateConf, type InternalService } from '../../infra/nginx/render.mjs';
 import { mainConf } from './harness/nginx.js';
-import { CONTRACT_PORTS, ENTRY_POINTS, PORT_SETTINGS, SERVICES, SERVICE_COMMANDS, instanceEnv, repoPath, type ServiceName } from './harness/services.js';
+import {
+  CONTRACT_METRICS_PORTS,
+  CONTRACT_PORTS,
+  ENTRY_POINTS,
+  PORT_SETTINGS,
+  SERVICES,
+  SERVICE_COMMANDS,
+  instanceEnv,
+  repoPath,
+  type ServiceName,
+} from './harness/services.js';
 
 interface SettingLike {
   env: string;
@@ -81,6 +91,18 @@ test('each service reads its settings, with the contract port as default', async
     const port = settings.get(PORT_SETTINGS[service]);
     t.ok(port, `${service} reads ${PORT_SETTINGS[service]}`);
     t.equal(port?.parse(undefined), CONTRACT_PORTS[service], `${PORT_SETTINGS[service]} defaults to ${CONTRACT_PORTS[service]}`);
+    t.equal(settings.get('METRICS_PORT')?.parse(undefined), CONTRACT_METRICS_PORTS[service], `${service}: METRICS_PORT defaults to ${CONTRACT_METRICS_PORTS[service]}`);
+    t.equal(settings.get('METRICS_HOST')?.parse(undefined), '127.0.0.1', `${service}: the operations listener is on loopback unless told otherwise`);
+    const loader = { auth: authConfig, gateway: gatewayConfig, orders: ordersConfig, notifications: notificationsConfig }[service] as {
+      loadConfig(env: Record<string, string>): unknown;
+    };
+    for (const [env, message] of [
+      [{ METRICS_PORT: '70000' }, /^Invalid setting METRICS_PORT: must be between 0 and 65535, got 70000$/],
+      [{ METRICS_HOST: 'metrics host' }, /^Invalid setting METRICS_HOST: must be an IP address or a host name, got "metrics host"$/],
+      [{ [PORT_SETTINGS[service]]: '9000', METRICS_PORT: '9000' }, new RegExp(`^Invalid setting METRICS_PORT: must differ from ${PORT_SETTINGS[service]} \\(9000\\)`)],
+    ] as const) {
+      t.throws(() => loader.loadConfig({ NODE_ENV: 'test', ...env }), { message }, `${service}: refuses ${JSON.stringify(env)} with one line naming the setting`);
+    }
     t.equal(ENTRY_POINTS[service], `services/${service}/dist/main.js`);
     t.ok(existsSync(repoPath(ENTRY_POINTS[service])), `${ENTRY_POINTS[service]} exists (built)`);
     t.ok(existsSync(repoPath(`services/${service}/src/main.ts`)), `services/${service}/src/main.ts exists`);
@@ -104,9 +126,11 @@ test('the harness sets only settings the services read, through the same templat
     notificationsUrl: 'http://127.0.0.1:4',
   };
   for (const service of SERVICES) {
-    const env = instanceEnv(shared, { service, instanceName: `${service}-1`, port: 1234, dataDir: '/tmp/x' });
+    const env = instanceEnv(shared, { service, instanceName: `${service}-1`, port: 1234, metricsPort: 5678, dataDir: '/tmp/x' });
     t.same(unknownSettings(service, Object.keys(env)), [], `${service}: every variable the harness sets is a setting`);
     t.equal(env[PORT_SETTINGS[service]], '1234', `${service}: port through ${PORT_SETTINGS[service]}`);
+    t.equal(env.METRICS_PORT, '5678', `${service}: its own operations port (several instances share the machine)`);
+    t.equal(env.METRICS_HOST, '127.0.0.1', `${service}: operations listener on loopback`);
     t.equal(env.NODE_ENV, 'production', `${service}: production mode, as deployed`);
     // The harness's environment must pass the service's own validation, production checks included.
     const loader = { auth: authConfig, gateway: gatewayConfig, orders: ordersConfig, notifications: notificationsConfig }[service] as {
@@ -154,6 +178,11 @@ test('docker-compose.yml runs the entry points with settings the services read',
     }
     const port = CONTRACT_PORTS[service];
     if (PORT_SETTINGS[service] in env) t.equal(String(env[PORT_SETTINGS[service]]), String(port), `${name}: contract port ${port}`);
+    // Prometheus scrapes from its own container: the operations listener must take the compose
+    // network's connections, and must never be published to the host.
+    t.equal(env.METRICS_HOST, '0.0.0.0', `${name}: METRICS_HOST=0.0.0.0 so Prometheus reaches it on the compose network`);
+    t.equal(String(env.METRICS_PORT), String(CONTRACT_METRICS_PORTS[service]), `${name}: METRICS_PORT ${CONTRACT_METRICS_PORTS[service]}`);
+    t.same(definition.ports ?? [], [], `${name}: publishes no port to the host (nginx and Prometheus reach it on the compose network)`);
     t.match(
       JSON.stringify(definition.healthcheck?.test),
       new RegExp(`127\\.0\\.0\\.1:${port}/healthz`),
@@ -221,6 +250,52 @@ test('docker-compose.yml: nginx balances exactly the compose instances, with the
   }
 });
 
+test('Prometheus scrapes every compose instance on its operations port, and only there', async (t) => {
+  const prometheus = compose.services.prometheus;
+  t.ok(prometheus, 'a `prometheus` service');
+  t.ok(prometheus?.volumes?.includes('./infra/prometheus/compose.yml:/etc/prometheus/prometheus.yml:ro'), 'mounts infra/prometheus/compose.yml');
+  for (const mapping of prometheus?.ports ?? []) t.match(mapping, /^127\.0\.0\.1:/, `its UI is published on the host's loopback only (${mapping})`);
+  const config = parse(readFileSync(repoPath('infra/prometheus/compose.yml'), 'utf8')) as {
+    scrape_configs: { job_name: string; metrics_path?: string; static_configs: { targets: string[] }[] }[];
+  };
+  const scraped = config.scrape_configs.flatMap((job) => {
+    t.equal(job.metrics_path ?? '/metrics', '/metrics', `${job.job_name}: GET /metrics`);
+    return job.static_configs.flatMap((group) => group.targets);
+  });
+  const expected = Object.entries(compose.services).flatMap(([name, definition]) => {
+    const service = serviceOfCommand(definition.command);
+    return service ? [`${name}:${CONTRACT_METRICS_PORTS[service]}`] : [];
+  });
+  t.same([...scraped].sort(), [...expected].sort(), 'one target per instance, at its METRICS_PORT');
+  for (const target of scraped) {
+    t.notOk(
+      Object.values(CONTRACT_PORTS).some((port) => target.endsWith(`:${port}`)),
+      `${target}: never a public port`,
+    );
+  }
+});
+
+test('nginx never routes /metrics: refused at the edge, and no server reaches an operations port', async (t) => {
+  const rendered = renderKeygateConf({
+    publicListen: '80',
+    gateways: ['gateway-1:8080'],
+    internal: [{ name: 'auth', listen: '8081', servers: ['auth-1:8081'] }],
+  });
+  // The public server block: from its heading to the closing brace at the start of a line.
+  const start = rendered.indexOf('# Public entry point');
+  const publicServer = rendered.slice(start, rendered.indexOf('\n}\n', start));
+  t.ok(start >= 0 && publicServer.includes('proxy_pass http://keygate_gateways;'), 'found the public server');
+  t.match(
+    publicServer,
+    /location = \/metrics \{\s*default_type application\/json;\s*return 404 '\{"error":"not_found","error_description":"[^"']*"\}';\s*\}/,
+    'the public server answers /metrics itself: 404 in the contract format',
+  );
+  t.notMatch(publicServer.match(/location = \/metrics \{[^}]*\}/)?.[0] ?? '', /proxy_pass/, 'without proxying it');
+  for (const file of [rendered, readFileSync(repoPath('infra/nginx/compose.conf'), 'utf8')]) {
+    for (const port of Object.values(CONTRACT_METRICS_PORTS)) t.notMatch(file, new RegExp(`:${port}\\b`), `no upstream or listener on operations port ${port}`);
+  }
+});
+
 // ---------------------------------------------------------------- infra/Dockerfile
 
 interface Stage {
@@ -270,6 +345,7 @@ test('infra/Dockerfile: multi-stage, locked install, non-root, one target per se
     const cmd = target?.lines.find((line) => line.startsWith('CMD '));
     t.same(cmd ? JSON.parse(cmd.slice(4)) : undefined, SERVICE_COMMANDS[service], `${service}: CMD is ${SERVICE_COMMANDS[service].join(' ')}`);
     t.ok(target?.lines.includes(`EXPOSE ${CONTRACT_PORTS[service]}`), `${service}: EXPOSE ${CONTRACT_PORTS[service]}`);
+    t.ok(target?.lines.includes(`EXPOSE ${CONTRACT_METRICS_PORTS[service]}`), `${service}: EXPOSE ${CONTRACT_METRICS_PORTS[service]} (operations)`);
     const health = target?.lines.find((line) => line.startsWith('HEALTHCHECK '));
     t.match(health ?? '', /\/healthz/, `${service}: HEALTHCHECK on /healthz`);
     t.match(
@@ -297,6 +373,7 @@ type Container = {
   lifecycle?: { preStop?: { exec?: { command?: string[] } } };
   securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean };
 };
+type PeerSelector = { namespaceSelector?: { matchLabels?: Record<string, string> }; podSelector?: { matchLabels?: Record<string, string> } };
 type K8sObject = {
   kind: string;
   metadata: { name: string; labels?: Record<string, string> };
@@ -309,6 +386,9 @@ type K8sObject = {
     };
     ports?: { port: number; targetPort: string | number }[];
     scaleTargetRef?: { kind: string; name: string };
+    podSelector?: { matchLabels?: Record<string, string> };
+    policyTypes?: string[];
+    ingress?: { from?: PeerSelector[]; ports?: { protocol?: string; port: string | number }[] }[];
     minReplicas?: number;
   };
 };
@@ -365,12 +445,18 @@ test('infra/k8s: a Deployment per service with the entry point, settings, probes
         );
     }
     const port = CONTRACT_PORTS[service];
+    const metricsPort = CONTRACT_METRICS_PORTS[service];
     t.same(
-      container?.ports?.map((p) => p.containerPort),
-      [port],
-      `${service}: containerPort ${port}`,
+      container?.ports,
+      [
+        { name: 'http', containerPort: port },
+        { name: 'metrics', containerPort: metricsPort },
+      ],
+      `${service}: containerPorts http ${port} and metrics ${metricsPort}`,
     );
     t.equal(env.find((e) => e.name === PORT_SETTINGS[service])?.value, String(port), `${service}: ${PORT_SETTINGS[service]}=${port}`);
+    t.equal(env.find((e) => e.name === 'METRICS_PORT')?.value, String(metricsPort), `${service}: METRICS_PORT=${metricsPort}`);
+    t.equal(env.find((e) => e.name === 'METRICS_HOST')?.value, '0.0.0.0', `${service}: METRICS_HOST=0.0.0.0 (Prometheus scrapes the pod; the NetworkPolicy admits only it)`);
     const portName = container?.ports?.[0]?.name;
     t.equal(container?.readinessProbe?.httpGet?.path, '/readyz', `${service}: readiness on /readyz`);
     t.equal(container?.livenessProbe?.httpGet?.path, '/healthz', `${service}: liveness on /healthz`);
@@ -400,6 +486,10 @@ test('infra/k8s: a Deployment per service with the entry point, settings, probes
     t.ok(
       svc?.spec?.ports?.some((p) => p.port === port && (p.targetPort === portName || p.targetPort === port)),
       `${service}: Service port ${port} targets the container`,
+    );
+    t.ok(
+      svc?.spec?.ports?.some((p) => p.port === metricsPort && p.targetPort === 'metrics'),
+      `${service}: Service port ${metricsPort} named for scraping targets the metrics port`,
     );
     const pdb = k8sObjects.find(
       (o) => o.kind === 'PodDisruptionBudget' && selects(o.spec?.selector?.matchLabels as Record<string, unknown> | undefined, podLabels),
@@ -435,3 +525,54 @@ test('infra/k8s: a Deployment per service with the entry point, settings, probes
     'no Secret is committed; they are created by the operator and referenced',
   );
 });
+
+test('infra/k8s: NetworkPolicies let only the gateway reach the services, only the ingress the gateway, only Prometheus the metrics ports', async (t) => {
+  const gatewayPods = { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'keygate-gateway' } } };
+  const podLabelsOf = (service: ServiceName) =>
+    k8sObjects.find((o) => o.kind === 'Deployment' && o.metadata.name === `keygate-${service}`)?.spec?.template?.metadata?.labels;
+  let prometheus: PeerSelector[] | undefined;
+  for (const service of SERVICES) {
+    const labels = podLabelsOf(service);
+    const policies = k8sObjects.filter((o) => o.kind === 'NetworkPolicy' && selects(o.spec?.podSelector?.matchLabels, labels));
+    t.equal(policies.length, 1, `${service}: one NetworkPolicy selects its pods`);
+    const policy = policies[0]?.spec;
+    t.same(policy?.policyTypes, ['Ingress'], `${service}: the policy isolates ingress`);
+    const rules = policy?.ingress ?? [];
+    for (const rule of rules) {
+      t.ok(rule.from && rule.from.length > 0, `${service}: every rule names its peers (no rule admits everyone)`);
+      t.ok(rule.ports && rule.ports.length > 0, `${service}: every rule names its ports`);
+    }
+    const peersOf = (portName: string) => rules.filter((rule) => rule.ports?.some((p) => p.port === portName)).flatMap((rule) => rule.from ?? []);
+    t.same(rules.flatMap((rule) => (rule.ports ?? []).map((p) => p.port)).sort(), ['http', 'metrics'], `${service}: only its two named ports`);
+    if (service === 'gateway') {
+      const peers = peersOf('http');
+      t.equal(peers.length, 1, 'gateway: one kind of peer on http');
+      t.ok(peers[0]?.namespaceSelector?.matchLabels && !peers[0]?.podSelector, "gateway: http from the ingress controller's namespace");
+    } else {
+      t.same(peersOf('http'), [gatewayPods], `${service}: http only from the gateway pods`);
+    }
+    const scrapers = peersOf('metrics');
+    t.equal(scrapers.length, 1, `${service}: one kind of peer on metrics`);
+    t.ok(scrapers[0]?.namespaceSelector && scrapers[0]?.podSelector, `${service}: metrics from Prometheus's pods in its namespace`);
+    prometheus ??= scrapers;
+    t.same(scrapers, prometheus, `${service}: the same Prometheus as every other service`);
+  }
+
+  // TRUST_PROXY: the gateway believes the ingress controller, auth the gateways; never all of 10/8.
+  const trustKey = (service: ServiceName) =>
+    k8sObjects
+      .find((o) => o.kind === 'Deployment' && o.metadata.name === `keygate-${service}`)
+      ?.spec?.template?.spec?.containers?.[0]?.env?.find((e) => e.name === 'TRUST_PROXY')?.valueFrom?.configMapKeyRef?.key;
+  const data = k8sObjects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'keygate-config')?.data ?? {};
+  const gatewayKey = trustKey('gateway');
+  const authKey = trustKey('auth');
+  t.ok(gatewayKey && authKey && gatewayKey !== authKey, `gateway and auth trust different peers (${gatewayKey}, ${authKey})`);
+  for (const key of [gatewayKey, authKey]) {
+    for (const range of (data[key ?? ''] ?? '').split(',')) {
+      const bits = Number(range.split('/')[1] ?? 32);
+      t.ok(bits >= 16, `${key}: ${range} is at most a /16 (a cluster's pod range, not a whole private range)`);
+    }
+  }
+  for (const service of ['orders', 'notifications'] as const) t.notOk(trustKey(service), `${service}: reads no X-Forwarded-For`);
+});
+

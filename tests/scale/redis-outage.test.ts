@@ -11,16 +11,15 @@
  */
 import { test } from 'tap';
 import {
-  PrivateRedis,
-  Stack,
   call,
   describe,
   protectedGet,
-  redisServerBinary,
   refresh,
+  revocationLive,
   registerAndLogin,
   scaleSkipReason,
   sleep,
+  startStackOnPrivateRedis,
   timeUntilRefused,
   waitUntil,
   type Reply,
@@ -30,28 +29,16 @@ const skip = scaleSkipReason({ redisServer: true });
 /** How long after Redis is back every revocation must be enforced again (documented bound). */
 const CATCH_UP_BOUND_MS = 10_000;
 
-async function revocationLive(base: string): Promise<string | undefined> {
-  const reply = await call(base, 'GET', '/metrics');
-  return /^gateway_revocation_live(?:\{[^}]*\})? (\d+)/m.exec(typeof reply.body === 'string' ? reply.body : '')?.[1];
-}
-
 function statusOf(reply: Reply): string {
   return reply.status === 503 ? `503 Retry-After=${reply.headers.get('retry-after') ?? 'none'}` : String(reply.status);
 }
 
 test('Redis stopped and restarted empty', { skip }, async (t) => {
-  const redis = await PrivateRedis.start(redisServerBinary()!);
-  const stack = await Stack.start({ name: 'redisdown', redisUrl: redis.url }).catch(async (error: unknown) => {
-    await redis.stop();
-    throw error;
-  });
-  t.teardown(async () => {
-    if (!t.passing()) process.stderr.write(`${stack.diagnostics()}\n`);
-    await stack.stop();
-    await redis.stop();
-  });
+  const { stack, redis } = await startStackOnPrivateRedis(t, { name: 'redisdown' });
   const { front } = stack;
   const gateways = stack.gateways.map((gateway) => gateway.url);
+  // Metrics come from each gateway's operations listener, not its public port.
+  const gatewayMetrics = stack.gateways.map((gateway) => gateway.metricsUrl);
 
   const alice = await registerAndLogin(front, 'alice');
   const carol = await registerAndLogin(front, 'carol');
@@ -63,7 +50,7 @@ test('Redis stopped and restarted empty', { skip }, async (t) => {
   );
 
   await redis.stop();
-  const live = await waitUntil(async () => (await Promise.all(gateways.map(revocationLive))).every((value) => value === '0'), {
+  const live = await waitUntil(async () => (await Promise.all(gatewayMetrics.map(revocationLive))).every((value) => value === '0'), {
     timeoutMs: 10_000,
     intervalMs: 200,
   });
@@ -124,7 +111,7 @@ test('Redis stopped and restarted empty', { skip }, async (t) => {
   );
   for (const base of gateways)
     t.equal((await protectedGet(base, carol.accessToken)).status, 401, `${base}: carol's earlier revocation still holds`);
-  const liveAgain = await waitUntil(async () => (await Promise.all(gateways.map(revocationLive))).every((value) => value === '1'), {
+  const liveAgain = await waitUntil(async () => (await Promise.all(gatewayMetrics.map(revocationLive))).every((value) => value === '1'), {
     timeoutMs: 10_000,
     intervalMs: 200,
   });

@@ -9,7 +9,7 @@
  * - blocking readers: XREADGROUP BLOCK holds its connection for up to blockMs, so each blocking read
  *   borrows a connection of its own from a small pool and never delays publish or other commands.
  *
- * While Redis is down every connection retries forever with capped backoff, but commands fail fast
+ * While Redis is down every connection retries forever every 0.1-0.2 s, but commands fail fast
  * (few retries per request, a command timeout) with ERR_BUS_UNAVAILABLE instead of hanging a request.
  */
 import { Redis, type RedisOptions } from 'ioredis';
@@ -36,10 +36,26 @@ const MAX_IDLE_BLOCKING = 4;
 /** QUIT waits for replies in flight; past this we just drop the socket. */
 const QUIT_TIMEOUT_MS = 1_000;
 
-/** Exponential backoff from 100 ms, capped at 2 s, with jitter so a fleet does not reconnect in lockstep. */
-function retryStrategy(times: number): number {
-  return Math.min(50 * 2 ** Math.min(times, 6), 2_000) + Math.floor(Math.random() * 100);
+/**
+ * Reconnect delay: RETRY_DELAY_MS plus up to RETRY_JITTER_MS of jitter (so a fleet does not
+ * reconnect in lockstep), from the first attempt on. It bounds how long after Redis answers again
+ * a connection is back (under 0.2 s): revocation enforcement resumes within 0.5 s of Redis
+ * returning, where an exponential backoff capped at 2 s took 1.1-1.2 s on average and up to 2.1 s.
+ * A refused connection attempt every ~0.15 s per connection costs Redis and us next to nothing;
+ * what it would cost is log lines, hence REPEAT_REPORT_MS below.
+ */
+const RETRY_DELAY_MS = 100;
+const RETRY_JITTER_MS = 100;
+function retryStrategy(): number {
+  return RETRY_DELAY_MS + Math.floor(Math.random() * RETRY_JITTER_MS);
 }
+
+/**
+ * With reconnects every ~0.15 s, each failed attempt's error would reach onError (and the
+ * logs) several times a second per connection: the same error code on the same connection is
+ * reported again only after this long.
+ */
+const REPEAT_REPORT_MS = 5_000;
 
 interface ChannelState {
   handlers: Set<{ handler: (message: string) => void }>;
@@ -138,7 +154,13 @@ export function createRedisBus(options: RedisBusOptions): Bus {
       reconnectOnError: (error) => error.message.startsWith('READONLY'),
       ...extra,
     });
-    connection.on('error', report);
+    let last: { code: unknown; at: number } | undefined;
+    connection.on('error', (error: Error & { code?: unknown }) => {
+      const now = Date.now();
+      if (last !== undefined && last.code === error.code && error.code !== undefined && now - last.at < REPEAT_REPORT_MS) return;
+      last = { code: error.code, at: now };
+      report(error);
+    });
     return connection;
   };
 

@@ -404,6 +404,22 @@ if (redisUrl) {
   t.test('redis', { skip: 'REDIS_URL is not set; run with REDIS_URL=redis://127.0.0.1:6379 to test the Redis bus' }, async () => {});
 }
 
+t.test('Redis unreachable: reconnects every 0.1-0.2 s, and reports the repeated error once', async (t) => {
+  const errors: Error[] = [];
+  // Port 1 refuses connections at once, like a Redis that was killed.
+  const bus = createRedisBus({ url: 'redis://127.0.0.1:1', onError: (error) => errors.push(error) });
+  const delays: number[] = [];
+  bus.redis!.on('reconnecting', (ms: number) => delays.push(ms));
+  await sleep(1_500);
+  await bus.close();
+  t.ok(delays.length >= 6, `${delays.length} reconnect attempts in 1.5 s`);
+  t.ok(
+    delays.every((ms) => ms >= 100 && ms < 200),
+    `every delay within 100-200 ms, so a returning Redis is found within 0.2 s (${delays.join(', ')})`,
+  );
+  t.equal(errors.length, 1, 'ECONNREFUSED reached onError once, not once per attempt');
+});
+
 t.test('useServiceBus closes only a bus it opened, once', async (t) => {
   const { useServiceBus } = await import('../src/index.js');
   const shared = createMemoryBus({ keyPrefix: 'kgt_use:' });

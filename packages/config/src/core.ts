@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, renameSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { ConfigError, base64Key, int, list, oneOf, optionalStr, str, url, type Setting, type SettingsOf } from './settings.js';
+import { ConfigError, base64Key, host, int, list, oneOf, optionalStr, str, url, type Setting, type SettingsOf } from './settings.js';
 
 const PROXY_KEYWORDS = ['loopback', 'linklocal', 'uniquelocal'];
 
@@ -46,6 +46,28 @@ export const coreSettings = {
 } as const;
 
 export type CoreConfig = SettingsOf<typeof coreSettings>;
+
+/** The contract's default operations ports, one per service, beside its public port (8080-8083). */
+export const DEFAULT_METRICS_PORTS = { gateway: 9080, auth: 9081, orders: 9082, notifications: 9083 } as const;
+
+/**
+ * The operations listener (GET /metrics): METRICS_HOST defaults to loopback so metrics are never
+ * public by accident; containers set 0.0.0.0 and keep the port off the public network instead.
+ * METRICS_PORT 0 takes a free port (tests).
+ */
+export function metricsListenerSettings(defaultPort: number) {
+  return {
+    metricsHost: host('METRICS_HOST', { default: '127.0.0.1' }),
+    metricsPort: int('METRICS_PORT', { default: defaultPort, min: 0, max: 65_535 }),
+  } as const;
+}
+
+/** On the public port, /metrics would be public again (or start-up would fail with EADDRINUSE). */
+export function assertSeparateMetricsPort(settings: { port: number; metricsPort: number }, portEnv: string): void {
+  if (settings.metricsPort !== 0 && settings.metricsPort === settings.port) {
+    throw new ConfigError('METRICS_PORT', `must differ from ${portEnv} (${settings.port}): /metrics is only served on the operations listener`);
+  }
+}
 
 /** True when the service runs without real PostgreSQL/Redis (single-process development). */
 export function isEmbedded(config: Pick<CoreConfig, 'databaseUrl' | 'redisUrl'>): boolean {

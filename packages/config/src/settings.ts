@@ -2,6 +2,10 @@
  * Parsers for single settings. Each returns a typed value or throws a message that, prefixed
  * with the setting's name, tells an operator exactly what to fix.
  */
+import { isIP } from 'node:net';
+
+/** RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens. */
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 export interface Setting<T> {
   /** Environment variable name. */
@@ -32,6 +36,18 @@ export function str(env: string, options: { default?: string; secret?: boolean; 
       const value = present(raw) ? raw.trim() : options.default;
       if (value === undefined) throw new Error('is required');
       if (options.pattern && !options.pattern.test(value)) throw new Error(options.hint ?? `must match ${options.pattern}`);
+      return value;
+    },
+  };
+}
+
+/** A host name or IP address to bind: `0.0.0.0`, `::`, `127.0.0.1`, `localhost`, `metrics.internal`. */
+export function host(env: string, options: { default: string }): Setting<string> {
+  return {
+    env,
+    parse(raw) {
+      const value = present(raw) ? raw.trim() : options.default;
+      if (isIP(value) === 0 && !HOST_NAME.test(value)) throw new Error(`must be an IP address or a host name, got "${value}"`);
       return value;
     },
   };

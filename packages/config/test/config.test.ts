@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import {
   ConfigError,
   assertProductionReady,
+  assertSeparateMetricsPort,
   base64Key,
   bool,
   coreSettings,
@@ -13,6 +14,7 @@ import {
   int,
   list,
   loadSettings,
+  metricsListenerSettings,
   oneOf,
   url,
 } from '../src/index.js';
@@ -121,4 +123,28 @@ test('describeSettings masks secrets', async (t) => {
   t.equal(described.GATEWAY_SECRET, '********');
   t.equal(described.AUDIENCE, 'api');
   t.equal(described.REDIS_URL, '(unset)');
+});
+
+test('the operations listener: loopback and the service\'s own port by default, validated like every setting', async (t) => {
+  const spec = metricsListenerSettings(9081);
+  t.same({ ...loadSettings(spec, {}) }, { metricsHost: '127.0.0.1', metricsPort: 9081 });
+  t.same({ ...loadSettings(spec, { METRICS_HOST: '0.0.0.0', METRICS_PORT: '0' }) }, { metricsHost: '0.0.0.0', metricsPort: 0 }, '0 takes a free port');
+  t.equal(loadSettings(spec, { METRICS_HOST: '::' }).metricsHost, '::');
+  t.equal(loadSettings(spec, { METRICS_HOST: 'ops.internal' }).metricsHost, 'ops.internal');
+  for (const [env, value, message] of [
+    ['METRICS_PORT', '65536', /^Invalid setting METRICS_PORT: must be between 0 and 65535, got 65536$/],
+    ['METRICS_PORT', 'nine', /^Invalid setting METRICS_PORT: must be a whole number, got "nine"$/],
+    ['METRICS_HOST', 'http://0.0.0.0', /^Invalid setting METRICS_HOST: must be an IP address or a host name, got "http:\/\/0.0.0.0"$/],
+    ['METRICS_HOST', '0.0.0.0:9081', /^Invalid setting METRICS_HOST: must be an IP address or a host name/],
+    ['METRICS_HOST', 'ops .internal', /^Invalid setting METRICS_HOST/],
+  ] as const) {
+    const error = errorFor(() => loadSettings(spec, { [env]: value }));
+    t.equal(error.setting, env);
+    t.match(error.message, message);
+    t.notMatch(error.message, /\n/, 'one line');
+  }
+  const clash = errorFor(() => assertSeparateMetricsPort({ port: 8081, metricsPort: 8081 }, 'AUTH_PORT'));
+  t.equal(clash.setting, 'METRICS_PORT');
+  t.match(clash.message, /must differ from AUTH_PORT \(8081\)/);
+  t.doesNotThrow(() => assertSeparateMetricsPort({ port: 0, metricsPort: 0 }, 'AUTH_PORT'), 'two free ports never clash');
 });

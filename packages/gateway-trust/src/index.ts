@@ -5,6 +5,8 @@ export {
   PROOF_HEADER,
   USER_ID_HEADER,
   USER_ROLE_HEADER,
+  CLIENT_ID_HEADER,
+  USER_SCOPE_HEADER,
   REQUEST_ID_HEADER,
   TRUSTED_HEADER_NAMES,
   DEFAULT_PROOF_WINDOW_MS,
@@ -14,3 +16,4 @@ export {
 } from './proof.js';
 export { gatewayTrust, untrustedRequest, type GatewayTrustOptions, type GatewayUser } from './plugin.js';
 export { ReplayGuard } from './replay-guard.js';
+export { GATEWAY_CALLER_ROLE, internalCallHeaders } from './internal-call.js';

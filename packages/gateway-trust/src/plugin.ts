@@ -1,17 +1,32 @@
 /**
  * The fastify plugin a service behind the gateway registers: every request (bar health,
  * readiness, metrics and any `publicPaths`) must carry a valid gateway proof, or it gets 401 in
- * the contract's format whatever X-User-* headers it carries. The caller becomes `request.user`.
+ * the contract's format whatever X-User-* headers it carries. The caller becomes `request.user`:
+ * user id, role, and the client and scope its token was granted, all covered by the proof, so a
+ * service may authorise on `request.user.scope` (e.g. with @keygate/tokens' scopeSet/hasScopes).
  */
 import fp from 'fastify-plugin';
 import type { FastifyRequest } from 'fastify';
 import { createError } from '@keygate/errors';
-import { PROOF_HEADER, REQUEST_ID_HEADER, USER_ID_HEADER, USER_ROLE_HEADER, verifyGatewayProof, type ProofFailure } from './proof.js';
+import {
+  CLIENT_ID_HEADER,
+  PROOF_HEADER,
+  REQUEST_ID_HEADER,
+  USER_ID_HEADER,
+  USER_ROLE_HEADER,
+  USER_SCOPE_HEADER,
+  verifyGatewayProof,
+  type ProofFailure,
+} from './proof.js';
 import { ReplayGuard } from './replay-guard.js';
 
 export interface GatewayUser {
   id: string;
   role: string;
+  /** The OAuth client the token was issued to; '' when the token named none. */
+  clientId: string;
+  /** The token's scope, space-separated as issued; '' when it was granted none. */
+  scope: string;
 }
 
 declare module 'fastify' {
@@ -63,20 +78,23 @@ export const gatewayTrust = fp<GatewayTrustOptions>(
       const proof = single(request, PROOF_HEADER);
       const userId = single(request, USER_ID_HEADER);
       const role = single(request, USER_ROLE_HEADER);
+      const clientId = single(request, CLIENT_ID_HEADER);
+      const scope = single(request, USER_SCOPE_HEADER);
       const requestId = single(request, REQUEST_ID_HEADER);
-      if (proof === null || userId === null || role === null || requestId === null) throw reject('duplicate_header');
+      if (proof === null || userId === null || role === null || clientId === null || scope === null || requestId === null) throw reject('duplicate_header');
       if (!proof) throw reject('missing');
-      if (!userId || !role || !requestId) throw reject('missing_identity');
+      // Client id and scope may be empty (a token without them), never absent: the gateway always sends both.
+      if (!userId || !role || !requestId || clientId === undefined || scope === undefined) throw reject('missing_identity');
       const check = verifyGatewayProof(
         options.secret,
         proof,
-        { method: request.method, path: request.url, userId, role, requestId },
+        { method: request.method, path: request.url, userId, role, clientId, scope, requestId },
         windowMs === undefined ? {} : { windowMs },
       );
       if (!check.ok) throw reject(check.reason);
       // The same proof twice means a replay: the gateway signs each request once.
       if (!replayGuard.firstUse(proof, check.timestamp)) throw reject('replayed');
-      request.user = { id: userId, role };
+      request.user = { id: userId, role, clientId, scope };
     });
   },
   { name: 'keygate-gateway-trust', fastify: '5.x' },

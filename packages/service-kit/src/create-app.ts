@@ -1,12 +1,15 @@
 /**
  * The fastify instance every service starts from: JSON logs with a service name and request id,
  * strict schema validation (no coercion, no silently dropped properties), a 16 KiB body limit,
- * and the error, health and metrics plugins already registered.
+ * the contract's error body even for requests the HTTP parser refuses, and the error, health and
+ * metrics plugins already registered (metrics on the operations listener, never on this one).
  */
 import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { lazyChildLoggerFactory, loggerOptions } from '@keygate/logger';
-import { errorsPlugin } from './errors-plugin.js';
+import { answerClientError } from './client-error.js';
+import { errorsPlugin, replyWithError } from './errors-plugin.js';
 import { healthPlugin, type ReadinessCheck } from './health-plugin.js';
 import { metricsPlugin } from './metrics-plugin.js';
 import { openApiPlugin } from './openapi-plugin.js';
@@ -44,6 +47,13 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Fast
       return randomUUID();
     },
     return503OnClosing: true,
+    // Requests refused before routing (an undecodable URL, an over-long parameter) and by Node's
+    // HTTP parser (a malformed request line or header, oversized headers) get the contract's body.
+    frameworkErrors: replyWithError,
+    clientErrorHandler(this: FastifyInstance, error: Error & { code?: string }, socket: Duplex) {
+      // fastify binds the handler to the instance, whose logger exists by the time a request does.
+      answerClientError(error, socket, this.log);
+    },
     forceCloseConnections: 'idle',
     ajv: {
       customOptions: {

@@ -1,14 +1,22 @@
 /**
  * Prometheus metrics: a registry per app (several apps share one process in the embedded
- * stack and in tests), default process metrics, a request latency histogram per route, and
- * GET /metrics. Services add their own metrics to `app.metrics.registry`.
+ * stack and in tests), default process metrics, and a request latency histogram per route.
+ * Services add their own metrics to `app.metrics.registry`. They are served only by the
+ * operations listener (ops-listener.ts), which `build()` never opens: the run path does
+ * (`app.metrics.listen`, see run.ts), and closing the app closes it.
  */
 import fp from 'fastify-plugin';
 import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createOpsListener, type OpsListener } from './ops-listener.js';
+
+/** `app.metrics`: the registry services add to, and the operations listener (closed with the app). */
+export interface AppMetrics extends Pick<OpsListener, 'listen' | 'url'> {
+  registry: Registry;
+}
 
 declare module 'fastify' {
   interface FastifyInstance {
-    metrics: { registry: Registry };
+    metrics: AppMetrics;
   }
 }
 
@@ -24,19 +32,22 @@ export const metricsPlugin = fp<{ service: string }>(
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     });
-    app.decorate('metrics', { registry });
+    const listener = createOpsListener(registry, app.log);
+    app.decorate('metrics', {
+      registry,
+      listen: (address: { host: string; port: number }) => listener.listen(address),
+      get url() {
+        return listener.url;
+      },
+    });
+    app.addHook('onClose', async () => listener.close());
     app.addHook('onResponse', (request, reply, done) => {
       // The route pattern, never the raw URL, so ids do not explode the label set.
       const route = request.routeOptions.url ?? 'unmatched';
-      if (route !== '/metrics' && route !== '/healthz' && route !== '/readyz') {
+      if (route !== '/healthz' && route !== '/readyz') {
         duration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
       }
       done();
-    });
-    const logLevel = app.log.level === 'silent' ? 'silent' : 'warn';
-    app.get('/metrics', { schema: { hide: true } as Record<string, unknown>, logLevel }, async (_request, reply) => {
-      void reply.header('content-type', registry.contentType);
-      return registry.metrics();
     });
   },
   { name: 'keygate-metrics', fastify: '5.x' },

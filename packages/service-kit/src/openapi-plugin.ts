@@ -1,7 +1,7 @@
 /**
  * OpenAPI 3 generated from the route schemas (@fastify/swagger), served at GET /openapi.json.
  * Every service registers it through createServiceApp; the gateway shows them together at /docs.
- * Routes whose schema says `hide: true` (health, metrics, internal) are left out.
+ * Routes whose schema says `hide: true` (health, internal) are left out; metrics are not on this listener at all.
  */
 import fp from 'fastify-plugin';
 import swagger from '@fastify/swagger';

@@ -3,16 +3,22 @@
  * ready (GET /readyz 503) while still serving for the drain delay, so a balancer that probes
  * readiness, or an endpoint list being updated, stops routing here before the listener closes;
  * then stop taking new connections (503 on kept-alive ones), let in-flight requests finish, close
- * plugins (pools, Redis) and exit 0; exit 1 if draining exceeds the timeout. Used by every
- * services/<name>/src/main.ts.
+ * plugins (pools, Redis, the operations listener) and exit 0; exit 1 if draining exceeds the
+ * timeout. Used by every services/<name>/src/main.ts.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 
-export interface RunOptions {
+export interface ListenOptions {
   host: string;
   port: number;
+  /** The operations listener (GET /metrics): METRICS_HOST and METRICS_PORT. */
+  metricsHost: string;
+  metricsPort: number;
+}
+
+export interface RunOptions extends ListenOptions {
   /** How long in-flight requests may take to finish once the listener is closed (then exit 1). */
   shutdownTimeoutMs: number;
   /**
@@ -23,7 +29,18 @@ export interface RunOptions {
    */
   drainDelayMs?: number;
   /** Called once listening, e.g. to print where the service is. */
-  onListening?: (address: string) => void;
+  onListening?: (address: string, metricsAddress: string) => void;
+}
+
+/**
+ * Opens the public listener and the operations listener (closed with the app). The one place
+ * both are opened, for each service's main.ts (through runService) and the embedded stack.
+ */
+export async function listenService(app: FastifyInstance, options: ListenOptions): Promise<{ url: string; metricsUrl: string }> {
+  const url = await app.listen({ host: options.host, port: options.port });
+  const metricsUrl = await app.metrics.listen({ host: options.metricsHost, port: options.metricsPort });
+  app.log.info({ url: metricsUrl }, 'operations listener (GET /metrics) listening');
+  return { url, metricsUrl };
 }
 
 export async function runService(app: FastifyInstance, options: RunOptions): Promise<void> {
@@ -49,8 +66,8 @@ export async function runService(app: FastifyInstance, options: RunOptions): Pro
     app.log.info({ signal }, 'shutting down: draining in-flight requests');
     await app.close();
   });
-  const address = await app.listen({ host: options.host, port: options.port });
-  options.onListening?.(address);
+  const { url, metricsUrl } = await listenService(app, options);
+  options.onListening?.(url, metricsUrl);
 }
 
 /** Prints a start-up problem as one line and exits, as the contract asks for invalid settings. */

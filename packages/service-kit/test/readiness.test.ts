@@ -67,14 +67,3 @@ test('errors, 404s and oversized or mistyped bodies use the contract format', as
   t.equal((await app.inject({ method: 'POST', url: '/echo', payload: { n: 1 } })).statusCode, 200);
   t.ok((await app.inject({ method: 'GET', url: '/healthz' })).headers['x-request-id'], 'every response names its request id');
 });
-
-test('/metrics exposes Prometheus text with the request histogram', async (t) => {
-  const app = await createServiceApp({ service: 'probe', logLevel: 'silent' });
-  t.teardown(() => app.close());
-  app.get('/thing/:id', async () => ({ ok: true }));
-  await app.inject({ method: 'GET', url: '/thing/42' });
-  const res = await app.inject({ method: 'GET', url: '/metrics' });
-  t.equal(res.statusCode, 200);
-  t.match(res.headers['content-type'], /text\/plain/);
-  t.match(res.body, /http_request_duration_seconds_count\{service="probe",method="GET",route="\/thing\/:id",status_code="200"\} 1/);
-});

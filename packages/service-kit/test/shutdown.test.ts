@@ -19,22 +19,22 @@ function get(url: string, agentless = true): Promise<{ status: number; body: str
 }
 
 /** Starts the fixture server as its own process: its address and its exit code. */
-async function startFixture(t: Tap.Test, env: Record<string, string>): Promise<{ address: string; child: ChildProcess; exited: Promise<number | null> }> {
+async function startFixture(t: Tap.Test, env: Record<string, string>): Promise<{ address: string; metricsAddress: string; child: ChildProcess; exited: Promise<number | null> }> {
   const child = spawn(process.execPath, ['--import=tsx', fixture], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => child.kill('SIGKILL'));
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const address = await new Promise<string>((resolve, reject) => {
+  const [address, metricsAddress] = await new Promise<[string, string]>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const match = /listening (\S+)/.exec(out);
-      if (match) resolve(match[1]!);
+      const match = /listening (\S+) metrics (\S+)\n/.exec(out);
+      if (match) resolve([match[1]!, match[2]!]);
     });
     child.on('exit', (code) => reject(new Error(`exited early with ${code}: ${stderr}`)));
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { address, child, exited };
+  return { address, metricsAddress, child, exited };
 }
 
 test('SIGTERM lets an in-flight slow request finish, refuses new work, then exits 0', async (t) => {
@@ -90,4 +90,22 @@ test('with a drain delay, SIGTERM turns /readyz 503 at once and keeps serving ne
   t.ok(late === 'ECONNREFUSED' || late === 'status 503' || late === 'ECONNRESET', `after the delay new connections are refused (${late})`);
   t.equal(await exited, 0, 'exit code 0');
   t.ok(Date.now() - signalledAt >= 1_500, 'the process stayed for the whole delay');
+});
+
+test('runService opens the operations listener beside the public one, and SIGTERM closes both', async (t) => {
+  const { address, metricsAddress, child, exited } = await startFixture(t, { SLOW_MS: '100' });
+  t.not(metricsAddress, address, 'two listeners');
+  const scraped = await get(`${metricsAddress}/metrics`);
+  t.equal(scraped.status, 200);
+  t.match(scraped.body, /process_cpu_seconds_total\{service="slow"\}/, 'the service\'s registry');
+  const hidden = await get(`${address}/metrics`);
+  t.equal(hidden.status, 404, 'not on the public listener');
+  t.equal(JSON.parse(hidden.body).error, 'not_found');
+  child.kill('SIGTERM');
+  t.equal(await exited, 0, 'exit 0');
+  const after = await get(`${metricsAddress}/metrics`).then(
+    (res) => `status ${res.status}`,
+    (error: NodeJS.ErrnoException) => error.code ?? 'error',
+  );
+  t.equal(after, 'ECONNREFUSED', 'the operations listener is gone with the process');
 });

@@ -92,7 +92,7 @@ export interface TestEnvironment {
 
 /**
  * The environment a service's loadConfig gets in tests: silent logs, a temp DATA_DIR, a fresh
- * database, a unique Redis prefix, explicit secrets. `overrides` win.
+ * database, a unique Redis prefix, explicit secrets, a free operations port. `overrides` win.
  */
 export async function createTestEnvironment(overrides: Record<string, string> = {}): Promise<TestEnvironment> {
   const database = await createTestDatabase();
@@ -105,6 +105,9 @@ export async function createTestEnvironment(overrides: Record<string, string> = 
     REDIS_PREFIX: redis.prefix,
     GATEWAY_SECRET: randomKeyBase64(),
     KEY_ENCRYPTION_KEY: randomKeyBase64(),
+    // A free operations port: test files run in parallel, and a started process or stack must
+    // never take the fixed 9080-9083 (nor collide with a `pnpm start` on the same machine).
+    METRICS_PORT: '0',
     ...(database.url ? { DATABASE_URL: database.url } : {}),
     ...(redis.url ? { REDIS_URL: redis.url } : {}),
     ...overrides,
@@ -120,3 +123,5 @@ export async function createTestEnvironment(overrides: Record<string, string> = 
 
 export { startTemporaryPostgres, postgresBinDir, freePort, type TemporaryPostgres } from './temporary-postgres.js';
 export { serviceNodeFlags } from './node-flags.js';
+export { rawHttp, type RawHttpAnswer } from './raw-http.js';
+export { scrapeMetrics, type ScrapableApp } from './metrics.js';

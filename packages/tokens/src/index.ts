@@ -1,17 +1,24 @@
 /**
- * @keygate/tokens: jose only (no HTTP, no database). Signing-key generation, private-key sealing
- * under KEY_ENCRYPTION_KEY, access-token signing and verification, and the public JWKS document.
+ * @keygate/tokens: the product's one token package (no database, no listener). Signing keys and
+ * their sealing under KEY_ENCRYPTION_KEY, access-token signing (jose), the public JWKS document,
+ * and access-token verification for the gateway and the auth service alike: one verifier with one
+ * set of rules, fed by a key source (the JWKS client here, or the issuer's own key store).
  */
-export { SIGNING_ALGS, DEFAULT_SIGNING_ALG, MIN_RSA_MODULUS_BITS, assertSigningAlg, type SigningAlg } from './algorithms.js';
-export { TokensError, type TokensErrorCode } from './errors.js';
+export { SIGNING_ALGS, DEFAULT_SIGNING_ALG, MIN_RSA_MODULUS_BITS, isSigningAlg, assertSigningAlg, type SigningAlg } from './algorithms.js';
+export { TokensError, TokenError, type TokensErrorCode, type TokenErrorCode } from './errors.js';
 export { generateSigningKey, type GeneratedSigningKey, type GenerateOptions } from './generate-signing-key.js';
 export { encryptPrivateKey } from './encrypt-private-key.js';
 export { decryptPrivateKey, type SigningKey } from './decrypt-private-key.js';
 export { sealSecret } from './seal.js';
 export { openSecret } from './open.js';
 export { deriveKey } from './derive-key.js';
-export { signAccessToken, type AccessTokenClaims, type SignOptions, type SignedAccessToken } from './sign-access-token.js';
-export { verifyAccessToken, importVerificationKey, CLOCK_SKEW_SECONDS, type AccessTokenPayload, type VerificationKey, type VerifyOptions } from './verify-access-token.js';
+export { signAccessToken, type NewAccessToken, type SignOptions, type SignedAccessToken } from './sign-access-token.js';
 export { buildJwks, type JwksDocument, type PublishedKey } from './build-jwks.js';
 export { publicJwkOf } from './public-jwk.js';
+export { importVerificationKey, type VerificationKey } from './verification-key.js';
+export type { KeySource } from './key-source.js';
+export { createJwksClient, type JwksClient, type JwksClientOptions, type JwksEvent } from './jwks-client.js';
+export { createTokenVerifier, type TokenMemo, type TokenVerifier, type TokenVerifierOptions } from './verifier.js';
+export { CLOCK_SKEW_SECONDS, type AccessTokenClaims } from './claims.js';
+export { parseBearer } from './parse-bearer.js';
 export { ACCOUNT_SCOPE, ADMIN_SCOPE, FIRST_PARTY_SCOPES, RESOURCE_SCOPES, OIDC_SCOPES, KNOWN_SCOPES, firstPartySessionScope, scopeSet, hasScopes } from './scopes.js';

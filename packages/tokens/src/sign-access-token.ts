@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { SigningKey } from './decrypt-private-key.js';
 
-export interface AccessTokenClaims {
+/** What a new token says about its subject; signAccessToken adds iss, aud, exp, iat and jti. */
+export interface NewAccessToken {
   sub: string;
   clientId: string;
   role: string;
@@ -30,7 +31,7 @@ export interface SignedAccessToken {
   exp: number;
 }
 
-export async function signAccessToken(key: SigningKey, claims: AccessTokenClaims, options: SignOptions): Promise<SignedAccessToken> {
+export async function signAccessToken(key: SigningKey, claims: NewAccessToken, options: SignOptions): Promise<SignedAccessToken> {
   const iat = options.now ?? Math.floor(Date.now() / 1000);
   const exp = iat + options.ttlSeconds;
   const jti = randomUUID();

@@ -1,8 +1,9 @@
 import { test } from 'tap';
-import { randomBytes } from 'node:crypto';
-import { SignJWT, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify, type CryptoKey, type JWK } from 'jose';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { SignJWT, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import {
   buildJwks,
+  createTokenVerifier,
   decryptPrivateKey,
   encryptPrivateKey,
   generateSigningKey,
@@ -10,15 +11,20 @@ import {
   openSecret,
   sealSecret,
   signAccessToken,
-  verifyAccessToken,
   SIGNING_ALGS,
   type VerificationKey,
 } from '../src/index.js';
+import { MemoryKeys } from './helpers.js';
 
 const KEK = randomBytes(32);
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 const options = { issuer: 'https://issuer.example', audience: 'api' };
 const claims = { sub: 'user-1', clientId: 'web', role: 'user', sid: 'session-1' };
+
+/** The shared verifier over the given keys, every allowed algorithm accepted (each key pinned to its own). */
+function verifierOf(...keys: VerificationKey[]) {
+  return createTokenVerifier({ keys: new MemoryKeys(...keys), ...options, algorithms: SIGNING_ALGS });
+}
 
 test('every allowed algorithm: generate, seal, open, sign, publish, verify', async (t) => {
   for (const alg of SIGNING_ALGS) {
@@ -41,8 +47,7 @@ test('every allowed algorithm: generate, seal, open, sign, publish, verify', asy
       t.match(published, { kid: key.kid, alg, use: 'sig' });
       for (const member of PRIVATE_MEMBERS) t.notOk(member in published, `JWKS has no ${member} even when given a private JWK`);
 
-      const verification = await importVerificationKey(published, alg);
-      const payload = await verifyAccessToken(signed.token, { ...options, lookup: () => verification });
+      const payload = await verifierOf(importVerificationKey(key.kid, published, alg)).verify(signed.token);
       t.match(payload, { sub: 'user-1', client_id: 'web', role: 'user', sid: 'session-1', iss: options.issuer, aud: 'api', jti: signed.jti, exp: signed.exp, iat: signed.iat });
       t.equal(payload.exp - payload.iat, 60);
     });
@@ -57,14 +62,13 @@ test('claims: sid and scope are optional, nothing else is added', async (t) => {
   t.same(Object.keys(payload).sort(), ['aud', 'client_id', 'exp', 'iat', 'iss', 'jti', 'role', 'scope', 'sub']);
 });
 
-test('verification refuses: tampering, wrong alg for the kid, wrong typ/iss/aud, expiry, unknown kid', async (t) => {
+test('signed tokens under the shared verifier: tampering, wrong alg for the kid, wrong typ/iss/aud, expiry, unknown kid refused', async (t) => {
   const key = await generateSigningKey('RS256');
   const signing = await decryptPrivateKey(encryptPrivateKey(key.privateJwk, KEK, key.kid), KEK, key.kid, 'RS256');
-  const verification = await importVerificationKey(key.publicJwk, 'RS256');
-  const lookup = (kid: string): VerificationKey | undefined => (kid === key.kid ? verification : undefined);
+  const verification = importVerificationKey(key.kid, key.publicJwk, 'RS256');
+  const verify = (token: string, extra: Partial<typeof options> = {}) => createTokenVerifier({ keys: new MemoryKeys(verification), ...options, ...extra }).verify(token);
   const good = (await signAccessToken(signing, claims, { ...options, ttlSeconds: 60 })).token;
-  const refuse = (token: string, message: string, extra: Partial<typeof options> = {}) =>
-    t.rejects(verifyAccessToken(token, { ...options, ...extra, lookup }), { code: 'ERR_TOKENS_INVALID_TOKEN' }, message);
+  const refuse = (token: string, message: string, extra: Partial<typeof options> = {}) => t.rejects(verify(token, extra), { name: 'TokenError' }, message);
 
   const [h, p, s] = good.split('.') as [string, string, string];
   const forged = Buffer.from(JSON.stringify({ ...(JSON.parse(Buffer.from(p, 'base64url').toString()) as object), role: 'admin' })).toString('base64url');
@@ -85,7 +89,7 @@ test('verification refuses: tampering, wrong alg for the kid, wrong typ/iss/aud,
   const old = (await signAccessToken(signing, claims, { ...options, ttlSeconds: 60, now: Math.floor(Date.now() / 1000) - 120 })).token;
   await refuse(old, 'expired beyond the 30 s skew');
   const slightly = (await signAccessToken(signing, claims, { ...options, ttlSeconds: 60, now: Math.floor(Date.now() / 1000) - 80 })).token;
-  t.ok(await verifyAccessToken(slightly, { ...options, lookup }), 'expired by 20 s: within skew');
+  t.ok(await verify(slightly), 'expired by 20 s: within skew');
   const future = (await signAccessToken(signing, claims, { ...options, ttlSeconds: 600, now: Math.floor(Date.now() / 1000) + 120 })).token;
   await refuse(future, 'issued in the future beyond skew');
 
@@ -121,7 +125,11 @@ test('refuses weak or foreign keys and algorithms', async (t) => {
   t.throws(() => buildJwks([{ kid: 'k', alg: 'RS256', publicJwk: { kty: 'oct', k: 'c2VjcmV0' } as JWK }]), { code: 'ERR_TOKENS_INVALID_KEY' });
   const big = await generateSigningKey('RS256', { modulusLength: 3072 });
   t.equal(Buffer.from(big.publicJwk.n!, 'base64url').length * 8, 3072);
-  const v = await importVerificationKey(big.publicJwk, 'RS256');
-  t.equal(v.alg, 'RS256');
-  await t.rejects(jwtVerify('x.y.z', v.key));
+  t.equal(importVerificationKey(big.kid, big.publicJwk, 'RS256').alg, 'RS256');
+  // A verification key is checked at import as at generation: no weak RSA, no key of another type for the alg.
+  const weakJwk = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
+  t.throws(() => importVerificationKey('weak', weakJwk, 'RS256'), { code: 'ERR_TOKENS_INVALID_KEY' });
+  const ec = await generateSigningKey('ES256');
+  t.throws(() => importVerificationKey(ec.kid, ec.publicJwk, 'RS256'), { code: 'ERR_TOKENS_INVALID_KEY' });
+  t.throws(() => importVerificationKey(ec.kid, ec.publicJwk, 'HS256'), { code: 'ERR_TOKENS_UNSUPPORTED_ALG' });
 });

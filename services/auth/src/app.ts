@@ -24,6 +24,7 @@ import { purgeSealedSuccessors } from './repositories/refresh-tokens.js';
 import type { AuthDatabase } from './repositories/schema.js';
 import { accountRoutes } from './routes/account.js';
 import { adminRoutes } from './routes/admin.js';
+import { internalRoutes } from './routes/internal.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 import { RevocationResync } from './domain/revocation-resync.js';
@@ -77,7 +78,7 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
     });
     log = app.log;
     const db = database.db as Kysely<AuthDatabase>;
-    const keys = new KeyStore(db, config, app.log);
+    const keys = new KeyStore(db, config, app.log, bus);
     const metrics = createAuthMetrics(app.metrics.registry);
     const passwords = createPasswordHasher({
       concurrency: config.passwordHashConcurrency,
@@ -120,6 +121,7 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
     await app.register(sessionRoutes, options);
     await app.register(adminRoutes, options);
     await app.register(oauthPlugin, options);
+    await app.register(internalRoutes, options);
     return app;
   } catch (error) {
     if (app) await app.close();

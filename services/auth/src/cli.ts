@@ -6,8 +6,9 @@
  *   authctl keys rotate [--activate-after <seconds>] [--wait]   publish a new key as next (signs after >= JWKS_MAX_AGE); prints the schedule
  *   authctl keys list                                  kid, alg, state and dates of every key
  *   authctl keys schedule [--json]                     when each key starts/stops signing and leaves the JWKS
+ *   authctl keys revoke <kid>                          a compromised key: out of the JWKS and refused everywhere at once; a new key signs
  *   authctl admin create --email <e> --password <p> [--promote]
- *   authctl clients create --name N --grant G [--grant G …] [--public] [--redirect-uri U …] [--scope S …] [--json]
+ *   authctl clients create --name N --grant G [--grant G …] [--public] [--first-party] [--introspect] [--redirect-uri U …] [--scope S …] [--json]
  *   authctl clients list [--json]
  *   authctl clients rotate-secret <client_id> [--json]
  *   authctl clients delete <client_id>
@@ -24,6 +25,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@keygate/config';
+import { KNOWN_SCOPES } from '@keygate/tokens';
 import { UsageError, withDatabase } from './cli/support.js';
 import { loadConfig, type AuthConfig } from './config.js';
 import { createPasswordHasher } from './domain/passwords.js';
@@ -45,24 +47,32 @@ const HELP = {
   --wait            stay until the new key is current, with a progress line every 5 s`,
   'keys schedule': `usage: authctl keys schedule [--json]
   Shows every key's state, when it is published, starts and stops signing, and leaves the JWKS.`,
+  'keys revoke': `usage: authctl keys revoke <kid>
+  Emergency rotation for a compromised key: the key never signs and leaves the JWKS at once, a new key
+  signs immediately if it was the current one, and every gateway sharing REDIS_URL refuses tokens
+  signed with it within a second (their holders refresh or log in again). See docs/operations.md.`,
   'keys list': `usage: authctl keys list
   Lists every signing key: kid, alg, state and dates (never key material).`,
   'admin create': `usage: authctl admin create --email <email> --password <password> [--promote]
   Creates an admin account; --promote makes an existing account with that email admin.`,
   'clients create': `usage: authctl clients create --name <name> --grant <grant> [--grant <grant> …] [--public]
-                              [--redirect-uri <uri> …] [--scope <scope> …] [--json]
+                              [--first-party] [--introspect] [--redirect-uri <uri> …] [--scope <scope> …] [--json]
   Registers an OAuth client. Grants: authorization_code, refresh_token, client_credentials, password.
   Confidential clients (the default) get a secret, printed once and stored only as a hash.
+  Clients are third-party unless --first-party.
   --public        no secret (browser/native apps); needed for the password grant, refused for client_credentials
+  --first-party   your own application: may use the password grant and the account and admin scopes
+  --introspect    a resource server: may introspect any client's tokens (confidential clients only)
   --redirect-uri  exact redirect URI for authorization_code (https, or http on localhost); repeatable
-  --scope         a scope the client may be granted; repeatable
+  --scope         a scope the client may be granted, one of ${[...KNOWN_SCOPES].join(', ')}; repeatable
   --json          print {"client_id": …, "client_secret": …} (no client_secret for public clients)`,
   'clients list': `usage: authctl clients list [--json]
-  Lists the registered clients (never secrets).`,
+  Lists the registered clients (never secrets): first- or third-party, and whether they may introspect.`,
   'clients rotate-secret': `usage: authctl clients rotate-secret <client_id> [--json]
   Replaces a confidential client's secret: the new one is printed once, the old one stops working at once.`,
   'clients delete': `usage: authctl clients delete <client_id>
-  Deletes a client and revokes every session (refresh token) it holds.`,
+  Deletes a client and revokes every session (refresh token) it holds and every access token issued
+  to it: gateways sharing REDIS_URL refuse them within a second.`,
   'users create': `usage: authctl users create --email <email> --password <password> [--role admin|user] [--json]
   Creates an account (role user unless --role admin). Fails if the email is taken.`,
   'users list': `usage: authctl users list [--role admin|user] [--disabled] [--json]
@@ -97,7 +107,7 @@ async function keysList(config: AuthConfig): Promise<void> {
     const rows = await listAllKeys(db);
     console.log(['kid', 'alg', 'state', 'created_at', 'activates_at', 'retires_at'].join('\t'));
     for (const row of rows) {
-      console.log([row.kid, row.alg, row.state, row.created_at.toISOString(), row.activates_at.toISOString(), row.retires_at?.toISOString() ?? '-'].join('\t'));
+      console.log([row.kid, row.alg, row.revoked_at ? 'revoked' : row.state, row.created_at.toISOString(), row.activates_at.toISOString(), row.retires_at?.toISOString() ?? '-'].join('\t'));
     }
   });
 }
@@ -144,6 +154,7 @@ async function main(argv: string[], env: Readonly<Record<string, string | undefi
     switch (commandName) {
       case 'keys rotate':
       case 'keys schedule':
+      case 'keys revoke':
         return await keysCommand(config, commandName, rest);
       case 'keys list':
         return await keysList(config);

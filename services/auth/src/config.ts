@@ -18,6 +18,7 @@ import {
   trustProxySetting,
   type SettingsOf,
 } from '@keygate/config';
+import { DEFAULT_METRICS_PORTS, assertSeparateMetricsPort, metricsListenerSettings } from '@keygate/config';
 import { SIGNING_ALGS } from '@keygate/tokens';
 
 const DAY = 86_400;
@@ -47,6 +48,7 @@ export function defaultHashConcurrency(): number {
 export const authSettings = {
   ...coreSettings,
   port: int('AUTH_PORT', { default: 8081, min: 0, max: 65_535 }),
+  ...metricsListenerSettings(DEFAULT_METRICS_PORTS.auth),
   accessTokenTtl: int('ACCESS_TOKEN_TTL', { default: 900, min: 30, max: DAY, unit: 'seconds' }),
   refreshTokenTtl: int('REFRESH_TOKEN_TTL', { default: 7 * DAY, min: 60, max: 365 * DAY, unit: 'seconds' }),
   sessionMaxAge: int('SESSION_MAX_AGE', { default: 30 * DAY, min: 60, max: 365 * DAY, unit: 'seconds' }),
@@ -87,6 +89,7 @@ export type AuthConfig = Omit<Settings, 'gatewaySecret' | 'keyEncryptionKey'> & 
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>>, warn: (message: string) => void = () => {}): AuthConfig {
   const settings = loadSettings(authSettings, env);
+  assertSeparateMetricsPort(settings, 'AUTH_PORT');
   assertProductionReady(settings, { GATEWAY_SECRET: settings.gatewaySecret, KEY_ENCRYPTION_KEY: settings.keyEncryptionKey });
   if (settings.sessionMaxAge < settings.refreshTokenTtl) {
     throw new ConfigError('SESSION_MAX_AGE', `must be at least REFRESH_TOKEN_TTL (${settings.refreshTokenTtl} s), got ${settings.sessionMaxAge}`);

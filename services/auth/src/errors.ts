@@ -16,8 +16,9 @@ export const AuthErrors = {
   missingToken: (description = 'A Bearer access token is required.', options?: AppErrorOptions) =>
     new AppError('unauthorized', 401, description, { ...options, headers: { 'www-authenticate': 'Bearer', ...options?.headers } }),
   invalidToken: (description = 'The access token is invalid, expired or revoked.') => new AppError('invalid_token', 401, description, { headers: BEARER_INVALID }),
-  insufficientRole: (description = 'This needs the admin role.') =>
-    new AppError('insufficient_scope', 403, description, { headers: { 'www-authenticate': 'Bearer error="insufficient_scope"' } }),
+  /** RFC 6750 §3.1: the scope the route needs, in the challenge, so a client knows what to ask for. */
+  insufficientScope: (scope: string, description = `This needs a token with the scope "${scope}".`) =>
+    new AppError('insufficient_scope', 403, description, { headers: { 'www-authenticate': `Bearer error="insufficient_scope", scope="${scope}"` } }),
   forbiddenOrigin: createError('invalid_origin', 403, 'Requests from this origin are not allowed.'),
   sessionNotFound: createError('not_found', 404, 'No such session.'),
   userNotFound: createError('not_found', 404, 'No such user.'),

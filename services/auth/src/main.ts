@@ -9,6 +9,8 @@ try {
   await runService(app, {
     host: config.host,
     port: config.port,
+    metricsHost: config.metricsHost,
+    metricsPort: config.metricsPort,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     drainDelayMs: config.shutdownDrainDelayMs,
   });

@@ -36,7 +36,7 @@ export function createAuthMetrics(registry: Registry): AuthMetrics {
     logins: new Counter({ name: 'auth_logins_total', help: 'Login attempts by outcome (success, invalid_credentials, rate_limited).', labelNames: ['outcome'] as const, registers: [registry] }),
     refreshes: new Counter({
       name: 'auth_refreshes_total',
-      help: 'Refresh attempts by outcome (rotated, grace_retry, unknown_token, session_revoked, session_expired, user_disabled, reuse_detected).',
+      help: 'Refresh attempts by outcome (rotated, grace_retry, unknown_token, wrong_client, session_revoked, session_expired, user_disabled, reuse_detected).',
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),

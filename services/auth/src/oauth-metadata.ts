@@ -2,6 +2,7 @@
  * RFC 8414 metadata. Lists only what this service really serves (OAUTH_ENDPOINTS names the
  * /oauth/* endpoints registered by src/oauth/plugin.ts; a test checks each one answers).
  */
+import { KNOWN_SCOPES } from '@keygate/tokens';
 import type { AuthConfig } from './config.js';
 
 export interface OAuthEndpoints {
@@ -23,6 +24,10 @@ export function oauthMetadata(config: Pick<AuthConfig, 'issuer' | 'signingAlg' |
     jwks_uri: `${issuer}/.well-known/jwks.json`,
     // RFC 8414 requires the member; empty when there is no authorization endpoint.
     response_types_supported: endpoints.authorization ? ['code'] : [],
+    // The product's catalogue: what any client may be registered with (first-party ones alone get
+    // `account` and `admin`). grant_types_supported below is what the server serves, not what
+    // one client may use: the registry decides that per client.
+    scopes_supported: [...KNOWN_SCOPES],
   };
   if (endpoints.authorization) {
     metadata.authorization_endpoint = `${issuer}/oauth/authorize`;

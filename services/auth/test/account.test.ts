@@ -1,5 +1,6 @@
 import { test } from 'tap';
 import { createHash } from 'node:crypto';
+import { scrapeMetrics } from '@keygate/testing';
 import { PASSWORD, bearer, claimsOf, http, login, refresh, refreshCookieValue, registerAndLogin, startAuth, uniqueEmail } from './helpers.js';
 
 test('register, login, me, password change over HTTP', async (t) => {
@@ -64,8 +65,9 @@ test('register, login, me, password change over HTTP', async (t) => {
     t.same(Object.keys(header).sort(), ['alg', 'kid', 'typ']);
     t.match(header, { alg: 'RS256', typ: 'at+jwt', kid: String });
     const claims = claimsOf(token);
-    t.same(Object.keys(claims).sort(), ['aud', 'client_id', 'exp', 'iat', 'iss', 'jti', 'role', 'sid', 'sub']);
+    t.same(Object.keys(claims).sort(), ['aud', 'client_id', 'exp', 'iat', 'iss', 'jti', 'role', 'scope', 'sid', 'sub']);
     t.match(claims, { iss: 'http://localhost:8080', aud: 'api', role: 'user', client_id: 'keygate-web', sid: String, sub: String });
+    t.equal(claims.scope, 'account orders:read orders:write notifications:read notifications:write', 'the first-party scope, without admin for a user');
     t.equal((claims.exp as number) - (claims.iat as number), 900);
     t.notOk(JSON.stringify(claims).includes(email), 'no email in the token');
   });
@@ -77,7 +79,7 @@ test('register, login, me, password change over HTTP', async (t) => {
     t.equal(res.status, 200);
     const sessionId = claimsOf((res.body as { access_token: string }).access_token).sid as string;
     const session = await auth.ctx.db.selectFrom('auth.sessions').selectAll().where('id', '=', sessionId).executeTakeFirstOrThrow();
-    t.match(session, { client_id: 'keygate-web', user_agent: 'login-test/1.0', revoked_at: null, scope: null });
+    t.match(session, { client_id: 'keygate-web', user_agent: 'login-test/1.0', revoked_at: null, scope: 'account orders:read orders:write notifications:read notifications:write' });
     t.equal(session.absolute_expires_at.getTime() - session.created_at.getTime(), 30 * 86_400_000, 'absolute expiry SESSION_MAX_AGE after creation');
     t.equal(session.idle_expires_at.getTime() - session.created_at.getTime(), 7 * 86_400_000, 'idle expiry REFRESH_TOKEN_TTL after creation');
     const tokens = await auth.ctx.db.selectFrom('auth.refresh_tokens').selectAll().where('session_id', '=', sessionId).execute();
@@ -142,13 +144,15 @@ test('register, login, me, password change over HTTP', async (t) => {
     t.equal(both.status, 400, 'even beside a valid header');
   });
 
-  await t.test('metrics count logins by outcome on /metrics', async (t) => {
-    const res = await http(base, 'GET', '/metrics');
-    t.equal(res.status, 200);
-    t.match(res.text, /auth_logins_total\{outcome="success",service="auth"\} [1-9]/);
-    t.match(res.text, /auth_logins_total\{outcome="invalid_credentials",service="auth"\} [1-9]/);
-    t.match(res.text, /auth_password_hashes_active\{service="auth"\} 0\n/, 'no hash running between requests');
-    t.match(res.text, /auth_password_hashes_queued\{service="auth"\} 0\n/);
+  await t.test('metrics count logins by outcome on the operations listener, never on the public port', async (t) => {
+    const hidden = await http(base, 'GET', '/metrics');
+    t.equal(hidden.status, 404);
+    t.same(hidden.body, { error: 'not_found', error_description: 'No route for GET /metrics.' });
+    const text = await scrapeMetrics(auth.app);
+    t.match(text, /auth_logins_total\{outcome="success",service="auth"\} [1-9]/);
+    t.match(text, /auth_logins_total\{outcome="invalid_credentials",service="auth"\} [1-9]/);
+    t.match(text, /auth_password_hashes_active\{service="auth"\} 0\n/, 'no hash running between requests');
+    t.match(text, /auth_password_hashes_queued\{service="auth"\} 0\n/);
   });
 
   await t.test('password change: 204; other sessions revoked, the current one kept; old password refused', async (t) => {

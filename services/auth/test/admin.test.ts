@@ -26,8 +26,8 @@ test('admin endpoints over HTTP, first admin from ADMIN_EMAIL/ADMIN_PASSWORD', a
     t.equal((paged.body as unknown[]).length, 1);
     const forbidden = await http(base, 'GET', '/admin/users', { headers: bearer(user.accessToken) });
     t.equal(forbidden.status, 403);
-    t.same(forbidden.body, { error: 'insufficient_scope', error_description: 'This needs the admin role.' });
-    t.equal(forbidden.headers.get('www-authenticate'), 'Bearer error="insufficient_scope"');
+    t.same(forbidden.body, { error: 'insufficient_scope', error_description: 'This needs a token with the scope "admin".' });
+    t.equal(forbidden.headers.get('www-authenticate'), 'Bearer error="insufficient_scope", scope="admin"', 'a user\'s login token has no admin scope');
     const anonymous = await http(base, 'GET', '/admin/users');
     t.equal(anonymous.status, 401);
     t.equal((await http(base, 'GET', '/admin/users?limit=abc', { headers: bearer(admin.accessToken) })).status, 400);

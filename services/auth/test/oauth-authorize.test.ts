@@ -4,66 +4,8 @@
 import { test } from 'tap';
 import * as client from 'openid-client';
 import { findSession } from '../src/repositories/sessions.js';
-import { claimsOf, registerAndLogin, uniqueEmail, PASSWORD, type TestAuth } from './helpers.js';
-import { FORM, basic, discover, form, oauthFailure, register, startIssuer, type RegisteredClient } from './oauth-helpers.js';
-
-const REDIRECT = 'http://localhost:4000/callback';
-
-interface LoginForm {
-  status: number;
-  html: string;
-  request: string;
-  cookie: string;
-  headers: Headers;
-}
-
-/** GET the authorization URL like a browser: the login page, its signed field and its cookie. */
-async function openLoginForm(url: URL | string): Promise<LoginForm> {
-  const res = await fetch(url, { redirect: 'manual' });
-  const html = await res.text();
-  const request = /name="request" value="([^"]+)"/.exec(html)?.[1] ?? '';
-  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('oauth_login='))?.split(';')[0] ?? '';
-  return { status: res.status, html, request: request.replace(/&quot;/g, '"').replace(/&amp;/g, '&'), cookie, headers: res.headers };
-}
-
-async function submitLogin(auth: TestAuth, page: Pick<LoginForm, 'request' | 'cookie'>, email: string, password: string): Promise<Response> {
-  return fetch(`${auth.base}/oauth/authorize`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { ...FORM, ...(page.cookie ? { cookie: page.cookie } : {}) },
-    body: form({ email, password, request: page.request }),
-  });
-}
-
-interface Started {
-  config: client.Configuration;
-  verifier: string;
-  state: string;
-  url: URL;
-}
-
-async function startFlow(auth: TestAuth, registered: RegisteredClient, method: 'basic' | 'none', extra: Record<string, string> = {}): Promise<Started> {
-  const config = await discover(auth, registered, method);
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    ...extra,
-  });
-  return { config, verifier, state, url };
-}
-
-/** Log in through the form and return the URL the browser lands on at the client. */
-async function authorize(auth: TestAuth, flow: Started, email: string): Promise<URL> {
-  const page = await openLoginForm(flow.url);
-  if (page.status !== 200) throw new Error(`login page answered ${page.status}`);
-  const res = await submitLogin(auth, page, email, PASSWORD);
-  if (res.status !== 303) throw new Error(`login answered ${res.status}: ${await res.text()}`);
-  return new URL(res.headers.get('location')!);
-}
+import { claimsOf, registerAndLogin, uniqueEmail, PASSWORD } from './helpers.js';
+import { FORM, REDIRECT, authorize, basic, form, oauthFailure, openLoginForm, register, startFlow, startIssuer, submitLogin, type RegisteredClient } from './oauth-helpers.js';
 
 test('authorization code + PKCE with openid-client, through the HTML login form', async (t) => {
   const auth = await startIssuer(t);

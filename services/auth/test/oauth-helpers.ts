@@ -6,7 +6,7 @@
 import type { Test } from 'tap';
 import * as client from 'openid-client';
 import { createClient, type ClientSpec } from '../src/domain/clients.js';
-import { startAuth, type TestAuth } from './helpers.js';
+import { PASSWORD, startAuth, type TestAuth } from './helpers.js';
 
 export function startIssuer(t: Test, overrides: Record<string, string> = {}): Promise<TestAuth> {
   return startAuth(t, overrides, { selfIssued: true });
@@ -18,7 +18,7 @@ export interface RegisteredClient {
 }
 
 export async function register(auth: TestAuth, spec: Partial<ClientSpec> & { grants: string[] }): Promise<RegisteredClient> {
-  const { client: row, secret } = await createClient(auth.ctx.db, { name: 'test client', public: false, redirectUris: [], scopes: [], ...spec });
+  const { client: row, secret } = await createClient(auth.ctx.db, { name: 'test client', public: false, redirectUris: [], scopes: [], firstParty: false, introspect: false, ...spec });
   return { id: row.id, secret };
 }
 
@@ -53,4 +53,63 @@ export const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 export function basic(id: string, secret: string): Record<string, string> {
   const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
   return { authorization: `Basic ${Buffer.from(`${encode(id)}:${encode(secret)}`).toString('base64')}` };
+}
+
+// The authorization code flow the way a browser drives it: the login page, the form post, the redirect.
+export const REDIRECT = 'http://localhost:4000/callback';
+
+export interface LoginForm {
+  status: number;
+  html: string;
+  request: string;
+  cookie: string;
+  headers: Headers;
+}
+
+/** GET the authorization URL like a browser: the login page, its signed field and its cookie. */
+export async function openLoginForm(url: URL | string): Promise<LoginForm> {
+  const res = await fetch(url, { redirect: 'manual' });
+  const html = await res.text();
+  const request = /name="request" value="([^"]+)"/.exec(html)?.[1] ?? '';
+  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('oauth_login='))?.split(';')[0] ?? '';
+  return { status: res.status, html, request: request.replace(/&quot;/g, '"').replace(/&amp;/g, '&'), cookie, headers: res.headers };
+}
+
+export async function submitLogin(auth: TestAuth, page: Pick<LoginForm, 'request' | 'cookie'>, email: string, password: string): Promise<Response> {
+  return fetch(`${auth.base}/oauth/authorize`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { ...FORM, ...(page.cookie ? { cookie: page.cookie } : {}) },
+    body: form({ email, password, request: page.request }),
+  });
+}
+
+export interface Started {
+  config: client.Configuration;
+  verifier: string;
+  state: string;
+  url: URL;
+}
+
+export async function startFlow(auth: TestAuth, registered: RegisteredClient, method: 'basic' | 'none', extra: Record<string, string> = {}): Promise<Started> {
+  const config = await discover(auth, registered, method);
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    ...extra,
+  });
+  return { config, verifier, state, url };
+}
+
+/** Log in through the form and return the URL the browser lands on at the client. */
+export async function authorize(auth: TestAuth, flow: Started, email: string, password = PASSWORD): Promise<URL> {
+  const page = await openLoginForm(flow.url);
+  if (page.status !== 200) throw new Error(`login page answered ${page.status}`);
+  const res = await submitLogin(auth, page, email, password);
+  if (res.status !== 303) throw new Error(`login answered ${res.status}: ${await res.text()}`);
+  return new URL(res.headers.get('location')!);
 }

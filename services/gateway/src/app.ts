@@ -37,10 +37,14 @@ export async function build(config: GatewayConfig, deps: GatewayDeps = {}): Prom
     fastify: { http: { maxHeaderSize: MAX_HEADER_BYTES } } as Partial<FastifyHttpOptions<Server>>,
     readiness: {
       jwks: async () => {
-        if (!app.tokens.verifier.jwksLoaded) throw new Error('the JWKS has not been loaded yet');
+        if (!app.tokens.jwks.loaded) throw new Error('the JWKS has not been loaded yet');
       },
-      // With `serve`, a Redis outage must not take every gateway out of rotation: it pauses
-      // revocation (gateway_revocation_live = 0) instead. With `refuse`, Redis is a hard dependency.
+      // Never in rotation with a revocation list not caught up once (from Redis or the auth service).
+      revocation: async () => {
+        if (!app.revocation.caughtUp) throw new Error('the revocation list has not been loaded yet');
+      },
+      // With `serve`, a Redis outage must not take every gateway out of rotation: the list is then
+      // polled from the auth service (gateway_revocation_live = 0). With `refuse`, Redis is a hard dependency.
       ...(config.revocationWhenRedisDown === 'refuse' ? { bus: () => bus.ping() } : {}),
     },
   });
@@ -64,7 +68,7 @@ export async function build(config: GatewayConfig, deps: GatewayDeps = {}): Prom
     refreshIntervalMs: config.jwksRefreshIntervalMs,
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
   });
-  await app.register(revocationPlugin, { bus });
+  await app.register(revocationPlugin, { bus, authUrl: config.authUrl, secret: config.gatewaySecret, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
   await app.register(rateLimitPlugin, {
     perIp: config.rateLimitPublicPerIp,
     perUser: config.rateLimitUser,

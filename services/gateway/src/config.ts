@@ -19,7 +19,8 @@ import {
   url,
   type SettingsOf,
 } from '@keygate/config';
-import { SUPPORTED_ALGORITHMS, type Algorithm } from '@keygate/token-verifier';
+import { DEFAULT_METRICS_PORTS, assertSeparateMetricsPort, metricsListenerSettings } from '@keygate/config';
+import { CLOCK_SKEW_SECONDS, SIGNING_ALGS, isSigningAlg, type SigningAlg } from '@keygate/tokens';
 import { DEFAULT_ROUTES, parseRouteSpecs, resolveRoutes, type Route } from './route-table.js';
 
 const httpUrl = { protocols: ['http:', 'https:'] } as const;
@@ -27,6 +28,7 @@ const httpUrl = { protocols: ['http:', 'https:'] } as const;
 export const gatewaySettings = {
   ...coreSettings,
   port: int('GATEWAY_PORT', { default: 8080, min: 0, max: 65_535 }),
+  ...metricsListenerSettings(DEFAULT_METRICS_PORTS.gateway),
   authUrl: requiredUrl('AUTH_URL', { ...httpUrl, default: 'http://127.0.0.1:8081' }),
   ordersUrl: requiredUrl('ORDERS_URL', { ...httpUrl, default: 'http://127.0.0.1:8082' }),
   notificationsUrl: requiredUrl('NOTIFICATIONS_URL', { ...httpUrl, default: 'http://127.0.0.1:8083' }),
@@ -48,10 +50,10 @@ export const gatewaySettings = {
   tokenAlgorithms: list('TOKEN_ALGORITHMS', {
     default: ['RS256'],
     check(item) {
-      if (!(SUPPORTED_ALGORITHMS as readonly string[]).includes(item)) throw new Error(`"${item}" is not one of ${SUPPORTED_ALGORITHMS.join(', ')}`);
+      if (!isSigningAlg(item)) throw new Error(`"${item}" is not one of ${SIGNING_ALGS.join(', ')}`);
     },
   }),
-  clockSkewSec: int('CLOCK_SKEW_SEC', { default: 30, min: 0, max: 30, unit: 'seconds' }),
+  clockSkewSec: int('CLOCK_SKEW_SEC', { default: CLOCK_SKEW_SECONDS, min: 0, max: CLOCK_SKEW_SECONDS, unit: 'seconds' }),
   tokenMaxLength: int('TOKEN_MAX_LENGTH', { default: 8192, min: 512, max: 65_536, unit: 'characters' }),
   tokenCacheSize: int('TOKEN_CACHE_SIZE', { default: 20_000, min: 0, max: 1_000_000 }),
   jwksRefetchCooldownMs: int('JWKS_REFETCH_COOLDOWN_MS', { default: 10_000, min: 0, max: 3_600_000, unit: 'milliseconds' }),
@@ -65,7 +67,7 @@ type Settings = SettingsOf<typeof gatewaySettings>;
 export type GatewayConfig = Omit<Settings, 'gatewaySecret' | 'jwksUrl' | 'tokenAlgorithms' | 'routesJson' | 'routesFile'> & {
   gatewaySecret: Buffer;
   jwksUrl: string;
-  tokenAlgorithms: readonly Algorithm[];
+  tokenAlgorithms: readonly SigningAlg[];
   routes: readonly Route[];
 };
 
@@ -87,6 +89,7 @@ function loadRoutes(settings: Settings): Route[] {
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>>, warn: (message: string) => void = () => {}): GatewayConfig {
   const settings = loadSettings(gatewaySettings, env);
+  assertSeparateMetricsPort(settings, 'GATEWAY_PORT');
   assertProductionReady(settings, { GATEWAY_SECRET: settings.gatewaySecret }, { needsDatabase: false });
   const gatewaySecret = embeddedSecret(settings.gatewaySecret, { env: 'GATEWAY_SECRET', dataDir: settings.dataDir, bytes: 32, nodeEnv: settings.nodeEnv, warn });
   const { routesJson: _json, routesFile: _file, ...rest } = settings;
@@ -94,7 +97,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, wa
     ...rest,
     gatewaySecret,
     jwksUrl: settings.jwksUrl ?? `${settings.authUrl.replace(/\/+$/, '')}/.well-known/jwks.json`,
-    tokenAlgorithms: settings.tokenAlgorithms as readonly Algorithm[],
+    tokenAlgorithms: settings.tokenAlgorithms as readonly SigningAlg[],
     routes: Object.freeze(loadRoutes(settings)),
   });
 }

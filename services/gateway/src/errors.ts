@@ -1,6 +1,7 @@
 /**
  * The gateway's coded errors. 401s carry an RFC 6750 challenge: bare when no token was sent,
- * with error="invalid_token" when one was; 403 says error="insufficient_scope".
+ * with error="invalid_token" when one was; 403 says error="insufficient_scope", and when a scope
+ * is missing names the scopes the request needs (RFC 6750 §3's `scope` attribute).
  */
 import { AppError, CommonErrors, createError } from '@keygate/errors';
 
@@ -29,6 +30,12 @@ export const GatewayErrors = {
   insufficientScope: (description = 'Your role is not allowed on this route.') =>
     new AppError('insufficient_scope', 403, description, {
       headers: { 'www-authenticate': `${REALM}, error="insufficient_scope", error_description="${quoted(description)}"` },
+    }),
+  missingScope: (needed: readonly string[]) =>
+    new AppError('insufficient_scope', 403, `The access token lacks the scope this request needs: ${needed.join(' ')}.`, {
+      headers: {
+        'www-authenticate': `${REALM}, error="insufficient_scope", error_description="The access token lacks a scope this request needs.", scope="${quoted(needed.join(' '))}"`,
+      },
     }),
   tokenInQuery: createError('invalid_request', 400, 'Send the access token in the Authorization header, never in the query string.'),
   duplicateAuthorization: createError('invalid_request', 400, 'Send exactly one Authorization header.'),

@@ -1,10 +1,11 @@
 /**
  * The gateway's route table: path prefix → upstream, whether a token is required, which roles
- * may pass, whether Authorization travels on. Loaded from GATEWAY_ROUTES (JSON) or
- * GATEWAY_ROUTES_FILE, else the contract's defaults. Matching is by whole path segments
- * (`/orders` matches `/orders` and `/orders/…`, never `/ordersX`), longest prefix first, and
- * always on the normalised path (see path.ts), which is also the path forwarded.
+ * may pass, which scopes each method needs, whether Authorization travels on. Loaded from
+ * GATEWAY_ROUTES (JSON) or GATEWAY_ROUTES_FILE, else the contract's defaults. Matching is by
+ * whole path segments (`/orders` matches `/orders` and `/orders/…`, never `/ordersX`), longest
+ * prefix first, and always on the normalised path (see path.ts), which is also the path forwarded.
  */
+import { KNOWN_SCOPES } from '@keygate/tokens';
 
 export type UpstreamName = 'auth' | 'orders' | 'notifications';
 
@@ -16,6 +17,12 @@ export interface RouteSpec {
   auth: 'none' | 'required';
   /** Roles allowed through (only with auth "required"); absent: any role. */
   roles?: readonly string[];
+  /**
+   * Scopes the token must hold, per method (only with auth "required"): keys are method names or
+   * "*" (every method not listed; required, so no method of a scoped route is left open). HEAD
+   * uses GET's entry when it has none of its own. Absent: a valid token is enough.
+   */
+  scopes?: Readonly<Record<string, readonly string[]>>;
   /** Forward the client's Authorization header (the auth service needs it for /auth/me etc.). */
   forwardAuthorization?: boolean;
 }
@@ -27,20 +34,45 @@ export interface Route {
   origin: string;
   requireToken: boolean;
   roles: ReadonlySet<string> | undefined;
+  /** Method → the scopes it needs, for every method the gateway forwards; undefined: none needed. */
+  scopes: ReadonlyMap<string, readonly string[]> | undefined;
   forwardAuthorization: boolean;
 }
+
+/** The methods the gateway forwards (the proxy route's list, and what a scoped route resolves). */
+export const ROUTED_METHODS = ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT'] as const;
 
 export const DEFAULT_ROUTES: readonly RouteSpec[] = [
   { prefix: '/auth', upstream: 'auth', auth: 'none', forwardAuthorization: true },
   { prefix: '/oauth', upstream: 'auth', auth: 'none', forwardAuthorization: true },
   { prefix: '/.well-known', upstream: 'auth', auth: 'none' },
-  { prefix: '/admin', upstream: 'auth', auth: 'required', roles: ['admin'], forwardAuthorization: true },
-  { prefix: '/orders', upstream: 'orders', auth: 'required' },
-  { prefix: '/notifications', upstream: 'notifications', auth: 'required' },
+  { prefix: '/admin', upstream: 'auth', auth: 'required', roles: ['admin'], scopes: { '*': ['admin'] }, forwardAuthorization: true },
+  { prefix: '/orders', upstream: 'orders', auth: 'required', scopes: { GET: ['orders:read'], '*': ['orders:write'] } },
+  { prefix: '/notifications', upstream: 'notifications', auth: 'required', scopes: { GET: ['notifications:read'], '*': ['notifications:write'] } },
 ];
 
 const PREFIX_PATTERN = /^(\/[A-Za-z0-9._~!$&'()*+,;=:@-]+)+$|^\/$/;
-const SPEC_KEYS = new Set(['prefix', 'upstream', 'auth', 'roles', 'forwardAuthorization']);
+const SPEC_KEYS = new Set(['prefix', 'upstream', 'auth', 'roles', 'scopes', 'forwardAuthorization']);
+const SCOPE_KEYS = new Set<string>([...ROUTED_METHODS, '*']);
+
+/** Checks a route's `scopes` entry; `where` names the route in the one-line start-up error. */
+function parseScopes(value: unknown, where: string): Record<string, string[]> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error(`${where}: scopes must be an object of method → scope list, e.g. {"GET": ["orders:read"], "*": ["orders:write"]}`);
+  }
+  const out: Record<string, string[]> = {};
+  for (const [method, scopes] of Object.entries(value)) {
+    if (!SCOPE_KEYS.has(method)) throw new Error(`${where}: scopes has an unknown method ${JSON.stringify(method)} (use ${[...SCOPE_KEYS].join(', ')})`);
+    if (!Array.isArray(scopes) || scopes.length === 0 || !scopes.every((scope) => typeof scope === 'string')) {
+      throw new Error(`${where}: scopes.${method} must be a non-empty array of scope names`);
+    }
+    const unknown = scopes.find((scope: string) => !KNOWN_SCOPES.has(scope));
+    if (unknown !== undefined) throw new Error(`${where}: scopes.${method} names ${JSON.stringify(unknown)}, which is not one of ${[...KNOWN_SCOPES].join(', ')}`);
+    out[method] = [...new Set(scopes as string[])];
+  }
+  if (out['*'] === undefined) throw new Error(`${where}: scopes must have a "*" entry for the methods not listed`);
+  return out;
+}
 
 /** Validates a parsed route list; throws an Error whose message names the problem. */
 export function parseRouteSpecs(value: unknown): RouteSpec[] {
@@ -54,22 +86,30 @@ export function parseRouteSpecs(value: unknown): RouteSpec[] {
     if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix) || /\/\.\.?(\/|$)/.test(prefix)) {
       throw new Error(`${where}: prefix must be a plain absolute path like "/orders"`);
     }
-    if (typeof spec.upstream !== 'string' || spec.upstream === '') throw new Error(`${where}: upstream must be auth, orders, notifications or an http(s) URL`);
-    if (spec.auth !== 'none' && spec.auth !== 'required') throw new Error(`${where}: auth must be "none" or "required"`);
+    // From here on errors name the route by its prefix as well: the line an operator searches for.
+    const named = `${where} (${prefix})`;
+    if (typeof spec.upstream !== 'string' || spec.upstream === '') throw new Error(`${named}: upstream must be auth, orders, notifications or an http(s) URL`);
+    if (spec.auth !== 'none' && spec.auth !== 'required') throw new Error(`${named}: auth must be "none" or "required"`);
     if (spec.roles !== undefined) {
       if (!Array.isArray(spec.roles) || spec.roles.length === 0 || !spec.roles.every((role) => typeof role === 'string' && role !== '')) {
-        throw new Error(`${where}: roles must be a non-empty array of role names`);
+        throw new Error(`${named}: roles must be a non-empty array of role names`);
       }
-      if (spec.auth !== 'required') throw new Error(`${where}: roles need auth "required"`);
+      if (spec.auth !== 'required') throw new Error(`${named}: roles need auth "required"`);
+    }
+    let scopes: Record<string, string[]> | undefined;
+    if (spec.scopes !== undefined) {
+      scopes = parseScopes(spec.scopes, named);
+      if (spec.auth !== 'required') throw new Error(`${named}: scopes need auth "required"`);
     }
     if (spec.forwardAuthorization !== undefined && typeof spec.forwardAuthorization !== 'boolean') {
-      throw new Error(`${where}: forwardAuthorization must be true or false`);
+      throw new Error(`${named}: forwardAuthorization must be true or false`);
     }
     return {
       prefix,
       upstream: spec.upstream,
       auth: spec.auth,
       ...(spec.roles ? { roles: spec.roles as string[] } : {}),
+      ...(scopes ? { scopes } : {}),
       ...(spec.forwardAuthorization === undefined ? {} : { forwardAuthorization: spec.forwardAuthorization }),
     };
   });
@@ -98,10 +138,24 @@ export function resolveRoutes(specs: readonly RouteSpec[], upstreams: Readonly<R
       origin: url.origin,
       requireToken: spec.auth === 'required',
       roles: spec.roles ? new Set(spec.roles) : undefined,
+      scopes: spec.scopes ? scopesByMethod(spec.scopes) : undefined,
       forwardAuthorization: spec.forwardAuthorization ?? false,
     };
   });
   return routes.sort((a, b) => b.prefix.length - a.prefix.length);
+}
+
+/**
+ * Every routed method's scopes, resolved once at start-up (its own entry, HEAD falling back to
+ * GET's, then "*"), so a request costs one Map lookup. Frozen: the lists are shared by requests.
+ */
+function scopesByMethod(scopes: Readonly<Record<string, readonly string[]>>): ReadonlyMap<string, readonly string[]> {
+  const byMethod = new Map<string, readonly string[]>();
+  for (const method of ROUTED_METHODS) {
+    const needed = scopes[method] ?? (method === 'HEAD' ? scopes.GET : undefined) ?? scopes['*'];
+    if (needed !== undefined) byMethod.set(method, Object.freeze([...needed]));
+  }
+  return byMethod;
 }
 
 /** The route for a normalised path: the longest prefix that matches whole segments. */

@@ -28,6 +28,16 @@ t0.test('defaults follow the contract', async (t) => {
   t.equal(route('/'), undefined);
 });
 
+t0.test('default scopes per method follow the contract, resolved for every method', async (t) => {
+  const { routes } = loadConfig(base);
+  const scopes = (path: string) => Object.fromEntries(matchRoute(routes, path)!.scopes ?? []);
+  const write = (scope: string) => ({ DELETE: [scope], OPTIONS: [scope], PATCH: [scope], POST: [scope], PUT: [scope] });
+  t.same(scopes('/orders/1'), { GET: ['orders:read'], HEAD: ['orders:read'], ...write('orders:write') });
+  t.same(scopes('/notifications'), { GET: ['notifications:read'], HEAD: ['notifications:read'], ...write('notifications:write') });
+  t.same(scopes('/admin/users'), { GET: ['admin'], HEAD: ['admin'], ...write('admin') });
+  for (const path of ['/auth/login', '/oauth/token', '/.well-known/jwks.json']) t.equal(matchRoute(routes, path)!.scopes, undefined, `${path}: no token, no scopes`);
+});
+
 t0.test('routes from GATEWAY_ROUTES or GATEWAY_ROUTES_FILE, longest prefix first', async (t) => {
   const routes = [
     { prefix: '/api', upstream: 'http://10.0.0.5:9000', auth: 'required' },
@@ -43,6 +53,19 @@ t0.test('routes from GATEWAY_ROUTES or GATEWAY_ROUTES_FILE, longest prefix first
   t.same([...(matchRoute(fromFile.routes, '/anything')?.roles ?? [])], ['admin']);
 });
 
+/** Bad `scopes` entries on route 1 (/orders), and the one line each must produce. */
+const scopeErrors: Array<[unknown, RegExp]> = [
+  [{ GET: ['orders:reed'], '*': ['orders:write'] }, /route 1 \(\/orders\): scopes\.GET names "orders:reed", which is not one of account, admin, orders:read/],
+  [{ get: ['orders:read'], '*': ['orders:write'] }, /route 1 \(\/orders\): scopes has an unknown method "get"/],
+  [{ FETCH: ['orders:read'], '*': ['orders:write'] }, /unknown method "FETCH"/],
+  [{ GET: 'orders:read', '*': ['orders:write'] }, /route 1 \(\/orders\): scopes\.GET must be a non-empty array/],
+  [{ GET: [], '*': ['orders:write'] }, /scopes\.GET must be a non-empty array/],
+  [{ GET: [7], '*': ['orders:write'] }, /scopes\.GET must be a non-empty array/],
+  [{ GET: ['orders:read'] }, /route 1 \(\/orders\): scopes must have a "\*" entry/],
+  [['orders:read'], /route 1 \(\/orders\): scopes must be an object/],
+  ['orders:read', /scopes must be an object/],
+];
+
 t0.test('invalid settings stop start-up with a message naming the setting', async (t) => {
   const bad: Array<[Record<string, string>, string, RegExp]> = [
     [{ GATEWAY_ROUTES: 'not json' }, 'GATEWAY_ROUTES', /JSON/],
@@ -54,6 +77,22 @@ t0.test('invalid settings stop start-up with a message naming the setting', asyn
     [{ GATEWAY_ROUTES: JSON.stringify([{ prefix: '/a', upstream: 'orders', auth: 'none', roles: ['admin'] }]) }, 'GATEWAY_ROUTES', /roles/],
     [{ GATEWAY_ROUTES: JSON.stringify([{ prefix: '/a', upstream: 'orders', auth: 'none', extra: 1 }]) }, 'GATEWAY_ROUTES', /unknown field/],
     [{ GATEWAY_ROUTES: JSON.stringify([{ prefix: '/a', upstream: 'http://x/path', auth: 'none' }]) }, 'GATEWAY_ROUTES', /origin/],
+    ...scopeErrors.map(([scopes, message]): [Record<string, string>, string, RegExp] => [
+      { GATEWAY_ROUTES: JSON.stringify([{ prefix: '/auth', upstream: 'auth', auth: 'none' }, { prefix: '/orders', upstream: 'orders', auth: 'required', scopes }]) },
+      'GATEWAY_ROUTES',
+      message,
+    ]),
+    [
+      // JSON text, since an object literal's __proto__ sets the prototype instead of a key.
+      { GATEWAY_ROUTES: '[{"prefix": "/orders", "upstream": "orders", "auth": "required", "scopes": {"__proto__": ["admin"], "*": ["orders:read"]}}]' },
+      'GATEWAY_ROUTES',
+      /route 0 \(\/orders\): scopes has an unknown method "__proto__"/,
+    ],
+    [
+      { GATEWAY_ROUTES: JSON.stringify([{ prefix: '/orders', upstream: 'orders', auth: 'none', scopes: { '*': ['orders:read'] } }]) },
+      'GATEWAY_ROUTES',
+      /^Invalid setting GATEWAY_ROUTES: route 0 \(\/orders\): scopes need auth "required"$/,
+    ],
     [{ GATEWAY_ROUTES_FILE: '/nonexistent/routes.json' }, 'GATEWAY_ROUTES_FILE', /ENOENT|no such file/],
     [{ REVOCATION_WHEN_REDIS_DOWN: 'maybe' }, 'REVOCATION_WHEN_REDIS_DOWN', /serve, refuse/],
     [{ RATE_LIMIT_USER: '0' }, 'RATE_LIMIT_USER', /between/],
@@ -72,6 +111,7 @@ t0.test('invalid settings stop start-up with a message naming the setting', asyn
     t.ok(caught instanceof ConfigError, `${setting}: a ConfigError`);
     t.equal((caught as ConfigError).setting, setting);
     t.match((caught as Error).message, message);
+    t.notMatch((caught as Error).message, /\n/, `${setting}: one line`);
   }
   t.throws(() => loadConfig({ ...base, NODE_ENV: 'production' }), /DATABASE_URL|REDIS_URL|GATEWAY_SECRET/);
 });

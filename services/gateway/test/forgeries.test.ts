@@ -1,12 +1,29 @@
 import { createHmac, createPublicKey } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
 import t0 from 'tap';
+import { scrapeMetrics } from '@keygate/testing';
 import { claimsOf, makeKey, nowSec, send, startRig } from './helpers.js';
 
 const rig = await startRig({ JWKS_REFETCH_COOLDOWN_MS: '60000' });
 t0.teardown(() => rig.close());
 
 const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** Signs any header and payload with the rig's real RS256 key (jose will not write every header member). */
+async function signRaw(header: Record<string, unknown>, payload: Record<string, unknown>): Promise<string> {
+  const input = `${b64(header)}.${b64(payload)}`;
+  const signature = await crypto.subtle.sign({ name: 'RSASSA-PKCS1-v1_5' }, rig.keys[0]!.privateKey, new TextEncoder().encode(input));
+  return `${input}.${Buffer.from(signature).toString('base64url')}`;
+}
+
+t0.test('the Bearer scheme name is read in any case (RFC 7235)', async (t) => {
+  const token = await rig.mint({ sub: 'any-case' });
+  for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
+    const res = await send(rig.url, { path: '/orders', headers: { Authorization: `${scheme} ${token}` } });
+    t.equal(res.status, 200, scheme);
+  }
+});
 
 t0.test('on one keep-alive connection (the per-connection token memo), every forgery after a valid token is still refused', async (t) => {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -70,6 +87,9 @@ t0.test('every forgery is refused with 401 invalid_token and a Bearer challenge,
     'garbage base64': 'e30=.e30=.e30=',
     'not a JWS': 'hello',
     'padded segments': `${h}=.${p}.${s}`,
+    // Same signature bytes (the last character's unused bits are ignored by lenient decoders): refused as non-canonical.
+    'last signature character with its unused low bit flipped': `${h}.${p}.${s.slice(0, -1)}${ALPHABET[ALPHABET.indexOf(s[s.length - 1]!) ^ 1]!}`,
+    'zip header member, signed by the real key': await signRaw({ ...header, zip: 'DEF' }, payload),
     'a 100 KB token': `${h}.${'A'.repeat(100 * 1024)}.${s}`,
   };
   const before = rig.orders.seen.length;
@@ -84,8 +104,10 @@ t0.test('every forgery is refused with 401 invalid_token and a Bearer challenge,
   // The real token still works, and the forged kids cost at most one JWKS refetch in total.
   const ok = await send(rig.url, { path: '/orders', headers: { Authorization: `Bearer ${good}` } });
   t.equal(ok.status, 200);
+  const resigned = await send(rig.url, { path: '/orders', headers: { Authorization: `Bearer ${await signRaw(header, payload)}` } });
+  t.equal(resigned.status, 200, 'control: re-signed by hand without the zip member, the same claims pass');
   t.ok(rig.jwksRequests <= 2, `JWKS fetched ${rig.jwksRequests} times`);
-  const metrics = await send(rig.url, { path: '/metrics' });
-  t.match(metrics.text, /gateway_token_rejections_total\{reason="alg_mismatch",service="gateway"\} 2/);
-  t.match(metrics.text, /gateway_token_rejections_total\{reason="header_forbidden",service="gateway"\} 3/);
+  const metrics = await scrapeMetrics(rig.gateway);
+  t.match(metrics, /gateway_token_rejections_total\{reason="alg_mismatch",service="gateway"\} 2/);
+  t.match(metrics, /gateway_token_rejections_total\{reason="header_forbidden",service="gateway"\} 4/);
 });

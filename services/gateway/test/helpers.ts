@@ -9,9 +9,10 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
-import { gatewayTrust } from '@keygate/gateway-trust';
+import { GATEWAY_CALLER_ROLE, gatewayTrust, type GatewayUser } from '@keygate/gateway-trust';
 import { errorsPlugin } from '@keygate/service-kit';
 import { createTestEnvironment } from '@keygate/testing';
+import { firstPartySessionScope } from '@keygate/tokens';
 import { build, type GatewayDeps } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 
@@ -34,7 +35,7 @@ export interface Echo {
   headers: IncomingHttpHeaders;
   rawHeaders: string[];
   body: string;
-  user?: { id: string; role: string } | null;
+  user?: GatewayUser | null;
 }
 
 export interface Upstream {
@@ -47,8 +48,16 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-/** An upstream echoing what it received; with `secret`, it also insists on a valid gateway proof. */
-export async function startUpstream(options: { secret?: Buffer; jwks?: () => { keys: JWK[] } } = {}): Promise<Upstream> {
+/** What the fake auth service answers on GET /internal/revocations: the list, or null for a 503 (its database is down). */
+export type InternalRevocations = Array<{ member: string; until: number }> | null;
+
+/**
+ * An upstream echoing what it received; with `secret`, it also insists on a valid gateway proof.
+ * With `internal`, it plays auth's GET /internal/revocations (gateway's own proof required).
+ */
+export async function startUpstream(
+  options: { secret?: Buffer; jwks?: () => { keys: JWK[] }; internal?: { secret: Buffer; revocations: () => InternalRevocations; calls: () => void } } = {},
+): Promise<Upstream> {
   const app = Fastify();
   await app.register(errorsPlugin);
   const state = { seen: [] as Echo[], delayMs: 0 };
@@ -57,6 +66,19 @@ export async function startUpstream(options: { secret?: Buffer; jwks?: () => { k
   if (options.jwks) {
     const jwks = options.jwks;
     app.get('/.well-known/jwks.json', async (_request, reply) => reply.header('cache-control', 'public, max-age=60').send(jwks()));
+  }
+  if (options.internal) {
+    const internal = options.internal;
+    await app.register(async (scope) => {
+      await scope.register(gatewayTrust, { secret: internal.secret });
+      scope.get('/internal/revocations', async (request, reply) => {
+        internal.calls();
+        if (request.user.role !== GATEWAY_CALLER_ROLE) return reply.code(401).send({ error: 'unauthorized', error_description: 'not the gateway' });
+        const revocations = internal.revocations();
+        if (revocations === null) return reply.code(503).send({ error: 'service_unavailable', error_description: 'The database is unavailable.' });
+        return { revocations };
+      });
+    });
   }
   await app.register(async (scope) => {
     if (options.secret) await scope.register(gatewayTrust, { secret: options.secret });
@@ -104,21 +126,31 @@ export interface Rig {
   /** The JWKS the fake auth service serves now; replace to rotate. */
   jwks: { keys: JWK[] };
   jwksRequests: number;
+  /** What the fake auth service's /internal/revocations answers now (default: an empty list). */
+  internalRevocations: InternalRevocations;
+  internalRevocationCalls: number;
   issuer: string;
   secret: Buffer;
   mint(claims?: Record<string, unknown>, header?: Record<string, unknown>, key?: SigningKey): Promise<string>;
   close(): Promise<void>;
 }
 
-export async function startRig(env: Record<string, string> = {}, deps: GatewayDeps = {}): Promise<Rig> {
+export async function startRig(env: Record<string, string> = {}, deps: GatewayDeps = {}, options: { internalRevocations?: InternalRevocations } = {}): Promise<Rig> {
   const key = await makeKey('key-1');
   const testEnv = await createTestEnvironment({ ISSUER: 'http://localhost:8080', AUDIENCE, ...env });
   const secret = Buffer.from(testEnv.env.GATEWAY_SECRET!, 'base64');
-  const rig = { jwks: { keys: [key.jwk] }, jwksRequests: 0 } as Rig;
+  const rig = { jwks: { keys: [key.jwk] }, jwksRequests: 0, internalRevocations: options.internalRevocations === undefined ? [] : options.internalRevocations, internalRevocationCalls: 0 } as Rig;
   const auth = await startUpstream({
     jwks: () => {
       rig.jwksRequests += 1;
       return rig.jwks;
+    },
+    internal: {
+      secret,
+      revocations: () => rig.internalRevocations,
+      calls: () => {
+        rig.internalRevocationCalls += 1;
+      },
     },
   });
   const orders = await startUpstream({ secret });
@@ -156,14 +188,20 @@ export function nowSec(): number {
   return Math.floor(Date.now() / 1000);
 }
 
+/**
+ * A token as auth would issue it; by default what a first-party sign-in gets (its scope follows
+ * the role, as /auth/login's does). `{scope: undefined}` leaves the claim out.
+ */
 export async function mintToken(key: SigningKey, claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}): Promise<string> {
   const now = nowSec();
+  const role = typeof claims.role === 'string' ? claims.role : 'user';
   const payload: Record<string, unknown> = {
     aud: AUDIENCE,
     sub: 'user-1',
-    role: 'user',
+    role,
     sid: `session-${randomUUID()}`,
     client_id: 'web',
+    scope: firstPartySessionScope(role),
     jti: randomUUID(),
     iat: now,
     exp: now + 900,

@@ -48,7 +48,7 @@ t0.test('the upstream receives the normalised path, and the proof covers exactly
   t.equal(res.status, 200, res.text);
   const echo = res.json<Echo>();
   t.equal(echo.url, '/orders/a/c?x=%2e%2e&y=1');
-  t.same(echo.user, { id: 'u-1', role: 'user' }, 'the upstream verified the proof for that path');
+  t.match(echo.user, { id: 'u-1', role: 'user' }, 'the upstream verified the proof for that path');
 
   const admin = await rig.mint({ role: 'admin' });
   const viaOrders = await send(rig.url, { path: '/orders/../admin/users', headers: { Authorization: `Bearer ${admin}` } });
@@ -58,7 +58,7 @@ t0.test('the upstream receives the normalised path, and the proof covers exactly
   const oddQuery = await send(rig.url, { path: "/orders?q=a'b&x=%22y%22&z=%2F..%2F&&e=", headers: { Authorization: `Bearer ${token}` } });
   t.equal(oddQuery.status, 200, oddQuery.text);
   t.equal(oddQuery.json<Echo>().url, "/orders?q=a'b&x=%22y%22&z=%2F..%2F&&e=", 'the query travels byte for byte');
-  t.same(oddQuery.json<Echo>().user, { id: 'u-1', role: 'user' }, 'and the proof covers it');
+  t.match(oddQuery.json<Echo>().user, { id: 'u-1', role: 'user' }, 'and the proof covers it');
 
   const encoded = await send(rig.url, { path: '/%6Frders/x%20y', headers: { Authorization: `Bearer ${token}` } });
   t.equal(encoded.status, 200);

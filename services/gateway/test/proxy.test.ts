@@ -1,12 +1,14 @@
 import t0 from 'tap';
+import { verifyGatewayProof } from '@keygate/gateway-trust';
 import { claimsOf, countRaw, send, startRig, type Echo } from './helpers.js';
 
 const rig = await startRig();
-t0.teardown(() => rig.close());
+const custom = await startRig({ GATEWAY_ROUTES: JSON.stringify([{ prefix: '/open', upstream: 'orders', auth: 'required' }]) });
+t0.teardown(() => Promise.all([rig.close(), custom.close()]));
 const test = t0.test.bind(t0);
 
-test('a valid token reaches the upstream with exactly one X-User-ID and X-User-Role, whatever the client sent', async (t) => {
-  const token = await rig.mint({ sub: 'u-42', role: 'user' });
+test('a valid token reaches the upstream with exactly one X-User-ID, X-User-Role, X-Client-ID and X-User-Scope, whatever the client sent', async (t) => {
+  const token = await rig.mint({ sub: 'u-42', role: 'user', client_id: 'third-party', scope: 'orders:read' });
   const res = await send(rig.url, {
     path: '/orders?limit=5&sort=desc',
     headers: [
@@ -18,6 +20,14 @@ test('a valid token reaches the upstream with exactly one X-User-ID and X-User-R
       'X_User_Role', 'admin',
       'x.user.id', 'admin',
       'X-User-Email', 'admin@example.com',
+      'X-Client-ID', 'keygate-web',
+      'x-client-id', 'keygate-web',
+      'X_Client_Id', 'keygate-web',
+      'x.client.id', 'keygate-web',
+      'xclientid', 'keygate-web',
+      'X-User-Scope', 'admin account orders:write',
+      'x_user_scope', 'admin',
+      'X.User.Scope', 'admin',
       'X-Gateway-Proof', 't=1;v1=forged',
       'x_gateway_proof', 'forged',
       'X-Request-ID', 'client-chosen-id',
@@ -33,13 +43,15 @@ test('a valid token reaches the upstream with exactly one X-User-ID and X-User-R
   t.equal(res.status, 200, res.text);
   const echo = res.json<Echo>();
   // The upstream checked the proof (gatewayTrust) and derived request.user from it.
-  t.same(echo.user, { id: 'u-42', role: 'user' });
+  t.same(echo.user, { id: 'u-42', role: 'user', clientId: 'third-party', scope: 'orders:read' });
   t.equal(echo.url, '/orders?limit=5&sort=desc');
-  t.equal(countRaw(echo.rawHeaders, 'x-user-id'), 1);
-  t.equal(countRaw(echo.rawHeaders, 'x-user-role'), 1);
+  for (const name of ['x-user-id', 'x-user-role', 'x-client-id', 'x-user-scope']) t.equal(countRaw(echo.rawHeaders, name), 1, `one ${name}`);
   t.equal(echo.headers['x-user-id'], 'u-42');
   t.equal(echo.headers['x-user-role'], 'user');
-  for (const name of ['x_user_id', 'x_user_role', 'x.user.id', 'x-user-email', 'x_gateway_proof', 'forwarded', 'x-custom-hop', 'authorization']) {
+  t.equal(echo.headers['x-client-id'], 'third-party');
+  t.equal(echo.headers['x-user-scope'], 'orders:read');
+  const names = ['x_user_id', 'x_user_role', 'x.user.id', 'x-user-email', 'x_client_id', 'x.client.id', 'xclientid', 'x_user_scope', 'x.user.scope'];
+  for (const name of [...names, 'x_gateway_proof', 'forwarded', 'x-custom-hop', 'authorization']) {
     t.equal(echo.headers[name], undefined, `${name} is not forwarded`);
   }
   t.equal(countRaw(echo.rawHeaders, 'x-gateway-proof'), 1);
@@ -49,6 +61,31 @@ test('a valid token reaches the upstream with exactly one X-User-ID and X-User-R
   t.equal(echo.headers['x-real-ip'], '127.0.0.1');
   t.not(echo.headers['x-forwarded-host'], 'evil.test');
   t.equal(echo.headers['x-kept'], 'kept');
+  // The proof binds the scope and client id the upstream heard: altered on the way, it fails.
+  const proof = echo.headers['x-gateway-proof'] as string;
+  const claims = {
+    method: 'GET',
+    path: echo.url,
+    userId: 'u-42',
+    role: 'user',
+    clientId: 'third-party',
+    scope: 'orders:read',
+    requestId: echo.headers['x-request-id'] as string,
+  };
+  t.same(verifyGatewayProof(rig.secret, proof, claims), { ok: true, timestamp: Number(/^t=(\d+);/.exec(proof)![1]) });
+  t.same(verifyGatewayProof(rig.secret, proof, { ...claims, scope: 'orders:read orders:write' }), { ok: false, reason: 'bad_signature' });
+  t.same(verifyGatewayProof(rig.secret, proof, { ...claims, clientId: 'keygate-web' }), { ok: false, reason: 'bad_signature' });
+});
+
+test('a token without scope travels as an empty X-User-Scope, covered by the proof', async (t) => {
+  // A route without scopes (a custom table) is the only place such a token gets through.
+  const token = await custom.mint({ scope: undefined });
+  const res = await send(custom.url, { path: '/open', headers: ['Authorization', `Bearer ${token}`, 'X-User-Scope', 'admin'] });
+  t.equal(res.status, 200, res.text);
+  const echo = res.json<Echo>();
+  t.equal(echo.headers['x-user-scope'], '');
+  t.equal(countRaw(echo.rawHeaders, 'x-user-scope'), 1);
+  t.same(echo.user, { id: 'user-1', role: 'user', clientId: 'web', scope: '' }, 'the upstream verified the proof over the empty value');
 });
 
 test('duplicate identity headers in one spelling are dropped too', async (t) => {
@@ -61,7 +98,7 @@ test('duplicate identity headers in one spelling are dropped too', async (t) => 
   const echo = res.json<Echo>();
   t.equal(countRaw(echo.rawHeaders, 'x-user-role'), 1);
   t.equal(echo.headers['x-user-role'], 'user');
-  t.same(echo.user, { id: 'u-7', role: 'user' });
+  t.match(echo.user, { id: 'u-7', role: 'user' });
 });
 
 test('public auth routes are forwarded without identity, with Authorization, and bodies stream through', async (t) => {
@@ -70,7 +107,7 @@ test('public auth routes are forwarded without identity, with Authorization, and
   const res = await send(rig.url, {
     method: 'POST',
     path: '/auth/login',
-    headers: ['Content-Type', 'application/json', 'Authorization', `Bearer ${token}`, 'X-User-ID', 'admin', 'X-Gateway-Proof', 'forged'],
+    headers: ['Content-Type', 'application/json', 'Authorization', `Bearer ${token}`, 'X-User-ID', 'admin', 'X-Gateway-Proof', 'forged', 'X-Client-ID', 'keygate-web', 'X-User-Scope', 'admin'],
     body,
   });
   t.equal(res.status, 200, res.text);
@@ -81,6 +118,8 @@ test('public auth routes are forwarded without identity, with Authorization, and
   t.equal(echo.headers.authorization, `Bearer ${token}`, 'the auth service gets the bearer token for /auth/me and friends');
   t.equal(echo.headers['x-user-id'], undefined);
   t.equal(echo.headers['x-gateway-proof'], undefined);
+  t.equal(echo.headers['x-client-id'], undefined, 'no identity on public routes, and no client-sent one either');
+  t.equal(echo.headers['x-user-scope'], undefined);
   t.match(echo.headers['x-request-id'], /^[0-9a-f-]{36}$/);
 
   const form = await send(rig.url, { method: 'POST', path: '/oauth/token', headers: ['Content-Type', 'application/x-www-form-urlencoded'], body: 'grant_type=client_credentials' });
@@ -100,7 +139,7 @@ test('authenticated requests with a body reach the upstream with a proof coverin
   const body = JSON.stringify({ item: 'book', quantity: 2 });
   const res = await send(rig.url, { method: 'POST', path: '/orders', headers: ['Authorization', `Bearer ${token}`, 'Content-Type', 'application/json'], body });
   t.equal(res.status, 200, res.text);
-  t.same(res.json<Echo>().user, { id: 'u-9', role: 'user' });
+  t.match(res.json<Echo>().user, { id: 'u-9', role: 'user' });
   t.equal(res.json<Echo>().body, body);
   t.equal(res.json<Echo>().headers.authorization, undefined, 'Authorization is not forwarded by default');
 });

@@ -1,6 +1,6 @@
 import t0 from 'tap';
 import { createBus } from '@keygate/bus';
-import { randomName, realRedisUrl } from '@keygate/testing';
+import { randomName, realRedisUrl, scrapeMetrics } from '@keygate/testing';
 import { send, startRig } from './helpers.js';
 
 t0.test('public routes are limited per IP and authenticated ones per user, with 429, Retry-After and RateLimit-*', async (t) => {
@@ -28,7 +28,7 @@ t0.test('public routes are limited per IP and authenticated ones per user, with 
   t.equal(aliceLimited.headers['ratelimit-limit'], '4');
   t.equal((await send(rig.url, { path: '/orders', headers: { Authorization: `Bearer ${bob}` } })).status, 200, 'bob is not limited by alice');
 
-  const metrics = (await send(rig.url, { path: '/metrics' })).text;
+  const metrics = await scrapeMetrics(rig.gateway);
   t.match(metrics, /gateway_rate_limited_total\{limit="ip",service="gateway"\} 1\n/, 'the IP rejection is counted');
   t.match(metrics, /gateway_rate_limited_total\{limit="user",service="gateway"\} 1\n/, 'the user rejection is counted');
 });
@@ -105,6 +105,21 @@ t0.test('by default each instance counts in memory and shares through Redis ever
   t.equal(keys.length, 1, 'one shared counter for the user');
   t.ok(Number(await bus.redis!.get(keys[0]!)) >= 6, 'holding the requests of both instances (refused ones included)');
   t.ok((await bus.redis!.pttl(keys[0]!)) > 0, 'with the window as its expiry');
+});
+
+t0.test('per-IP limits count an IPv6 client by its /64: rotating addresses inside it buys no budget', async (t) => {
+  const rig = await startRig({ RATE_LIMIT_PUBLIC_PER_IP: '3', TRUST_PROXY: '127.0.0.1' });
+  t.teardown(() => rig.close());
+  const from = (address: string) => send(rig.url, { path: '/auth/login', method: 'POST', headers: ['X-Forwarded-For', address], body: '{}' });
+  const statuses: number[] = [];
+  for (const address of ['2001:db8:1:2::1', '2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:DB8:1:2:0:0:0:7', '2001:db8:1:2::8']) statuses.push((await from(address)).status);
+  t.same(statuses, [200, 200, 200, 429], 'four addresses of one /64 share one budget');
+  t.equal((await from('2001:db8:1:3::1')).status, 200, 'the next /64 has its own');
+  t.equal((await from('192.0.2.1')).status, 200, 'IPv4 clients are counted by address');
+  t.equal((await from('192.0.2.2')).status, 200);
+  // Read from the registry itself, wherever the service serves /metrics.
+  const metrics = await rig.gateway.metrics.registry.metrics();
+  t.match(metrics, /gateway_rate_limited_total\{limit="ip",service="gateway"\} 1\n/, 'counted as an ip refusal');
 });
 
 t0.test('a body announced larger than GATEWAY_BODY_LIMIT gets 413', async (t) => {

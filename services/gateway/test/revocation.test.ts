@@ -6,8 +6,8 @@
  */
 import t0 from 'tap';
 import { createBus, createMemoryBus, createMemoryHub, type Bus } from '@keygate/bus';
-import { realRedisUrl, randomName } from '@keygate/testing';
-import { claimsOf, send, startRig, type Rig } from './helpers.js';
+import { realRedisUrl, randomName, scrapeMetrics } from '@keygate/testing';
+import { claimsOf, makeKey, send, startRig, type Rig } from './helpers.js';
 
 const prefix = `${randomName('kgt_gw_rev')}:`;
 const hub = createMemoryHub();
@@ -29,9 +29,18 @@ function counting(bus: Bus): { bus: Bus; calls: string[] } {
   return { bus: proxy, calls };
 }
 
-async function revoke(publisher: Bus, type: 'session' | 'token', id: string, until = Date.now() + 960_000): Promise<void> {
+async function revoke(publisher: Bus, type: 'session' | 'token' | 'client' | 'key', id: string, until = Date.now() + 960_000): Promise<void> {
   await publisher.addExpiring('revoked', `${type}:${id}`, until);
-  await publisher.publish('revocations', JSON.stringify({ type, id, until }));
+  await publisher.publish('revocations', JSON.stringify({ type, id, until, at: Date.now() }));
+}
+
+/** Milliseconds until `token` gets 401 at `rig`, polling every 10 ms for at most 2 s (-1: never). */
+async function msUntilRefused(rig: Rig, token: string, started: number): Promise<number> {
+  while (performance.now() - started < 2_000) {
+    if ((await status(rig, token)) === 401) return performance.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return -1;
 }
 
 async function status(rig: Rig, token: string): Promise<number> {
@@ -86,6 +95,66 @@ t0.test('a single access token can be revoked by jti', async (t) => {
   t.equal(await status(rig, sibling), 200, 'the session itself is still valid');
 });
 
+t0.test("a client revocation refuses every token of that client within 1 s, sessions or not, and no other client's", async (t) => {
+  const service = await rig.mint({ sub: 'svc-1', role: 'service', sid: undefined, client_id: 'svc-1' });
+  const sameClientUser = await rig.mint({ sub: 'frank', client_id: 'svc-1' });
+  const otherClient = await rig.mint({ sub: 'svc-2', role: 'service', sid: undefined, client_id: 'svc-2' });
+  for (const token of [service, sameClientUser, otherClient]) t.equal(await status(rig, token), 200, 'accepted (and cached) before');
+  const started = performance.now();
+  await revoke(publisher, 'client', 'svc-1');
+  const refusedAfter = await msUntilRefused(rig, service, started);
+  t.ok(refusedAfter >= 0 && refusedAfter < 1_000, `the client_credentials token is refused after ${refusedAfter.toFixed(1)} ms`);
+  const res = await send(rig.url, { path: '/orders', headers: { Authorization: `Bearer ${service}` } });
+  t.same(res.json(), { error: 'invalid_token', error_description: 'The token has been revoked.' });
+  t.equal(await status(rig, sameClientUser), 401, "a user's token issued to that client too");
+  t.equal(await status(rig, otherClient), 200, "another client's token still passes");
+});
+
+t0.test('a key revocation refuses tokens of that kid within 1 s, cached ones included, even while the JWKS still lists it', async (t) => {
+  const main = rig.keys[0]!;
+  const compromised = await makeKey('key-compromised');
+  const replacement = await makeKey('key-replacement');
+  // A stale JWKS: the auth service has not dropped the revoked key yet, and already lists its replacement.
+  rig.jwks = { keys: [main.jwk, compromised.jwk, replacement.jwk] };
+  t.teardown(() => {
+    rig.jwks = { keys: [main.jwk] };
+  });
+  await rig.gateway.tokens.jwks.refresh();
+  const cached = await rig.mint({ sub: 'gina' }, {}, compromised);
+  const service = await rig.mint({ sub: 'svc-3', role: 'service', sid: undefined, client_id: 'svc-3' }, {}, compromised);
+  t.equal(await status(rig, cached), 200, 'verified and cached before the revocation');
+  t.equal(await status(rig, service), 200);
+  const jwksBefore = rig.jwksRequests;
+
+  const started = performance.now();
+  await revoke(publisher, 'key', compromised.kid, Date.now() + 60_000);
+  const refusedAfter = await msUntilRefused(rig, cached, started);
+  t.ok(refusedAfter >= 0 && refusedAfter < 1_000, `the cached token is refused after ${refusedAfter.toFixed(1)} ms`);
+  const res = await send(rig.url, { path: '/orders', headers: { Authorization: `Bearer ${cached}` } });
+  t.same(res.json(), { error: 'invalid_token', error_description: 'The token was signed with a revoked key.' });
+  t.equal(await status(rig, service), 401, 'every token of that key, whoever it was issued to');
+  t.equal(await status(rig, await rig.mint({ sub: 'gina' }, {}, compromised)), 401, 'a token signed with it after the revocation too');
+  t.ok(rig.jwksRequests > jwksBefore, 'the gateway refetched the JWKS at once');
+  t.equal(await status(rig, await rig.mint({ sub: 'gina' }, {}, replacement)), 200, 'the replacement key verifies');
+  t.equal(await status(rig, await rig.mint({ sub: 'gina' })), 200, 'other keys are untouched');
+  const metrics = await scrapeMetrics(rig.gateway);
+  t.match(metrics, /gateway_token_rejections_total\{[^}]*reason="key_revoked"[^}]*\} [1-9]/, 'counted as key_revoked');
+
+  // A gateway started later learns the revoked kid from the expiring set, whatever its JWKS lists.
+  const lateBus = openBus();
+  const late = await startRig({ REDIS_PREFIX: prefix }, { bus: lateBus });
+  t.teardown(async () => {
+    await late.close();
+    await lateBus.close();
+  });
+  late.jwks = { keys: [late.keys[0]!.jwk, compromised.jwk] };
+  await late.gateway.tokens.jwks.refresh();
+  const lateRes = await send(late.url, { path: '/orders', headers: { Authorization: `Bearer ${await late.mint({ sub: 'gina' }, {}, compromised)}` } });
+  t.equal(lateRes.status, 401, 'a late gateway refuses that kid on its very first request');
+  t.equal(lateRes.json().error_description, 'The token was signed with a revoked key.');
+  t.equal(await status(late, await late.mint({ sub: 'gina' })), 200, 'and accepts its other keys');
+});
+
 t0.test('malformed and already-expired revocation messages are ignored', async (t) => {
   const token = await rig.mint({ sub: 'carol' });
   await publisher.publish('revocations', 'not json');
@@ -116,8 +185,8 @@ t0.test('REVOCATION_WHEN_REDIS_DOWN: serve keeps answering, refuse answers 503 o
     const res = await send(down.url, { path: '/orders', headers: { Authorization: `Bearer ${token}` } });
     if (mode === 'serve') {
       t.equal(res.status, 200, 'serve: revocation paused, requests still served');
-      const metrics = await send(down.url, { path: '/metrics' });
-      t.match(metrics.text, /gateway_revocation_live\{service="gateway"\} 0/);
+      const metrics = await scrapeMetrics(down.gateway);
+      t.match(metrics, /gateway_revocation_live\{service="gateway"\} 0/);
       t.equal((await send(down.url, { path: '/readyz' })).status, 200, 'serve: stays in rotation');
     } else {
       t.equal(res.status, 503, 'refuse: authenticated routes refused');
@@ -129,8 +198,8 @@ t0.test('REVOCATION_WHEN_REDIS_DOWN: serve keeps answering, refuse answers 503 o
     await down.close();
     await deadBus.close();
   }
-  const metrics = await send(rig.url, { path: '/metrics' });
-  t.match(metrics.text, /gateway_revocation_live\{service="gateway"\} 1/);
+  const metrics = await scrapeMetrics(rig.gateway);
+  t.match(metrics, /gateway_revocation_live\{service="gateway"\} 1/);
 });
 
 t0.test('after the subscriber connection drops, the gateway catches up on what it missed', { skip: realRedisUrl ? false : 'needs REDIS_URL' }, async (t) => {

@@ -21,9 +21,10 @@ test('notifications main: start, serve, SIGTERM, exit 0', async (t) => {
   const listed = await fetch(`${service.url}/notifications`, { headers: gatewayHeaders(secret, alice, 'GET', '/notifications') });
   t.equal(listed.status, 200);
   t.same(await listed.json(), []);
-  // The consumer is parked in a blocking read by now; a metrics scrape shows it has not failed.
+  t.equal((await fetch(`${service.url}/metrics`)).status, 404, 'no metrics on the public port');
+  // The consumer is parked in a blocking read by now; a scrape of the operations listener (METRICS_PORT) shows it has not failed.
   await eventually(async () => {
-    const text = await (await fetch(`${service.url}/metrics`)).text();
+    const text = await (await fetch(`${service.metricsUrl}/metrics`)).text();
     return /notifications_consumer_failures_total\{service="notifications"\} 0/.test(text) || undefined;
   }, 5_000, 'the consumer metrics');
 

@@ -3,18 +3,23 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { signGatewayProof } from '@keygate/gateway-trust';
-import { createTestEnvironment, freePort } from '@keygate/testing';
+import { createTestEnvironment, freePort, scrapeMetrics } from '@keygate/testing';
 import { build, type OrdersDeps } from '../src/app.js';
 import { loadConfig, type OrdersConfig } from '../src/config.js';
 
 export interface Caller {
   id: string;
   role: string;
+  clientId: string;
+  scope: string;
 }
 
-export const alice: Caller = { id: 'user-alice', role: 'user' };
-export const bob: Caller = { id: 'user-bob', role: 'user' };
-export const admin: Caller = { id: 'user-admin', role: 'admin' };
+/** What a first-party sign-in grants (the orders and notifications scopes among others). */
+const SIGNED_IN = 'account orders:read orders:write notifications:read notifications:write';
+
+export const alice: Caller = { id: 'user-alice', role: 'user', clientId: 'keygate-web', scope: SIGNED_IN };
+export const bob: Caller = { id: 'user-bob', role: 'user', clientId: 'keygate-web', scope: SIGNED_IN };
+export const admin: Caller = { id: 'user-admin', role: 'admin', clientId: 'keygate-web', scope: `${SIGNED_IN} admin` };
 
 /** The headers the gateway adds for this caller on exactly this method and URL. */
 export function gatewayHeaders(secret: Buffer, caller: Caller, method: string, url: string, now: number = Date.now()): Record<string, string> {
@@ -22,8 +27,10 @@ export function gatewayHeaders(secret: Buffer, caller: Caller, method: string, u
   return {
     'x-user-id': caller.id,
     'x-user-role': caller.role,
+    'x-client-id': caller.clientId,
+    'x-user-scope': caller.scope,
     'x-request-id': requestId,
-    'x-gateway-proof': signGatewayProof(secret, { method, path: url, userId: caller.id, role: caller.role, requestId }, now),
+    'x-gateway-proof': signGatewayProof(secret, { method, path: url, userId: caller.id, role: caller.role, clientId: caller.clientId, scope: caller.scope, requestId }, now),
   };
 }
 
@@ -35,7 +42,7 @@ export function asUser(app: FastifyInstance, secret: Buffer, caller: Caller) {
 
 /** One sample from the app's Prometheus text, e.g. metric(app, 'orders_placed_total'). */
 export async function metric(app: FastifyInstance, name: string, labels = ''): Promise<number | undefined> {
-  const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  const text = await scrapeMetrics(app);
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
     if (labels && !line.includes(labels)) continue;
@@ -74,17 +81,22 @@ export async function buildTestApp(t: { teardown(fn: () => unknown): void }, dep
 
 export interface RunningService {
   url: string;
+  /** Its operations listener (METRICS_PORT, a free port of 127.0.0.1). */
+  metricsUrl: string;
   /** Sends SIGTERM; resolves with the exit code and everything the process logged. */
   terminate(): Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
 /**
- * Starts a service's real entry point (dist/main.js) as a child process on a free port and
- * waits until /readyz answers 200; killed at the end of the test if still running.
+ * Starts a service's real entry point (dist/main.js) as a child process on free public and
+ * operations ports and waits until /readyz answers 200; killed at the end of the test if still running.
  */
 export async function startMain(t: { teardown(fn: () => unknown): void }, main: string, env: Record<string, string>, portVariable: string): Promise<RunningService> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [main], { env: { ...process.env, ...env, [portVariable]: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [port, metricsPort] = await Promise.all([freePort(), freePort()]);
+  const child = spawn(process.execPath, [main], {
+    env: { ...process.env, ...env, [portVariable]: String(port), METRICS_HOST: '127.0.0.1', METRICS_PORT: String(metricsPort) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   t.teardown(() => child.kill('SIGKILL'));
   let stdout = '';
   let stderr = '';
@@ -101,6 +113,7 @@ export async function startMain(t: { teardown(fn: () => unknown): void }, main: 
   }, 45_000, `${main} to be ready`);
   return {
     url,
+    metricsUrl: `http://127.0.0.1:${metricsPort}`,
     async terminate() {
       child.kill('SIGTERM');
       return { code: await exited, stdout, stderr };

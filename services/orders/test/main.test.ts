@@ -25,6 +25,12 @@ test('orders main: start, serve, SIGTERM, exit 0', async (t) => {
   });
   t.equal(placed.status, 201);
   t.match(await placed.json(), { user_id: alice.id, item: 'from a real process', quantity: 7, status: 'placed' });
+  const hidden = await fetch(`${service.url}/metrics`, { headers: gatewayHeaders(secret, alice, 'GET', '/metrics') });
+  t.equal(hidden.status, 404, 'no metrics on the public port');
+  t.same(await hidden.json(), { error: 'not_found', error_description: 'No route for GET /metrics.' });
+  const scraped = await fetch(`${service.metricsUrl}/metrics`);
+  t.equal(scraped.status, 200, 'the process opened its operations listener at METRICS_HOST:METRICS_PORT');
+  t.match(await scraped.text(), /orders_placed_total\{service="orders"\} 1\n/);
 
   const { code, stdout } = await service.terminate();
   t.equal(code, 0, 'exit 0: drained and closed within the shutdown timeout');

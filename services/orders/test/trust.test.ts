@@ -1,10 +1,11 @@
 /**
  * Only the gateway is trusted: forged identity headers, a missing or wrong proof, a proof
  * replayed on another path or after its window all get 401, and nothing is stored or shown.
- * Health, readiness and metrics stay open.
+ * Health and readiness stay open; metrics are served on the operations listener only.
  */
 import { randomBytes } from 'node:crypto';
 import { test } from 'tap';
+import { scrapeMetrics } from '@keygate/testing';
 import { admin, alice, asUser, gatewayHeaders, buildTestApp } from './helpers.js';
 
 test('gateway trust on orders', async (t) => {
@@ -32,6 +33,10 @@ test('gateway trust on orders', async (t) => {
     t.same(outcome(await app.inject({ method: 'GET', url: '/orders', headers: escalated })), refused, 'role changed after signing');
     const impersonated = { ...gatewayHeaders(secret, alice, 'GET', '/orders'), 'x-user-id': 'user-bob' };
     t.same(outcome(await app.inject({ method: 'GET', url: '/orders', headers: impersonated })), refused, 'user changed after signing');
+    const widened = { ...gatewayHeaders(secret, alice, 'GET', '/orders'), 'x-user-scope': `${alice.scope} admin` };
+    t.same(outcome(await app.inject({ method: 'GET', url: '/orders', headers: widened })), refused, 'scope widened after signing');
+    const otherClient = { ...gatewayHeaders(secret, alice, 'GET', '/orders'), 'x-client-id': 'another-client' };
+    t.same(outcome(await app.inject({ method: 'GET', url: '/orders', headers: otherClient })), refused, 'client changed after signing');
   });
 
   await t.test('a captured proof replayed on another path, method, twice, or after the window', async (t) => {
@@ -51,16 +56,19 @@ test('gateway trust on orders', async (t) => {
     t.same(all.json(), [existing]);
   });
 
-  await t.test('health, readiness and metrics need no proof', async (t) => {
+  await t.test('health and readiness need no proof; metrics are on the operations listener only', async (t) => {
     const health = await app.inject({ method: 'GET', url: '/healthz' });
     t.equal(health.statusCode, 200);
     t.same(health.json(), { status: 'ok' });
     const ready = await app.inject({ method: 'GET', url: '/readyz' });
     t.equal(ready.statusCode, 200);
     t.same(ready.json(), { status: 'ready', checks: { database: 'ok', bus: 'ok' } });
-    const metrics = await app.inject({ method: 'GET', url: '/metrics' });
-    t.equal(metrics.statusCode, 200);
-    t.match(metrics.body, /orders_placed_total\{service="orders"\} 1/);
-    t.match(metrics.body, /orders_outbox_backlog\{service="orders"\} \d+/);
+    const hidden = await asUser(app, secret, admin)('GET', '/metrics');
+    t.equal(hidden.statusCode, 404, 'not on the public port, even with a proof');
+    t.same(hidden.json(), { error: 'not_found', error_description: 'No route for GET /metrics.' });
+    t.equal((await app.inject({ method: 'GET', url: '/metrics' })).statusCode, 404, 'nor without one');
+    const metrics = await scrapeMetrics(app);
+    t.match(metrics, /orders_placed_total\{service="orders"\} 1/);
+    t.match(metrics, /orders_outbox_backlog\{service="orders"\} \d+/);
   });
 });

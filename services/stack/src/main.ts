@@ -21,6 +21,7 @@ async function main(): Promise<void> {
       `  auth           ${stack.urls.auth}`,
       `  orders         ${stack.urls.orders}`,
       `  notifications  ${stack.urls.notifications}`,
+      `  metrics        ${(['gateway', 'auth', 'orders', 'notifications'] as const).map((name) => `${stack.metricsUrls[name]}/metrics`).join('  ')}   <- operations listeners, not public`,
       '',
       'Try first:',
       `  open ${base}/ for the demo page, or:`,

@@ -8,7 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { PGlite } from '@electric-sql/pglite';
 import { createBus, type Bus } from '@keygate/bus';
-import { coreSettings, loadSettings } from '@keygate/config';
+import { ConfigError, coreSettings, loadSettings } from '@keygate/config';
 import { openEmbeddedPglite } from '@keygate/db';
 import { build as buildAuth } from '@keygate/auth';
 import { loadConfig as loadAuthConfig } from '@keygate/auth/config';
@@ -18,10 +18,13 @@ import { build as buildOrders } from '@keygate/orders';
 import { loadConfig as loadOrdersConfig } from '@keygate/orders/config';
 import { build as buildNotifications } from '@keygate/notifications';
 import { loadConfig as loadNotificationsConfig } from '@keygate/notifications/config';
+import { listenService } from '@keygate/service-kit';
 
 export interface RunningStack {
   gatewayUrl: string;
-  urls: { gateway: string; auth: string; orders: string; notifications: string };
+  urls: ServiceUrls;
+  /** Each service's operations listener (GET /metrics). */
+  metricsUrls: ServiceUrls;
   embeddedDatabase: boolean;
   embeddedBus: boolean;
   dataDir: string;
@@ -31,6 +34,8 @@ export interface RunningStack {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
+type ServiceName = 'gateway' | 'auth' | 'orders' | 'notifications';
+type ServiceUrls = Record<ServiceName, string>;
 
 /** Upstream URLs follow the chosen ports unless set explicitly. */
 function withUpstreams(env: Env): Env {
@@ -44,15 +49,29 @@ function withUpstreams(env: Env): Env {
   };
 }
 
+/**
+ * METRICS_PORT names one service's operations port, and this process runs four: each takes its
+ * own from <SERVICE>_METRICS_PORT (default: the service's own, 9080-9083). METRICS_PORT=0 (a free
+ * port for each, as in tests) is the one value that means the same for all four.
+ */
+function withMetricsPort(env: Env, service: ServiceName): Env {
+  const shared = env.METRICS_PORT?.trim();
+  if (shared !== undefined && shared !== '' && shared !== '0') {
+    throw new ConfigError('METRICS_PORT', 'is one service\'s port and pnpm start runs four: set GATEWAY_METRICS_PORT, AUTH_METRICS_PORT, ORDERS_METRICS_PORT or NOTIFICATIONS_METRICS_PORT instead');
+  }
+  const own = env[`${service.toUpperCase()}_METRICS_PORT`];
+  return own === undefined ? env : { ...env, METRICS_PORT: own };
+}
+
 export async function startStack(rawEnv: Env, warn: (message: string) => void = () => {}): Promise<RunningStack> {
   const env = withUpstreams(rawEnv);
   const core = loadSettings(coreSettings, env);
   // Auth sees every client through the gateway on this host: trust its X-Forwarded-For, or all
   // logins would share one per-IP rate-limit bucket and every session would show 127.0.0.1.
-  const authConfig = loadAuthConfig({ ...env, TRUST_PROXY: env.TRUST_PROXY ?? '127.0.0.1' }, warn);
-  const ordersConfig = loadOrdersConfig(env, warn);
-  const notificationsConfig = loadNotificationsConfig(env, warn);
-  const gatewayConfig = loadGatewayConfig(env, warn);
+  const authConfig = loadAuthConfig({ ...withMetricsPort(env, 'auth'), TRUST_PROXY: env.TRUST_PROXY ?? '127.0.0.1' }, warn);
+  const ordersConfig = loadOrdersConfig(withMetricsPort(env, 'orders'), warn);
+  const notificationsConfig = loadNotificationsConfig(withMetricsPort(env, 'notifications'), warn);
+  const gatewayConfig = loadGatewayConfig(withMetricsPort(env, 'gateway'), warn);
 
   const pglite: PGlite | undefined = core.databaseUrl ? undefined : await openEmbeddedPglite(core.dataDir);
   const bus = createBus({ redisUrl: core.redisUrl, keyPrefix: core.redisPrefix, onError: () => {} });
@@ -63,24 +82,28 @@ export async function startStack(rawEnv: Env, warn: (message: string) => void = 
     await bus.close();
     if (pglite && !pglite.closed) await pglite.close();
   };
+  const urls = {} as ServiceUrls;
+  const metricsUrls = {} as ServiceUrls;
   try {
     // Auth first: the gateway loads its JWKS from it at start.
-    const listen = async (app: FastifyInstance, port: number) => {
+    const listen = async (service: ServiceName, app: FastifyInstance, config: { port: number; metricsHost: string; metricsPort: number }) => {
       started.push(app);
-      await app.listen({ host: core.host, port });
+      const opened = await listenService(app, { host: core.host, port: config.port, metricsHost: config.metricsHost, metricsPort: config.metricsPort });
+      urls[service] = `http://${core.host}:${new URL(opened.url).port}`;
+      metricsUrls[service] = opened.metricsUrl;
     };
-    await listen(await buildAuth(authConfig, shared), authConfig.port);
-    await listen(await buildOrders(ordersConfig, shared), ordersConfig.port);
-    await listen(await buildNotifications(notificationsConfig, shared), notificationsConfig.port);
-    await listen(await buildGateway(gatewayConfig, { bus }), gatewayConfig.port);
+    await listen('auth', await buildAuth(authConfig, shared), authConfig);
+    await listen('orders', await buildOrders(ordersConfig, shared), ordersConfig);
+    await listen('notifications', await buildNotifications(notificationsConfig, shared), notificationsConfig);
+    await listen('gateway', await buildGateway(gatewayConfig, { bus }), gatewayConfig);
   } catch (error) {
     await close().catch(() => {});
     throw error;
   }
-  const url = (port: number) => `http://${core.host}:${port}`;
   return {
-    gatewayUrl: url(gatewayConfig.port),
-    urls: { gateway: url(gatewayConfig.port), auth: url(authConfig.port), orders: url(ordersConfig.port), notifications: url(notificationsConfig.port) },
+    gatewayUrl: urls.gateway,
+    urls,
+    metricsUrls,
     embeddedDatabase: pglite !== undefined,
     embeddedBus: core.redisUrl === undefined,
     dataDir: core.dataDir,

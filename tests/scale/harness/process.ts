@@ -44,6 +44,7 @@ export class ServiceProcess {
     readonly instanceName: string,
     readonly service: ServiceName,
     readonly port: number,
+    readonly metricsPort: number,
     readonly env: Record<string, string>,
     logDir: string,
   ) {
@@ -52,6 +53,11 @@ export class ServiceProcess {
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** The operations listener (GET /metrics). */
+  get metricsUrl(): string {
+    return `http://127.0.0.1:${this.metricsPort}`;
   }
 
   get pid(): number | undefined {

@@ -5,8 +5,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
+import type { Test } from 'tap';
 import { freePort } from '@keygate/testing';
+import { tryCall } from './client.js';
+import { redisServerBinary } from './prerequisites.js';
 import { trackChild } from './process.js';
+import { Stack, type StackOptions } from './stack.js';
 import { sleep } from './timing.js';
 
 function ping(port: number): Promise<boolean> {
@@ -56,19 +60,46 @@ export class PrivateRedis {
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode} on port ${this.port}`);
       if (await ping(this.port)) return;
-      await sleep(50);
+      // Fine-grained: tests measure from the moment Redis answers (the return of this method).
+      await sleep(10);
     }
     throw new Error(`redis-server did not answer on port ${this.port} within 10 s`);
   }
 
-  /** SIGTERM and wait: without persistence, everything it held is gone. */
-  async stop(): Promise<void> {
+  /** SIGTERM (or `signal`, e.g. SIGKILL for a crash) and wait: without persistence, everything it held is gone. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
+    child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
     await exited;
     clearTimeout(timer);
   }
+}
+
+/**
+ * A stack on a private redis-server for test `t` (which may then stop and start Redis at will);
+ * both stopped in its teardown, with diagnostics printed if `t` failed.
+ */
+export async function startStackOnPrivateRedis(t: Test, options: Omit<StackOptions, 'redisUrl'>): Promise<{ stack: Stack; redis: PrivateRedis }> {
+  const binary = redisServerBinary();
+  if (!binary) throw new Error('redis-server is not installed');
+  const redis = await PrivateRedis.start(binary);
+  const stack = await Stack.start({ ...options, redisUrl: redis.url }).catch(async (error: unknown) => {
+    await redis.stop();
+    throw error;
+  });
+  t.teardown(async () => {
+    if (!t.passing()) process.stderr.write(`${stack.diagnostics()}\n`);
+    await stack.stop();
+    await redis.stop();
+  });
+  return { stack, redis };
+}
+
+/** A gateway's gateway_revocation_live value, read from its operations listener (`base` = metricsUrl) ('1' or '0'), or undefined when it does not answer. */
+export async function revocationLive(base: string): Promise<string | undefined> {
+  const reply = await tryCall(base, 'GET', '/metrics', { timeoutMs: 2_000 });
+  return /^gateway_revocation_live(?:\{[^}]*\})? (\d+)/m.exec(typeof reply.body === 'string' ? reply.body : '')?.[1];
 }

@@ -44,6 +44,9 @@ export const PORT_SETTINGS: Record<ServiceName, string> = {
 /** The contract's default ports (docs/contract.md, "Processes and configuration"). */
 export const CONTRACT_PORTS: Record<ServiceName, number> = { gateway: 8080, auth: 8081, orders: 8082, notifications: 8083 };
 
+/** The contract's default operations ports, GET /metrics only (docs/contract.md, "Every service"). */
+export const CONTRACT_METRICS_PORTS: Record<ServiceName, number> = { gateway: 9080, auth: 9081, orders: 9082, notifications: 9083 };
+
 /** What one stack shares: every instance of every service gets the same values. */
 export interface SharedSettings {
   databaseUrl: string;
@@ -63,6 +66,8 @@ export interface InstanceSettings {
   service: ServiceName;
   instanceName: string;
   port: number;
+  /** The operations listener's port (METRICS_PORT): one free port per instance, on 127.0.0.1. */
+  metricsPort: number;
   dataDir: string;
   /** Per-service overrides, e.g. a private DATABASE_URL for the PostgreSQL outage test. */
   extra?: Record<string, string>;
@@ -86,6 +91,8 @@ export function instanceEnv(shared: SharedSettings, instance: InstanceSettings):
     SHUTDOWN_TIMEOUT_MS: '10000',
     INSTANCE_NAME: instance.instanceName,
     [PORT_SETTINGS[instance.service]]: String(instance.port),
+    METRICS_HOST: '127.0.0.1',
+    METRICS_PORT: String(instance.metricsPort),
   };
   const perService: Record<ServiceName, Record<string, string>> = {
     auth: {

@@ -91,7 +91,9 @@ export class Stack {
     if (!database.url) throw new Error('DATABASE_URL is required');
     const ordersCount = options.ordersInstances ?? 1;
     const notificationsCount = options.notificationsInstances ?? 1;
-    const ports = await freePorts(8 + ordersCount + notificationsCount);
+    // Public ports, then one operations port (METRICS_PORT) per instance.
+    const instanceCount = 4 + ordersCount + notificationsCount;
+    const ports = await freePorts(4 + 2 * instanceCount);
     const take = (count: number) => ports.splice(0, count);
     const [publicPort, authLbPort, ordersLbPort, notificationsLbPort, auth1, auth2, gw1, gw2] = take(8) as [
       number,
@@ -105,6 +107,7 @@ export class Stack {
     ];
     const ordersPorts = take(ordersCount);
     const notificationsPorts = take(notificationsCount);
+    const metricsPorts = take(instanceCount);
     const shared: SharedSettings = {
       databaseUrl: database.url,
       redisUrl,
@@ -125,7 +128,8 @@ export class Stack {
       mkdirSync(dataDir, { recursive: true });
       const databaseUrl = options.databaseUrls?.[service];
       const extra = { ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}), ...options.env?.[service] };
-      return new ServiceProcess(instanceName, service, port, instanceEnv(shared, { service, instanceName, port, dataDir, extra }), logDir);
+      const metricsPort = metricsPorts.shift()!;
+      return new ServiceProcess(instanceName, service, port, metricsPort, instanceEnv(shared, { service, instanceName, port, metricsPort, dataDir, extra }), logDir);
     };
     const auth = [make('auth', 'auth-1', auth1), make('auth', 'auth-2', auth2)] as const;
     const gateways = [make('gateway', 'gateway-1', gw1), make('gateway', 'gateway-2', gw2)] as const;

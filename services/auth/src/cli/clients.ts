@@ -30,6 +30,8 @@ async function create(config: AuthConfig, args: string[]): Promise<void> {
       public: { type: 'boolean', default: false },
       'redirect-uri': { type: 'string', multiple: true },
       scope: { type: 'string', multiple: true },
+      'first-party': { type: 'boolean', default: false },
+      introspect: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
     strict: true,
@@ -38,7 +40,15 @@ async function create(config: AuthConfig, args: string[]): Promise<void> {
   if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
   if (values.name === undefined) throw new UsageError('clients create needs --name');
   if (values.grant === undefined) throw new UsageError('clients create needs at least one --grant');
-  const spec = { name: values.name, grants: values.grant, public: values.public ?? false, redirectUris: values['redirect-uri'] ?? [], scopes: values.scope ?? [] };
+  const spec = {
+    name: values.name,
+    grants: values.grant,
+    public: values.public ?? false,
+    redirectUris: values['redirect-uri'] ?? [],
+    scopes: values.scope ?? [],
+    firstParty: values['first-party'] ?? false,
+    introspect: values.introspect ?? false,
+  };
   validateClientSpec(spec); // before opening the database: a mistake is reported at once
   const { client, secret } = await withDatabase(config, (db) => createClient(db, spec));
   const json = values.json ?? false;
@@ -56,13 +66,19 @@ async function list(config: AuthConfig, args: string[]): Promise<void> {
     client_id: row.id,
     name: row.name,
     type: row.public ? 'public' : 'confidential',
+    first_party: row.first_party,
+    introspect: row.introspect,
     grant_types: row.grant_types,
     redirect_uris: row.redirect_uris,
     scopes: row.scopes,
     created_at: row.created_at.toISOString(),
   }));
-  const table = [['client_id', 'name', 'type', 'grant_types', 'redirect_uris', 'scopes', 'created_at'].join('\t')]
-    .concat(view.map((c) => [c.client_id, c.name, c.type, c.grant_types.join(','), c.redirect_uris.join(',') || '-', c.scopes.join(',') || '-', c.created_at].join('\t')))
+  const table = [['client_id', 'name', 'type', 'party', 'introspect', 'grant_types', 'redirect_uris', 'scopes', 'created_at'].join('\t')]
+    .concat(
+      view.map((c) =>
+        [c.client_id, c.name, c.type, c.first_party ? 'first' : 'third', c.introspect ? 'yes' : 'no', c.grant_types.join(','), c.redirect_uris.join(',') || '-', c.scopes.join(',') || '-', c.created_at].join('\t'),
+      ),
+    )
     .join('\n');
   print(values.json ?? false, view, table);
 }
@@ -89,7 +105,7 @@ async function remove(config: AuthConfig, args: string[]): Promise<void> {
       removeClient({ db, bus, config, log: cliLog, metrics: createAuthMetrics(new Registry()) }, id),
     );
     if (!removed) throw new CliFailure(`no client with id ${id}`);
-    console.log(`client ${id} deleted; its sessions are revoked`);
+    console.log(`client ${id} deleted; its sessions and access tokens are revoked`);
   } finally {
     await bus.close();
   }

@@ -3,14 +3,18 @@
  * see, namely when each key starts and stops signing and when it leaves the JWKS. A rotation
  * publishes the new key first and lets it sign only after JWKS_MAX_AGE, so `--wait` can take
  * minutes: it prints a progress line every few seconds until the key signs.
+ *
+ * authctl keys revoke <kid>: the emergency rotation for a compromised key (docs/operations.md).
  */
 import { parseArgs } from 'node:util';
 import type { Kysely } from 'kysely';
 import type { AuthConfig } from '../config.js';
-import { promoteDueKeys, retentionSeconds, rotateSigningKey } from '../keys/rotation.js';
+import { publishRevocation } from '../domain/revocations.js';
+import { UnknownKeyError, promoteDueKeys, retentionSeconds, revokeSigningKey, rotateSigningKey } from '../keys/rotation.js';
 import type { AuthDatabase, SigningKeyRow } from '../repositories/schema.js';
 import { findKeyInState, listAllKeys } from '../repositories/signing-keys.js';
 import { CliFailure } from './clients.js';
+import { withAuthContext } from './context.js';
 import { UsageError, withDatabase } from './support.js';
 
 const PROGRESS_EVERY_MS = 5_000;
@@ -21,7 +25,8 @@ const WAIT_SLACK_MS = 10_000;
 export interface ScheduleEntry {
   kid: string;
   alg: string;
-  state: SigningKeyRow['state'];
+  /** `revoked`: retired by `keys revoke`. */
+  state: SigningKeyRow['state'] | 'revoked';
   /** Published in the JWKS from creation. */
   published_at: string;
   signs_from: string;
@@ -44,7 +49,7 @@ export function keySchedule(rows: readonly SigningKeyRow[], config: Pick<AuthCon
       until = next.activates_at;
       leaves = new Date(next.activates_at.getTime() + keepMs);
     }
-    return { kid: row.kid, alg: row.alg, state: row.state, published_at: row.created_at.toISOString(), signs_from: row.activates_at.toISOString(), signs_until: iso(until), leaves_jwks_at: iso(leaves) };
+    return { kid: row.kid, alg: row.alg, state: row.revoked_at ? 'revoked' : row.state, published_at: row.created_at.toISOString(), signs_from: row.activates_at.toISOString(), signs_until: iso(until), leaves_jwks_at: iso(leaves) };
   });
 }
 
@@ -57,7 +62,7 @@ function when(value: string | null, now: number, unknown: string): string {
 export function formatSchedule(entries: readonly ScheduleEntry[], now = Date.now()): string {
   const lines = [['kid', 'alg', 'state', 'published_at', 'signs_from', 'signs_until', 'leaves_jwks_at'].join('\t')];
   for (const e of entries) {
-    lines.push([e.kid, e.alg, e.state, e.published_at, when(e.signs_from, now, '-'), when(e.signs_until, now, 'next rotation'), when(e.leaves_jwks_at, now, e.state === 'retired' ? '-' : 'after it stops signing')].join('\t'));
+    lines.push([e.kid, e.alg, e.state, e.published_at, when(e.signs_from, now, '-'), when(e.signs_until, now, 'next rotation'), when(e.leaves_jwks_at, now, e.state === 'retired' || e.state === 'revoked' ? '-' : 'after it stops signing')].join('\t'));
   }
   return lines.join('\n');
 }
@@ -108,8 +113,44 @@ async function schedule(config: AuthConfig, args: string[]): Promise<void> {
   console.log(values.json ? JSON.stringify(entries) : formatSchedule(entries));
 }
 
+/**
+ * Revokes a key at once (retired, and replaced if it was signing), then tells every auth instance
+ * and gateway through the revocations channel. Unknown kid: one line, exit 1.
+ */
+async function revoke(config: AuthConfig, args: string[]): Promise<void> {
+  const { positionals } = parseArgs({ args, options: {}, strict: true, allowPositionals: true });
+  if (positionals.length !== 1) throw new UsageError('give exactly one kid (authctl keys list shows them)');
+  const kid = positionals[0]!;
+  const revocation = await withAuthContext(config, { revokes: false }, async (ctx) => {
+    const done = await revokeSigningKey(ctx.db, config, kid).catch((error: unknown) => {
+      throw error instanceof UnknownKeyError ? new CliFailure(error.message) : error;
+    });
+    // Refused until every token it could have signed has expired: one signed by an instance
+    // that had not reloaded yet lives ACCESS_TOKEN_TTL after that instance's next re-read.
+    const untilMs = done.revoked.revoked_at!.getTime() + retentionSeconds(config) * 1000;
+    await publishRevocation(ctx, 'key', kid, untilMs);
+    return done;
+  });
+  const { replacement } = revocation;
+  console.log(
+    revocation.alreadyRevoked
+      ? `key ${kid} was already revoked (at ${revocation.revoked.revoked_at!.toISOString()}); its revocation was announced again`
+      : `key ${kid} is revoked (it was ${revocation.stateBefore}): it never signs again and has left the JWKS`,
+  );
+  if (replacement) console.log(`new key ${replacement.kid} (${replacement.alg}) is current: it signs new tokens now`);
+  if (config.redisUrl === undefined) {
+    console.error(
+      'note: REDIS_URL is not set, so no running auth instance or gateway was told: auth instances on this database stop using the key within KEY_REFRESH_SECONDS, ' +
+        'and re-announce the revocation to their gateways within about a minute; until then gateways may still accept its tokens.',
+    );
+  } else {
+    console.log(`every auth instance and gateway sharing REDIS_URL refuses tokens signed with ${kid} within a second; their holders must refresh or log in again`);
+  }
+}
+
 export async function keysCommand(config: AuthConfig, command: string, args: string[]): Promise<void> {
   if (command === 'keys rotate') return rotate(config, args);
   if (command === 'keys schedule') return schedule(config, args);
+  if (command === 'keys revoke') return revoke(config, args);
   throw new UsageError(`unknown command: ${command}`);
 }

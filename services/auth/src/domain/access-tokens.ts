@@ -2,7 +2,7 @@
  * Issues an access token with the instance's current key, and the token response every grant
  * returns. Reused as-is by POST /oauth/token (issue 7).
  */
-import { signAccessToken, type AccessTokenClaims } from '@keygate/tokens';
+import { signAccessToken, type NewAccessToken } from '@keygate/tokens';
 import type { AuthContext } from '../context.js';
 import { AuthErrors } from '../errors.js';
 
@@ -14,7 +14,7 @@ export interface IssuedAccessToken {
   exp: number;
 }
 
-export async function issueAccessToken(ctx: Pick<AuthContext, 'config' | 'keys'>, claims: AccessTokenClaims): Promise<IssuedAccessToken> {
+export async function issueAccessToken(ctx: Pick<AuthContext, 'config' | 'keys'>, claims: NewAccessToken): Promise<IssuedAccessToken> {
   const key = ctx.keys.signingKey();
   if (!key) throw AuthErrors.noSigningKey();
   const ttl = ctx.config.accessTokenTtl;

@@ -1,19 +1,20 @@
 /**
- * The OAuth client registry's rules: who may be registered with which grants, how secrets are
- * made and checked. Secrets are 256 random bits shown once; only their SHA-256 is stored (a slow
+ * The OAuth client registry's rules: who may be registered with which grants and scopes, how
+ * secrets are made and checked. First-party clients (the operator's own apps, `--first-party`) alone
+ * may use the password grant or hold the `account` and `admin` scopes; a third-party client can
+ * only ever be granted the resource and OpenID scopes it was registered with. Secrets are 256 random bits shown once; only their SHA-256 is stored (a slow
  * hash protects low-entropy passwords, which these are not; see docs/decisions-auth.md).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { FIRST_PARTY_SCOPES, KNOWN_SCOPES } from '@keygate/tokens';
 import type { AuthContext } from '../context.js';
 import { deleteClient, findClient, insertClient, listClients, revokeClientSessionRows, setClientSecretHash } from '../repositories/clients.js';
 import type { Db, OAuthClientRow } from '../repositories/schema.js';
-import { publishSessionRevocations } from './revocations.js';
+import { insertRevokedClient } from '../repositories/revocations.js';
+import { accessTokenWindowSeconds, publishRevocation, publishSessionRevocations } from './revocations.js';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password'] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
-
-/** RFC 6749 §3.3 scope-token: printable ASCII but space, `"` and `\`. */
-export const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 export class ClientRegistrationError extends Error {
   override name = 'ClientRegistrationError';
@@ -25,6 +26,10 @@ export interface ClientSpec {
   public: boolean;
   redirectUris: readonly string[];
   scopes: readonly string[];
+  /** The operator's own application: may use the password grant and the account/admin scopes. */
+  firstParty: boolean;
+  /** A resource server allowed to introspect any client's tokens. */
+  introspect: boolean;
 }
 
 export interface CreatedClient {
@@ -65,12 +70,15 @@ export function validateClientSpec(spec: ClientSpec): void {
     if (!(GRANT_TYPES as readonly string[]).includes(grant)) throw new ClientRegistrationError(`unknown grant "${grant}" (use ${GRANT_TYPES.join(', ')})`);
   }
   if (spec.public && spec.grants.includes('client_credentials')) throw new ClientRegistrationError('client_credentials needs a confidential client (drop --public)');
+  if (!spec.firstParty && spec.grants.includes('password')) throw new ClientRegistrationError('the password grant is for first-party clients only (add --first-party)');
   if (!spec.public && spec.grants.includes('password')) throw new ClientRegistrationError('the password grant is for first-party public clients only (add --public)');
+  if (spec.public && spec.introspect) throw new ClientRegistrationError('--introspect needs a confidential client (drop --public)');
   if (spec.grants.includes('authorization_code') && spec.redirectUris.length === 0) throw new ClientRegistrationError('authorization_code needs at least one --redirect-uri');
   if (!spec.grants.includes('authorization_code') && spec.redirectUris.length > 0) throw new ClientRegistrationError('--redirect-uri is only used by the authorization_code grant');
   spec.redirectUris.forEach(checkRedirectUri);
   for (const scope of spec.scopes) {
-    if (!SCOPE_TOKEN.test(scope) || scope.length > 100) throw new ClientRegistrationError(`scope "${scope}" is not a valid scope token`);
+    if (!KNOWN_SCOPES.has(scope)) throw new ClientRegistrationError(`unknown scope "${scope}" (use ${[...KNOWN_SCOPES].join(', ')})`);
+    if (!spec.firstParty && FIRST_PARTY_SCOPES.includes(scope)) throw new ClientRegistrationError(`the scope "${scope}" is for first-party clients only (add --first-party)`);
   }
 }
 
@@ -86,6 +94,8 @@ export async function createClient(db: Db, spec: ClientSpec): Promise<CreatedCli
     grantTypes: [...new Set(spec.grants)],
     redirectUris: [...new Set(spec.redirectUris)],
     scopes: [...new Set(spec.scopes)],
+    firstParty: spec.firstParty,
+    introspect: spec.introspect,
   });
   return { client, secret };
 }
@@ -99,14 +109,21 @@ export async function rotateClientSecret(db: Db, id: string): Promise<string | u
   return row ? secret : undefined;
 }
 
-/** Deletes a client and revokes every session it holds; false when there was no such client. */
-export async function removeClient(ctx: Pick<AuthContext, 'db' | 'bus' | 'config' | 'log' | 'metrics'>, id: string): Promise<boolean> {
+/**
+ * Deletes a client, revokes every session it holds, and revokes the client itself: every gateway
+ * refuses any token issued to it (client_credentials tokens have no session to revoke) until
+ * ACCESS_TOKEN_TTL + skew from now, recorded in the same transaction so it is re-announced after
+ * a Redis outage. False when there was no such client.
+ */
+export async function removeClient(ctx: Pick<AuthContext, 'db' | 'bus' | 'config' | 'log' | 'metrics' | 'revocationResync'>, id: string): Promise<boolean> {
+  const windowSeconds = accessTokenWindowSeconds(ctx.config);
   const revoked = await ctx.db.transaction().execute(async (trx) => {
     if (!(await deleteClient(trx, id))) return undefined;
-    return revokeClientSessionRows(trx, id, 'client_deleted');
+    const sessions = await revokeClientSessionRows(trx, id, 'client_deleted');
+    return { sessions, untilMs: await insertRevokedClient(trx, id, windowSeconds) };
   });
   if (revoked === undefined) return false;
-  await publishSessionRevocations(ctx, revoked);
+  await Promise.all([publishSessionRevocations(ctx, revoked.sessions), publishRevocation(ctx, 'client', id, revoked.untilMs)]);
   return true;
 }
 

@@ -3,16 +3,15 @@
  * published while Redis was down is lost, and a Redis restart without persistence empties the
  * expiring set gateways catch up from; either way a gateway would keep accepting a revoked
  * session's tokens. So the auth service re-publishes every revocation that can still matter
- * (sessions revoked within ACCESS_TOKEN_TTL + skew, unexpired revoked jtis):
+ * (sessions revoked within ACCESS_TOKEN_TTL + skew, unexpired revoked jtis, deleted clients
+ * within their window, signing keys revoked within the key retention window):
  * - when its Redis connection is ready again after being lost,
  * - after any failed publish (retried with backoff until it goes through),
  * - and every RESYNC_INTERVAL_MS as a safety net.
  * Repeats are harmless: gateways and the expiring set treat them as no-ops.
  */
-import { CLOCK_SKEW_SECONDS } from '@keygate/tokens';
 import type { AuthContext } from '../context.js';
-import { recentRevocations } from '../repositories/revocations.js';
-import { REVOCATIONS_CHANNEL, REVOKED_SET } from './revocations.js';
+import { revocationWrites, revocationsStillEnforced } from './revocations.js';
 
 const RESYNC_INTERVAL_MS = 60_000;
 const RETRY_MIN_MS = 500;
@@ -20,6 +19,7 @@ const RETRY_MAX_MS = 10_000;
 
 export class RevocationResync {
   private timer: NodeJS.Timeout | undefined;
+  private timerDueAt = 0;
   private retryMs = RETRY_MIN_MS;
   private running: Promise<void> | undefined;
   private readonly interval: NodeJS.Timeout;
@@ -41,7 +41,14 @@ export class RevocationResync {
 
   /** Schedules a re-announcement in `delayMs` (unless one is already scheduled sooner). */
   request(delayMs: number = this.retryMs): void {
-    if (this.stopped || this.timer !== undefined) return;
+    if (this.stopped) return;
+    const dueAt = Date.now() + delayMs;
+    // Redis coming back ('ready' asks for 0) must not wait out a backoff of up to RETRY_MAX_MS.
+    if (this.timer !== undefined) {
+      if (this.timerDueAt <= dueAt) return;
+      clearTimeout(this.timer);
+    }
+    this.timerDueAt = dueAt;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.run();
@@ -57,14 +64,12 @@ export class RevocationResync {
 
   private async announce(): Promise<void> {
     const { ctx } = this;
-    const windowSeconds = ctx.config.accessTokenTtl + CLOCK_SKEW_SECONDS;
     try {
-      const revocations = await recentRevocations(ctx.db, windowSeconds, CLOCK_SKEW_SECONDS);
+      const revocations = await revocationsStillEnforced(ctx);
       const now = Date.now();
       for (const revocation of revocations) {
         if (revocation.untilMs <= now) continue;
-        await ctx.bus.addExpiring(REVOKED_SET, `${revocation.type}:${revocation.id}`, revocation.untilMs);
-        await ctx.bus.publish(REVOCATIONS_CHANNEL, JSON.stringify({ type: revocation.type, id: revocation.id, until: revocation.untilMs, at: now }));
+        await Promise.all(revocationWrites(ctx.bus, revocation, now));
       }
       this.retryMs = RETRY_MIN_MS;
       if (revocations.length > 0) ctx.log.info({ count: revocations.length }, 'recent revocations re-announced');

@@ -85,7 +85,7 @@ export async function startSessionIn(
   return { session, refreshToken };
 }
 
-export type RotationFailure = 'unknown_token' | 'session_revoked' | 'session_expired' | 'user_disabled' | 'reuse_detected';
+export type RotationFailure = 'unknown_token' | 'wrong_client' | 'session_revoked' | 'session_expired' | 'user_disabled' | 'reuse_detected';
 
 export type RotationResult<T = undefined> =
   | { ok: true; refreshToken: string; session: SessionRow; user: UserRow; idempotentRetry: boolean; issued: T }
@@ -100,13 +100,21 @@ export type RotationResult<T = undefined> =
  */
 export type AlongsideRotation<T> = (session: SessionRow, user: UserRow) => Promise<T>;
 
+export interface RotateOptions {
+  /**
+   * Only a session of this client is rotated: another client's token is refused ('wrong_client')
+   * before anything is spent or revoked, so presenting it in the wrong place costs its owner nothing.
+   */
+  clientId?: string;
+}
+
 /**
  * Spends `presented` and returns its successor. Failures are returned, not thrown, so a reuse
  * revocation commits before the caller answers 401 invalid_grant.
  */
-export async function rotateRefreshToken(ctx: AuthContext, presented: string, meta: RequestMeta): Promise<RotationResult>;
-export async function rotateRefreshToken<T>(ctx: AuthContext, presented: string, meta: RequestMeta, alongside: AlongsideRotation<T>): Promise<RotationResult<T>>;
-export async function rotateRefreshToken<T>(ctx: AuthContext, presented: string, meta: RequestMeta, alongside?: AlongsideRotation<T>): Promise<RotationResult<T | undefined>> {
+export async function rotateRefreshToken(ctx: AuthContext, presented: string, meta: RequestMeta, options?: RotateOptions): Promise<RotationResult>;
+export async function rotateRefreshToken<T>(ctx: AuthContext, presented: string, meta: RequestMeta, options: RotateOptions, alongside: AlongsideRotation<T>): Promise<RotationResult<T>>;
+export async function rotateRefreshToken<T>(ctx: AuthContext, presented: string, meta: RequestMeta, options: RotateOptions = {}, alongside?: AlongsideRotation<T>): Promise<RotationResult<T | undefined>> {
   if (!looksLikeRefreshToken(presented)) return { ok: false, reason: 'unknown_token' };
   const presentedHash = hashRefreshToken(presented);
   let pending: Promise<T> | undefined;
@@ -122,6 +130,7 @@ export async function rotateRefreshToken<T>(ctx: AuthContext, presented: string,
     const session = await lockSession(trx, probe.session_id);
     if (!session) return { ok: false, reason: 'unknown_token' };
     const failure = { sessionId: session.id, userId: session.user_id };
+    if (options.clientId !== undefined && session.client_id !== options.clientId) return { ok: false, reason: 'wrong_client', ...failure };
     if (session.revoked_at !== null) return { ok: false, reason: 'session_revoked', ...failure };
     const now = session.db_now.getTime();
     if (session.absolute_expires_at.getTime() <= now || session.idle_expires_at.getTime() <= now) return { ok: false, reason: 'session_expired', ...failure };

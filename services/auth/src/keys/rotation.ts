@@ -7,16 +7,21 @@
  *   current   signing; exactly one
  *   previous  published until ACCESS_TOKEN_TTL + skew after it stopped signing
  *   retired   never published again
+ *
+ * A revoked key (`authctl keys revoke`, a compromised key) is retired at once from any state, with
+ * `revoked_at` set; if it was signing, a new key becomes current in the same transaction.
  */
 import type { Kysely } from 'kysely';
-import { CLOCK_SKEW_SECONDS, encryptPrivateKey, generateSigningKey } from '@keygate/tokens';
+import { CLOCK_SKEW_SECONDS, encryptPrivateKey, generateSigningKey, type GeneratedSigningKey } from '@keygate/tokens';
 import { recordAudit } from '../repositories/audit.js';
 import type { AuthDatabase, Db, SigningKeyRow } from '../repositories/schema.js';
 import {
   activateNextKey,
+  findKey,
   findKeyInState,
   insertSigningKey,
   lockSigningKeys,
+  markKeyRevoked,
   promotionDue,
   retireExpiredKeys,
 } from '../repositories/signing-keys.js';
@@ -39,7 +44,10 @@ export function retentionSeconds(policy: Pick<KeyPolicy, 'accessTokenTtl' | 'key
 }
 
 async function newKeyRow(db: Db, policy: KeyPolicy, state: 'next' | 'current', activatesInSeconds: number): Promise<SigningKeyRow> {
-  const key = await generateSigningKey(policy.signingAlg);
+  return insertKeyRow(db, policy, await generateSigningKey(policy.signingAlg), state, activatesInSeconds);
+}
+
+function insertKeyRow(db: Db, policy: KeyPolicy, key: GeneratedSigningKey, state: 'next' | 'current', activatesInSeconds: number): Promise<SigningKeyRow> {
   return insertSigningKey(db, {
     kid: key.kid,
     alg: key.alg,
@@ -101,5 +109,43 @@ export async function promoteDueKeys(db: Kysely<AuthDatabase>, policy: Pick<KeyP
     const retired = await retireExpiredKeys(trx);
     if (activated) await recordAudit(trx, { event: 'key_activated', details: { kid: activated.activated, previous: activated.deactivated ?? null } });
     return activated !== undefined || retired.length > 0;
+  });
+}
+
+export class UnknownKeyError extends Error {
+  constructor(readonly kid: string) {
+    super(`no signing key with kid ${kid} (see authctl keys list)`);
+    this.name = 'UnknownKeyError';
+  }
+}
+
+export interface KeyRevocation {
+  /** The revoked key's row, now retired with revoked_at set. */
+  revoked: SigningKeyRow;
+  /** Its state before this revocation. */
+  stateBefore: SigningKeyRow['state'];
+  /** True when it had been revoked before (revoking again only re-announces it). */
+  alreadyRevoked: boolean;
+  /** The key that became current because the revoked one was signing. */
+  replacement: SigningKeyRow | undefined;
+}
+
+/**
+ * Emergency rotation: `kid` never signs and is never published again, and when it was the current
+ * key a new one is current from this transaction's commit on (no publication ahead: a compromised
+ * key must stop at once, and verifiers refetch the JWKS for an unknown kid).
+ */
+export async function revokeSigningKey(db: Kysely<AuthDatabase>, policy: KeyPolicy, kid: string): Promise<KeyRevocation> {
+  // Generated before the transaction (RSA generation can take a second): the lock is never held
+  // that long, and unused when the revoked key was not the signing one.
+  const fresh = await generateSigningKey(policy.signingAlg);
+  return db.transaction().execute(async (trx) => {
+    await lockSigningKeys(trx);
+    const before = await findKey(trx, kid);
+    if (!before) throw new UnknownKeyError(kid);
+    const revoked = await markKeyRevoked(trx, kid);
+    const replacement = before.state === 'current' ? await insertKeyRow(trx, policy, fresh, 'current', 0) : undefined;
+    await recordAudit(trx, { event: 'key_revoked', details: { kid, state: before.state, replaced_by: replacement?.kid ?? null } });
+    return { revoked, stateBefore: before.state, alreadyRevoked: before.revoked_at !== null, replacement };
   });
 }

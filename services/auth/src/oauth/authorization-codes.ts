@@ -6,6 +6,7 @@
  * authorization code"), which the gateways then refuse within a second.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { scopeSet } from '@keygate/tokens';
 import type { AuthContext, RequestMeta } from '../context.js';
 import { publishSessionRevocations } from '../domain/revocations.js';
 import { startSessionIn, type StartedSession } from '../domain/sessions.js';
@@ -14,6 +15,7 @@ import { insertAuthorizationCode, lockAuthorizationCode, markAuthorizationCodeUs
 import type { UserRow } from '../repositories/schema.js';
 import { revokeSessionRow } from '../repositories/sessions.js';
 import { findUserById } from '../repositories/users.js';
+import { scopeForRole } from './scopes.js';
 
 export const AUTHORIZATION_CODE_TTL_SECONDS = 60;
 /** RFC 7636 §4.1: 43 to 128 unreserved characters. */
@@ -78,9 +80,11 @@ export async function exchangeAuthorizationCode(
     if (computed.length !== expected.length || !timingSafeEqual(computed, expected)) return { ok: false, reason: 'pkce_mismatch' };
     const user = await findUserById(trx, row.user_id);
     if (!user || user.disabled) return { ok: false, reason: 'user_disabled' };
-    const started = await startSessionIn(trx, ctx.config, user, row.client_id, meta, { scope: row.scope, auditDetails: { client_id: row.client_id, grant: 'authorization_code' } });
+    // The user is known only now: `admin` goes to admins alone (their role as of this exchange).
+    const scope = scopeForRole([...scopeSet(row.scope)], user.role);
+    const started = await startSessionIn(trx, ctx.config, user, row.client_id, meta, { scope, auditDetails: { client_id: row.client_id, grant: 'authorization_code' } });
     await markAuthorizationCodeUsed(trx, codeHash, started.session.id);
-    return { ok: true, user, started, scope: row.scope };
+    return { ok: true, user, started, scope };
   });
   if (!result.ok && result.revokedSessionId !== undefined) {
     ctx.log.warn({ sessionId: result.revokedSessionId }, 'authorization code replayed: its session revoked');

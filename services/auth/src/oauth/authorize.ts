@@ -24,7 +24,7 @@ import { ErrorBody } from '../schemas/auth.js';
 import { AuthorizeForm, AuthorizeQuery, Empty, Html } from '../schemas/oauth.js';
 import type { RouteOptions } from '../routes/types.js';
 import { CODE_CHALLENGE_PATTERN, issueAuthorizationCode } from './authorization-codes.js';
-import { grantScope, parseScope } from './scopes.js';
+import { parseScope, registeredScope } from './scopes.js';
 import { STYLE_HASH, errorPage, loginPage } from './login-page.js';
 
 /** An HTML page (sent as text/html, never serialised) or, for a malformed request, the JSON error body. */
@@ -119,9 +119,10 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
     if (query.response_type !== 'code') return fail('unsupported_response_type', 'Only response_type=code is supported.');
     if (query.code_challenge_method !== 'S256') return fail('invalid_request', 'PKCE with code_challenge_method=S256 is required.');
     if (query.code_challenge === undefined || !CODE_CHALLENGE_PATTERN.test(query.code_challenge)) return fail('invalid_request', 'code_challenge must be BASE64URL(SHA-256(code_verifier)).');
+    // Checked against the registration here; `admin` is dropped for non-admins at the exchange.
     let scope: string | null;
     try {
-      scope = grantScope(parseScope(query.scope), client.scopes);
+      scope = registeredScope(parseScope(query.scope), client.scopes).join(' ') || null;
     } catch {
       return fail('invalid_scope', 'The requested scope is not allowed for this client.');
     }

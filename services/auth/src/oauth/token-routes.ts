@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AppError } from '@keygate/errors';
-import { CLOCK_SKEW_SECONDS, TokensError, verifyAccessToken, type AccessTokenPayload } from '@keygate/tokens';
+import { CLOCK_SKEW_SECONDS, TokenError, type AccessTokenClaims } from '@keygate/tokens';
 import type { AuthContext } from '../context.js';
 import { findClient } from '../domain/clients.js';
 import { looksLikeRefreshToken, hashRefreshToken } from '../domain/refresh-token-values.js';
@@ -15,6 +15,7 @@ import { recordAudit } from '../repositories/audit.js';
 import { insertRevokedAccessToken, isAccessTokenRevoked } from '../repositories/authorization-codes.js';
 import { findRefreshToken } from '../repositories/refresh-tokens.js';
 import { findSession } from '../repositories/sessions.js';
+import type { OAuthClientRow } from '../repositories/schema.js';
 import { findUserById } from '../repositories/users.js';
 import { ErrorBody } from '../schemas/auth.js';
 import { Empty, IntrospectionResponse, TokenParams, TokenRequestParams, TokenResponse } from '../schemas/oauth.js';
@@ -40,20 +41,26 @@ const GRANTS = new Map<string, GrantHandler>([
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /** The payload of one of our access tokens (signature, typ, iss, aud, exp), or undefined. */
-async function verifiedAccessToken(ctx: AuthContext, token: string): Promise<AccessTokenPayload | undefined> {
+async function verifiedAccessToken(ctx: AuthContext, token: string): Promise<AccessTokenClaims | undefined> {
   if (!JWT_SHAPE.test(token)) return undefined;
   try {
-    return await verifyAccessToken(token, { issuer: ctx.config.issuer, audience: ctx.config.audience, lookup: (kid) => ctx.keys.lookup(kid) });
+    return await ctx.keys.verifyAccessToken(token);
   } catch (error) {
-    if (error instanceof TokensError) return undefined;
+    if (error instanceof TokenError) return undefined;
     throw error;
   }
 }
 
 type Introspection = Record<string, unknown> & { active: boolean };
 
-/** RFC 7662 for an access token: valid, not revoked by jti, its session and user (or client) still live. */
-async function introspectAccessToken(ctx: AuthContext, payload: AccessTokenPayload): Promise<Introspection> {
+/**
+ * RFC 7662 for an access token: valid, not revoked by jti, its session and user (or client) still
+ * live, and asked about by the client it was issued to or by a resource server registered with
+ * `--introspect`. Any other client learns nothing (RFC 7662 §2.2 lets the server answer inactive
+ * to a caller not allowed to know): a token is not a question for every registered client.
+ */
+async function introspectAccessToken(ctx: AuthContext, payload: AccessTokenClaims, caller: OAuthClientRow): Promise<Introspection> {
+  if (payload.client_id !== caller.id && !caller.introspect) return { active: false };
   if (await isAccessTokenRevoked(ctx.db, payload.jti)) return { active: false };
   if (payload.sid !== undefined) {
     const session = await findSession(ctx.db, payload.sid);
@@ -79,7 +86,10 @@ async function introspectAccessToken(ctx: AuthContext, payload: AccessTokenPaylo
   };
 }
 
-/** RFC 7662 for a refresh token: only its own client learns anything about it. */
+/**
+ * RFC 7662 for a refresh token: only its own client learns anything about it, resource servers
+ * included (they are handed access tokens, never refresh tokens).
+ */
 async function introspectRefreshToken(ctx: AuthContext, token: string, clientId: string): Promise<Introspection> {
   const row = await findRefreshToken(ctx.db, hashRefreshToken(token));
   if (!row || row.spent_at !== null) return { active: false };
@@ -158,6 +168,6 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
     const { token } = request.body;
     if (looksLikeRefreshToken(token)) return introspectRefreshToken(ctx, token, client.id);
     const payload = await verifiedAccessToken(ctx, token);
-    return payload ? introspectAccessToken(ctx, payload) : { active: false };
+    return payload ? introspectAccessToken(ctx, payload, client) : { active: false };
   });
 };

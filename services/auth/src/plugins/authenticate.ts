@@ -1,11 +1,15 @@
 /**
- * Bearer authentication for the auth service's own routes (/auth/me, /auth/sessions, /admin/*):
- * the token is verified against this service's own published keys (algorithm pinned per kid),
- * then the session row is checked so a revoked session is refused at once. The one function that
- * does this: every protected route uses `requireBearer` / `requireAdmin`, never its own check.
+ * Bearer authentication and authorization for the auth service's own routes (/auth/me,
+ * /auth/sessions, /admin/*): the token is verified by the gateway's verifier (@keygate/tokens)
+ * against this service's keys, then the session row is checked so a revoked session is refused at
+ * once, then the token's scope (and role) against what the route needs. The auth service checks
+ * scope itself, whoever forwarded the call: a third-party client's token of an admin carries the
+ * admin's role but not the `account` or `admin` scope. Every protected route uses
+ * `requireBearer(ctx, { scope })` (Bearer logout: `authenticateBearer` + `authorizeCaller`), never
+ * its own check.
  */
 import type { FastifyRequest } from 'fastify';
-import { TokensError, verifyAccessToken, type AccessTokenPayload } from '@keygate/tokens';
+import { TokenError, hasScopes, parseBearer, scopeSet, type AccessTokenClaims } from '@keygate/tokens';
 import type { AuthContext, RequestMeta } from '../context.js';
 import { AuthErrors } from '../errors.js';
 import type { UserRow } from '../repositories/schema.js';
@@ -16,7 +20,7 @@ import { findUserById } from '../repositories/users.js';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface Caller {
-  token: AccessTokenPayload;
+  token: AccessTokenClaims;
   user: UserRow;
   /** The token's session; undefined for tokens without sid. */
   sessionId: string | undefined;
@@ -28,20 +32,17 @@ declare module 'fastify' {
   }
 }
 
-/** Exactly `Bearer <token>`; anything else is treated as no credentials. */
+/** The token of `Bearer <token>`, the scheme name in any case (the gateway's parser); else undefined. */
 export function bearerToken(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (typeof header !== 'string') return undefined;
-  const match = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(header);
-  return match?.[1];
+  return parseBearer(request.headers.authorization);
 }
 
 export async function authenticateBearer(ctx: AuthContext, token: string): Promise<Caller> {
-  let payload: AccessTokenPayload;
+  let payload: AccessTokenClaims;
   try {
-    payload = await verifyAccessToken(token, { issuer: ctx.config.issuer, audience: ctx.config.audience, lookup: (kid) => ctx.keys.lookup(kid) });
+    payload = await ctx.keys.verifyAccessToken(token);
   } catch (error) {
-    if (error instanceof TokensError) throw AuthErrors.invalidToken();
+    if (error instanceof TokenError) throw AuthErrors.invalidToken();
     throw error;
   }
   // Service tokens (client_credentials: sub is a client id) are for the APIs behind the gateway,
@@ -57,21 +58,32 @@ export async function authenticateBearer(ctx: AuthContext, token: string): Promi
   return { token: payload, user, sessionId: payload.sid };
 }
 
-export function requireBearer(ctx: AuthContext) {
+/** What a route needs of its caller's token. */
+export interface BearerRequirement {
+  /** The scope the token must carry: `account` on the account endpoints, `admin` on /admin/*. */
+  scope: string;
+  /** A role both the token and the user must have (`admin` on /admin/*). */
+  role?: 'admin';
+}
+
+/** 403 insufficient_scope (naming the scope needed) unless `caller` meets `requirement`. */
+export function authorizeCaller(caller: Caller, requirement: BearerRequirement): void {
+  if (!hasScopes(scopeSet(caller.token.scope), [requirement.scope])) throw AuthErrors.insufficientScope(requirement.scope);
+  // The token's role, which a role change cannot outlive (it revokes the user's sessions), and the user's.
+  if (requirement.role !== undefined && (caller.token.role !== requirement.role || caller.user.role !== requirement.role)) {
+    throw AuthErrors.insufficientScope(requirement.scope, `This needs the ${requirement.role} role.`);
+  }
+}
+
+/** The preHandler of a Bearer route: authenticated, then authorized for `requirement`. */
+export function requireBearer(ctx: AuthContext, requirement: BearerRequirement) {
   return async function requireBearerHook(request: FastifyRequest): Promise<void> {
     if (request.headers.authorization === undefined) throw AuthErrors.missingToken();
     const token = bearerToken(request);
     if (token === undefined) throw AuthErrors.invalidToken('The Authorization header must be "Bearer <token>".');
-    request.caller = await authenticateBearer(ctx, token);
-  };
-}
-
-export function requireAdmin(ctx: AuthContext) {
-  const bearer = requireBearer(ctx);
-  return async function requireAdminHook(request: FastifyRequest): Promise<void> {
-    await bearer(request);
-    // The token's role, which a role change cannot outlive: it revokes the user's sessions.
-    if (request.caller?.token.role !== 'admin' || request.caller.user.role !== 'admin') throw AuthErrors.insufficientRole();
+    const caller = await authenticateBearer(ctx, token);
+    authorizeCaller(caller, requirement);
+    request.caller = caller;
   };
 }
 

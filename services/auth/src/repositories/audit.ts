@@ -17,6 +17,7 @@ export type AuditEvent =
   | 'key_created'
   | 'key_rotation'
   | 'key_activated'
+  | 'key_revoked'
   | 'authorization_code_replay'
   | 'oauth_token_revoked';
 

@@ -10,6 +10,8 @@ export interface NewClient {
   grantTypes: readonly string[];
   redirectUris: readonly string[];
   scopes: readonly string[];
+  firstParty: boolean;
+  introspect: boolean;
 }
 
 export async function insertClient(db: Db, client: NewClient): Promise<OAuthClientRow> {
@@ -23,6 +25,8 @@ export async function insertClient(db: Db, client: NewClient): Promise<OAuthClie
       grant_types: [...client.grantTypes],
       redirect_uris: [...client.redirectUris],
       scopes: [...client.scopes],
+      first_party: client.firstParty,
+      introspect: client.introspect,
     })
     .returningAll()
     .executeTakeFirstOrThrow();

@@ -27,7 +27,10 @@ export interface SessionsTable {
   absolute_expires_at: Timestamp;
   revoked_at: NullableTimestamp;
   revoked_reason: string | null;
-  /** The scope granted at login (OAuth grants); null for the cookie flow. */
+  /**
+   * The scope granted at login, carried unchanged into every refreshed token; null grants nothing
+   * (migration 0004 filled it in for the cookie flow's sessions started before it was stored).
+   */
   scope: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
@@ -51,6 +54,8 @@ export interface SigningKeysTable {
   activates_at: Timestamp;
   deactivated_at: NullableTimestamp;
   retires_at: NullableTimestamp;
+  /** Set by `authctl keys revoke` (migration 0005): the key is retired and refused everywhere. */
+  revoked_at: NullableTimestamp;
 }
 
 export interface AuditEventsTable {
@@ -74,6 +79,10 @@ export interface OAuthClientsTable {
   scopes: ColumnType<string[], string[] | undefined, string[]>;
   created_at: Timestamp;
   secret_rotated_at: NullableTimestamp;
+  /** May use the password grant and hold the `account` and `admin` scopes (migration 0004). */
+  first_party: Generated<boolean>;
+  /** A resource server: may introspect any client's tokens (RFC 7662). */
+  introspect: Generated<boolean>;
 }
 
 export interface AuthorizationCodesTable {
@@ -94,6 +103,13 @@ export interface RevokedAccessTokensTable {
   expires_at: Timestamp;
 }
 
+/** Deleted clients whose access tokens gateways refuse until revoked_until (migration 0005). */
+export interface RevokedClientsTable {
+  client_id: string;
+  revoked_at: Timestamp;
+  revoked_until: Timestamp;
+}
+
 export interface AuthDatabase {
   'auth.users': UsersTable;
   'auth.sessions': SessionsTable;
@@ -103,6 +119,7 @@ export interface AuthDatabase {
   'auth.oauth_clients': OAuthClientsTable;
   'auth.authorization_codes': AuthorizationCodesTable;
   'auth.revoked_access_tokens': RevokedAccessTokensTable;
+  'auth.revoked_clients': RevokedClientsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -47,6 +47,28 @@ export async function listAllKeys(db: Db): Promise<SigningKeyRow[]> {
   return db.selectFrom('auth.signing_keys').selectAll().orderBy('created_at').execute();
 }
 
+export async function findKey(db: Db, kid: string): Promise<SigningKeyRow | undefined> {
+  return db.selectFrom('auth.signing_keys').selectAll().where('kid', '=', kid).executeTakeFirst();
+}
+
+/**
+ * A revoked key: retired (never signs, never published again) with `revoked_at` set (an earlier
+ * revocation's is kept). Returns the updated row. Caller holds the lock.
+ */
+export async function markKeyRevoked(db: Db, kid: string): Promise<SigningKeyRow> {
+  return db
+    .updateTable('auth.signing_keys')
+    .set({
+      state: 'retired',
+      revoked_at: sql<Date>`coalesce(revoked_at, now())`,
+      deactivated_at: sql<Date>`coalesce(deactivated_at, now())`,
+      retires_at: sql<Date>`least(coalesce(retires_at, now()), now())`,
+    })
+    .where('kid', '=', kid)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
 export async function findKeyInState(db: Db, state: SigningKeyRow['state']): Promise<SigningKeyRow | undefined> {
   return db.selectFrom('auth.signing_keys').selectAll().where('state', '=', state).executeTakeFirst();
 }

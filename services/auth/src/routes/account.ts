@@ -1,5 +1,6 @@
 /** POST /auth/register, /auth/login; GET /auth/me; POST /auth/password. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ACCOUNT_SCOPE, firstPartySessionScope } from '@keygate/tokens';
 import { FIRST_PARTY_CLIENT_ID } from '../context.js';
 import { issueAccessToken } from '../domain/access-tokens.js';
 import { startSession } from '../domain/sessions.js';
@@ -11,7 +12,7 @@ import { noStore, setRefreshCookie } from './cookies.js';
 import type { RouteOptions } from './types.js';
 
 export const accountRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { ctx, loginLimiter, registerLimiter }) => {
-  const bearer = requireBearer(ctx);
+  const bearer = requireBearer(ctx, { scope: ACCOUNT_SCOPE });
 
   app.post('/auth/register', {
     schema: { querystring: NoQuery, body: Credentials, response: { 201: PublicUser, 400: ErrorBody, 409: ErrorBody, 415: ErrorBody, 429: ErrorBody, 503: ErrorBody } },
@@ -34,9 +35,11 @@ export const accountRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
       ctx.metrics.logins.inc({ outcome: 'invalid_credentials' });
       throw AuthErrors.invalidCredentials();
     }
-    // The login_success audit row is written with the session.
-    const { session, refreshToken } = await startSession(ctx, user, FIRST_PARTY_CLIENT_ID, meta);
-    const access = await issueAccessToken(ctx, { sub: user.id, role: user.role, clientId: FIRST_PARTY_CLIENT_ID, sid: session.id });
+    // The login_success audit row is written with the session; the scope is stored on it so that
+    // every refresh hands out exactly this scope, never more (a role change revokes the session).
+    const scope = firstPartySessionScope(user.role);
+    const { session, refreshToken } = await startSession(ctx, user, FIRST_PARTY_CLIENT_ID, meta, { scope });
+    const access = await issueAccessToken(ctx, { sub: user.id, role: user.role, clientId: FIRST_PARTY_CLIENT_ID, sid: session.id, scope });
     ctx.metrics.logins.inc({ outcome: 'success' });
     request.log.info({ userId: user.id, sessionId: session.id }, 'login');
     setRefreshCookie(reply, refreshToken, ctx.config.refreshTokenTtl);
@@ -45,7 +48,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   });
 
   app.get('/auth/me', {
-    schema: { querystring: NoQuery, response: { 200: Me, 400: ErrorBody, 401: ErrorBody } },
+    schema: { querystring: NoQuery, response: { 200: Me, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody } },
     preHandler: bearer,
   }, async (request) => {
     const { user } = callerOf(request);

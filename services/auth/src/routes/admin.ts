@@ -1,8 +1,9 @@
-/** GET /admin/users, PATCH /admin/users/{id}: Bearer with role admin. */
+/** GET /admin/users, PATCH /admin/users/{id}: Bearer with the `admin` scope and role admin. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { ADMIN_SCOPE } from '@keygate/tokens';
 import { adminUpdateUser } from '../domain/users.js';
-import { callerOf, requestMeta, requireAdmin } from '../plugins/authenticate.js';
+import { callerOf, requestMeta, requireBearer } from '../plugins/authenticate.js';
 import type { UserRow } from '../repositories/schema.js';
 import { listUsers } from '../repositories/users.js';
 import { AdminUser, AdminUserPatch, AdminUsersQuery, ErrorBody, IdParams, NoQuery } from '../schemas/auth.js';
@@ -13,7 +14,7 @@ function view(user: UserRow) {
 }
 
 export const adminRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { ctx }) => {
-  const admin = requireAdmin(ctx);
+  const admin = requireBearer(ctx, { scope: ADMIN_SCOPE, role: 'admin' });
 
   app.get('/admin/users', {
     schema: { querystring: AdminUsersQuery, response: { 200: Type.Array(AdminUser), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody } },

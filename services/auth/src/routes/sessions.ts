@@ -1,10 +1,12 @@
 /** POST /auth/refresh, /auth/logout, /auth/logout-all; GET /auth/sessions; DELETE /auth/sessions/{id}. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { ACCOUNT_SCOPE } from '@keygate/tokens';
+import { FIRST_PARTY_CLIENT_ID } from '../context.js';
 import { issueAccessToken } from '../domain/access-tokens.js';
 import { revokeSession, revokeUserSessions, rotateRefreshToken, sessionOfRefreshToken } from '../domain/sessions.js';
 import { AuthErrors } from '../errors.js';
-import { authenticateBearer, bearerToken, callerOf, requestMeta, requireBearer } from '../plugins/authenticate.js';
+import { authenticateBearer, authorizeCaller, bearerToken, callerOf, requestMeta, requireBearer } from '../plugins/authenticate.js';
 import { requireTrustedOrigin } from '../plugins/origin-check.js';
 import { recordAudit } from '../repositories/audit.js';
 import { findSession, listLiveSessions } from '../repositories/sessions.js';
@@ -16,7 +18,7 @@ import type { RouteOptions } from './types.js';
 const Empty = { type: 'null' } as const;
 
 export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { ctx }) => {
-  const bearer = requireBearer(ctx);
+  const bearer = requireBearer(ctx, { scope: ACCOUNT_SCOPE });
   const trustedOrigin = requireTrustedOrigin(ctx.config);
 
   app.post('/auth/refresh', {
@@ -25,9 +27,14 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   }, async (request, reply) => {
     const presented = request.cookies[REFRESH_COOKIE];
     const meta = requestMeta(request);
-    // The access token is signed beside the rotation's writes and handed out after its commit.
-    const sign = (session: SessionRow, user: UserRow) => issueAccessToken(ctx, { sub: user.id, role: user.role, clientId: session.client_id, sid: session.id });
-    const result = presented === undefined ? { ok: false as const, reason: 'unknown_token' as const } : await rotateRefreshToken(ctx, presented, meta, sign);
+    // The access token is signed beside the rotation's writes and handed out after its commit,
+    // with the scope stored at login (a refresh never widens it; null grants nothing).
+    const sign = (session: SessionRow, user: UserRow) => issueAccessToken(ctx, { sub: user.id, role: user.role, clientId: session.client_id, sid: session.id, scope: session.scope ?? undefined });
+    // Only keygate-web's sessions: an OAuth client's refresh token refreshes at /oauth/token with
+    // that client's own authentication, and is refused here unspent.
+    const result = presented === undefined
+      ? { ok: false as const, reason: 'unknown_token' as const }
+      : await rotateRefreshToken(ctx, presented, meta, { clientId: FIRST_PARTY_CLIENT_ID }, sign);
     if (!result.ok) {
       request.log.info({ reason: result.reason, sessionId: result.sessionId }, 'refresh refused');
       clearRefreshCookie(reply);
@@ -48,14 +55,19 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
     let sessionId: string | undefined;
     let userId: string | undefined;
     if (presented !== undefined) {
-      // Any token of the family (even a spent one) identifies the session to end.
+      // Any token of the family (even a spent one) identifies the session to end; like
+      // /auth/refresh, the cookie speaks for keygate-web's sessions only (an OAuth client's refresh
+      // token is revoked at /oauth/revoke, with that client's authentication).
       const session = await sessionOfRefreshToken(ctx, presented);
-      sessionId = session?.id;
-      userId = session?.user_id;
+      if (session?.client_id === FIRST_PARTY_CLIENT_ID) {
+        sessionId = session.id;
+        userId = session.user_id;
+      }
     } else {
       const token = bearerToken(request);
       if (token === undefined) throw AuthErrors.missingToken('A refresh cookie or a Bearer access token is required.');
       const caller = await authenticateBearer(ctx, token);
+      authorizeCaller(caller, { scope: ACCOUNT_SCOPE });
       sessionId = caller.sessionId;
       userId = caller.user.id;
     }
@@ -68,7 +80,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   });
 
   app.post('/auth/logout-all', {
-    schema: { querystring: NoQuery, response: { 204: Empty, 400: ErrorBody, 401: ErrorBody } },
+    schema: { querystring: NoQuery, response: { 204: Empty, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody } },
     preHandler: bearer,
   }, async (request, reply) => {
     const caller = callerOf(request);
@@ -81,7 +93,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   });
 
   app.get('/auth/sessions', {
-    schema: { querystring: NoQuery, response: { 200: Type.Array(SessionView), 400: ErrorBody, 401: ErrorBody } },
+    schema: { querystring: NoQuery, response: { 200: Type.Array(SessionView), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody } },
     preHandler: bearer,
   }, async (request) => {
     const caller = callerOf(request);
@@ -97,7 +109,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   });
 
   app.delete('/auth/sessions/:id', {
-    schema: { querystring: NoQuery, params: IdParams, response: { 204: Empty, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody } },
+    schema: { querystring: NoQuery, params: IdParams, response: { 204: Empty, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody } },
     preHandler: bearer,
   }, async (request, reply) => {
     const caller = callerOf(request);

@@ -1,19 +1,20 @@
 /**
- * Rate limits through @fastify/rate-limit: per client IP on public routes, per user on
- * authenticated ones (the key is chosen after the token was verified, hence the preHandler
- * hook). With Redis, every gateway instance shares the counts: by default each instance counts in
- * memory and sends its hits to Redis every RATE_LIMIT_SYNC_MS in one pipelined call, reading the
- * shared totals back (the per-request Redis round trip it replaces was 12-20 % of the gateway's
- * CPU); RATE_LIMIT_SYNC_MS=0 keeps one round trip per request for limits exact across instances.
- * While Redis is not connected, counting falls back to this instance's memory instead of
- * waiting on Redis's retry queue (which would stall every request) or turning limits off.
+ * Rate limits through @fastify/rate-limit: per client IP (IPv6 by /64) on public routes, per
+ * user on authenticated ones (the key is chosen after the token was verified, hence the
+ * preHandler hook). With Redis, every gateway instance shares the counts: by default each
+ * instance counts in memory and sends its hits to Redis every RATE_LIMIT_SYNC_MS in one
+ * pipelined call, reading the shared totals back (the per-request Redis round trip it replaces
+ * was 12-20 % of the gateway's CPU); RATE_LIMIT_SYNC_MS=0 keeps one round trip per request for
+ * limits exact across instances. While Redis is not connected, counting falls back to this
+ * instance's memory instead of waiting on Redis's retry queue (which would stall every request)
+ * or turning limits off.
  * 429 answers carry Retry-After and the RateLimit-* headers and the contract's error body.
  */
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter } from 'prom-client';
 import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
-import { batchedRateLimitStore, failoverRateLimitStore } from '@keygate/rate-limit-store';
+import { batchedRateLimitStore, failoverRateLimitStore, ipRateLimitKey } from '@keygate/rate-limit-store';
 import type { Bus } from '@keygate/bus';
 import { GatewayErrors } from '../errors.js';
 
@@ -59,12 +60,14 @@ export const rateLimitPlugin = fp<RateLimitOptions>(
       enableDraftSpec: true,
       skipOnError: true,
       ...(store ? { store } : {}),
+      // Users by id; everyone else by address, IPv6 clients by their /64 (one host holds a whole
+      // /64, so per-address counting would give it 2^64 budgets). ipRateLimitKey never starts "u:".
       keyGenerator: (request) => {
         const user = request.gateway?.user;
-        return user ? `u:${user.sub}` : `ip:${request.ip}`;
+        return user ? `u:${user.sub}` : ipRateLimitKey(request.ip);
       },
-      max: (_request, key) => (key.charCodeAt(0) === 117 ? options.perUser : options.perIp),
-      onExceeded: (_request, key) => rejections.inc({ limit: key.charCodeAt(0) === 117 ? 'user' : 'ip' }),
+      max: (_request, key) => (key.startsWith('u:') ? options.perUser : options.perIp),
+      onExceeded: (_request, key) => rejections.inc({ limit: key.startsWith('u:') ? 'user' : 'ip' }),
       errorResponseBuilder: (_request, context) => GatewayErrors.rateLimited(`Too many requests; retry in ${context.after}.`),
     });
   },

@@ -1,19 +1,19 @@
 /**
- * Owns the gateway's token verifier (@keygate/token-verifier): loads the JWKS when the app
- * starts (waiting briefly, so a gateway started beside its auth service is ready at once, but
- * never blocking start-up on it), logs key-set events, exposes rejection and cache metrics, and
- * stops the background refresh on close.
+ * Owns the gateway's token verifier (@keygate/tokens, its key source the JWKS client): loads the
+ * JWKS when the app starts (waiting briefly, so a gateway started beside its auth service is
+ * ready at once, but never blocking start-up on it), logs key-set events, exposes rejection and
+ * cache metrics, and stops the background refresh on close.
  */
 import fp from 'fastify-plugin';
 import { Counter, Gauge } from 'prom-client';
 import { waitAtMost } from '../wait.js';
-import { createTokenVerifier, type Algorithm, type TokenVerifier } from '@keygate/token-verifier';
+import { createJwksClient, createTokenVerifier, type JwksClient, type SigningAlg, type TokenVerifier } from '@keygate/tokens';
 
 export interface TokenVerificationOptions {
   jwksUrl: string;
   issuer: string;
   audience: string;
-  algorithms: readonly Algorithm[];
+  algorithms: readonly SigningAlg[];
   clockSkewSec: number;
   maxTokenLength: number;
   cacheSize: number;
@@ -26,6 +26,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     tokens: {
       verifier: TokenVerifier;
+      /** The verifier's key source: `loaded` for readiness, `refresh()` to re-read the JWKS now. */
+      jwks: JwksClient;
       /** Counts a refused token by reason (a TokenError code, or `revoked`). */
       rejected(reason: string): void;
     };
@@ -37,22 +39,26 @@ const START_WAIT_MS = 2_000;
 export const tokenVerificationPlugin = fp<TokenVerificationOptions>(
   async (app, options) => {
     const log = app.log.child({ component: 'jwks' });
+    const jwks = createJwksClient({
+      url: options.jwksUrl,
+      algorithms: options.algorithms,
+      refetchCooldownMs: options.refetchCooldownMs,
+      refreshIntervalMs: options.refreshIntervalMs,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      onEvent(event) {
+        if (event.type === 'loaded') log.info({ keys: event.keys, kids: event.kids }, 'JWKS loaded');
+        else if (event.type === 'fetch_failed') log.warn({ reason: event.reason }, 'JWKS fetch failed; keeping the keys already loaded');
+        else if (event.type === 'key_ignored') log.warn({ kid: event.kid, reason: event.reason }, 'JWKS key ignored');
+      },
+    });
     const verifier = createTokenVerifier({
-      jwksUrl: options.jwksUrl,
+      keys: jwks,
       issuer: options.issuer,
       audience: options.audience,
       algorithms: options.algorithms,
       clockToleranceSec: options.clockSkewSec,
       maxTokenLength: options.maxTokenLength,
       cacheSize: options.cacheSize,
-      refetchCooldownMs: options.refetchCooldownMs,
-      refreshIntervalMs: options.refreshIntervalMs,
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-      onJwksEvent(event) {
-        if (event.type === 'loaded') log.info({ keys: event.keys, kids: event.kids }, 'JWKS loaded');
-        else if (event.type === 'fetch_failed') log.warn({ reason: event.reason }, 'JWKS fetch failed; keeping the keys already loaded');
-        else if (event.type === 'key_ignored') log.warn({ kid: event.kid, reason: event.reason }, 'JWKS key ignored');
-      },
     });
     const rejections = new Counter({
       name: 'gateway_token_rejections_total',
@@ -73,7 +79,7 @@ export const tokenVerificationPlugin = fp<TokenVerificationOptions>(
       help: 'JWKS fetches since start (initial load, refreshes, and unknown-kid refetches).',
       registers: [app.metrics.registry],
       collect() {
-        this.set(verifier.stats().jwksFetches);
+        this.set(jwks.stats().fetches);
       },
     });
     new Gauge({
@@ -81,12 +87,15 @@ export const tokenVerificationPlugin = fp<TokenVerificationOptions>(
       help: 'Verification keys currently loaded from the JWKS.',
       registers: [app.metrics.registry],
       collect() {
-        this.set(verifier.stats().keys);
+        this.set(jwks.stats().keys);
       },
     });
-    app.decorate('tokens', { verifier, rejected: (reason: string) => rejections.inc({ reason }) });
-    app.addHook('onReady', () => waitAtMost(verifier.start(), START_WAIT_MS));
-    app.addHook('onClose', async () => verifier.close());
+    app.decorate('tokens', { verifier, jwks, rejected: (reason: string) => rejections.inc({ reason }) });
+    app.addHook('onReady', () => waitAtMost(jwks.start(), START_WAIT_MS));
+    app.addHook('onClose', async () => {
+      jwks.close();
+      verifier.close();
+    });
   },
   { name: 'gateway-token-verification', fastify: '5.x', dependencies: ['keygate-metrics'] },
 );

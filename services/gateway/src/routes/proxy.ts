@@ -1,19 +1,21 @@
 /**
- * The one public route: every request not answered by the gateway itself (/healthz, /readyz,
- * /metrics) is normalised, matched against the route table, authenticated when the route says
+ * The one public route: every request not answered by the gateway itself (/healthz, /readyz, the
+ * demo page and /docs; /metrics lives on the operations listener) is normalised, matched against the route table, authenticated when the route says
  * so, rate limited, and forwarded through @fastify/reply-from (undici keep-alive pools, bodies
  * streamed both ways). Errors are the contract's: 400 for unsafe paths and tokens in the query,
- * 401 with a Bearer challenge, 403 insufficient_scope, 404 for no route, 502 when the upstream
- * cannot be reached, 504 when it does not answer in time.
+ * 401 with a Bearer challenge, 403 insufficient_scope (a role the route does not allow, or a
+ * scope the route needs for this method that the token was not granted), 404 for no route, 502
+ * when the upstream cannot be reached, 504 when it does not answer in time.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import replyFrom from '@fastify/reply-from';
-import { TokenError, type AccessTokenClaims, type TokenMemo } from '@keygate/token-verifier';
+import { TokenError, hasScopes, parseBearer, type AccessTokenClaims, type TokenMemo } from '@keygate/tokens';
 import type { GatewayConfig } from '../config.js';
 import { GatewayErrors } from '../errors.js';
+import { grantOf, type Grant } from '../grant.js';
 import { normaliseTarget } from '../path.js';
-import { matchRoute, type Route } from '../route-table.js';
+import { ROUTED_METHODS, matchRoute, type Route } from '../route-table.js';
 import { upstreamHeaders } from '../upstream-headers.js';
 
 export interface GatewayRequestState {
@@ -23,6 +25,8 @@ export interface GatewayRequestState {
   /** Raw query string without '?', forwarded byte for byte. */
   query: string;
   user: AccessTokenClaims | undefined;
+  /** The user's client id and scope, checked against the route and forwarded (set with `user`). */
+  grant: Grant | undefined;
 }
 
 declare module 'fastify' {
@@ -30,8 +34,6 @@ declare module 'fastify' {
     gateway: GatewayRequestState | null;
   }
 }
-
-const METHODS = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'];
 
 function countHeader(rawHeaders: string[], name: string): number {
   let count = 0;
@@ -45,14 +47,6 @@ function countHeader(rawHeaders: string[], name: string): number {
 function hasTokenInQuery(query: string): boolean {
   if (!query.includes('access') && !query.includes('%')) return false;
   return new URLSearchParams(query).has('access_token');
-}
-
-/** The token of `Authorization: Bearer <token>`; undefined when no bearer credentials were sent. */
-function bearerToken(authorization: string | undefined): string | undefined {
-  if (authorization === undefined || authorization.length < 7) return undefined;
-  if (authorization.slice(0, 7).toLowerCase() !== 'bearer ') return undefined;
-  const token = authorization.slice(7).trimStart();
-  return token === '' ? undefined : token;
 }
 
 /** The upstream's connection-level headers describe its connection to us, not ours to the client. */
@@ -121,8 +115,9 @@ export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): 
     if (length !== undefined && Number(length) > bodyLimit) throw GatewayErrors.payloadTooLarge();
 
     let user: AccessTokenClaims | undefined;
+    let grant: Grant | undefined;
     if (route.requireToken) {
-      const token = bearerToken(authorization);
+      const token = parseBearer(authorization);
       if (token === undefined) throw GatewayErrors.tokenRequired();
       try {
         const memo = memoOf(request);
@@ -135,16 +130,25 @@ export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): 
         if (error.code === 'jwks_unavailable') throw GatewayErrors.serviceUnavailable('The signing keys are not available yet; retry later.');
         throw GatewayErrors.invalidToken(error.message);
       }
+      if (!revocation.caughtUp) throw GatewayErrors.serviceUnavailable('The revocation list is not loaded yet; retry later.');
       if (!revocation.live && revocationWhenRedisDown === 'refuse') {
         throw GatewayErrors.serviceUnavailable('Revocation status is unavailable; retry later.');
       }
-      if (revocation.list.isRevoked(user.sid, user.jti, Date.now())) {
+      if (revocation.list.isRevoked(user, Date.now())) {
         rejected('revoked');
         throw GatewayErrors.invalidToken('The token has been revoked.');
       }
+      grant = grantOf(user);
+      if (grant === undefined) {
+        rejected('claims_invalid');
+        throw GatewayErrors.invalidToken('The token scope or client_id claim is malformed.');
+      }
       if (route.roles !== undefined && !route.roles.has(user.role)) throw GatewayErrors.insufficientScope();
+      // Resolved per method when the table was loaded: one Map lookup, then usually one Set lookup.
+      const needed = route.scopes?.get(request.method);
+      if (needed !== undefined && !hasScopes(grant.scopes, needed)) throw GatewayErrors.missingScope(needed);
     }
-    request.gateway = { route, path: target.path, query: target.query, user };
+    request.gateway = { route, path: target.path, query: target.query, user, grant };
   }
 
   function onUpstreamError(reply: FastifyReply, error: Error & { statusCode?: number; code?: string; cause?: unknown }): void {
@@ -154,7 +158,7 @@ export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): 
   }
 
   app.route({
-    method: METHODS,
+    method: [...ROUTED_METHODS],
     url: '/*',
     // Not an API of its own: the routes behind it are documented by their services.
     schema: { hide: true } as FastifySchema,
@@ -162,11 +166,11 @@ export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): 
     onRequest: admit,
     handler(request, reply) {
       const state = request.gateway!;
-      const { route, path, query, user } = state;
+      const { route, path, query, user, grant } = state;
       const target = query === '' ? path : `${path}?${query}`;
       return reply.from(route.origin + path, {
         queryString: () => query,
-        rewriteRequestHeaders: (_req, headers) => upstreamHeaders(request, headers, route, { user, target }, gatewaySecret),
+        rewriteRequestHeaders: (_req, headers) => upstreamHeaders(request, headers, route, { user, grant, target }, gatewaySecret),
         rewriteHeaders: dropHopByHop,
         onError: (errorReply, { error }) => onUpstreamError(errorReply as FastifyReply, error),
         // Never retry: a gateway must not replay requests (or wait out an upstream's Retry-After).

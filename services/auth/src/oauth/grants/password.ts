@@ -1,21 +1,23 @@
 /**
- * grant_type=password (RFC 6749 §4.3): first-party public clients only (the registry refuses it for
- * confidential ones), switched off by PASSWORD_GRANT_ENABLED=false. Same equal-time check and the
- * same rate limits as POST /auth/login.
+ * grant_type=password (RFC 6749 §4.3): first-party public clients only (the registry and the
+ * database refuse it for others; checked here again so a row edited by hand cannot hand a
+ * third-party app the user's password), switched off by PASSWORD_GRANT_ENABLED=false. Same
+ * equal-time check and the same rate limits as POST /auth/login. Scope: the client's registration,
+ * `admin` only for admins.
  */
 import { startSession } from '../../domain/sessions.js';
 import { authenticatePassword } from '../../domain/users.js';
 import { requestMeta } from '../../plugins/authenticate.js';
 import { OAuthErrors } from '../errors.js';
-import { grantScope, parseScope } from '../scopes.js';
+import { parseScope, registeredScope, scopeForRole } from '../scopes.js';
 import { userTokenResponse } from './issue.js';
 import { required, type GrantHandler } from './types.js';
 
 export const passwordGrant: GrantHandler = async ({ ctx, client, params, request, loginLimiter }) => {
-  if (!client.public) throw OAuthErrors.unauthorizedClient('The password grant is for first-party public clients only.');
+  if (!client.first_party || !client.public) throw OAuthErrors.unauthorizedClient('The password grant is for first-party public clients only.');
   const username = required(params, 'username');
   const password = required(params, 'password');
-  const scope = grantScope(parseScope(params.scope), client.scopes);
+  const asked = registeredScope(parseScope(params.scope), client.scopes);
   // Keyed on `username`, the identifier verified below, whatever other parameters the body carries.
   await loginLimiter.check(username, request);
   const meta = requestMeta(request);
@@ -24,6 +26,7 @@ export const passwordGrant: GrantHandler = async ({ ctx, client, params, request
     ctx.metrics.logins.inc({ outcome: 'invalid_credentials' });
     throw OAuthErrors.invalidGrant('The username or password is wrong.');
   }
+  const scope = scopeForRole(asked, user.role);
   const { session, refreshToken } = await startSession(ctx, user, client.id, meta, { scope, auditDetails: { client_id: client.id, grant: 'password' } });
   ctx.metrics.logins.inc({ outcome: 'success' });
   request.log.info({ userId: user.id, sessionId: session.id, clientId: client.id }, 'oauth password grant');

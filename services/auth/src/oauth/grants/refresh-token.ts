@@ -1,8 +1,11 @@
 /**
  * grant_type=refresh_token (RFC 6749 §6): the cookie flow's rotation and theft detection, unchanged
  * (rotateRefreshToken). The token must belong to a session of the authenticated client; it is
- * checked before rotating so another client's token is never spent. A narrower `scope` may be asked.
+ * checked before rotating (and again under the rotation's lock) so another client's token is never
+ * spent. A narrower `scope` may be asked for one token; the session keeps its own, and anything
+ * beyond it is invalid_scope: a refresh never widens.
  */
+import { scopeSet } from '@keygate/tokens';
 import { rotateRefreshToken, sessionOfRefreshToken } from '../../domain/sessions.js';
 import { requestMeta } from '../../plugins/authenticate.js';
 import { OAuthErrors } from '../errors.js';
@@ -15,11 +18,11 @@ export const refreshTokenGrant: GrantHandler = async ({ ctx, client, params, req
   const requested = parseScope(params.scope);
   const owner = await sessionOfRefreshToken(ctx, presented);
   if (!owner || owner.client_id !== client.id) throw OAuthErrors.invalidGrant('The refresh token is invalid, expired, revoked or was issued to another client.');
-  const granted = owner.scope === null ? [] : owner.scope.split(' ');
-  if (requested !== undefined && !requested.every((scope) => granted.includes(scope))) throw OAuthErrors.invalidScope('The requested scope exceeds what was granted.');
+  const granted = scopeSet(owner.scope);
+  if (requested !== undefined && !requested.every((scope) => granted.has(scope))) throw OAuthErrors.invalidScope('The requested scope exceeds what was granted.');
   const scope = requested !== undefined && requested.length > 0 ? requested.join(' ') : owner.scope;
   // Signed beside the rotation's last writes, handed out after its commit (as for the cookie refresh).
-  const result = await rotateRefreshToken(ctx, presented, requestMeta(request), (session, user) => userAccessToken(ctx, client, user, session, scope));
+  const result = await rotateRefreshToken(ctx, presented, requestMeta(request), { clientId: client.id }, (session, user) => userAccessToken(ctx, client, user, session, scope));
   if (!result.ok) {
     request.log.info({ reason: result.reason, sessionId: result.sessionId, clientId: client.id }, 'oauth refresh refused');
     throw OAuthErrors.invalidGrant('The refresh token is invalid, expired or revoked.');

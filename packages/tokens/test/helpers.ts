@@ -1,6 +1,19 @@
-/** Test helpers: RSA keys, a controllable in-memory JWKS endpoint, and a token minter. */
+/** Test helpers: keys, a controllable in-memory JWKS endpoint, a verifier over it, and a token minter. */
 import { generateKeyPair, exportJWK, SignJWT, type JWK, type JWTPayload, type CryptoKey } from 'jose';
 import { KeyObject, randomUUID, sign } from 'node:crypto';
+import type { Test } from 'tap';
+import {
+  createJwksClient,
+  createTokenVerifier,
+  importVerificationKey,
+  TokenError,
+  type JwksClient,
+  type JwksClientOptions,
+  type KeySource,
+  type TokenVerifier,
+  type TokenVerifierOptions,
+  type VerificationKey,
+} from '../src/index.js';
 
 export const ISSUER = 'https://issuer.test';
 export const AUDIENCE = 'api';
@@ -81,4 +94,59 @@ export function b64(value: unknown): string {
 export function signRaw(key: TestKey, header: Record<string, unknown>, payload: Record<string, unknown>): string {
   const input = `${b64(header)}.${b64(payload)}`;
   return `${input}.${sign('sha256', Buffer.from(input), KeyObject.from(key.privateKey)).toString('base64url')}`;
+}
+
+export type JwksVerifierOptions = Partial<Omit<TokenVerifierOptions, 'keys'>> & Partial<Omit<JwksClientOptions, 'url' | 'fetch'>>;
+
+/** The gateway's arrangement: a verifier whose key source is a JWKS client over `jwks`; both closed at teardown. */
+export function jwksVerifier(t: Test, jwks: FakeJwks, options: JwksVerifierOptions = {}): { verifier: TokenVerifier; keys: JwksClient } {
+  const { algorithms, refetchCooldownMs, refreshIntervalMs, timeoutMs, onEvent, ...rest } = options;
+  const keys = createJwksClient({
+    url: 'http://auth.test/.well-known/jwks.json',
+    fetch: jwks.fetch,
+    ...(algorithms ? { algorithms } : {}),
+    ...(refetchCooldownMs !== undefined ? { refetchCooldownMs } : {}),
+    ...(refreshIntervalMs !== undefined ? { refreshIntervalMs } : {}),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    ...(onEvent ? { onEvent } : {}),
+  });
+  t.teardown(() => keys.close());
+  const verifier = createTokenVerifier({ keys, issuer: ISSUER, audience: AUDIENCE, ...(algorithms ? { algorithms } : {}), ...rest });
+  t.teardown(() => verifier.close());
+  return { verifier, keys };
+}
+
+/** The code a verification was refused with ('accepted' when it was not). */
+export async function rejection(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'accepted';
+  } catch (error) {
+    return error instanceof TokenError ? error.code : `unexpected ${String(error)}`;
+  }
+}
+
+/** A key source that is not HTTP (as auth's key store): a map we control. */
+export class MemoryKeys implements KeySource {
+  readonly keys = new Map<string, VerificationKey>();
+  loaded = true;
+  resolves = 0;
+
+  constructor(...keys: VerificationKey[]) {
+    for (const key of keys) this.keys.set(key.kid, key);
+  }
+
+  get(kid: string): VerificationKey | undefined {
+    return this.keys.get(kid);
+  }
+
+  async resolve(kid: string): Promise<VerificationKey | undefined> {
+    this.resolves += 1;
+    return this.keys.get(kid);
+  }
+}
+
+/** The verification key of a test key, as a key source holds it. */
+export function verificationKeyOf(key: TestKey): VerificationKey {
+  return importVerificationKey(key.kid, key.publicJwk, key.alg);
 }

@@ -1,30 +1,15 @@
 import { createHmac, createPublicKey } from 'node:crypto';
 import { test } from 'tap';
 import { SignJWT } from 'jose';
-import { createTokenVerifier, TokenError, type TokenVerifierOptions } from '../src/index.js';
-import { AUDIENCE, FakeJwks, ISSUER, b64, makeKey, mint, nowSec, signRaw } from './helpers.js';
+import { FakeJwks, ISSUER, AUDIENCE, b64, jwksVerifier as verifierFor, makeKey, mint, nowSec, rejection, signRaw } from './helpers.js';
 
 const main = await makeKey('key-1');
 const attacker = await makeKey('key-1');
 
-function verifierFor(jwks: FakeJwks, options: Partial<TokenVerifierOptions> = {}) {
-  return createTokenVerifier({ jwksUrl: 'http://auth.test/.well-known/jwks.json', issuer: ISSUER, audience: AUDIENCE, fetch: jwks.fetch, ...options });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'accepted';
-  } catch (error) {
-    return error instanceof TokenError ? error.code : `unexpected ${String(error)}`;
-  }
-}
-
 test('a valid RS256 access token yields its claims', async (t) => {
   const jwks = new FakeJwks(main);
-  const verifier = verifierFor(jwks);
-  t.teardown(() => verifier.close());
-  t.equal(await verifier.start(), true);
+  const { verifier, keys: verifierKeys } = verifierFor(t, jwks);
+  t.equal(await verifierKeys.start(), true);
   const token = await mint(main, { claims: { sub: 'u-42', role: 'admin', sid: 's-9' } });
   const claims = await verifier.verify(token);
   t.match(claims, { iss: ISSUER, sub: 'u-42', role: 'admin', sid: 's-9', aud: AUDIENCE, client_id: 'web' });
@@ -36,9 +21,8 @@ test('a valid RS256 access token yields its claims', async (t) => {
 
 test('every forgery is refused with its own code', async (t) => {
   const jwks = new FakeJwks(main);
-  const verifier = verifierFor(jwks, { refetchCooldownMs: 60_000 });
-  t.teardown(() => verifier.close());
-  await verifier.start();
+  const { verifier, keys: verifierKeys } = verifierFor(t, jwks, { refetchCooldownMs: 60_000 });
+  await verifierKeys.start();
   const good = await mint(main);
   const [h, p, s] = good.split('.') as [string, string, string];
   const header = { alg: 'RS256', typ: 'at+jwt', kid: 'key-1' };
@@ -64,6 +48,8 @@ test('every forgery is refused with its own code', async (t) => {
     ['x5u to another key', mint(attacker, { header: { x5u: 'https://evil.test/cert.pem' } }), 'header_forbidden'],
     ['x5c chain', mint(attacker, { header: { x5c: ['MIIB'] } }), 'header_forbidden'],
     ['crit extension', signRaw(main, { ...header, crit: ['exp'], exp: 1 }, payload), 'header_forbidden'],
+    ['zip (compressed payload)', signRaw(main, { ...header, zip: 'DEF' }, payload), 'header_forbidden'],
+    ['b64 false (unencoded payload)', signRaw(main, { ...header, b64: false }, payload), 'header_forbidden'],
     ['signed by another key under the same kid', mint(attacker), 'signature_invalid'],
     ['typ JWT', mint(main, { header: { typ: 'JWT' } }), 'typ_invalid'],
     ['no typ', mint(main, { header: { typ: undefined } }), 'typ_invalid'],
@@ -76,6 +62,10 @@ test('every forgery is refused with its own code', async (t) => {
     ['no jti', mint(main, { omit: ['jti'] }), 'claims_invalid'],
     ['no role', mint(main, { omit: ['role'] }), 'claims_invalid'],
     ['no exp', mint(main, { omit: ['exp'] }), 'claims_invalid'],
+    ['no client_id (RFC 9068 requires it)', mint(main, { omit: ['client_id'] }), 'claims_invalid'],
+    ['client_id with a line break', mint(main, { claims: { client_id: 'web\r\nx-client-id: other' } }), 'claims_invalid'],
+    ['scope not a string', mint(main, { claims: { scope: ['admin'] } }), 'claims_invalid'],
+    ['scope with a line break', mint(main, { claims: { scope: 'orders:read\r\nx-user-scope: admin' } }), 'claims_invalid'],
     ['role with a line break', mint(main, { claims: { role: 'user\r\nx-user-role: admin' } }), 'claims_invalid'],
     ['tampered payload', `${h}.${b64({ ...payload, role: 'admin' })}.${s}`, 'signature_invalid'],
     ['stripped signature', `${h}.${p}.`, 'token_malformed'],
@@ -100,9 +90,8 @@ test('every forgery is refused with its own code', async (t) => {
 test('the algorithm is pinned per kid from the JWKS, not from the token', async (t) => {
   const ps = await makeKey('ps-key', 'PS256');
   const jwks = new FakeJwks(main, ps);
-  const verifier = verifierFor(jwks, { algorithms: ['RS256', 'PS256'] });
-  t.teardown(() => verifier.close());
-  await verifier.start();
+  const { verifier, keys: verifierKeys } = verifierFor(t, jwks, { algorithms: ['RS256', 'PS256'] });
+  await verifierKeys.start();
   t.equal((await verifier.verify(await mint(ps))).sub, 'user-1');
   // An RS256 signature by the same RSA key, claiming RS256 for the PS256 kid: refused.
   const rsWithPsKey = await new SignJWT({ iss: ISSUER, aud: AUDIENCE, sub: 'x', role: 'user', jti: 'j', iat: nowSec(), exp: nowSec() + 60 })
@@ -111,29 +100,26 @@ test('the algorithm is pinned per kid from the JWKS, not from the token', async 
     .catch(() => undefined);
   if (rsWithPsKey) t.equal(await rejection(verifier.verify(rsWithPsKey)), 'alg_mismatch');
   // A verifier that accepts RS256 only ignores the PS256 key altogether.
-  const strict = verifierFor(jwks);
-  t.teardown(() => strict.close());
-  await strict.start();
+  const { verifier: strict, keys: strictKeys } = verifierFor(t, jwks);
+  await strictKeys.start();
   t.equal(await rejection(strict.verify(await mint(ps))), 'kid_unknown');
 });
 
 test('clock skew of up to 30 s is tolerated, and no more', async (t) => {
   const jwks = new FakeJwks(main);
-  const verifier = verifierFor(jwks);
-  t.teardown(() => verifier.close());
-  await verifier.start();
+  const { verifier, keys: verifierKeys } = verifierFor(t, jwks);
+  await verifierKeys.start();
   t.equal((await verifier.verify(await mint(main, { claims: { exp: nowSec() - 10 } }))).sub, 'user-1');
   t.equal((await verifier.verify(await mint(main, { claims: { nbf: nowSec() + 10, iat: nowSec() + 10 } }))).sub, 'user-1');
   t.equal(await rejection(verifier.verify(await mint(main, { claims: { exp: nowSec() - 40 } }))), 'expired');
-  t.throws(() => verifierFor(jwks, { clockToleranceSec: 31 }), RangeError);
+  t.throws(() => verifierFor(t, jwks, { clockToleranceSec: 31 }), RangeError);
 });
 
 test('the fast path still checks expiry on every call', async (t) => {
   const jwks = new FakeJwks(main);
   let clock = nowSec();
-  const verifier = verifierFor(jwks, { now: () => clock, clockToleranceSec: 0 });
-  t.teardown(() => verifier.close());
-  await verifier.start();
+  const { verifier, keys: verifierKeys } = verifierFor(t, jwks, { now: () => clock, clockToleranceSec: 0 });
+  await verifierKeys.start();
   const token = await mint(main, { claims: { iat: clock, exp: clock + 60 } });
   t.equal((await verifier.verify(token)).sub, 'user-1');
   clock += 59;
@@ -145,9 +131,8 @@ test('the fast path still checks expiry on every call', async (t) => {
 test('unknown kid: one refetch per cooldown, and a rotated key is picked up without a restart', async (t) => {
   const next = await makeKey('key-2');
   const jwks = new FakeJwks(main);
-  const verifier = verifierFor(jwks, { refetchCooldownMs: 300 });
-  t.teardown(() => verifier.close());
-  await verifier.start();
+  const { verifier, keys: verifierKeys } = verifierFor(t, jwks, { refetchCooldownMs: 300 });
+  await verifierKeys.start();
   t.equal(jwks.calls, 1);
   // Not long after the start-up fetch: an unknown kid does not refetch yet.
   t.equal(await rejection(verifier.verify(await mint(next))), 'kid_unknown');
@@ -166,11 +151,10 @@ test('unknown kid: one refetch per cooldown, and a rotated key is picked up with
 
 test('with the JWKS endpoint down, cached keys keep verifying new tokens', async (t) => {
   const jwks = new FakeJwks(main);
-  const verifier = verifierFor(jwks, { refetchCooldownMs: 0 });
-  t.teardown(() => verifier.close());
-  await verifier.start();
+  const { verifier, keys: verifierKeys } = verifierFor(t, jwks, { refetchCooldownMs: 0 });
+  await verifierKeys.start();
   jwks.down = true;
-  t.equal(await verifier.refresh(), false);
+  t.equal(await verifierKeys.refresh(), false);
   t.equal((await verifier.verify(await mint(main))).sub, 'user-1');
   t.equal(await rejection(verifier.verify(await mint(main, { header: { kid: 'other' } }))), 'kid_unknown');
 });
@@ -178,32 +162,30 @@ test('with the JWKS endpoint down, cached keys keep verifying new tokens', async
 test('a key withdrawn from the JWKS stops its cached tokens; an unchanged refresh does not', async (t) => {
   const next = await makeKey('key-2');
   const jwks = new FakeJwks(main, next);
-  const verifier = verifierFor(jwks, { refetchCooldownMs: 60_000 });
-  t.teardown(() => verifier.close());
-  await verifier.start();
+  const { verifier, keys: verifierKeys } = verifierFor(t, jwks, { refetchCooldownMs: 60_000 });
+  await verifierKeys.start();
   const token = await mint(main);
   await verifier.verify(token);
   // Same keys re-served with a new ETag: the cached entry survives (no re-verification needed).
   jwks.set(main, next);
-  t.equal(await verifier.refresh(), true);
+  t.equal(await verifierKeys.refresh(), true);
   t.equal(verifier.stats().cachedTokens, 1);
   t.equal((await verifier.verify(token)).sub, 'user-1');
   jwks.set(next);
-  t.equal(await verifier.refresh(), true);
+  t.equal(await verifierKeys.refresh(), true);
   t.equal(await rejection(verifier.verify(token)), 'kid_unknown');
 });
 
 test('a JWKS that was never loaded answers jwks_unavailable, not invalid token', async (t) => {
   const jwks = new FakeJwks(main);
   jwks.down = true;
-  const verifier = verifierFor(jwks, { refetchCooldownMs: 0 });
-  t.teardown(() => verifier.close());
-  t.equal(await verifier.start(), false);
-  t.equal(verifier.jwksLoaded, false);
+  const { verifier, keys: verifierKeys } = verifierFor(t, jwks, { refetchCooldownMs: 0 });
+  t.equal(await verifierKeys.start(), false);
+  t.equal(verifierKeys.loaded, false);
   t.equal(await rejection(verifier.verify(await mint(main))), 'jwks_unavailable');
   jwks.down = false;
   t.equal((await verifier.verify(await mint(main))).sub, 'user-1');
-  t.equal(verifier.jwksLoaded, true);
+  t.equal(verifierKeys.loaded, true);
 });
 
 test('JWKS entries without alg, with a foreign use, or with a weak key are ignored', async (t) => {
@@ -211,19 +193,17 @@ test('JWKS entries without alg, with a foreign use, or with a weak key are ignor
   const jwks = new FakeJwks(main);
   const { alg: _alg, ...noAlg } = main.publicJwk;
   jwks.keys = [{ ...noAlg, kid: 'no-alg' }, { ...main.publicJwk, kid: 'enc', use: 'enc' }, { ...main.publicJwk, kid: 'hs', alg: 'HS256' }, { kty: 'oct', k: 'c2VjcmV0', kid: 'oct', alg: 'RS256' }, main.publicJwk];
-  const verifier = verifierFor(jwks, { onJwksEvent: (event) => event.type === 'key_ignored' && events.push(event.kid ?? '') });
-  t.teardown(() => verifier.close());
-  await verifier.start();
+  const { verifier, keys: verifierKeys } = verifierFor(t, jwks, { onEvent: (event) => event.type === 'key_ignored' && events.push(event.kid ?? '') });
+  await verifierKeys.start();
   t.same(events, ['no-alg', 'enc', 'hs', 'oct']);
-  t.equal(verifier.stats().keys, 1);
+  t.equal(verifierKeys.stats().keys, 1);
   t.equal(await rejection(verifier.verify(await mint(main, { header: { kid: 'no-alg' } }))), 'kid_unknown');
 });
 
 test('the LRU keeps at most cacheSize tokens', async (t) => {
   const jwks = new FakeJwks(main);
-  const verifier = verifierFor(jwks, { cacheSize: 3 });
-  t.teardown(() => verifier.close());
-  await verifier.start();
+  const { verifier, keys: verifierKeys } = verifierFor(t, jwks, { cacheSize: 3 });
+  await verifierKeys.start();
   for (let i = 0; i < 5; i++) await verifier.verify(await mint(main));
   t.equal(verifier.stats().cachedTokens, 3);
 });
@@ -232,9 +212,8 @@ test('a per-connection memo: a repeat is answered from it with every per-request
   const next = await makeKey('key-2');
   const jwks = new FakeJwks(main, next);
   let clock = nowSec();
-  const verifier = verifierFor(jwks, { now: () => clock, clockToleranceSec: 0, refetchCooldownMs: 60_000 });
-  t.teardown(() => verifier.close());
-  await verifier.start();
+  const { verifier, keys: verifierKeys } = verifierFor(t, jwks, { now: () => clock, clockToleranceSec: 0, refetchCooldownMs: 60_000 });
+  await verifierKeys.start();
   const memo = verifier.createMemo();
   const token = await mint(main, { claims: { sub: 'memo-user', iat: clock, exp: clock + 60 } });
 
@@ -260,9 +239,54 @@ test('a per-connection memo: a repeat is answered from it with every per-request
 
   // A key withdrawn from the JWKS stops the memo's token as well.
   jwks.set(next);
-  t.equal(await verifier.refresh(), true);
+  t.equal(await verifierKeys.refresh(), true);
   const afterWithdrawal = verifier.check(token, memo);
   t.ok(afterWithdrawal instanceof Promise, 'the memo no longer answers for a withdrawn key');
   await t.rejects(afterWithdrawal as Promise<unknown>, { code: 'kid_unknown' });
   t.equal(await rejection(verifier.verify(token, memo)), 'kid_unknown');
+});
+
+test('revokeKey: tokens of a revoked kid are refused at once, cached ones included, whatever a stale JWKS lists', async (t) => {
+  const next = await makeKey('key-2');
+  const jwks = new FakeJwks(main);
+  const { verifier, keys } = verifierFor(t, jwks, { refetchCooldownMs: 60_000 });
+  await keys.start();
+  const memo = verifier.createMemo();
+  const token = await mint(main);
+  t.equal((await verifier.verify(token, memo)).sub, 'user-1', 'verified, and now cached and memoised');
+  t.equal((await verifier.verify(token)).sub, 'user-1');
+  const callsBefore = jwks.calls;
+
+  // The issuer switched to key-2, but this JWKS source has not reloaded yet: it still lists key-1.
+  t.equal(keys.revokeKey(main.kid, Date.now() + 60_000), true);
+  t.equal(await rejection(verifier.verify(token, memo)), 'key_revoked', 'the memoised token is refused');
+  t.equal(await rejection(verifier.verify(token)), 'key_revoked', 'the cached token is refused');
+  t.equal(await rejection(verifier.verify(await mint(main))), 'key_revoked', 'a new token of that key is refused');
+  t.ok(jwks.calls > callsBefore, 'the JWKS was refetched at once, cooldown or not');
+  t.equal(await rejection(verifier.verify(token)), 'key_revoked', 'the stale JWKS did not bring the key back');
+  t.equal(keys.stats().keys, 0);
+
+  // The replacement appears in the JWKS: its first token refetches at once despite the 60 s cooldown.
+  jwks.set(main, next);
+  t.equal((await verifier.verify(await mint(next))).sub, 'user-1', 'the new key verifies');
+  t.equal(await rejection(verifier.verify(token)), 'key_revoked', 'and the revoked one stays refused');
+  const fetches = jwks.calls;
+  for (let i = 0; i < 5; i++) t.equal(await rejection(verifier.verify(await mint(main))), 'key_revoked');
+  t.equal(jwks.calls, fetches, 'tokens of a revoked kid never cost a JWKS fetch');
+  t.equal(keys.revokeKey(main.kid, Date.now() + 60_000), false, 'announcing the same revocation again is a no-op');
+  t.equal(jwks.calls, fetches, 'and refetches nothing');
+});
+
+test('revokeKey: the refusal ends at untilMs, and an already-ended one is ignored', async (t) => {
+  const jwks = new FakeJwks(main);
+  const { verifier, keys } = verifierFor(t, jwks, { refetchCooldownMs: 0 });
+  await keys.start();
+  const token = await mint(main);
+  t.equal(keys.revokeKey(main.kid, Date.now() - 1), false);
+  t.equal((await verifier.verify(token)).sub, 'user-1', 'an expired revocation changes nothing');
+  keys.revokeKey(main.kid, Date.now() + 150);
+  t.equal(await rejection(verifier.verify(token)), 'key_revoked');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  // The issuer would no longer list it by now; this one still does, so it verifies again.
+  t.equal((await verifier.verify(token)).sub, 'user-1', 'after untilMs the kid is judged by the JWKS again');
 });

@@ -1,21 +1,24 @@
 /**
- * The issuer's public keys, fetched from its JWKS and kept in memory. Verification never waits
+ * A key source over HTTP: the issuer's public keys, fetched from its JWKS and kept in memory (the
+ * gateway's; see key-source.ts). Verification never waits
  * on the network except for a kid it has not seen, and then at most once per cooldown (so a
  * stream of forged kids cannot turn the gateway into a JWKS flooder). A failed fetch keeps the
  * keys already loaded: the auth service being down does not stop verification. A background
  * timer refreshes the set (retrying quickly until the first load succeeds) so rotated keys,
  * which the issuer publishes before it signs with them, are usually known before first use.
+ *
+ * A revoked key (revokeKey(): a compromised key, announced on the revocation channel) is dropped at
+ * once and ignored in every JWKS until its refusal ends, so a stale JWKS (an issuer instance that
+ * has not reloaded yet, an HTTP cache) cannot bring it back; the set is refetched at once, and
+ * again shortly after, to learn the key that replaced it.
  */
-import type { KeyObject } from 'node:crypto';
-import { importVerificationKey, isAlgorithm, type Algorithm } from './algorithms.js';
+import { DEFAULT_SIGNING_ALG, isSigningAlg, type SigningAlg } from './algorithms.js';
+import { isKeyId, type KeySource } from './key-source.js';
+import { publicKeyFor, type VerificationKey } from './verification-key.js';
 
-export interface VerificationKey {
-  kid: string;
+interface LoadedKey extends VerificationKey {
   /** The public material and alg as text: an unchanged key keeps its object across refreshes. */
   fingerprint: string;
-  /** Pinned from the JWKS entry: the only algorithm this key verifies. */
-  alg: Algorithm;
-  key: KeyObject;
 }
 
 export type JwksEvent =
@@ -24,52 +27,129 @@ export type JwksEvent =
   | { type: 'fetch_failed'; reason: string }
   | { type: 'key_ignored'; kid: string | undefined; reason: string };
 
-export interface JwksOptions {
+export interface JwksClientOptions {
   url: string;
+  /** Default: globalThis.fetch. */
   fetch?: typeof fetch;
-  /** Algorithms accepted at all; keys pinned to anything else are ignored. */
-  algorithms: readonly Algorithm[];
-  /** Minimum time between fetches triggered by an unknown kid. */
-  refetchCooldownMs: number;
-  /** Background refresh period once loaded. */
-  refreshIntervalMs: number;
-  timeoutMs: number;
+  /** Algorithms accepted at all; keys pinned to anything else are ignored. Default ['RS256'], as the verifier's. */
+  algorithms?: readonly SigningAlg[];
+  /** Minimum time between fetches triggered by an unknown kid. Default 10 s. */
+  refetchCooldownMs?: number;
+  /** Background refresh period once loaded. Default 5 min. */
+  refreshIntervalMs?: number;
+  /** Default 5 s. */
+  timeoutMs?: number;
   onEvent?: (event: JwksEvent) => void;
+}
+
+export interface JwksClient extends KeySource {
+  /** First load now, then periodic refreshes until close(); resolves false if the first load failed. */
+  start(): Promise<boolean>;
+  /** Fetches the JWKS now (joining a fetch in flight); resolves false when it failed and the old keys stay. */
+  refresh(): Promise<boolean>;
+  /**
+   * A compromised key: refuses `kid` until `untilMs` (epoch ms) whatever a JWKS still lists; its
+   * key is dropped now, so tokens verified with it before stop at once (`key_revoked`), and the
+   * JWKS is refetched to learn its replacement. Idempotent: true only when kid was not refused yet.
+   */
+  revokeKey(kid: string, untilMs: number): boolean;
+  /** Numbers for metrics and tests. */
+  stats(): { keys: number; fetches: number };
+  close(): void;
+}
+
+export function createJwksClient(options: JwksClientOptions): JwksClient {
+  return new JwksCache({
+    url: options.url,
+    fetch: options.fetch ?? globalThis.fetch,
+    algorithms: options.algorithms ?? [DEFAULT_SIGNING_ALG],
+    refetchCooldownMs: options.refetchCooldownMs ?? 10_000,
+    refreshIntervalMs: options.refreshIntervalMs ?? 300_000,
+    timeoutMs: options.timeoutMs ?? 5_000,
+    onEvent: options.onEvent,
+  });
 }
 
 const MAX_JWKS_BYTES = 256 * 1024;
 const MAX_KEYS = 64;
-const KID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 const FIRST_LOAD_RETRY_MS = 1_000;
+/**
+ * After a key revocation the JWKS is refetched at once and again this much later: the first fetch
+ * may reach an issuer instance that has not yet switched to the replacement key.
+ */
+const REVOCATION_REFETCH_MS = 1_000;
 
-export class JwksCache {
-  private keys = new Map<string, VerificationKey>();
+class JwksCache implements JwksClient {
+  private keys = new Map<string, LoadedKey>();
   private etag: string | undefined;
   private inFlight: Promise<boolean> | undefined;
   private lastFetchStartedAt = -Infinity;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private failures = 0;
+  /** Revoked kid → epoch ms until which it is refused whatever a JWKS says. */
+  private readonly refused = new Map<string, number>();
+  private revocationTimer: NodeJS.Timeout | undefined;
   /** True once a fetch has succeeded; until then nothing can be verified. */
   loaded = false;
-  fetches = 0;
+  private fetches = 0;
 
-  constructor(private readonly options: JwksOptions) {}
+  constructor(private readonly options: Required<Omit<JwksClientOptions, 'onEvent'>> & Pick<JwksClientOptions, 'onEvent'>) {}
 
   get(kid: string): VerificationKey | undefined {
     return this.keys.get(kid);
   }
 
-  get size(): number {
-    return this.keys.size;
+  stats(): { keys: number; fetches: number } {
+    return { keys: this.keys.size, fetches: this.fetches };
+  }
+
+  /** True while kid is refused (revoked). Forgets refusals that have ended. */
+  refuses(kid: string, now = Date.now()): boolean {
+    if (this.refused.size === 0) return false;
+    const until = this.refused.get(kid);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.refused.delete(kid);
+    // The document was parsed without this kid: the next fetch must read it whole, not get a 304.
+    this.etag = undefined;
+    return false;
+  }
+
+  /**
+   * Refuses kid until untilMs: its key is dropped now and ignored in every JWKS until then. A new
+   * refusal refetches the JWKS now and once more shortly after, and lets the next unknown kid
+   * refetch without waiting for the cooldown: the replacement key is signing already.
+   */
+  revokeKey(kid: string, untilMs: number, now = Date.now()): boolean {
+    if (untilMs <= now) return false;
+    if (this.refuses(kid, now)) {
+      this.refused.set(kid, Math.max(this.refused.get(kid)!, untilMs));
+      return false;
+    }
+    this.refused.set(kid, untilMs);
+    this.keys.delete(kid);
+    const refetch = () => {
+      this.lastFetchStartedAt = -Infinity;
+      void this.refresh().then(() => {
+        this.lastFetchStartedAt = -Infinity;
+      });
+    };
+    refetch();
+    if (this.revocationTimer) clearTimeout(this.revocationTimer);
+    this.revocationTimer = setTimeout(refetch, REVOCATION_REFETCH_MS);
+    this.revocationTimer.unref();
+    return true;
   }
 
   /** The key for kid, refetching the JWKS first when kid is unknown and the cooldown has passed. */
-  async resolve(kid: string, now = Date.now()): Promise<VerificationKey | undefined> {
+  async resolve(kid: string): Promise<VerificationKey | undefined> {
     const known = this.keys.get(kid);
     if (known) return known;
+    // A revoked kid never costs a fetch: the cooldown is kept for the key that replaced it.
+    if (this.refuses(kid)) return undefined;
     if (this.inFlight) await this.inFlight;
-    else if (now - this.lastFetchStartedAt >= this.options.refetchCooldownMs) await this.refresh();
+    else if (Date.now() - this.lastFetchStartedAt >= this.options.refetchCooldownMs) await this.refresh();
     return this.keys.get(kid);
   }
 
@@ -85,7 +165,6 @@ export class JwksCache {
     return this.inFlight;
   }
 
-  /** First load now, then periodic refreshes until close(). */
   start(): Promise<boolean> {
     const first = this.refresh();
     void first.then(() => this.schedule());
@@ -95,6 +174,7 @@ export class JwksCache {
   close(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.revocationTimer) clearTimeout(this.revocationTimer);
   }
 
   private schedule(): void {
@@ -110,7 +190,7 @@ export class JwksCache {
 
   private async fetchOnce(): Promise<boolean> {
     this.fetches += 1;
-    const fetchImpl = this.options.fetch ?? globalThis.fetch;
+    const fetchImpl = this.options.fetch;
     try {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (this.etag && this.loaded) headers['if-none-match'] = this.etag;
@@ -137,16 +217,20 @@ export class JwksCache {
     }
   }
 
-  private parse(document: unknown): Map<string, VerificationKey> {
+  private parse(document: unknown): Map<string, LoadedKey> {
     const list = (document as { keys?: unknown } | null)?.keys;
     if (!Array.isArray(list)) throw new Error('JWKS document has no "keys" array');
-    const keys = new Map<string, VerificationKey>();
+    const keys = new Map<string, LoadedKey>();
     for (const entry of list.slice(0, MAX_KEYS)) {
       const jwk = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;
       const kid = typeof jwk.kid === 'string' ? jwk.kid : undefined;
       const ignore = (reason: string) => this.options.onEvent?.({ type: 'key_ignored', kid, reason });
-      if (kid === undefined || !KID_PATTERN.test(kid) || kid.includes('..')) {
+      if (kid === undefined || !isKeyId(kid)) {
         ignore('missing or unusable kid');
+        continue;
+      }
+      if (this.refuses(kid)) {
+        ignore('revoked');
         continue;
       }
       if (jwk.use !== undefined && jwk.use !== 'sig') {
@@ -158,7 +242,7 @@ export class JwksCache {
         continue;
       }
       // The JWKS must say which algorithm a key is for: guessing it from kty is how confusion starts.
-      if (!isAlgorithm(jwk.alg) || !this.options.algorithms.includes(jwk.alg)) {
+      if (!isSigningAlg(jwk.alg) || !this.options.algorithms.includes(jwk.alg)) {
         ignore(`alg ${String(jwk.alg)} is not accepted`);
         continue;
       }
@@ -173,7 +257,7 @@ export class JwksCache {
         keys.set(kid, previous);
         continue;
       }
-      const key = importVerificationKey(jwk, jwk.alg);
+      const key = publicKeyFor(jwk, jwk.alg);
       if (typeof key === 'string') {
         ignore(key);
         continue;
