@@ -26,7 +26,7 @@ const sockets = await Promise.all(Array.from({ length: Number(count) }, () => ne
 const requests = sockets.map((_, i) => {
   const body = JSON.stringify({ email: tag + '-' + i + '@example.com', password });
   return 'POST /auth/register HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nContent-Type: application/json\\r\\nX-Forwarded-For: ' + ip +
-    '\\r\\nContent-Length: ' + Buffer.byteLength(body) + '\\r\\nConnection: close\\r\\n\\r\\n' + body;
+    '\\r\\nContent-Length: ' + Buffer.byteLength(body) + '\\r\\n\\r\\n' + body;
 });
 console.log('ready');
 await new Promise((resolve) => process.stdin.once('data', resolve));
@@ -34,8 +34,16 @@ process.stdin.destroy();
 const statuses = await Promise.all(sockets.map((socket, i) => new Promise((resolve) => {
   let response = '';
   socket.setEncoding('latin1');
-  socket.on('data', (chunk) => (response += chunk));
-  socket.on('end', () => resolve(Number(response.slice(9, 12))));
+  // Keep-alive, as a client library would (the sockets stay open until the process is killed):
+  // the answer is complete once its Content-Length is in.
+  socket.on('data', (chunk) => {
+    response += chunk;
+    const head = response.indexOf('\\r\\n\\r\\n');
+    const length = /content-length: *(\\d+)/i.exec(response);
+    if (head >= 0 && length && response.length >= head + 4 + Number(length[1])) {
+      resolve(Number(response.slice(9, 12)));
+    }
+  });
   socket.write(requests[i]);
 })));
 console.log(JSON.stringify(statuses));
