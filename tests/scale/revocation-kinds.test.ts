@@ -49,12 +49,12 @@ test('client deletion and key revocation reach both gateways within 1 s', { skip
   const gateways = stack.gateways.map((gateway) => gateway.url);
 
   await t.test("a deleted client's client_credentials token is refused by both gateways within 1 s", async (t) => {
-    const created = await stack.authCli(['clients', 'create', '--name', 'billing', '--grant', 'client_credentials', '--json']);
+    const created = await stack.authCli(['clients', 'create', '--name', 'billing', '--grant', 'client_credentials', '--scope', 'orders:read', '--json']);
     t.equal(created.code, 0, created.stderr);
     const { client_id: clientId, client_secret: secret } = JSON.parse(created.stdout) as { client_id: string; client_secret: string };
     const token = await serviceToken(stack, clientId, secret);
     const other = JSON.parse(
-      (await stack.authCli(['clients', 'create', '--name', 'reports', '--grant', 'client_credentials', '--json'])).stdout,
+      (await stack.authCli(['clients', 'create', '--name', 'reports', '--grant', 'client_credentials', '--scope', 'orders:read', '--json'])).stdout,
     ) as { client_id: string; client_secret: string };
     const bystander = await serviceToken(stack, other.client_id, other.client_secret);
     t.equal(peek(token).sid, undefined, 'a token without a session: only the client kind can revoke it');
