@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'tap';
 import { parse, parseAllDocuments } from 'yaml';
-import { DEFAULT_METRICS_PORTS, gatewayUpstreams, parseServicesManifest } from '@keygate/config';
+import { DEFAULT_METRICS_PORTS, gatewayUpstreams } from '@keygate/config';
 import { composeInstances, generatedFiles } from '../../infra/generate.mjs';
 import { INTERNAL_SERVICES, renderKeygateConf } from '../../infra/nginx/render.mjs';
 import { mainConf } from './harness/nginx.js';
@@ -81,22 +81,6 @@ function serviceOfCommand(command: unknown): ServiceName | undefined {
 
 test('files generated from the services manifest are current (node infra/generate.mjs)', async (t) => {
   for (const [path, text] of Object.entries(generatedFiles())) t.equal(readFileSync(repoPath(path), 'utf8'), text, `${path} is what generate.mjs writes`);
-});
-
-test('the services manifest is validated: a bad entry is refused with one line naming it', async (t) => {
-  const entry = { name: 'billing', port: 8084, metricsPort: 9084, routes: [], migrations: false, trustProxy: false, dockerTarget: 'billing', replicas: 1 };
-  const gateway = { ...entry, name: 'gateway', port: 8080, metricsPort: 9080, dockerTarget: 'gateway' };
-  t.equal(parseServicesManifest({ services: [entry, gateway] }).length, 2, 'a minimal manifest is accepted');
-  for (const [services, message] of [
-    [[{ ...entry, port: 8080 }, gateway], /^port 8080 is used twice$/],
-    [[{ ...entry, routes: [{ prefix: '/billing', auth: 'required' }] }, gateway], /^service billing: upstreamSetting and routes go together$/],
-    [[{ ...entry, upstreamSetting: 'BILLING' }, gateway], /^service billing: upstreamSetting must be a setting name ending in _URL$/],
-    [[{ ...entry, replica: 2 }, gateway], /^service billing has an unknown field "replica"$/],
-    [[{ ...entry, name: '../x' }, gateway], /^services\[0\]\.name must be a lower-case name/],
-    [[entry], /a "gateway" entry without routes is required/],
-  ] as const) {
-    t.throws(() => parseServicesManifest({ services }), { message }, String(message));
-  }
 });
 
 test('each service reads the settings the manifest names, with its ports as defaults', async (t) => {
