@@ -31,6 +31,11 @@ export interface ServiceEntry {
   /** Reads X-Forwarded-For from the proxies in front of it (TRUST_PROXY). */
   readonly trustProxy: boolean;
   readonly dockerTarget: string;
+  /**
+   * infra/k8s/<name>.yaml: "template" is rendered from infra/k8s/service.yaml.template by
+   * infra/generate.mjs; "own" is written by hand (auth and the gateway: their own settings and peers).
+   */
+  readonly k8s: 'own' | 'template';
   /** Instances in docker-compose.yml, the scale harness, and the k8s minimum (≥ 2: autoscaled). */
   readonly replicas: number;
   /** `node <entry point>` from the repository root. */
@@ -40,7 +45,7 @@ export interface ServiceEntry {
 const NAME = /^[a-z][a-z0-9-]{0,30}$/;
 const URL_SETTING = /^[A-Z][A-Z0-9_]*_URL$/;
 const TOP_KEYS = new Set(['$comment', 'services']);
-const ENTRY_KEYS = new Set(['name', 'port', 'metricsPort', 'upstreamSetting', 'routes', 'migrations', 'trustProxy', 'dockerTarget', 'replicas']);
+const ENTRY_KEYS = new Set(['name', 'port', 'metricsPort', 'upstreamSetting', 'routes', 'migrations', 'trustProxy', 'dockerTarget', 'k8s', 'replicas']);
 
 function portOf(value: unknown, where: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65_535) throw new Error(`${where} must be a port between 1 and 65535`);
@@ -66,6 +71,7 @@ function entryOf(item: unknown, index: number): ServiceEntry {
   if ((routes.length > 0) !== (upstreamSetting !== undefined)) throw new Error(`${where}: upstreamSetting and routes go together`);
   for (const flag of ['migrations', 'trustProxy'] as const) if (typeof raw[flag] !== 'boolean') throw new Error(`${where}: ${flag} must be true or false`);
   if (typeof raw.dockerTarget !== 'string' || !NAME.test(raw.dockerTarget)) throw new Error(`${where}: dockerTarget must be a stage name`);
+  if (raw.k8s !== 'own' && raw.k8s !== 'template') throw new Error(`${where}: k8s must be "own" or "template"`);
   if (typeof raw.replicas !== 'number' || !Number.isInteger(raw.replicas) || raw.replicas < 1 || raw.replicas > 10) {
     throw new Error(`${where}: replicas must be a whole number from 1 to 10`);
   }
@@ -79,6 +85,7 @@ function entryOf(item: unknown, index: number): ServiceEntry {
     migrations: raw.migrations as boolean,
     trustProxy: raw.trustProxy as boolean,
     dockerTarget: raw.dockerTarget,
+    k8s: raw.k8s,
     replicas: raw.replicas,
     entryPoint: `services/${name}/dist/main.js`,
   });

@@ -3,7 +3,7 @@
 import { test } from 'tap';
 import { gatewayUpstreams, parseServicesManifest, serviceEntry, servicesManifest } from '../src/index.js';
 
-const entry = { name: 'billing', port: 8084, metricsPort: 9084, routes: [], migrations: false, trustProxy: false, dockerTarget: 'billing', replicas: 1 };
+const entry = { name: 'billing', port: 8084, metricsPort: 9084, routes: [], migrations: false, trustProxy: false, dockerTarget: 'billing', k8s: 'template', replicas: 1 };
 const gateway = { ...entry, name: 'gateway', port: 8080, metricsPort: 9080, dockerTarget: 'gateway' };
 
 test('services.json is valid, in start order, with derived names', async (t) => {
@@ -42,6 +42,7 @@ test('a bad manifest is refused with one line naming the entry and field', async
     [{ services: [{ ...entry, routes: ['/billing'] }, gateway] }, /^service billing: routes must be an array of route objects$/],
     [{ services: [{ ...entry, replica: 2 }, gateway] }, /^service billing has an unknown field "replica"$/],
     [{ services: [{ ...entry, replicas: 0 }, gateway] }, /^service billing: replicas must be a whole number from 1 to 10$/],
+    [{ services: [{ ...entry, k8s: 'helm' }, gateway] }, /^service billing: k8s must be "own" or "template"$/],
     [{ services: [{ ...entry, migrations: 'yes' }, gateway] }, /^service billing: migrations must be true or false$/],
     // The name becomes a path (services/<name>/dist) and a Dockerfile target: never a traversal.
     [{ services: [{ ...entry, name: '../x' }, gateway] }, /^services\[0\]\.name must be a lower-case name/],
