@@ -482,6 +482,7 @@ async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret:
       // The limiter still runs on every login; the limits are raised so a benchmark is not throttled.
       RATE_LIMIT_LOGIN_PER_IP: '100000',
       RATE_LIMIT_LOGIN_PER_ACCOUNT: '100000',
+      RATE_LIMIT_REGISTER_PER_IP: '100000',
     },
   });
   cleanup.servers.push(auth);

@@ -28,6 +28,10 @@ const LocalStore = require('@fastify/rate-limit/store/LocalStore.js') as new (c:
 
 /** The `store` option for @fastify/rate-limit: Redis while connected, memory otherwise. */
 export function failoverRateLimitStore(redis: Redis, nameSpace: string, localCounters = DEFAULT_LOCAL_COUNTERS): FastifyRateLimitStoreCtor {
+  return failoverStoreClass(redis, nameSpace, localCounters) as unknown as FastifyRateLimitStoreCtor;
+}
+
+function failoverStoreClass(redis: Redis, nameSpace: string, localCounters: number): new (params: StoreParams) => CounterStore {
   class FailoverStore implements CounterStore {
     private readonly shared: CounterStore;
     private readonly local: CounterStore;
@@ -45,7 +49,33 @@ export function failoverRateLimitStore(redis: Redis, nameSpace: string, localCou
       return new FailoverStore(routeOptions as StoreParams, { shared: this.shared.child(routeOptions), local: this.local.child(routeOptions) });
     }
   }
-  return FailoverStore as unknown as FastifyRateLimitStoreCtor;
+  return FailoverStore;
+}
+
+/** One fixed-window count: the hits in the current window (this one included) and the ms it has left. */
+export interface RateLimitCount {
+  current: number;
+  ttl: number;
+}
+
+/**
+ * A counter for limits that a handler applies itself, with a key it computed from what it is about
+ * to authenticate (the auth service's login and registration limits), rather than a route hook
+ * that derives the key from the request. Same stores as above: Redis while connected, memory otherwise
+ * (memory only when `redis` is undefined).
+ */
+export interface RateLimitCounter {
+  hit(key: string, windowMs: number, max: number): Promise<RateLimitCount>;
+}
+
+export function rateLimitCounter(redis: Redis | undefined, nameSpace: string, localCounters = DEFAULT_LOCAL_COUNTERS): RateLimitCounter {
+  const store = redis ? new (failoverStoreClass(redis, nameSpace, localCounters))({}) : new LocalStore(false, false, localCounters);
+  return {
+    hit: (key, windowMs, max) =>
+      new Promise((resolve, reject) => {
+        store.incr(key, (error, result) => (error || !result ? reject(error ?? new Error('the rate-limit store returned no count')) : resolve(result)), windowMs, max);
+      }),
+  };
 }
 
 export { batchedRateLimitStore, type BatchedStoreOptions } from './batched.js';

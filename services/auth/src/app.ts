@@ -17,7 +17,8 @@ import { bootstrapAdmin } from './domain/users.js';
 import { KeyStore } from './keys/key-store.js';
 import { createAuthMetrics, registerPasswordHashGauges } from './metrics.js';
 import { oauthPlugin } from './oauth/plugin.js';
-import { createLoginLimiter } from './plugins/login-rate-limit.js';
+import { createAuthLimiters } from './plugins/login-rate-limit.js';
+import { noStoreOnAccountPaths } from './plugins/no-store.js';
 import { purgeAuthorizationCodes } from './repositories/authorization-codes.js';
 import { purgeSealedSuccessors } from './repositories/refresh-tokens.js';
 import type { AuthDatabase } from './repositories/schema.js';
@@ -78,8 +79,12 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
     log = app.log;
     const db = database.db as Kysely<AuthDatabase>;
     const keys = new KeyStore(db, config, app.log, bus);
-    const passwords = createPasswordHasher({ concurrency: config.passwordHashConcurrency });
     const metrics = createAuthMetrics(app.metrics.registry);
+    const passwords = createPasswordHasher({
+      concurrency: config.passwordHashConcurrency,
+      queueMax: config.passwordHashQueueMax,
+      onRejected: () => metrics.passwordHashesRejected.inc(),
+    });
     registerPasswordHashGauges(app.metrics.registry, passwords);
     const ctx: AuthContext = { config, db, bus, keys, log: app.log, metrics, passwords };
     app.decorate('authContext', ctx);
@@ -108,8 +113,9 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
     await app.register(cookie);
     // Set by requireBearer on protected routes; declared up front so every request has the same shape.
     app.decorateRequest('caller', undefined);
-    const loginLimiter = await createLoginLimiter(app, config, bus, metrics);
-    const options = { ctx, loginLimiter };
+    app.addHook('onSend', noStoreOnAccountPaths);
+    const limiters = createAuthLimiters(config, bus, metrics);
+    const options = { ctx, loginLimiter: limiters.login, registerLimiter: limiters.register };
     await app.register(wellKnownRoutes, options);
     await app.register(accountRoutes, options);
     await app.register(sessionRoutes, options);

@@ -59,8 +59,16 @@ export const authSettings = {
   adminPassword: optionalStr('ADMIN_PASSWORD', { secret: true }),
   rateLimitLoginPerIp: int('RATE_LIMIT_LOGIN_PER_IP', { default: 20, min: 1, max: 100_000, unit: 'requests per minute' }),
   rateLimitLoginPerAccount: int('RATE_LIMIT_LOGIN_PER_ACCOUNT', { default: 10, min: 1, max: 100_000, unit: 'requests per minute' }),
+  rateLimitRegisterPerIp: int('RATE_LIMIT_REGISTER_PER_IP', { default: 10, min: 1, max: 100_000, unit: 'requests per minute' }),
   /** argon2id hashes run at once per instance; more logins wait their turn (domain/passwords.ts). */
   passwordHashConcurrency: int('PASSWORD_HASH_CONCURRENCY', { default: defaultHashConcurrency(), min: 1, max: 256, unit: 'hashes' }),
+  /**
+   * Hashes that may wait for a slot; beyond it a request gets 503 + Retry-After at once. 64 waits
+   * at most ~64 / PASSWORD_HASH_CONCURRENCY hash times (~0.4 s at the default 2 on two cores, ~12 ms
+   * per hash): far under any client timeout, and far above what a normal login burst queues.
+   * 0: never wait (refuse whenever every slot is busy).
+   */
+  passwordHashQueueMax: int('PASSWORD_HASH_QUEUE_MAX', { default: 64, min: 0, max: 100_000, unit: 'hashes' }),
   signingAlg: oneOf('SIGNING_ALG', SIGNING_ALGS, { default: 'RS256' }),
   trustProxy: trustProxySetting(),
   passwordGrantEnabled: bool('PASSWORD_GRANT_ENABLED', { default: true }),

@@ -3,10 +3,15 @@ import { AppError, createError, type AppErrorOptions } from '@keygate/errors';
 
 const BEARER_INVALID = { 'www-authenticate': 'Bearer error="invalid_token"' };
 
+function tooMany(description: string, retryAfterSeconds: number): AppError {
+  return new AppError('rate_limited', 429, description, { headers: { 'retry-after': String(Math.max(1, retryAfterSeconds)) } });
+}
+
 export const AuthErrors = {
   emailTaken: createError('email_taken', 409, 'An account with this email already exists.'),
   invalidCredentials: createError('invalid_credentials', 401, 'The email or password is wrong.'),
   wrongCurrentPassword: createError('invalid_credentials', 403, 'The current password is wrong.'),
+  passwordReused: createError('password_reused', 400, 'The new password must differ from the current one.'),
   invalidGrant: createError('invalid_grant', 401, 'The refresh token is invalid, expired or revoked.'),
   missingToken: (description = 'A Bearer access token is required.', options?: AppErrorOptions) =>
     new AppError('unauthorized', 401, description, { ...options, headers: { 'www-authenticate': 'Bearer', ...options?.headers } }),
@@ -18,7 +23,9 @@ export const AuthErrors = {
   sessionNotFound: createError('not_found', 404, 'No such session.'),
   userNotFound: createError('not_found', 404, 'No such user.'),
   selfLockout: createError('conflict', 409, 'You cannot remove your own admin access or disable yourself.'),
-  rateLimited: (retryAfterSeconds: number) =>
-    new AppError('rate_limited', 429, 'Too many login attempts; retry later.', { headers: { 'retry-after': String(Math.max(1, retryAfterSeconds)) } }),
+  rateLimited: (retryAfterSeconds: number) => tooMany('Too many login attempts; retry later.', retryAfterSeconds),
+  registrationRateLimited: (retryAfterSeconds: number) => tooMany('Too many registrations from this address; retry later.', retryAfterSeconds),
+  /** The password-hash queue is full (PASSWORD_HASH_QUEUE_MAX): shed the request rather than let it wait without bound. */
+  hashQueueFull: () => new AppError('service_unavailable', 503, 'The service is busy; retry shortly.', { headers: { 'retry-after': '1' } }),
   noSigningKey: () => new AppError('service_unavailable', 503, 'No signing key is available yet; retry later.', { headers: { 'retry-after': '5' } }),
 } as const;

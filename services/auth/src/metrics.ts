@@ -7,6 +7,8 @@ export interface AuthMetrics {
   refreshes: Counter<'outcome'>;
   revocationPublishFailures: Counter;
   oauthTokens: Counter<'grant' | 'outcome'>;
+  rateLimited: Counter<'limit'>;
+  passwordHashesRejected: Counter;
 }
 
 /** Read at scrape time: a queue that stays above zero means logins arrive faster than the cores can hash. */
@@ -43,6 +45,17 @@ export function createAuthMetrics(registry: Registry): AuthMetrics {
       name: 'auth_oauth_token_requests_total',
       help: 'POST /oauth/token by grant type and outcome (issued, or the RFC 6749 error code).',
       labelNames: ['grant', 'outcome'] as const,
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'auth_rate_limited_total',
+      help: 'Requests refused with 429, by limit (login_ip, login_account, register_ip).',
+      labelNames: ['limit'] as const,
+      registers: [registry],
+    }),
+    passwordHashesRejected: new Counter({
+      name: 'auth_password_hashes_rejected_total',
+      help: 'Requests answered 503 because PASSWORD_HASH_QUEUE_MAX hashes were already waiting.',
       registers: [registry],
     }),
   };

@@ -181,4 +181,21 @@ test('register, login, me, password change over HTTP', async (t) => {
     const audit = await auth.ctx.db.selectFrom('auth.audit_events').selectAll().where('event', '=', 'password_change').where('user_id', '=', user.userId).execute();
     t.equal(audit.length, 1);
   });
+
+  await t.test('password change to the current password: 400 password_reused, nothing changes; a wrong current password is still 403', async (t) => {
+    const user = await registerAndLogin(base);
+    const other = await login(base, user.email);
+    const before = await auth.ctx.db.selectFrom('auth.users').select('password_hash').where('id', '=', user.userId).executeTakeFirstOrThrow();
+    const reused = await http(base, 'POST', '/auth/password', { json: { current_password: PASSWORD, new_password: PASSWORD }, headers: bearer(user.accessToken) });
+    t.equal(reused.status, 400);
+    t.same(reused.body, { error: 'password_reused', error_description: 'The new password must differ from the current one.' });
+    t.equal(reused.headers.get('cache-control'), 'no-store');
+    const after = await auth.ctx.db.selectFrom('auth.users').select('password_hash').where('id', '=', user.userId).executeTakeFirstOrThrow();
+    t.equal(after.password_hash, before.password_hash, 'the stored hash is untouched');
+    t.equal((await refresh(base, other.refreshToken)).status, 200, 'no session was revoked');
+    const guess = await http(base, 'POST', '/auth/password', { json: { current_password: 'a wrong guess', new_password: 'a wrong guess' }, headers: bearer(user.accessToken) });
+    t.equal(guess.status, 403, 'equal strings that are not the current password reveal nothing new');
+    const audit = await auth.ctx.db.selectFrom('auth.audit_events').selectAll().where('event', '=', 'password_change').where('user_id', '=', user.userId).execute();
+    t.equal(audit.length, 0);
+  });
 });

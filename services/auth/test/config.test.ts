@@ -29,6 +29,8 @@ test('defaults follow the contract', async (t) => {
     refreshGrace: 10,
     rateLimitLoginPerIp: 20,
     rateLimitLoginPerAccount: 10,
+    rateLimitRegisterPerIp: 10,
+    passwordHashQueueMax: 64,
     signingAlg: 'RS256',
     passwordGrantEnabled: true,
     jwksMaxAge: 300,
@@ -61,6 +63,11 @@ test('invalid settings stop start-up naming the setting', async (t) => {
     [{ AUTH_PORT: '70000' }, 'AUTH_PORT'],
     [{ PASSWORD_HASH_CONCURRENCY: '0' }, 'PASSWORD_HASH_CONCURRENCY'],
     [{ PASSWORD_HASH_CONCURRENCY: 'all' }, 'PASSWORD_HASH_CONCURRENCY'],
+    [{ RATE_LIMIT_REGISTER_PER_IP: '0' }, 'RATE_LIMIT_REGISTER_PER_IP'],
+    [{ RATE_LIMIT_REGISTER_PER_IP: 'ten' }, 'RATE_LIMIT_REGISTER_PER_IP'],
+    [{ PASSWORD_HASH_QUEUE_MAX: '-1' }, 'PASSWORD_HASH_QUEUE_MAX'],
+    [{ PASSWORD_HASH_QUEUE_MAX: 'unbounded' }, 'PASSWORD_HASH_QUEUE_MAX'],
+    [{ PASSWORD_HASH_QUEUE_MAX: '100001' }, 'PASSWORD_HASH_QUEUE_MAX'],
   ];
   for (const [env, setting] of cases) {
     const error = thrown(() => loadConfig({ ...base, ...env }));

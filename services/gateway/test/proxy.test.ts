@@ -200,6 +200,24 @@ test('security headers are on proxied and gateway-made responses', async (t) => 
   }
 });
 
+test("the gateway's own error answers carry Cache-Control: no-store (the contract's rule for /auth and /admin)", async (t) => {
+  const cases = [
+    { what: '401 on /admin without a token', path: '/admin/users' },
+    { what: '401 on /admin with a forged token', path: '/admin/users', headers: { Authorization: 'Bearer a.b.c' } },
+    { what: '403 on /admin without the admin scope', path: '/admin/users', headers: { Authorization: `Bearer ${await rig.mint({ role: 'user' })}` } },
+    { what: '400 for a token in the query on /auth', path: '/auth/me?access_token=x' },
+    { what: '404 for no route', path: '/nothing' },
+  ];
+  for (const { what, path, headers } of cases) {
+    const res = await send(rig.url, { path, ...(headers ? { headers } : {}) });
+    t.ok(res.status >= 400, `${what}: ${res.status}`);
+    t.equal(res.headers['cache-control'], 'no-store', what);
+  }
+  const ok = await send(rig.url, { path: '/orders', headers: { Authorization: `Bearer ${await rig.mint()}` } });
+  t.equal(ok.status, 200);
+  t.not(ok.headers['cache-control'], 'no-store', 'a successful upstream answer keeps its own caching headers');
+});
+
 test('the token fast path still sees expiry: the same token is refused once expired', async (t) => {
   // exp + 30 s skew lands 1-2 s from now (whole seconds): valid at first, expired 3 s later.
   const token = await rig.mint({ exp: Math.floor(Date.now() / 1000) - 28, iat: Math.floor(Date.now() / 1000) - 600 });

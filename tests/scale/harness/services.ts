@@ -90,6 +90,7 @@ const HARNESS_SETTINGS: Readonly<Record<ServiceName, (shared: SharedSettings) =>
     // Every test client comes from 127.0.0.1: the login limits must not be what a test measures.
     RATE_LIMIT_LOGIN_PER_IP: '100000',
     RATE_LIMIT_LOGIN_PER_ACCOUNT: '100000',
+    RATE_LIMIT_REGISTER_PER_IP: '100000',
     // A rotation elsewhere (the CLI) is picked up within a second.
     KEY_REFRESH_SECONDS: '1',
   }),

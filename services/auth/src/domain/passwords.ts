@@ -8,10 +8,19 @@
  * 2-core machine four 19 MiB working sets evict each other from the cache, so the same hashes
  * take longer in total (bench: ~135 verifies/s at 4 in flight against ~142/s at 2), and RS256
  * signatures (WebCrypto, same thread pool) queue behind them. With the cap, the extra logins wait
- * in a queue in JavaScript, costing nothing; the queue length is a metric.
+ * in a queue in JavaScript, costing nothing; the queue length is a metric. Verifications go
+ * before new-password hashes (hash-slots.ts), so registrations cannot make logins wait.
+ *
+ * Why a bound on that queue (`queueMax`): a hash that waits behind N others waits about
+ * N / concurrency hash times, so an unbounded queue turns a burst (registrations from many
+ * addresses, a credential-stuffing run) into unbounded latency for every login, with each
+ * waiting request holding its socket and body. Past `queueMax` waiting hashes a request is
+ * refused at once with 503 and Retry-After (AuthErrors.hashQueueFull): the caller retries
+ * shortly, and the requests already queued keep a bounded wait.
  */
 import { hash, verify, type Options } from '@node-rs/argon2';
-import pLimit from 'p-limit';
+import { AuthErrors } from '../errors.js';
+import { HashSlots, QueueFullError, type Lane } from './hash-slots.js';
 
 export const ARGON2_OPTIONS: Options = {
   // Algorithm.Argon2id; the enum is a `const enum` that isolated modules cannot read.
@@ -29,7 +38,7 @@ export interface Argon2Primitives {
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
-  /** False for a wrong password and for a malformed stored hash (never throws on bad input). */
+  /** False for a wrong password and for a malformed stored hash (never throws on bad input; only when the queue is full). */
   verify(passwordHash: string, password: string): Promise<boolean>;
   /** A real argon2id hash of a random string, computed once per hasher with the same parameters. */
   dummyHash(): Promise<string>;
@@ -37,26 +46,51 @@ export interface PasswordHasher {
   readonly load: { active: number; queued: number };
 }
 
-export function createPasswordHasher(options: { concurrency: number; primitives?: Argon2Primitives }): PasswordHasher {
+export interface PasswordHasherOptions {
+  /** Hashes run at once (PASSWORD_HASH_CONCURRENCY). */
+  concurrency: number;
+  /** Hashes that may wait for a slot (PASSWORD_HASH_QUEUE_MAX); one more is refused with 503. Unbounded when absent (one-shot tools such as authctl). */
+  queueMax?: number;
+  /** Called for each refused hash (a metric). */
+  onRejected?: () => void;
+  primitives?: Argon2Primitives;
+}
+
+/** `hash` and `verify` throw AuthErrors.hashQueueFull (503) when `queueMax` hashes already wait. */
+export function createPasswordHasher(options: PasswordHasherOptions): PasswordHasher {
   const primitives = options.primitives ?? { hash, verify };
-  const limit = pLimit(options.concurrency);
+  const slots = new HashSlots(options.concurrency, options.queueMax ?? Infinity);
+  const schedule = async <T>(lane: Lane, work: () => Promise<T>): Promise<T> => {
+    try {
+      return await slots.run(lane, work);
+    } catch (error) {
+      if (!(error instanceof QueueFullError)) throw error;
+      options.onRejected?.();
+      throw AuthErrors.hashQueueFull();
+    }
+  };
   let dummy: Promise<string> | undefined;
-  const hashPassword = (password: string): Promise<string> => limit(() => primitives.hash(password, ARGON2_OPTIONS));
+  const hashPassword = (password: string): Promise<string> => schedule('normal', () => primitives.hash(password, ARGON2_OPTIONS));
   return {
     hash: hashPassword,
-    async verify(passwordHash, password) {
-      try {
-        return await limit(() => primitives.verify(passwordHash, password));
-      } catch {
-        return false;
-      }
-    },
+    verify: (passwordHash, password) =>
+      schedule('urgent', async () => {
+        try {
+          return await primitives.verify(passwordHash, password);
+        } catch {
+          return false;
+        }
+      }),
     dummyHash() {
-      dummy ??= hashPassword(`dummy-${Math.random()}-${Date.now()}`);
+      // A refused (queue full) attempt is not remembered: the next call tries again.
+      dummy ??= hashPassword(`dummy-${Math.random()}-${Date.now()}`).catch((error: unknown) => {
+        dummy = undefined;
+        throw error;
+      });
       return dummy;
     },
     get load() {
-      return { active: limit.activeCount, queued: limit.pendingCount };
+      return { active: slots.active, queued: slots.queued };
     },
   };
 }

@@ -45,6 +45,9 @@ export async function authenticatePassword(ctx: Pick<AuthContext, 'db' | 'passwo
 export async function changePassword(ctx: AuthContext, userId: string, currentSessionId: string | undefined, currentPassword: string, newPassword: string, meta: RequestMeta): Promise<void> {
   const user = await findUserById(ctx.db, userId);
   if (!user || !(await ctx.passwords.verify(user.password_hash, currentPassword))) throw AuthErrors.wrongCurrentPassword();
+  // currentPassword matches the stored hash, so the new one equals the current password exactly
+  // when it equals currentPassword: no second argon2 verify needed.
+  if (newPassword === currentPassword) throw AuthErrors.passwordReused();
   const newHash = await ctx.passwords.hash(newPassword);
   const revoked = await ctx.db.transaction().execute(async (trx) => {
     const locked = await lockUser(trx, userId);

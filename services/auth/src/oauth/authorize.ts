@@ -145,7 +145,7 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
     const again = (status: number, error: string) =>
       htmlHeaders(reply, pending.redirectUri).code(status).send(loginPage({ clientName: target.client.name, request: request.body.request, email, error, scope: pending.scope }));
     try {
-      await loginLimiter(request);
+      await loginLimiter.check(email, request);
     } catch (error) {
       if (error instanceof AppError && error.statusCode === 429) {
         void reply.header('retry-after', error.headers['retry-after'] ?? '60');

@@ -29,12 +29,14 @@ import { passwordGrant } from './grants/password.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
 import type { GrantHandler } from './grants/types.js';
 
-const GRANTS: Record<string, GrantHandler> = {
-  authorization_code: authorizationCodeGrant,
-  refresh_token: refreshTokenGrant,
-  client_credentials: clientCredentialsGrant,
-  password: passwordGrant,
-};
+// A Map, not an object literal: `grant_type` is client input, and an object lookup would find
+// inherited members (constructor, __proto__, toString) and treat them as grants.
+const GRANTS = new Map<string, GrantHandler>([
+  ['authorization_code', authorizationCodeGrant],
+  ['refresh_token', refreshTokenGrant],
+  ['client_credentials', clientCredentialsGrant],
+  ['password', passwordGrant],
+]);
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
@@ -113,10 +115,10 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
   app.addHook('onRequest', async (_request, reply) => noStore(reply));
 
   app.post('/oauth/token', {
-    schema: { body: TokenParams, response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 415: ErrorBody, 429: ErrorBody } },
+    schema: { body: TokenParams, response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 415: ErrorBody, 429: ErrorBody, 503: ErrorBody } },
   }, async (request) => {
     const params = request.body;
-    const grant = GRANTS[params.grant_type];
+    const grant = GRANTS.get(params.grant_type);
     // Unknown grant names are one label, so a client cannot grow the metric without bound.
     const grantLabel = grant ? params.grant_type : 'unknown';
     try {

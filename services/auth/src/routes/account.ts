@@ -11,11 +11,14 @@ import { Credentials, ErrorBody, LoginBody, Me, NoQuery, PasswordChangeBody, Pub
 import { noStore, setRefreshCookie } from './cookies.js';
 import type { RouteOptions } from './types.js';
 
-export const accountRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { ctx, loginLimiter }) => {
+export const accountRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { ctx, loginLimiter, registerLimiter }) => {
   const bearer = requireBearer(ctx, { scope: ACCOUNT_SCOPE });
 
   app.post('/auth/register', {
-    schema: { querystring: NoQuery, body: Credentials, response: { 201: PublicUser, 400: ErrorBody, 409: ErrorBody, 415: ErrorBody } },
+    schema: { querystring: NoQuery, body: Credentials, response: { 201: PublicUser, 400: ErrorBody, 409: ErrorBody, 415: ErrorBody, 429: ErrorBody, 503: ErrorBody } },
+    // Keyed on the client address alone, so it runs before the body is parsed and validated:
+    // a flood of registrations is refused at the lowest cost per request.
+    onRequest: async (request) => registerLimiter.check(request),
   }, async (request, reply) => {
     const user = await registerUser(ctx, request.body.email, request.body.password, requestMeta(request));
     request.log.info({ userId: user.id }, 'user registered');
@@ -23,9 +26,9 @@ export const accountRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   });
 
   app.post('/auth/login', {
-    schema: { querystring: NoQuery, body: LoginBody, response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 415: ErrorBody, 429: ErrorBody } },
-    preHandler: loginLimiter,
+    schema: { querystring: NoQuery, body: LoginBody, response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 415: ErrorBody, 429: ErrorBody, 503: ErrorBody } },
   }, async (request, reply) => {
+    await loginLimiter.check(request.body.email, request);
     const meta = requestMeta(request);
     const user = await authenticatePassword(ctx, request.body.email, request.body.password, meta);
     if (!user) {
@@ -53,10 +56,13 @@ export const accountRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   });
 
   app.post('/auth/password', {
-    schema: { querystring: NoQuery, body: PasswordChangeBody, response: { 204: { type: 'null' }, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 415: ErrorBody, 429: ErrorBody } },
+    schema: { querystring: NoQuery, body: PasswordChangeBody, response: { 204: { type: 'null' }, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 415: ErrorBody, 429: ErrorBody, 503: ErrorBody } },
     preHandler: bearer,
   }, async (request, reply) => {
     const caller = callerOf(request);
+    // The current password is a password attempt on the caller's own account: a stolen access
+    // token must not make this route an oracle that bypasses the login limits.
+    await loginLimiter.check(caller.user.email, request);
     await changePassword(ctx, caller.user.id, caller.sessionId, request.body.current_password, request.body.new_password, requestMeta(request));
     request.log.info({ userId: caller.user.id }, 'password changed');
     return reply.code(204).send();

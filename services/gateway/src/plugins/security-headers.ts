@@ -1,5 +1,6 @@
 /**
- * Security headers on every response, proxied ones included, chosen by helmet: nosniff,
+ * Security headers on every response, proxied ones included, chosen by helmet (and no-store on
+ * the gateway's own error answers): nosniff,
  * Referrer-Policy no-referrer, HSTS only when the public ISSUER is https (HSTS over plain http
  * would be ignored at best), and a CSP suited to an API (nothing may load or frame).
  *
@@ -49,6 +50,13 @@ export const securityHeadersPlugin = fp<{ https: boolean }>(
     app.addHook('onRequest', (_request, reply, done) => {
       for (const [name, value] of headers) void reply.header(name, value);
       done();
+    });
+    // The gateway's own refusals (401, 403, 404, 429, 502, 503, 504) are answers about this
+    // request only; on /auth/* and /admin/* the contract requires no-store on every answer, and
+    // no error of ours is worth caching anywhere. An upstream's own Cache-Control is left alone.
+    app.addHook('onSend', (_request, reply, payload, done) => {
+      if (reply.statusCode >= 400 && !reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store');
+      done(null, payload);
     });
   },
   { name: 'gateway-security-headers', fastify: '5.x' },

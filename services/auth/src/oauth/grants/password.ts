@@ -18,7 +18,8 @@ export const passwordGrant: GrantHandler = async ({ ctx, client, params, request
   const username = required(params, 'username');
   const password = required(params, 'password');
   const asked = registeredScope(parseScope(params.scope), client.scopes);
-  await loginLimiter(request);
+  // Keyed on `username`, the identifier verified below, whatever other parameters the body carries.
+  await loginLimiter.check(username, request);
   const meta = requestMeta(request);
   const user = await authenticatePassword(ctx, username, password, meta);
   if (!user) {

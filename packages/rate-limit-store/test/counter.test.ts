@@ -1,0 +1,46 @@
+/**
+ * rateLimitCounter: fixed-window counts a handler takes itself, in memory without Redis, shared
+ * through Redis between instances with it (skipped without REDIS_URL), and local while Redis is away.
+ */
+import { randomUUID } from 'node:crypto';
+import t from 'tap';
+import { Redis } from 'ioredis';
+import { rateLimitCounter } from '../src/index.js';
+
+const redisUrl = process.env.REDIS_URL || undefined;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+t.test('in memory: counts per key, reports the window left, restarts the window once it ends', async (t) => {
+  const counter = rateLimitCounter(undefined, 'unused:');
+  t.match(await counter.hit('a', 200, 5), { current: 1 });
+  t.match(await counter.hit('a', 200, 5), { current: 2 });
+  const other = await counter.hit('b', 200, 5);
+  t.equal(other.current, 1, 'another key counts on its own');
+  t.ok(other.ttl > 0 && other.ttl <= 200, `ttl ${other.ttl}`);
+  await sleep(250);
+  t.match(await counter.hit('a', 200, 5), { current: 1 }, 'a new window');
+});
+
+t.test('with Redis: two counters (two instances) share one count under the namespace; Redis away counts locally', { skip: redisUrl ? false : 'needs REDIS_URL' }, async (t) => {
+  const prefix = `kgt_rlc_${randomUUID().slice(0, 8)}:`;
+  const redisA = new Redis(redisUrl!);
+  const redisB = new Redis(redisUrl!);
+  t.teardown(async () => {
+    const keys = await redisB.keys(`${prefix}*`);
+    if (keys.length > 0) await redisB.del(...keys);
+    redisA.disconnect();
+    redisB.disconnect();
+  });
+  await Promise.all([redisA.ping(), redisB.ping()]);
+  const a = rateLimitCounter(redisA, prefix);
+  const b = rateLimitCounter(redisB, prefix);
+  t.match(await a.hit('acct:x', 60_000, 10), { current: 1 });
+  t.match(await b.hit('acct:x', 60_000, 10), { current: 2 }, 'the second instance sees the first one\'s hit');
+  t.equal(await redisB.get(`${prefix}acct:x`), '2', 'stored under the namespace');
+  const ttl = (await a.hit('acct:x', 60_000, 10)).ttl;
+  t.ok(ttl > 55_000 && ttl <= 60_000, `Redis's window: ${ttl} ms left`);
+  await redisA.quit();
+  while (redisA.status === 'ready') await sleep(5);
+  t.match(await a.hit('acct:x', 60_000, 10), { current: 1 }, 'Redis away: counted in memory, no wait, no error');
+  t.equal(await redisB.get(`${prefix}acct:x`), '3', 'nothing was queued for Redis');
+});
