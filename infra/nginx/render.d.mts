@@ -2,8 +2,11 @@
 export declare const TEMPLATE_PATH: string;
 /** How long nginx leaves out an instance after a failed connection (and so, at most, ignores one that is back). */
 export declare const DEFAULT_FAIL_TIMEOUT_SECONDS: number;
-export type InternalService = 'auth' | 'orders' | 'notifications';
-/** Each service an internal server can balance, with the gateway setting that points at it. */
+/** The services manifest (services.json) this module reads. */
+export declare const MANIFEST_PATH: string;
+/** A service of the manifest with gateway routes (auth, orders, …). */
+export type InternalService = string;
+/** Each service an internal server can balance, with the gateway setting that points at it (from the manifest). */
 export declare const INTERNAL_SERVICES: Record<InternalService, string>;
 export interface InternalServer {
   name: InternalService;

@@ -2,7 +2,8 @@
 /**
  * Renders keygate.conf.template for any number of gateway and auth instances. Plain Node, no
  * dependencies, so operators, docker-compose's checked-in copy and the scale-test harness all
- * produce their nginx configuration the same way.
+ * produce their nginx configuration the same way. The services behind the gateways (one internal
+ * server each) are those of the services manifest (services.json) that have gateway routes.
  *
  *   node infra/nginx/render.mjs --public-listen 80 \
  *     --gateway gateway-1:8080 --gateway gateway-2:8080 \
@@ -10,6 +11,8 @@
  *     [--orders-listen 8082 --orders orders-1:8082 --orders orders-2:8082] \
  *     [--notifications-listen 8083 --notifications notifications-1:8083 ...] \
  *     [--access-log /dev/stdout] [--fail-timeout 3] [--down <instance to drain>] > /etc/nginx/conf.d/keygate.conf
+ *
+ * (--<service> and --<service>-listen exist for every such service; the listen default is its port.)
  */
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
@@ -46,8 +49,17 @@ function serverLines(addresses, failTimeout, what, down) {
     .join('\n');
 }
 
+export const MANIFEST_PATH = fileURLToPath(new URL('../../services.json', import.meta.url));
+
+/**
+ * The services manifest's entries behind the gateways (those with a *_URL setting), read as plain
+ * data; @keygate/config validates the same file for the services, and tests/scale/agreement.test.ts
+ * checks that both agree.
+ */
+const ROUTED = JSON.parse(readFileSync(MANIFEST_PATH, 'utf8')).services.filter((service) => typeof service.upstreamSetting === 'string');
+
 /** The services that may sit behind an internal server, with the gateway setting that points there. */
-export const INTERNAL_SERVICES = { auth: 'AUTH_URL', orders: 'ORDERS_URL', notifications: 'NOTIFICATIONS_URL' };
+export const INTERNAL_SERVICES = Object.fromEntries(ROUTED.map((service) => [service.name, service.upstreamSetting]));
 
 const BLOCK = /# @internal-server-begin\n([\s\S]*?)# @internal-server-end\n/;
 const AUTH_ONLY = /\n[ ]*# @auth-only-begin\n([\s\S]*?)[ ]*# @auth-only-end\n/;
@@ -109,16 +121,15 @@ export function renderKeygateConf(options) {
 }
 
 function main() {
+  const perService = ROUTED.flatMap((service) => [
+    [`${service.name}-listen`, { type: 'string', default: String(service.port) }],
+    [service.name, { type: 'string', multiple: true, default: [] }],
+  ]);
   const { values } = parseArgs({
     options: {
       'public-listen': { type: 'string', default: '80' },
       gateway: { type: 'string', multiple: true, default: [] },
-      'auth-listen': { type: 'string', default: '8081' },
-      auth: { type: 'string', multiple: true, default: [] },
-      'orders-listen': { type: 'string', default: '8082' },
-      orders: { type: 'string', multiple: true, default: [] },
-      'notifications-listen': { type: 'string', default: '8083' },
-      notifications: { type: 'string', multiple: true, default: [] },
+      ...Object.fromEntries(perService),
       'access-log': { type: 'string', default: '/dev/stdout' },
       'fail-timeout': { type: 'string', default: String(DEFAULT_FAIL_TIMEOUT_SECONDS) },
       down: { type: 'string', multiple: true, default: [] },

@@ -1,34 +1,29 @@
 /**
- * The deployment files agree with the code: docker-compose.yml, infra/Dockerfile, infra/k8s and
- * the scale-test harness set only settings some service actually reads (its settings spec), start
- * the entry points that exist, use the contract's ports and health paths, and keep secrets out of
- * the files. A renamed setting or entry point fails here instead of being ignored at run time.
+ * The services manifest (services.json) agrees with the code and with the deployment files that
+ * cannot be generated from it. Files generated from it (infra/generate.mjs) are current; each
+ * service reads the settings the manifest names, with its ports as defaults; docker-compose.yml,
+ * infra/Dockerfile, infra/k8s and the scale-test harness run its entry points with settings the
+ * service actually reads, and keep secrets out of the files. A renamed setting, entry point or
+ * port fails here instead of being ignored at run time.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { test } from 'tap';
 import { parse, parseAllDocuments } from 'yaml';
-import * as authConfig from '@keygate/auth/config';
-import * as gatewayConfig from '@keygate/gateway/config';
-import * as notificationsConfig from '@keygate/notifications/config';
-import * as ordersConfig from '@keygate/orders/config';
-import { INTERNAL_SERVICES, renderKeygateConf, type InternalService } from '../../infra/nginx/render.mjs';
+import { DEFAULT_METRICS_PORTS, gatewayUpstreams } from '@keygate/config';
+import { composeInstances, generatedFiles } from '../../infra/generate.mjs';
+import { INTERNAL_SERVICES, renderKeygateConf } from '../../infra/nginx/render.mjs';
 import { mainConf } from './harness/nginx.js';
-import {
-  CONTRACT_METRICS_PORTS,
-  CONTRACT_PORTS,
-  ENTRY_POINTS,
-  PORT_SETTINGS,
-  SERVICES,
-  SERVICE_COMMANDS,
-  instanceEnv,
-  repoPath,
-  type ServiceName,
-} from './harness/services.js';
+import { MANIFEST, SERVICES, instanceEnv, repoPath, serviceCommand, serviceEntry, type ServiceName } from './harness/services.js';
 
 interface SettingLike {
   env: string;
   parse(raw: string | undefined): unknown;
+}
+
+interface ConfigModule {
+  loadConfig(env: Record<string, string>): unknown;
 }
 
 function isSetting(value: unknown): value is SettingLike {
@@ -52,15 +47,15 @@ function settingsOf(module: Record<string, unknown>): Map<string, SettingLike> {
   return found;
 }
 
-const SETTINGS: Record<ServiceName, Map<string, SettingLike>> = {
-  auth: settingsOf(authConfig as Record<string, unknown>),
-  gateway: settingsOf(gatewayConfig as Record<string, unknown>),
-  orders: settingsOf(ordersConfig as Record<string, unknown>),
-  notifications: settingsOf(notificationsConfig as Record<string, unknown>),
-};
-
-/** The services nginx balances behind the gateways (its internal servers). */
-const INTERNAL = Object.keys(INTERNAL_SERVICES) as InternalService[];
+/** Each manifest service's built config module, found by its name as the stack finds it. */
+const CONFIGS = new Map<ServiceName, ConfigModule & Record<string, unknown>>(
+  await Promise.all(
+    SERVICES.map(async (service) => [service, (await import(pathToFileURL(repoPath(`services/${service}/dist/config.js`)).href)) as ConfigModule & Record<string, unknown>] as const),
+  ),
+);
+const SETTINGS = new Map([...CONFIGS].map(([service, module]) => [service, settingsOf(module)]));
+const settings = (service: ServiceName) => SETTINGS.get(service) ?? new Map<string, SettingLike>();
+const config = (service: ServiceName) => CONFIGS.get(service)!;
 
 /** Secrets: only ever by reference (compose `${VAR:?}` from .env, k8s secretKeyRef). */
 const SECRETS = ['DATABASE_URL', 'REDIS_URL', 'KEY_ENCRYPTION_KEY', 'GATEWAY_SECRET', 'ADMIN_PASSWORD'];
@@ -70,46 +65,53 @@ const SECRETS = ['DATABASE_URL', 'REDIS_URL', 'KEY_ENCRYPTION_KEY', 'GATEWAY_SEC
  * while balancers stop routing) plus its shutdown timeout, from `value(name)` or the defaults.
  */
 function shutdownSeconds(service: ServiceName, value: (name: string) => string | undefined): number {
-  const setting = (name: string) => Number(value(name) ?? SETTINGS[service].get(name)?.parse(undefined));
+  const setting = (name: string) => Number(value(name) ?? settings(service).get(name)?.parse(undefined));
   return (setting('SHUTDOWN_DRAIN_DELAY_MS') + setting('SHUTDOWN_TIMEOUT_MS')) / 1000;
 }
 
 function unknownSettings(service: ServiceName, names: Iterable<string>): string[] {
-  return [...names].filter((name) => !SETTINGS[service].has(name));
+  return [...names].filter((name) => !settings(service).has(name));
 }
 
 /** The service a command runs: exactly `node <its start script's flags> services/<name>/dist/main.js`. */
 function serviceOfCommand(command: unknown): ServiceName | undefined {
   if (!Array.isArray(command)) return undefined;
-  return SERVICES.find((service) => JSON.stringify(SERVICE_COMMANDS[service]) === JSON.stringify(command));
+  return SERVICES.find((service) => JSON.stringify(serviceCommand(service)) === JSON.stringify(command));
 }
 
-test('each service reads its settings, with the contract port as default', async (t) => {
+test('files generated from the services manifest are current (node infra/generate.mjs)', async (t) => {
+  for (const [path, text] of Object.entries(generatedFiles())) t.equal(readFileSync(repoPath(path), 'utf8'), text, `${path} is what generate.mjs writes`);
+});
+
+test('each service reads the settings the manifest names, with its ports as defaults', async (t) => {
   for (const service of SERVICES) {
-    const settings = SETTINGS[service];
-    t.ok(settings.size > 10, `${service}: settings spec found (${settings.size} settings)`);
-    const port = settings.get(PORT_SETTINGS[service]);
-    t.ok(port, `${service} reads ${PORT_SETTINGS[service]}`);
-    t.equal(port?.parse(undefined), CONTRACT_PORTS[service], `${PORT_SETTINGS[service]} defaults to ${CONTRACT_PORTS[service]}`);
-    t.equal(settings.get('METRICS_PORT')?.parse(undefined), CONTRACT_METRICS_PORTS[service], `${service}: METRICS_PORT defaults to ${CONTRACT_METRICS_PORTS[service]}`);
-    t.equal(settings.get('METRICS_HOST')?.parse(undefined), '127.0.0.1', `${service}: the operations listener is on loopback unless told otherwise`);
-    const loader = { auth: authConfig, gateway: gatewayConfig, orders: ordersConfig, notifications: notificationsConfig }[service] as {
-      loadConfig(env: Record<string, string>): unknown;
-    };
+    const entry = serviceEntry(service);
+    t.ok(settings(service).size > 10, `${service}: settings spec found (${settings(service).size} settings)`);
+    t.equal(settings(service).get(entry.portSetting)?.parse(undefined), entry.port, `${entry.portSetting} defaults to ${entry.port}`);
+    t.equal(settings(service).get('METRICS_PORT')?.parse(undefined), entry.metricsPort, `${service}: METRICS_PORT defaults to ${entry.metricsPort}`);
+    // The first four services name their operations port in @keygate/config; a new one reads its manifest entry.
+    if (service in DEFAULT_METRICS_PORTS) t.equal((DEFAULT_METRICS_PORTS as Record<string, number>)[service], entry.metricsPort, `${service}: @keygate/config's DEFAULT_METRICS_PORTS agrees`);
+    t.equal(settings(service).get('METRICS_HOST')?.parse(undefined), '127.0.0.1', `${service}: the operations listener is on loopback unless told otherwise`);
+    t.equal(settings(service).has('TRUST_PROXY'), entry.trustProxy, `${service}: reads TRUST_PROXY exactly when the manifest says trustProxy`);
+    t.equal(existsSync(repoPath(`migrations/${service}`)), entry.migrations, `${service}: migrations/${service} exists exactly when the manifest says migrations`);
     for (const [env, message] of [
       [{ METRICS_PORT: '70000' }, /^Invalid setting METRICS_PORT: must be between 0 and 65535, got 70000$/],
       [{ METRICS_HOST: 'metrics host' }, /^Invalid setting METRICS_HOST: must be an IP address or a host name, got "metrics host"$/],
-      [{ [PORT_SETTINGS[service]]: '9000', METRICS_PORT: '9000' }, new RegExp(`^Invalid setting METRICS_PORT: must differ from ${PORT_SETTINGS[service]} \\(9000\\)`)],
+      [{ [entry.portSetting]: '9000', METRICS_PORT: '9000' }, new RegExp(`^Invalid setting METRICS_PORT: must differ from ${entry.portSetting} \\(9000\\)`)],
     ] as const) {
-      t.throws(() => loader.loadConfig({ NODE_ENV: 'test', ...env }), { message }, `${service}: refuses ${JSON.stringify(env)} with one line naming the setting`);
+      t.throws(() => config(service).loadConfig({ NODE_ENV: 'test', ...env }), { message }, `${service}: refuses ${JSON.stringify(env)} with one line naming the setting`);
     }
-    t.equal(ENTRY_POINTS[service], `services/${service}/dist/main.js`);
-    t.ok(existsSync(repoPath(ENTRY_POINTS[service])), `${ENTRY_POINTS[service]} exists (built)`);
+    t.ok(existsSync(repoPath(entry.entryPoint)), `${entry.entryPoint} exists (built)`);
     t.ok(existsSync(repoPath(`services/${service}/src/main.ts`)), `services/${service}/src/main.ts exists`);
   }
   t.ok(existsSync(repoPath('services/auth/dist/cli.js')), 'the auth CLI the rotation test runs exists');
-  for (const setting of Object.values(INTERNAL_SERVICES))
-    t.ok(SETTINGS.gateway.has(setting), `the gateway reads ${setting}, which nginx's internal servers serve`);
+  const references = (JSON.parse(readFileSync(repoPath('tsconfig.json'), 'utf8')) as { references: { path: string }[] }).references.map((ref) => ref.path);
+  for (const service of SERVICES) t.ok(references.includes(`services/${service}`), `tsconfig.json builds services/${service} (pnpm build)`);
+  for (const { name, upstreamSetting, port: own } of gatewayUpstreams()) {
+    t.equal(settings('gateway').get(upstreamSetting)?.parse(undefined), `http://127.0.0.1:${own}`, `the gateway reads ${upstreamSetting}, default ${name}'s port`);
+    t.equal(INTERNAL_SERVICES[name], upstreamSetting, `nginx's render.mjs reads the same manifest: ${name} behind ${upstreamSetting}`);
+  }
+  t.same(Object.keys(INTERNAL_SERVICES).sort(), gatewayUpstreams().map((service) => service.name).sort(), 'nginx balances exactly the services behind the gateway');
 });
 
 test('the harness sets only settings the services read, through the same template as operators', async (t) => {
@@ -121,22 +123,17 @@ test('the harness sets only settings the services read, through the same templat
     gatewaySecret: Buffer.alloc(32, 1).toString('base64'),
     keyEncryptionKey: Buffer.alloc(32, 2).toString('base64'),
     logLevel: 'warn',
-    authUrl: 'http://127.0.0.1:2',
-    ordersUrl: 'http://127.0.0.1:3',
-    notificationsUrl: 'http://127.0.0.1:4',
+    upstreams: Object.fromEntries(gatewayUpstreams().map((service, index) => [service.upstreamSetting, `http://127.0.0.1:${index + 2}`])),
   };
   for (const service of SERVICES) {
     const env = instanceEnv(shared, { service, instanceName: `${service}-1`, port: 1234, metricsPort: 5678, dataDir: '/tmp/x' });
     t.same(unknownSettings(service, Object.keys(env)), [], `${service}: every variable the harness sets is a setting`);
-    t.equal(env[PORT_SETTINGS[service]], '1234', `${service}: port through ${PORT_SETTINGS[service]}`);
+    t.equal(env[serviceEntry(service).portSetting], '1234', `${service}: port through ${serviceEntry(service).portSetting}`);
     t.equal(env.METRICS_PORT, '5678', `${service}: its own operations port (several instances share the machine)`);
     t.equal(env.METRICS_HOST, '127.0.0.1', `${service}: operations listener on loopback`);
     t.equal(env.NODE_ENV, 'production', `${service}: production mode, as deployed`);
     // The harness's environment must pass the service's own validation, production checks included.
-    const loader = { auth: authConfig, gateway: gatewayConfig, orders: ordersConfig, notifications: notificationsConfig }[service] as {
-      loadConfig(env: Record<string, string>): unknown;
-    };
-    t.doesNotThrow(() => loader.loadConfig(env), `${service}: loadConfig accepts the harness environment`);
+    t.doesNotThrow(() => config(service).loadConfig(env), `${service}: loadConfig accepts the harness environment`);
   }
   const wrapper = mainConf('/tmp/prefix');
   t.match(wrapper, /include \/tmp\/prefix\/keygate\.conf;/, 'the harness wraps the rendered template, nothing else');
@@ -161,13 +158,14 @@ const compose = parse(readFileSync(repoPath('docker-compose.yml'), 'utf8'), { me
   services: Record<string, ComposeService>;
 };
 
-test('docker-compose.yml runs the entry points with settings the services read', async (t) => {
+test('docker-compose.yml runs the manifest\'s instances with settings the services read', async (t) => {
   const byService = new Map<ServiceName, string[]>();
   for (const [name, definition] of Object.entries(compose.services)) {
     const service = serviceOfCommand(definition.command);
     if (definition.build)
       t.ok(service, `${name}: built from our image, so it runs one of the entry points (${JSON.stringify(definition.command)})`);
     if (!service) continue;
+    const entry = serviceEntry(service);
     byService.set(service, [...(byService.get(service) ?? []), name]);
     const env = definition.environment ?? {};
     t.same(unknownSettings(service, Object.keys(env)), [], `${name}: every variable is a ${service} setting`);
@@ -176,103 +174,35 @@ test('docker-compose.yml runs the entry points with settings the services read',
       if (!(secret in env)) continue;
       t.match(String(env[secret]), /\$\{[A-Z_]+:\?[^}]*\}/, `${name}: ${secret} comes from a required .env variable, never a literal`);
     }
-    const port = CONTRACT_PORTS[service];
-    if (PORT_SETTINGS[service] in env) t.equal(String(env[PORT_SETTINGS[service]]), String(port), `${name}: contract port ${port}`);
+    if (entry.portSetting in env) t.equal(String(env[entry.portSetting]), String(entry.port), `${name}: port ${entry.port}`);
     // Prometheus scrapes from its own container: the operations listener must take the compose
     // network's connections, and must never be published to the host.
     t.equal(env.METRICS_HOST, '0.0.0.0', `${name}: METRICS_HOST=0.0.0.0 so Prometheus reaches it on the compose network`);
-    t.equal(String(env.METRICS_PORT), String(CONTRACT_METRICS_PORTS[service]), `${name}: METRICS_PORT ${CONTRACT_METRICS_PORTS[service]}`);
+    t.equal(String(env.METRICS_PORT), String(entry.metricsPort), `${name}: METRICS_PORT ${entry.metricsPort}`);
     t.same(definition.ports ?? [], [], `${name}: publishes no port to the host (nginx and Prometheus reach it on the compose network)`);
-    t.match(
-      JSON.stringify(definition.healthcheck?.test),
-      new RegExp(`127\\.0\\.0\\.1:${port}/healthz`),
-      `${name}: healthcheck on /healthz:${port}`,
-    );
+    t.match(JSON.stringify(definition.healthcheck?.test), new RegExp(`127\\.0\\.0\\.1:${entry.port}/healthz`), `${name}: healthcheck on /healthz:${entry.port}`);
     t.equal(definition.build?.dockerfile, 'infra/Dockerfile', `${name}: built from infra/Dockerfile`);
-    t.equal(definition.build?.target, service, `${name}: image target ${service}`);
+    t.equal(definition.build?.target, entry.dockerTarget, `${name}: image target ${entry.dockerTarget}`);
     t.equal(definition.depends_on?.postgres?.condition, 'service_healthy', `${name}: waits for a healthy PostgreSQL`);
     t.equal(definition.depends_on?.redis?.condition, 'service_healthy', `${name}: waits for a healthy Redis`);
     const budget = shutdownSeconds(service, (setting) => (setting in env ? String(env[setting]) : undefined));
     const grace = /^(\d+)s$/.exec(definition.stop_grace_period ?? '')?.[1];
-    t.ok(
-      Number(grace) > budget,
-      `${name}: stop_grace_period ${definition.stop_grace_period} > drain delay + SHUTDOWN_TIMEOUT_MS (${budget} s)`,
-    );
+    t.ok(Number(grace) > budget, `${name}: stop_grace_period ${definition.stop_grace_period} > drain delay + SHUTDOWN_TIMEOUT_MS (${budget} s)`);
   }
-  t.same(byService.get('auth')?.length, 2, '2 auth instances');
-  t.same(byService.get('gateway')?.length, 2, '2 gateway instances');
-  t.same(byService.get('orders')?.length, 1, 'orders');
-  t.same(byService.get('notifications')?.length, 1, 'notifications');
-  for (const store of ['postgres', 'redis']) t.ok(compose.services[store]?.healthcheck?.test, `${store} has a healthcheck`);
-});
-
-test('docker-compose.yml: nginx balances exactly the compose instances, with the rendered template', async (t) => {
-  const lb = compose.services.lb;
-  t.ok(lb, 'an nginx service `lb`');
-  t.ok(lb?.volumes?.includes('./infra/nginx/compose.conf:/etc/nginx/conf.d/default.conf:ro'), 'mounts infra/nginx/compose.conf');
-  const names = (service: ServiceName) =>
-    Object.entries(compose.services)
-      .filter(([, d]) => serviceOfCommand(d.command) === service)
-      .map(([n]) => n);
-  const gateways = names('gateway');
-  // One internal server per service behind the gateways, on that service's contract port.
-  const internal = INTERNAL.map((service) => ({
-    name: service,
-    listen: String(CONTRACT_PORTS[service]),
-    servers: names(service).map((name) => `${name}:${CONTRACT_PORTS[service]}`),
-  }));
-  const expected = renderKeygateConf({
-    publicListen: '80',
-    gateways: gateways.map((name) => `${name}:${CONTRACT_PORTS.gateway}`),
-    internal,
-  });
-  t.equal(
-    readFileSync(repoPath('infra/nginx/compose.conf'), 'utf8'),
-    expected,
-    'compose.conf is the template rendered for these instances (re-render it: docs/operations.md)',
-  );
-  for (const gateway of gateways) {
+  // The instance names are what the generated nginx and Prometheus files name.
+  for (const entry of MANIFEST) t.same(byService.get(entry.name), composeInstances(entry), `${entry.name}: instances ${composeInstances(entry).join(', ')}`);
+  for (const gateway of byService.get('gateway') ?? []) {
     const env = compose.services[gateway]?.environment ?? {};
-    for (const service of INTERNAL) {
-      const setting = INTERNAL_SERVICES[service];
-      t.equal(env[setting], `http://lb:${CONTRACT_PORTS[service]}`, `${gateway}: ${setting} is nginx's ${service} server`);
-    }
+    for (const { name, upstreamSetting, port: own } of gatewayUpstreams()) t.equal(env[upstreamSetting], `http://lb:${own}`, `${gateway}: ${upstreamSetting} is nginx's ${name} server`);
   }
-  t.ok(
-    lb?.ports?.some((mapping) => /:80$/.test(mapping)),
-    'publishes the public server',
-  );
-  for (const service of INTERNAL) {
-    t.notOk(
-      lb?.ports?.some((mapping) => mapping.endsWith(`:${CONTRACT_PORTS[service]}`)),
-      `never publishes the internal ${service} server`,
-    );
-  }
-});
-
-test('Prometheus scrapes every compose instance on its operations port, and only there', async (t) => {
+  for (const store of ['postgres', 'redis']) t.ok(compose.services[store]?.healthcheck?.test, `${store} has a healthcheck`);
+  const lb = compose.services.lb;
+  t.ok(lb?.volumes?.includes('./infra/nginx/compose.conf:/etc/nginx/conf.d/default.conf:ro'), 'nginx `lb` mounts the generated infra/nginx/compose.conf');
+  t.ok(lb?.ports?.some((mapping) => /:80$/.test(mapping)), 'nginx publishes the public server');
+  for (const { name, port: own } of gatewayUpstreams()) t.notOk(lb?.ports?.some((mapping) => mapping.endsWith(`:${own}`)), `never publishes the internal ${name} server`);
   const prometheus = compose.services.prometheus;
-  t.ok(prometheus, 'a `prometheus` service');
-  t.ok(prometheus?.volumes?.includes('./infra/prometheus/compose.yml:/etc/prometheus/prometheus.yml:ro'), 'mounts infra/prometheus/compose.yml');
+  t.ok(prometheus?.volumes?.includes('./infra/prometheus/compose.yml:/etc/prometheus/prometheus.yml:ro'), '`prometheus` mounts the generated infra/prometheus/compose.yml');
   for (const mapping of prometheus?.ports ?? []) t.match(mapping, /^127\.0\.0\.1:/, `its UI is published on the host's loopback only (${mapping})`);
-  const config = parse(readFileSync(repoPath('infra/prometheus/compose.yml'), 'utf8')) as {
-    scrape_configs: { job_name: string; metrics_path?: string; static_configs: { targets: string[] }[] }[];
-  };
-  const scraped = config.scrape_configs.flatMap((job) => {
-    t.equal(job.metrics_path ?? '/metrics', '/metrics', `${job.job_name}: GET /metrics`);
-    return job.static_configs.flatMap((group) => group.targets);
-  });
-  const expected = Object.entries(compose.services).flatMap(([name, definition]) => {
-    const service = serviceOfCommand(definition.command);
-    return service ? [`${name}:${CONTRACT_METRICS_PORTS[service]}`] : [];
-  });
-  t.same([...scraped].sort(), [...expected].sort(), 'one target per instance, at its METRICS_PORT');
-  for (const target of scraped) {
-    t.notOk(
-      Object.values(CONTRACT_PORTS).some((port) => target.endsWith(`:${port}`)),
-      `${target}: never a public port`,
-    );
-  }
 });
 
 test('nginx never routes /metrics: refused at the edge, and no server reaches an operations port', async (t) => {
@@ -292,7 +222,7 @@ test('nginx never routes /metrics: refused at the edge, and no server reaches an
   );
   t.notMatch(publicServer.match(/location = \/metrics \{[^}]*\}/)?.[0] ?? '', /proxy_pass/, 'without proxying it');
   for (const file of [rendered, readFileSync(repoPath('infra/nginx/compose.conf'), 'utf8')]) {
-    for (const port of Object.values(CONTRACT_METRICS_PORTS)) t.notMatch(file, new RegExp(`:${port}\\b`), `no upstream or listener on operations port ${port}`);
+    for (const { metricsPort: ops } of MANIFEST) t.notMatch(file, new RegExp(`:${ops}\\b`), `no upstream or listener on operations port ${ops}`);
   }
 });
 
@@ -339,19 +269,20 @@ test('infra/Dockerfile: multi-stage, locked install, non-root, one target per se
   t.ok(runtimeEnv.includes('NODE_ENV'), 'NODE_ENV set in the image');
   for (const service of SERVICES) {
     t.same(unknownSettings(service, runtimeEnv), [], `image ENV is read by ${service}`);
-    const target = stage(service);
-    t.ok(target, `target ${service}`);
+    const { dockerTarget, port: own, metricsPort: ops, portSetting } = serviceEntry(service);
+    const target = stage(dockerTarget);
+    t.ok(target, `target ${dockerTarget}`);
     t.equal(target?.from, 'runtime', `${service} builds on the runtime stage`);
     const cmd = target?.lines.find((line) => line.startsWith('CMD '));
-    t.same(cmd ? JSON.parse(cmd.slice(4)) : undefined, SERVICE_COMMANDS[service], `${service}: CMD is ${SERVICE_COMMANDS[service].join(' ')}`);
-    t.ok(target?.lines.includes(`EXPOSE ${CONTRACT_PORTS[service]}`), `${service}: EXPOSE ${CONTRACT_PORTS[service]}`);
-    t.ok(target?.lines.includes(`EXPOSE ${CONTRACT_METRICS_PORTS[service]}`), `${service}: EXPOSE ${CONTRACT_METRICS_PORTS[service]} (operations)`);
+    t.same(cmd ? JSON.parse(cmd.slice(4)) : undefined, serviceCommand(service), `${service}: CMD is ${serviceCommand(service).join(' ')}`);
+    t.ok(target?.lines.includes(`EXPOSE ${own}`), `${service}: EXPOSE ${own}`);
+    t.ok(target?.lines.includes(`EXPOSE ${ops}`), `${service}: EXPOSE ${ops} (operations)`);
     const health = target?.lines.find((line) => line.startsWith('HEALTHCHECK '));
     t.match(health ?? '', /\/healthz/, `${service}: HEALTHCHECK on /healthz`);
     t.match(
       health ?? '',
-      new RegExp(`process\\.env\\.${PORT_SETTINGS[service]}\\|\\|${CONTRACT_PORTS[service]}`),
-      `${service}: healthcheck follows ${PORT_SETTINGS[service]}`,
+      new RegExp(`process\\.env\\.${portSetting}\\|\\|${own}`),
+      `${service}: healthcheck follows ${portSetting}`,
     );
   }
 });
@@ -419,7 +350,7 @@ test('infra/k8s: a Deployment per service with the entry point, settings, probes
     const pod = deployment?.spec?.template?.spec;
     const container = pod?.containers?.[0];
     t.equal(pod?.containers?.length, 1, `${service}: one container`);
-    t.same(container?.command, SERVICE_COMMANDS[service], `${service}: runs ${SERVICE_COMMANDS[service].join(' ')}`);
+    t.same(container?.command, serviceCommand(service), `${service}: runs ${serviceCommand(service).join(' ')}`);
     const env = container?.env ?? [];
     t.same(
       unknownSettings(
@@ -444,8 +375,7 @@ test('infra/k8s: a Deployment per service with the entry point, settings, probes
           `${service}: ${entry.name} refers to an existing ConfigMap key ${ref.name}/${ref.key}`,
         );
     }
-    const port = CONTRACT_PORTS[service];
-    const metricsPort = CONTRACT_METRICS_PORTS[service];
+    const { port, metricsPort, portSetting } = serviceEntry(service);
     t.same(
       container?.ports,
       [
@@ -454,7 +384,7 @@ test('infra/k8s: a Deployment per service with the entry point, settings, probes
       ],
       `${service}: containerPorts http ${port} and metrics ${metricsPort}`,
     );
-    t.equal(env.find((e) => e.name === PORT_SETTINGS[service])?.value, String(port), `${service}: ${PORT_SETTINGS[service]}=${port}`);
+    t.equal(env.find((e) => e.name === portSetting)?.value, String(port), `${service}: ${portSetting}=${port}`);
     t.equal(env.find((e) => e.name === 'METRICS_PORT')?.value, String(metricsPort), `${service}: METRICS_PORT=${metricsPort}`);
     t.equal(env.find((e) => e.name === 'METRICS_HOST')?.value, '0.0.0.0', `${service}: METRICS_HOST=0.0.0.0 (Prometheus scrapes the pod; the NetworkPolicy admits only it)`);
     const portName = container?.ports?.[0]?.name;
@@ -496,7 +426,7 @@ test('infra/k8s: a Deployment per service with the entry point, settings, probes
     );
     t.ok(pdb, `${service}: a PodDisruptionBudget covers the pods`);
   }
-  for (const service of ['gateway', 'auth'] as const) {
+  for (const { name: service, replicas } of MANIFEST.filter((entry) => entry.replicas >= 2)) {
     const hpa = k8sObjects.find(
       (o) =>
         o.kind === 'HorizontalPodAutoscaler' &&
@@ -504,21 +434,13 @@ test('infra/k8s: a Deployment per service with the entry point, settings, probes
         o.spec.scaleTargetRef.name === `keygate-${service}`,
     );
     t.ok(hpa, `${service}: a HorizontalPodAutoscaler`);
-    t.ok((hpa?.spec?.minReplicas ?? 0) >= 2, `${service}: at least 2 replicas`);
+    t.ok((hpa?.spec?.minReplicas ?? 0) >= replicas, `${service}: at least ${replicas} replicas (the manifest's)`);
   }
   const gatewayEnv =
     k8sObjects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'keygate-gateway')?.spec?.template?.spec?.containers?.[0]?.env ??
     [];
-  for (const [setting, service] of [
-    ['AUTH_URL', 'auth'],
-    ['ORDERS_URL', 'orders'],
-    ['NOTIFICATIONS_URL', 'notifications'],
-  ] as const) {
-    t.equal(
-      gatewayEnv.find((e) => e.name === setting)?.value,
-      `http://keygate-${service}:${CONTRACT_PORTS[service]}`,
-      `gateway: ${setting} is the ${service} Service`,
-    );
+  for (const { name: service, upstreamSetting, port } of gatewayUpstreams()) {
+    t.equal(gatewayEnv.find((e) => e.name === upstreamSetting)?.value, `http://keygate-${service}:${port}`, `gateway: ${upstreamSetting} is the ${service} Service`);
   }
   t.notOk(
     k8sObjects.some((o) => o.kind === 'Secret'),
@@ -573,6 +495,6 @@ test('infra/k8s: NetworkPolicies let only the gateway reach the services, only t
       t.ok(bits >= 16, `${key}: ${range} is at most a /16 (a cluster's pod range, not a whole private range)`);
     }
   }
-  for (const service of ['orders', 'notifications'] as const) t.notOk(trustKey(service), `${service}: reads no X-Forwarded-For`);
+  for (const { name } of MANIFEST.filter((entry) => !entry.trustProxy)) t.notOk(trustKey(name), `${name}: reads no X-Forwarded-For`);
 });
 

@@ -34,8 +34,7 @@ const drainDelay = { SHUTDOWN_DRAIN_DELAY_MS: String(DRAIN_DELAY_MS) };
 test('instances stopping under load', { skip }, async (t) => {
   const stack = await startStack(t, {
     name: 'termination',
-    ordersInstances: 2,
-    notificationsInstances: 2,
+    instances: { orders: 2, notifications: 2 },
     env: { auth: drainDelay, gateway: drainDelay, orders: drainDelay, notifications: drainDelay },
   });
 
@@ -95,8 +94,8 @@ test('instances stopping under load', { skip }, async (t) => {
     };
     const [gw1, gw2] = stack.gateways;
     const [auth1, auth2] = stack.auth;
-    const [orders1, orders2] = stack.orders;
-    const [notifications1, notifications2] = stack.notifications;
+    const [orders1, orders2] = stack.instancesOf('orders');
+    const [notifications1, notifications2] = stack.instancesOf('notifications');
     await terminate(gw1);
     await terminate(auth1);
     await terminate(orders1!);

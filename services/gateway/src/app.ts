@@ -79,7 +79,7 @@ export async function build(config: GatewayConfig, deps: GatewayDeps = {}): Prom
   // Pages the gateway itself serves, beside the proxied routes: the demo at / and the API docs.
   await app.register(demoPage);
   await app.register(docsPlugin, {
-    services: { auth: config.authUrl, orders: config.ordersUrl, notifications: config.notificationsUrl },
+    services: config.upstreams,
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
   });
   await app.register(async (scope) => proxyRoutes(scope, config));

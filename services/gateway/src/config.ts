@@ -19,9 +19,9 @@ import {
   url,
   type SettingsOf,
 } from '@keygate/config';
-import { DEFAULT_METRICS_PORTS, assertSeparateMetricsPort, metricsListenerSettings } from '@keygate/config';
+import { DEFAULT_METRICS_PORTS, assertSeparateMetricsPort, gatewayUpstreams, metricsListenerSettings, type Setting } from '@keygate/config';
 import { CLOCK_SKEW_SECONDS, SIGNING_ALGS, isSigningAlg, type SigningAlg } from '@keygate/tokens';
-import { DEFAULT_ROUTES, parseRouteSpecs, resolveRoutes, type Route } from './route-table.js';
+import { defaultRoutes, parseRouteSpecs, resolveRoutes, type Route } from './route-table.js';
 
 const httpUrl = { protocols: ['http:', 'https:'] } as const;
 
@@ -29,9 +29,6 @@ export const gatewaySettings = {
   ...coreSettings,
   port: int('GATEWAY_PORT', { default: 8080, min: 0, max: 65_535 }),
   ...metricsListenerSettings(DEFAULT_METRICS_PORTS.gateway),
-  authUrl: requiredUrl('AUTH_URL', { ...httpUrl, default: 'http://127.0.0.1:8081' }),
-  ordersUrl: requiredUrl('ORDERS_URL', { ...httpUrl, default: 'http://127.0.0.1:8082' }),
-  notificationsUrl: requiredUrl('NOTIFICATIONS_URL', { ...httpUrl, default: 'http://127.0.0.1:8083' }),
   /** Default: `${AUTH_URL}/.well-known/jwks.json`. */
   jwksUrl: url('JWKS_URL', httpUrl),
   /** The route table as JSON (wins over GATEWAY_ROUTES_FILE); default: the contract's routes. */
@@ -62,18 +59,30 @@ export const gatewaySettings = {
   bodyLimit: int('GATEWAY_BODY_LIMIT', { default: 1_048_576, min: 1_024, max: 1_073_741_824, unit: 'bytes' }),
 } as const;
 
+/**
+ * Each service behind the gateway by name, from its *_URL setting (AUTH_URL, ORDERS_URL, …): one
+ * per services-manifest entry with routes, defaulting to that service's port on this host.
+ */
+export const upstreamSettings: Readonly<Record<string, Setting<string>>> = Object.fromEntries(
+  gatewayUpstreams().map((service) => [service.name, requiredUrl(service.upstreamSetting, { ...httpUrl, default: `http://127.0.0.1:${service.port}` })]),
+);
+
 type Settings = SettingsOf<typeof gatewaySettings>;
 
 export type GatewayConfig = Omit<Settings, 'gatewaySecret' | 'jwksUrl' | 'tokenAlgorithms' | 'routesJson' | 'routesFile'> & {
   gatewaySecret: Buffer;
+  /** Origin of each upstream by service name (the route table's named upstreams). */
+  upstreams: Readonly<Record<string, string>>;
+  /** The auth upstream: JWKS and the revocation catch-up come from it. */
+  authUrl: string;
   jwksUrl: string;
   tokenAlgorithms: readonly SigningAlg[];
   routes: readonly Route[];
 };
 
-function loadRoutes(settings: Settings): Route[] {
+function loadRoutes(settings: Settings, upstreams: Readonly<Record<string, string>>): Route[] {
   let source = 'GATEWAY_ROUTES';
-  let specs = DEFAULT_ROUTES;
+  let specs = defaultRoutes();
   try {
     if (settings.routesJson !== undefined) {
       specs = parseRouteSpecs(JSON.parse(settings.routesJson));
@@ -81,7 +90,7 @@ function loadRoutes(settings: Settings): Route[] {
       source = 'GATEWAY_ROUTES_FILE';
       specs = parseRouteSpecs(JSON.parse(readFileSync(settings.routesFile, 'utf8')));
     }
-    return resolveRoutes(specs, { auth: settings.authUrl, orders: settings.ordersUrl, notifications: settings.notificationsUrl });
+    return resolveRoutes(specs, upstreams);
   } catch (error) {
     throw new ConfigError(source, error instanceof Error ? error.message : String(error));
   }
@@ -92,12 +101,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, wa
   assertSeparateMetricsPort(settings, 'GATEWAY_PORT');
   assertProductionReady(settings, { GATEWAY_SECRET: settings.gatewaySecret }, { needsDatabase: false });
   const gatewaySecret = embeddedSecret(settings.gatewaySecret, { env: 'GATEWAY_SECRET', dataDir: settings.dataDir, bytes: 32, nodeEnv: settings.nodeEnv, warn });
+  const upstreams = loadSettings(upstreamSettings, env);
+  const authUrl = upstreams.auth;
+  if (authUrl === undefined) throw new ConfigError('AUTH_URL', 'the services manifest has no auth service to take it from');
   const { routesJson: _json, routesFile: _file, ...rest } = settings;
   return Object.freeze({
     ...rest,
     gatewaySecret,
-    jwksUrl: settings.jwksUrl ?? `${settings.authUrl.replace(/\/+$/, '')}/.well-known/jwks.json`,
+    upstreams,
+    authUrl,
+    jwksUrl: settings.jwksUrl ?? `${authUrl.replace(/\/+$/, '')}/.well-known/jwks.json`,
     tokenAlgorithms: settings.tokenAlgorithms as readonly SigningAlg[],
-    routes: Object.freeze(loadRoutes(settings)),
+    routes: Object.freeze(loadRoutes(settings, upstreams)),
   });
 }

@@ -1,17 +1,17 @@
 /**
  * The gateway's route table: path prefix → upstream, whether a token is required, which roles
  * may pass, which scopes each method needs, whether Authorization travels on. Loaded from
- * GATEWAY_ROUTES (JSON) or GATEWAY_ROUTES_FILE, else the contract's defaults. Matching is by
+ * GATEWAY_ROUTES (JSON) or GATEWAY_ROUTES_FILE, else the contract's defaults, which are the routes
+ * of the services manifest (services.json): each service's routes lead to it. Matching is by
  * whole path segments (`/orders` matches `/orders` and `/orders/…`, never `/ordersX`), longest
  * prefix first, and always on the normalised path (see path.ts), which is also the path forwarded.
  */
+import { gatewayUpstreams } from '@keygate/config';
 import { KNOWN_SCOPES } from '@keygate/tokens';
-
-export type UpstreamName = 'auth' | 'orders' | 'notifications';
 
 export interface RouteSpec {
   prefix: string;
-  /** A named upstream (its *_URL setting) or an absolute http(s) URL. */
+  /** A named upstream (a manifest service, reached at its *_URL setting) or an absolute http(s) URL. */
   upstream: string;
   /** "required": a valid access token is needed; "none": forwarded without identity. */
   auth: 'none' | 'required';
@@ -42,14 +42,6 @@ export interface Route {
 /** The methods the gateway forwards (the proxy route's list, and what a scoped route resolves). */
 export const ROUTED_METHODS = ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT'] as const;
 
-export const DEFAULT_ROUTES: readonly RouteSpec[] = [
-  { prefix: '/auth', upstream: 'auth', auth: 'none', forwardAuthorization: true },
-  { prefix: '/oauth', upstream: 'auth', auth: 'none', forwardAuthorization: true },
-  { prefix: '/.well-known', upstream: 'auth', auth: 'none' },
-  { prefix: '/admin', upstream: 'auth', auth: 'required', roles: ['admin'], scopes: { '*': ['admin'] }, forwardAuthorization: true },
-  { prefix: '/orders', upstream: 'orders', auth: 'required', scopes: { GET: ['orders:read'], '*': ['orders:write'] } },
-  { prefix: '/notifications', upstream: 'notifications', auth: 'required', scopes: { GET: ['notifications:read'], '*': ['notifications:write'] } },
-];
 
 const PREFIX_PATTERN = /^(\/[A-Za-z0-9._~!$&'()*+,;=:@-]+)+$|^\/$/;
 const SPEC_KEYS = new Set(['prefix', 'upstream', 'auth', 'roles', 'scopes', 'forwardAuthorization']);
@@ -88,7 +80,7 @@ export function parseRouteSpecs(value: unknown): RouteSpec[] {
     }
     // From here on errors name the route by its prefix as well: the line an operator searches for.
     const named = `${where} (${prefix})`;
-    if (typeof spec.upstream !== 'string' || spec.upstream === '') throw new Error(`${named}: upstream must be auth, orders, notifications or an http(s) URL`);
+    if (typeof spec.upstream !== 'string' || spec.upstream === '') throw new Error(`${named}: upstream must be a service name (services.json) or an http(s) URL`);
     if (spec.auth !== 'none' && spec.auth !== 'required') throw new Error(`${named}: auth must be "none" or "required"`);
     if (spec.roles !== undefined) {
       if (!Array.isArray(spec.roles) || spec.roles.length === 0 || !spec.roles.every((role) => typeof role === 'string' && role !== '')) {
@@ -115,18 +107,31 @@ export function parseRouteSpecs(value: unknown): RouteSpec[] {
   });
 }
 
+/**
+ * The default route table: every manifest service's routes, with that service as upstream, checked
+ * by the same rules as an operator's table, so a bad manifest entry stops start-up naming it.
+ */
+export function defaultRoutes(): RouteSpec[] {
+  const specs = gatewayUpstreams().flatMap((service) => service.routes.map((route) => ({ ...route, upstream: service.name })));
+  try {
+    return parseRouteSpecs(specs);
+  } catch (error) {
+    throw new Error(`services manifest: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
 /** Resolves upstream names to origins; throws on an unknown name or a URL with a path. */
-export function resolveRoutes(specs: readonly RouteSpec[], upstreams: Readonly<Record<UpstreamName, string>>): Route[] {
+export function resolveRoutes(specs: readonly RouteSpec[], upstreams: Readonly<Record<string, string>>): Route[] {
   const seen = new Set<string>();
   const routes = specs.map((spec) => {
     if (seen.has(spec.prefix)) throw new Error(`prefix ${spec.prefix} is listed twice`);
     seen.add(spec.prefix);
-    const base = (upstreams as Record<string, string | undefined>)[spec.upstream] ?? spec.upstream;
+    const base = Object.hasOwn(upstreams, spec.upstream) ? upstreams[spec.upstream]! : spec.upstream;
     let url: URL;
     try {
       url = new URL(base);
     } catch {
-      throw new Error(`route ${spec.prefix}: upstream "${spec.upstream}" is neither auth, orders, notifications nor a URL`);
+      throw new Error(`route ${spec.prefix}: upstream "${spec.upstream}" is neither ${Object.keys(upstreams).join(', ')} nor a URL`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`route ${spec.prefix}: upstream must be http(s)`);
     if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.username) {

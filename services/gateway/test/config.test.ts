@@ -2,9 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t0 from 'tap';
-import { ConfigError } from '@keygate/config';
+import { ConfigError, gatewayUpstreams } from '@keygate/config';
 import { loadConfig } from '../src/config.js';
-import { matchRoute } from '../src/route-table.js';
+import { defaultRoutes, matchRoute } from '../src/route-table.js';
 
 const base = { NODE_ENV: 'test', GATEWAY_SECRET: Buffer.alloc(32, 7).toString('base64'), DATA_DIR: mkdtempSync(join(tmpdir(), 'gw-config-')) };
 
@@ -36,6 +36,25 @@ t0.test('default scopes per method follow the contract, resolved for every metho
   t.same(scopes('/notifications'), { GET: ['notifications:read'], HEAD: ['notifications:read'], ...write('notifications:write') });
   t.same(scopes('/admin/users'), { GET: ['admin'], HEAD: ['admin'], ...write('admin') });
   for (const path of ['/auth/login', '/oauth/token', '/.well-known/jwks.json']) t.equal(matchRoute(routes, path)!.scopes, undefined, `${path}: no token, no scopes`);
+});
+
+t0.test('the default routes and upstream settings are the services manifest\'s', async (t) => {
+  const services = gatewayUpstreams();
+  t.same(
+    defaultRoutes().map((route) => [route.prefix, route.upstream]),
+    services.flatMap((service) => service.routes.map((route) => [route.prefix, service.name])),
+    'each manifest route leads to its service',
+  );
+  // Moving one service (its *_URL setting) moves exactly its routes.
+  for (const service of services) {
+    const { routes, upstreams } = loadConfig({ ...base, [service.upstreamSetting]: 'http://10.1.2.3:7000' });
+    t.equal(upstreams[service.name], 'http://10.1.2.3:7000', `${service.upstreamSetting} is ${service.name}'s upstream`);
+    for (const route of routes) {
+      const expected = route.upstream === service.name ? 'http://10.1.2.3:7000' : `http://127.0.0.1:${services.find((other) => other.name === route.upstream)?.port}`;
+      t.equal(route.origin, expected, `${route.prefix} → ${expected}`);
+    }
+  }
+  t.throws(() => loadConfig({ ...base, GATEWAY_ROUTES: JSON.stringify([{ prefix: '/a', upstream: 'billing', auth: 'none' }]) }), /neither auth, orders, notifications nor a URL/, 'an unknown upstream names the manifest\'s');
 });
 
 t0.test('routes from GATEWAY_ROUTES or GATEWAY_ROUTES_FILE, longest prefix first', async (t) => {

@@ -17,11 +17,11 @@ async function main(): Promise<void> {
     [
       '',
       `keygate is running (${stack.embeddedDatabase ? `embedded PGlite in ${stack.dataDir}` : 'PostgreSQL'}, ${stack.embeddedBus ? 'in-process bus' : 'Redis'}).`,
-      `  gateway        ${stack.urls.gateway}   <- the one public entry point`,
-      `  auth           ${stack.urls.auth}`,
-      `  orders         ${stack.urls.orders}`,
-      `  notifications  ${stack.urls.notifications}`,
-      `  metrics        ${(['gateway', 'auth', 'orders', 'notifications'] as const).map((name) => `${stack.metricsUrls[name]}/metrics`).join('  ')}   <- operations listeners, not public`,
+      `  gateway        ${stack.gatewayUrl}   <- the one public entry point`,
+      ...Object.entries(stack.urls)
+        .filter(([name]) => name !== 'gateway')
+        .map(([name, url]) => `  ${name.padEnd(15)}${url}`),
+      `  metrics        ${Object.values(stack.metricsUrls).map((url) => `${url}/metrics`).join('  ')}   <- operations listeners, not public`,
       '',
       'Try first:',
       `  open ${base}/ for the demo page, or:`,

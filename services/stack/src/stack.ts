@@ -1,6 +1,6 @@
 /**
  * The whole product in one Node process on the embedded defaults — one PGlite under DATA_DIR and
- * one in-process bus shared by the four services (PGlite allows a single process per data
+ * one in-process bus shared by every service of the services manifest (PGlite allows a single process per data
  * directory, and the in-memory bus only reaches services in the same process). With
  * DATABASE_URL / REDIS_URL set it uses those instead. Used by `pnpm start` and by the end-to-end
  * and browser tests; production runs each service as its own process.
@@ -8,17 +8,32 @@
 import type { FastifyInstance } from 'fastify';
 import type { PGlite } from '@electric-sql/pglite';
 import { createBus, type Bus } from '@keygate/bus';
-import { ConfigError, coreSettings, loadSettings } from '@keygate/config';
+import { ConfigError, coreSettings, gatewayUpstreams, loadSettings, servicesManifest, type ServiceEntry } from '@keygate/config';
 import { openEmbeddedPglite } from '@keygate/db';
-import { build as buildAuth } from '@keygate/auth';
-import { loadConfig as loadAuthConfig } from '@keygate/auth/config';
-import { build as buildGateway } from '@keygate/gateway';
-import { loadConfig as loadGatewayConfig } from '@keygate/gateway/config';
-import { build as buildOrders } from '@keygate/orders';
-import { loadConfig as loadOrdersConfig } from '@keygate/orders/config';
-import { build as buildNotifications } from '@keygate/notifications';
-import { loadConfig as loadNotificationsConfig } from '@keygate/notifications/config';
 import { listenService } from '@keygate/service-kit';
+
+/** What every service package exports: `build` from its app, `loadConfig` from its config. */
+interface ServiceModules {
+  build(config: ServiceListenConfig, deps: { pglite?: PGlite; bus: Bus }): Promise<FastifyInstance>;
+  loadConfig(env: Env, warn: (message: string) => void): ServiceListenConfig;
+}
+interface ServiceListenConfig {
+  port: number;
+  metricsHost: string;
+  metricsPort: number;
+}
+
+/**
+ * A service's package, found by the manifest's name in the workspace (services/<name>/dist, a
+ * sibling of this package from src/ and dist/ alike), so a new service needs no import here.
+ */
+async function serviceModules(service: ServiceEntry): Promise<ServiceModules> {
+  const [app, config] = await Promise.all([
+    import(new URL(`../../${service.name}/dist/app.js`, import.meta.url).href) as Promise<Pick<ServiceModules, 'build'>>,
+    import(new URL(`../../${service.name}/dist/config.js`, import.meta.url).href) as Promise<Pick<ServiceModules, 'loadConfig'>>,
+  ]);
+  return { build: app.build, loadConfig: config.loadConfig };
+}
 
 export interface RunningStack {
   gatewayUrl: string;
@@ -34,74 +49,85 @@ export interface RunningStack {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
-type ServiceName = 'gateway' | 'auth' | 'orders' | 'notifications';
-type ServiceUrls = Record<ServiceName, string>;
+/** By service name (services.json). */
+type ServiceUrls = Record<string, string>;
 
-/** Upstream URLs follow the chosen ports unless set explicitly. */
+/** Upstream URLs (AUTH_URL, …) follow the chosen ports unless set explicitly. */
 function withUpstreams(env: Env): Env {
   const host = env.HOST?.trim() || '127.0.0.1';
-  const at = (port: string | undefined, fallback: number) => `http://${host}:${port?.trim() || fallback}`;
-  return {
-    ...env,
-    AUTH_URL: env.AUTH_URL ?? at(env.AUTH_PORT, 8081),
-    ORDERS_URL: env.ORDERS_URL ?? at(env.ORDERS_PORT, 8082),
-    NOTIFICATIONS_URL: env.NOTIFICATIONS_URL ?? at(env.NOTIFICATIONS_PORT, 8083),
-  };
+  const upstreams = gatewayUpstreams().map((service) => [
+    service.upstreamSetting,
+    env[service.upstreamSetting] ?? `http://${host}:${env[service.portSetting]?.trim() || service.port}`,
+  ]);
+  return { ...env, ...Object.fromEntries(upstreams) };
+}
+
+const metricsPortSetting = (service: ServiceEntry) => service.portSetting.replace(/_PORT$/, '_METRICS_PORT');
+
+/**
+ * METRICS_PORT names one service's operations port, and this process runs them all: each takes
+ * its own from <SERVICE>_METRICS_PORT (default: the service's own, 9080-9083). METRICS_PORT=0 (a
+ * free port for each, as in tests) is the one value that means the same for all of them.
+ */
+function withMetricsPort(env: Env, service: ServiceEntry): Env {
+  const shared = env.METRICS_PORT?.trim();
+  if (shared !== undefined && shared !== '' && shared !== '0') {
+    const names = servicesManifest().map(metricsPortSetting);
+    throw new ConfigError('METRICS_PORT', `is one service's port and pnpm start runs ${names.length}: set ${names.slice(0, -1).join(', ')} or ${names.at(-1)} instead`);
+  }
+  const own = env[metricsPortSetting(service)];
+  return own === undefined ? env : { ...env, METRICS_PORT: own };
 }
 
 /**
- * METRICS_PORT names one service's operations port, and this process runs four: each takes its
- * own from <SERVICE>_METRICS_PORT (default: the service's own, 9080-9083). METRICS_PORT=0 (a free
- * port for each, as in tests) is the one value that means the same for all four.
+ * One service's environment: its own operations port, and a service behind the gateway that reads
+ * X-Forwarded-For trusts the gateway on this host (or every login would share one per-IP
+ * rate-limit bucket and every session would show 127.0.0.1).
  */
-function withMetricsPort(env: Env, service: ServiceName): Env {
-  const shared = env.METRICS_PORT?.trim();
-  if (shared !== undefined && shared !== '' && shared !== '0') {
-    throw new ConfigError('METRICS_PORT', 'is one service\'s port and pnpm start runs four: set GATEWAY_METRICS_PORT, AUTH_METRICS_PORT, ORDERS_METRICS_PORT or NOTIFICATIONS_METRICS_PORT instead');
-  }
-  const own = env[`${service.toUpperCase()}_METRICS_PORT`];
-  return own === undefined ? env : { ...env, METRICS_PORT: own };
+function serviceEnv(env: Env, service: ServiceEntry): Env {
+  const own = withMetricsPort(env, service);
+  return service.trustProxy && service.upstreamSetting !== undefined ? { ...own, TRUST_PROXY: env.TRUST_PROXY ?? '127.0.0.1' } : own;
 }
 
 export async function startStack(rawEnv: Env, warn: (message: string) => void = () => {}): Promise<RunningStack> {
   const env = withUpstreams(rawEnv);
   const core = loadSettings(coreSettings, env);
-  // Auth sees every client through the gateway on this host: trust its X-Forwarded-For, or all
-  // logins would share one per-IP rate-limit bucket and every session would show 127.0.0.1.
-  const authConfig = loadAuthConfig({ ...withMetricsPort(env, 'auth'), TRUST_PROXY: env.TRUST_PROXY ?? '127.0.0.1' }, warn);
-  const ordersConfig = loadOrdersConfig(withMetricsPort(env, 'orders'), warn);
-  const notificationsConfig = loadNotificationsConfig(withMetricsPort(env, 'notifications'), warn);
-  const gatewayConfig = loadGatewayConfig(withMetricsPort(env, 'gateway'), warn);
+  // Every configuration first: a bad setting stops start-up before anything opens.
+  const services = await Promise.all(
+    servicesManifest().map(async (service) => {
+      const modules = await serviceModules(service);
+      return { service, modules, config: modules.loadConfig(serviceEnv(env, service), warn) };
+    }),
+  );
 
   const pglite: PGlite | undefined = core.databaseUrl ? undefined : await openEmbeddedPglite(core.dataDir);
   const bus = createBus({ redisUrl: core.redisUrl, keyPrefix: core.redisPrefix, onError: () => {} });
-  const shared = { ...(pglite ? { pglite } : {}), bus };
   const started: FastifyInstance[] = [];
   const close = async () => {
     for (const app of [...started].reverse()) await app.close();
     await bus.close();
     if (pglite && !pglite.closed) await pglite.close();
   };
-  const urls = {} as ServiceUrls;
-  const metricsUrls = {} as ServiceUrls;
+  const urls: ServiceUrls = {};
+  const metricsUrls: ServiceUrls = {};
   try {
-    // Auth first: the gateway loads its JWKS from it at start.
-    const listen = async (service: ServiceName, app: FastifyInstance, config: { port: number; metricsHost: string; metricsPort: number }) => {
+    // In manifest order (auth first: the gateway loads its JWKS from it at start); only services
+    // with a database get the embedded one.
+    for (const { service, modules, config } of services) {
+      const app = await modules.build(config, service.migrations && pglite ? { pglite, bus } : { bus });
       started.push(app);
       const opened = await listenService(app, { host: core.host, port: config.port, metricsHost: config.metricsHost, metricsPort: config.metricsPort });
-      urls[service] = `http://${core.host}:${new URL(opened.url).port}`;
-      metricsUrls[service] = opened.metricsUrl;
-    };
-    await listen('auth', await buildAuth(authConfig, shared), authConfig);
-    await listen('orders', await buildOrders(ordersConfig, shared), ordersConfig);
-    await listen('notifications', await buildNotifications(notificationsConfig, shared), notificationsConfig);
-    await listen('gateway', await buildGateway(gatewayConfig, { bus }), gatewayConfig);
+      urls[service.name] = `http://${core.host}:${new URL(opened.url).port}`;
+      metricsUrls[service.name] = opened.metricsUrl;
+    }
   } catch (error) {
     await close().catch(() => {});
     throw error;
   }
+  const gatewayUrl = urls.gateway;
+  if (gatewayUrl === undefined) throw new Error('services manifest: no gateway');
   return {
-    gatewayUrl: urls.gateway,
+    gatewayUrl,
     urls,
     metricsUrls,
     embeddedDatabase: pglite !== undefined,

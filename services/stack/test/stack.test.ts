@@ -1,27 +1,30 @@
-// `pnpm start` runs the four services in one process: each opens its own operations listener
+// `pnpm start` runs the manifest's services in one process: each opens its own operations listener
 // (GET /metrics) beside its public port, and a single METRICS_PORT, ambiguous there, is refused.
 import { test } from 'tap';
-import { ConfigError } from '@keygate/config';
+import { ConfigError, servicesManifest } from '@keygate/config';
 import { createTestEnvironment, freePort } from '@keygate/testing';
 import { startStack } from '../src/stack.js';
 
-const SERVICES = ['gateway', 'auth', 'orders', 'notifications'] as const;
+const SERVICES = servicesManifest().map((service) => service.name);
 
 test('every service of the stack serves its metrics on its own operations port only', async (t) => {
-  const ports = await Promise.all(Array.from({ length: 8 }, () => freePort()));
+  const count = SERVICES.length;
+  const ports = await Promise.all(Array.from({ length: 2 * count }, () => freePort()));
   const env: Record<string, string> = {};
   SERVICES.forEach((service, index) => {
     env[`${service.toUpperCase()}_PORT`] = String(ports[index]);
-    env[`${service.toUpperCase()}_METRICS_PORT`] = String(ports[index + 4]);
+    env[`${service.toUpperCase()}_METRICS_PORT`] = String(ports[index + count]);
   });
-  const environment = await createTestEnvironment({ ...env, ISSUER: `http://127.0.0.1:${ports[0]}` });
+  t.same([...SERVICES].sort(), ['auth', 'gateway', 'notifications', 'orders'], 'the stack runs every service of the manifest');
+  const environment = await createTestEnvironment({ ...env, ISSUER: `http://127.0.0.1:${ports[SERVICES.indexOf('gateway')]}` });
   t.teardown(() => environment.cleanup());
   const stack = await startStack(environment.env);
   let closed = false;
   t.teardown(() => (closed ? undefined : stack.close()));
 
   for (const [index, service] of SERVICES.entries()) {
-    t.equal(stack.metricsUrls[service], `http://127.0.0.1:${ports[index + 4]}`, `${service}: at ${service.toUpperCase()}_METRICS_PORT on METRICS_HOST`);
+    t.equal(stack.urls[service], `http://127.0.0.1:${ports[index]}`, `${service}: at ${service.toUpperCase()}_PORT`);
+    t.equal(stack.metricsUrls[service], `http://127.0.0.1:${ports[index + count]}`, `${service}: at ${service.toUpperCase()}_METRICS_PORT on METRICS_HOST`);
     const scraped = await fetch(`${stack.metricsUrls[service]}/metrics`);
     t.equal(scraped.status, 200);
     const text = await scraped.text();
@@ -39,7 +42,7 @@ test('every service of the stack serves its metrics on its own operations port o
   await t.rejects(fetch(`${stack.metricsUrls.gateway}/metrics`), 'closing the stack closes the operations listeners');
 });
 
-test('one METRICS_PORT for four services is refused with one line naming the setting', async (t) => {
+test('one METRICS_PORT for every service is refused with one line naming the setting', async (t) => {
   const environment = await createTestEnvironment({ METRICS_PORT: '9999' });
   t.teardown(() => environment.cleanup());
   const error = await startStack(environment.env).then(
@@ -48,6 +51,7 @@ test('one METRICS_PORT for four services is refused with one line naming the set
   );
   t.ok(error instanceof ConfigError);
   t.equal((error as ConfigError).setting, 'METRICS_PORT');
-  t.match((error as Error).message, /^Invalid setting METRICS_PORT: .*GATEWAY_METRICS_PORT/);
+  t.match((error as Error).message, /^Invalid setting METRICS_PORT: is one service's port and pnpm start runs 4: /);
+  for (const service of SERVICES) t.match((error as Error).message, `${service.toUpperCase()}_METRICS_PORT`, `names ${service}'s own setting`);
   t.notMatch((error as Error).message, /\n/);
 });

@@ -89,9 +89,11 @@ export class Nginx {
     return `http://127.0.0.1:${this.options.publicPort}`;
   }
 
-  /** The internal server balancing `service`: the gateways' AUTH_URL / ORDERS_URL / NOTIFICATIONS_URL. */
+  /** The internal server balancing `service`: the gateways' AUTH_URL, ORDERS_URL, … */
   internalUrl(service: InternalService): string {
-    return `http://127.0.0.1:${this.options.internal[service].port}`;
+    const server = this.options.internal[service];
+    if (!server) throw new Error(`nginx has no internal server for ${service}`);
+    return `http://127.0.0.1:${server.port}`;
   }
 
   static async start(options: NginxOptions): Promise<Nginx> {

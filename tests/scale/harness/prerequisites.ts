@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { inCi, realDatabaseUrl, realRedisUrl } from '@keygate/testing';
-import { ENTRY_POINTS, SERVICES, repoPath } from './services.js';
+import { MANIFEST, repoPath } from './services.js';
 
 /** Debian's nginx: /usr/sbin/nginx (packages nginx-light or nginx), or NGINX_BIN. */
 export function nginxBinary(): string | undefined {
@@ -47,10 +47,10 @@ export function scaleSkipReason(extra: { redisServer?: boolean } = {}): string |
     process.stderr.write(`# skip: ${message}\n`);
     return message;
   }
-  const unbuilt = SERVICES.filter((service) => !existsSync(repoPath(ENTRY_POINTS[service])));
+  const unbuilt = MANIFEST.filter((service) => !existsSync(repoPath(service.entryPoint)));
   if (unbuilt.length > 0) {
     throw new Error(
-      `not built: ${unbuilt.map((service) => ENTRY_POINTS[service]).join(', ')}; run \`pnpm exec tsc -b\` (pnpm test:scale does)`,
+      `not built: ${unbuilt.map((service) => service.entryPoint).join(', ')}; run \`pnpm exec tsc -b\` (pnpm test:scale does)`,
     );
   }
   return false;

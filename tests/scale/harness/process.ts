@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT, SERVICE_COMMANDS, type ServiceName } from './services.js';
+import { REPO_ROOT, serviceCommand, type ServiceName } from './services.js';
 import { sleep } from './timing.js';
 
 /** Every child the harness started and that is still running: killed if the test process exits first. */
@@ -73,7 +73,7 @@ export class ServiceProcess {
     if (this.running) throw new Error(`${this.instanceName} is already running`);
     this.starts += 1;
     const log = openSync(this.logFile, 'a');
-    const child = spawn(process.execPath, SERVICE_COMMANDS[this.service].slice(1), {
+    const child = spawn(process.execPath, serviceCommand(this.service).slice(1), {
       cwd: REPO_ROOT,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...this.env },
       stdio: ['ignore', log, log],

@@ -1,8 +1,9 @@
 /**
- * A whole deployment on 127.0.0.1: nginx in front of 2 gateways, nginx's internal server in front
- * of 2 auth instances (the gateways' AUTH_URL), orders and notifications, sharing one fresh
- * PostgreSQL database and one Redis key prefix. Each test file starts its own stack, so files
- * can run in parallel and kill instances freely.
+ * A whole deployment on 127.0.0.1, as the services manifest (services.json) lists it: nginx in
+ * front of the gateways, and nginx's internal server of each service behind them (the gateways'
+ * AUTH_URL, ORDERS_URL, …) in front of that service's instances (the manifest's replicas: 2 auth,
+ * 2 gateways, 1 of the rest), sharing one fresh PostgreSQL database and one Redis key prefix. Each
+ * test file starts its own stack, so files can run in parallel and kill instances freely.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -15,7 +16,7 @@ import { createTestDatabase, type TestDatabase } from '@keygate/testing';
 import { Nginx } from './nginx.js';
 import { nginxBinary } from './prerequisites.js';
 import { ServiceProcess } from './process.js';
-import { REPO_ROOT, instanceEnv, type ServiceName, type SharedSettings } from './services.js';
+import { MANIFEST, REPO_ROOT, instanceEnv, type ServiceName, type SharedSettings } from './services.js';
 
 export interface StackOptions {
   /** Names the temp directory and the Redis prefix. */
@@ -28,9 +29,14 @@ export interface StackOptions {
   env?: Partial<Record<ServiceName, Record<string, string>>>;
   /** Default warn; SCALE_LOG_LEVEL overrides for debugging. */
   logLevel?: string;
-  /** Instances of orders and of notifications (default 1 each); auth and gateway always run 2. */
-  ordersInstances?: number;
-  notificationsInstances?: number;
+  /** Instances per service (default: its manifest replicas); auth and the gateway need 2 at least. */
+  instances?: Partial<Record<ServiceName, number>>;
+}
+
+/** The two instances of a service the tests play against each other (kill one, use the other). */
+function pair(instances: readonly ServiceProcess[] | undefined, service: string): readonly [ServiceProcess, ServiceProcess] {
+  if (!instances || instances.length < 2) throw new Error(`the scale stack needs 2 ${service} instances at least`);
+  return instances as unknown as readonly [ServiceProcess, ServiceProcess];
 }
 
 /** `count` distinct free ports: every listener stays open until all are chosen, so none repeats. */
@@ -63,10 +69,8 @@ export interface CliResult {
 export class Stack {
   private constructor(
     readonly nginx: Nginx,
-    readonly auth: readonly [ServiceProcess, ServiceProcess],
-    readonly gateways: readonly [ServiceProcess, ServiceProcess],
-    readonly orders: readonly ServiceProcess[],
-    readonly notifications: readonly ServiceProcess[],
+    /** Each manifest service's instances, in manifest order. */
+    private readonly byService: ReadonlyMap<ServiceName, readonly ServiceProcess[]>,
     readonly shared: SharedSettings,
     private readonly dir: string,
     private readonly database: TestDatabase,
@@ -77,8 +81,20 @@ export class Stack {
     return this.nginx.publicUrl;
   }
 
+  instancesOf(service: ServiceName): readonly ServiceProcess[] {
+    return this.byService.get(service) ?? [];
+  }
+
+  get auth(): readonly [ServiceProcess, ServiceProcess] {
+    return pair(this.byService.get('auth'), 'auth');
+  }
+
+  get gateways(): readonly [ServiceProcess, ServiceProcess] {
+    return pair(this.byService.get('gateway'), 'gateway');
+  }
+
   get all(): ServiceProcess[] {
-    return [...this.auth, ...this.gateways, ...this.orders, ...this.notifications];
+    return [...this.byService.values()].flat();
   }
 
   static async start(options: StackOptions): Promise<Stack> {
@@ -86,28 +102,18 @@ export class Stack {
     if (!binary) throw new Error('nginx is not installed');
     const redisUrl = options.redisUrl ?? process.env.REDIS_URL;
     if (!redisUrl) throw new Error('REDIS_URL is required');
+    const counts = new Map(MANIFEST.map((service) => [service.name, options.instances?.[service.name] ?? service.replicas]));
+    for (const service of ['auth', 'gateway']) if ((counts.get(service) ?? 0) < 2) throw new Error(`the scale stack needs 2 ${service} instances at least`);
+    const routed = MANIFEST.filter((service) => service.upstreamSetting !== undefined);
     const dir = mkdtempSync(join(tmpdir(), `keygate-scale-${options.name}-`));
     const database = await createTestDatabase();
     if (!database.url) throw new Error('DATABASE_URL is required');
-    const ordersCount = options.ordersInstances ?? 1;
-    const notificationsCount = options.notificationsInstances ?? 1;
-    // Public ports, then one operations port (METRICS_PORT) per instance.
-    const instanceCount = 4 + ordersCount + notificationsCount;
-    const ports = await freePorts(4 + 2 * instanceCount);
-    const take = (count: number) => ports.splice(0, count);
-    const [publicPort, authLbPort, ordersLbPort, notificationsLbPort, auth1, auth2, gw1, gw2] = take(8) as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
-    const ordersPorts = take(ordersCount);
-    const notificationsPorts = take(notificationsCount);
-    const metricsPorts = take(instanceCount);
+    // The public port, an internal server port per service behind the gateways, then a public and
+    // an operations port (METRICS_PORT) per instance.
+    const instanceCount = [...counts.values()].reduce((sum, count) => sum + count, 0);
+    const ports = await freePorts(1 + routed.length + 2 * instanceCount);
+    const publicPort = ports.shift()!;
+    const lbPorts = new Map(routed.map((service) => [service.name, ports.shift()!]));
     const shared: SharedSettings = {
       databaseUrl: database.url,
       redisUrl,
@@ -117,46 +123,41 @@ export class Stack {
       keyEncryptionKey: randomBytes(32).toString('base64'),
       logLevel: process.env.SCALE_LOG_LEVEL ?? options.logLevel ?? 'warn',
       // The gateways reach every service through nginx's internal servers, as deployed.
-      authUrl: `http://127.0.0.1:${authLbPort}`,
-      ordersUrl: `http://127.0.0.1:${ordersLbPort}`,
-      notificationsUrl: `http://127.0.0.1:${notificationsLbPort}`,
+      upstreams: Object.fromEntries(routed.map((service) => [service.upstreamSetting, `http://127.0.0.1:${lbPorts.get(service.name)}`])),
     };
     const logDir = join(dir, 'logs');
     mkdirSync(logDir, { recursive: true });
-    const make = (service: ServiceName, instanceName: string, port: number): ServiceProcess => {
+    const make = (service: ServiceName, instanceName: string): ServiceProcess => {
       const dataDir = join(dir, 'data', instanceName);
       mkdirSync(dataDir, { recursive: true });
       const databaseUrl = options.databaseUrls?.[service];
       const extra = { ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}), ...options.env?.[service] };
-      const metricsPort = metricsPorts.shift()!;
+      const port = ports.shift()!;
+      const metricsPort = ports.shift()!;
       return new ServiceProcess(instanceName, service, port, metricsPort, instanceEnv(shared, { service, instanceName, port, metricsPort, dataDir, extra }), logDir);
     };
-    const auth = [make('auth', 'auth-1', auth1), make('auth', 'auth-2', auth2)] as const;
-    const gateways = [make('gateway', 'gateway-1', gw1), make('gateway', 'gateway-2', gw2)] as const;
-    const orders = ordersPorts.map((port, index) => make('orders', `orders-${index + 1}`, port));
-    const notifications = notificationsPorts.map((port, index) => make('notifications', `notifications-${index + 1}`, port));
+    const byService = new Map(
+      MANIFEST.map((service) => [service.name, Array.from({ length: counts.get(service.name)! }, (_, index) => make(service.name, `${service.name}-${index + 1}`))]),
+    );
+    const all = [...byService.values()].flat();
+    const portsOf = (service: ServiceName) => (byService.get(service) ?? []).map((instance) => instance.port);
     let nginx: Nginx | undefined;
     try {
       nginx = await Nginx.start({
         binary,
         prefix: join(dir, 'nginx'),
         publicPort,
-        gateways: [gw1, gw2],
-        internal: {
-          auth: { port: authLbPort, instances: [auth1, auth2] },
-          orders: { port: ordersLbPort, instances: ordersPorts },
-          notifications: { port: notificationsLbPort, instances: notificationsPorts },
-        },
+        gateways: portsOf('gateway'),
+        internal: Object.fromEntries(routed.map((service) => [service.name, { port: lbPorts.get(service.name)!, instances: portsOf(service.name) }])),
       });
-      // Both auth instances start together: migrations and the first signing key must not race.
-      await Promise.all(auth.map((instance) => instance.start()));
-      // Gateways are ready once they hold the JWKS, fetched through nginx's auth server.
-      await Promise.all([...gateways, ...orders, ...notifications].map((instance) => instance.start()));
-      return new Stack(nginx, auth, gateways, orders, notifications, shared, dir, database);
+      // The manifest's first service (auth) first, its instances together: migrations and the
+      // first signing key must not race, and the gateways are ready once they hold its JWKS.
+      const [first, ...rest] = [...byService.values()];
+      await Promise.all((first ?? []).map((instance) => instance.start()));
+      await Promise.all(rest.flat().map((instance) => instance.start()));
+      return new Stack(nginx, byService, shared, dir, database);
     } catch (error) {
-      await Promise.allSettled(
-        [...auth, ...gateways, ...orders, ...notifications].map((instance) => (instance.running ? instance.stop('SIGKILL') : undefined)),
-      );
+      await Promise.allSettled(all.map((instance) => (instance.running ? instance.stop('SIGKILL') : undefined)));
       await nginx?.stop();
       await database.drop().catch(() => {});
       if (!process.env.KEEP_SCALE_DIRS) rmSync(dir, { recursive: true, force: true });
