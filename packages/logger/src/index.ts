@@ -46,4 +46,3 @@ export function createLogger(service: string, level: string): Logger {
 }
 
 export type { Logger } from 'pino';
-export { lazyChildLoggerFactory, LazyChildLogger } from './lazy-child.js';

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { lazyChildLoggerFactory, loggerOptions } from '@keygate/logger';
+import { loggerOptions } from '@keygate/logger';
 import { answerClientError } from './client-error.js';
 import { errorsPlugin, replyWithError } from './errors-plugin.js';
 import { healthPlugin, type ReadinessCheck } from './health-plugin.js';
@@ -35,8 +35,6 @@ const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 export async function createServiceApp(options: ServiceAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: loggerOptions(options.service, options.logLevel),
-    // Each request's child logger is built only if the request logs something (see @keygate/logger).
-    childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: options.bodyLimit ?? 16 * 1024,
     trustProxy: options.trustProxy ?? false,
     // A client-chosen id is only taken when it is well-formed, so it cannot inject log noise.

@@ -18,7 +18,7 @@ export { publicJwkOf } from './public-jwk.js';
 export { importVerificationKey, type VerificationKey } from './verification-key.js';
 export type { KeySource } from './key-source.js';
 export { createJwksClient, type JwksClient, type JwksClientOptions, type JwksEvent } from './jwks-client.js';
-export { createTokenVerifier, type TokenMemo, type TokenVerifier, type TokenVerifierOptions } from './verifier.js';
+export { createTokenVerifier, type TokenVerifier, type TokenVerifierOptions } from './verifier.js';
 export { CLOCK_SKEW_SECONDS, type AccessTokenClaims } from './claims.js';
 export { parseBearer } from './parse-bearer.js';
 export { ACCOUNT_SCOPE, ADMIN_SCOPE, FIRST_PARTY_SCOPES, RESOURCE_SCOPES, OIDC_SCOPES, KNOWN_SCOPES, firstPartySessionScope, scopeSet, hasScopes } from './scopes.js';

@@ -10,11 +10,6 @@
  * has not expired, is valid already, and that its key is still the one the source lists for its
  * kid (a key withdrawn from the source stops its cached tokens at once). Revocation is the
  * caller's check, also on every request.
- *
- * A caller may also keep a TokenMemo per client connection: a client sends the same token on
- * every request of a keep-alive connection, and a memo that saw it before skips the digest and
- * the LRU too (an exact string comparison instead of a SHA-256 and two Map operations, a few µs of
- * the gateway's per-request CPU), with the same per-request checks.
  */
 import { hash } from 'node:crypto';
 import { DEFAULT_SIGNING_ALG, isSigningAlg, type SigningAlg } from './algorithms.js';
@@ -43,32 +38,20 @@ export interface TokenVerifierOptions {
   now?: () => number;
 }
 
-/** The last token verified through it, for one client connection. Opaque; make one with createMemo(). */
-export interface TokenMemo {
-  readonly [memoBrand]: true;
-}
-declare const memoBrand: unique symbol;
-
 export interface TokenVerifier {
   /** Verified claims, or a rejection with a TokenError carrying a stable code. */
-  verify(token: string, memo?: TokenMemo): Promise<AccessTokenClaims>;
+  verify(token: string): Promise<AccessTokenClaims>;
   /**
    * verify() for a hot path: the claims themselves, synchronously, when the token was verified
-   * before (through `memo` or in the cache) and passes this call's time and key checks; a promise
+   * before (it is in the cache) and passes this call's time and key checks; a promise
    * only for a token that must be verified in full. A refusal on the fast path is thrown
    * synchronously (verify() turns it into a rejection).
    */
-  check(token: string, memo?: TokenMemo): AccessTokenClaims | Promise<AccessTokenClaims>;
-  createMemo(): TokenMemo;
+  check(token: string): AccessTokenClaims | Promise<AccessTokenClaims>;
   /** Numbers for metrics and tests. */
   stats(): { cachedTokens: number };
   /** Forgets every verified token. */
   close(): void;
-}
-
-interface MemoState {
-  token: string | undefined;
-  entry: CacheEntry | undefined;
 }
 
 interface CacheEntry {
@@ -131,27 +114,9 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     return keys.get(entry.key.kid) === entry.key;
   }
 
-  function remember(memo: TokenMemo | undefined, token: string, entry: CacheEntry): void {
-    // cacheSize 0 turns the whole fast path off, memos included.
-    if (!memo || cacheSize === 0) return;
-    const state = memo as unknown as MemoState;
-    state.token = token;
-    state.entry = entry;
-  }
-
   /** The fast path: the claims on a hit, else (a string) the cache key the cold path stores the token under. */
-  function lookup(token: string, memo: TokenMemo | undefined): AccessTokenClaims | string {
+  function lookup(token: string): AccessTokenClaims | string {
     if (token.length > maxLength) throw tokenError('token_too_large', `The token is longer than ${maxLength} characters.`);
-    const at = now();
-    const state = memo as unknown as MemoState | undefined;
-    if (state?.entry !== undefined && state.token === token) {
-      if (keyStillListed(state.entry)) {
-        checkTime(state.entry, at);
-        return state.entry.claims;
-      }
-      state.token = undefined;
-      state.entry = undefined;
-    }
     // Keyed by the token's SHA-256, not its text: ~45 bytes held per token instead of ~700, and
     // no slower, since looking up a fresh 700-character string costs V8 as much to hash.
     const cacheKey = hash('sha256', token, 'base64url');
@@ -162,31 +127,28 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       cache.delete(cacheKey);
       return cacheKey;
     }
-    checkTime(hit, at);
-    remember(memo, token, hit);
+    checkTime(hit, now());
     return hit.claims;
   }
 
   /** The full verification of a token the fast path did not know, stored under its cache key. */
-  async function verifyNew(token: string, cacheKey: string, memo: TokenMemo | undefined): Promise<AccessTokenClaims> {
+  async function verifyNew(token: string, cacheKey: string): Promise<AccessTokenClaims> {
     const entry = await verifyCold(token);
     checkTime(entry, now());
     cache.set(cacheKey, entry);
-    remember(memo, token, entry);
     return entry.claims;
   }
 
-  function check(token: string, memo?: TokenMemo): AccessTokenClaims | Promise<AccessTokenClaims> {
-    const found = lookup(token, memo);
-    return typeof found === 'string' ? verifyNew(token, found, memo) : found;
+  function check(token: string): AccessTokenClaims | Promise<AccessTokenClaims> {
+    const found = lookup(token);
+    return typeof found === 'string' ? verifyNew(token, found) : found;
   }
 
   return {
     check,
-    async verify(token, memo) {
-      return check(token, memo);
+    async verify(token) {
+      return check(token);
     },
-    createMemo: () => ({ token: undefined, entry: undefined }) as unknown as TokenMemo,
     stats: () => ({ cachedTokens: cache.size }),
     close() {
       cache.clear();

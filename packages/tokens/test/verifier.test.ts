@@ -208,42 +208,40 @@ test('the LRU keeps at most cacheSize tokens', async (t) => {
   t.equal(verifier.stats().cachedTokens, 3);
 });
 
-test('a per-connection memo: a repeat is answered from it with every per-request check; any other token is judged in full', async (t) => {
+test('the fast path: a repeat is answered from the cache with every per-request check; any other token is judged in full', async (t) => {
   const next = await makeKey('key-2');
   const jwks = new FakeJwks(main, next);
   let clock = nowSec();
   const { verifier, keys: verifierKeys } = verifierFor(t, jwks, { now: () => clock, clockToleranceSec: 0, refetchCooldownMs: 60_000 });
   await verifierKeys.start();
-  const memo = verifier.createMemo();
-  const token = await mint(main, { claims: { sub: 'memo-user', iat: clock, exp: clock + 60 } });
+  const token = await mint(main, { claims: { sub: 'cached-user', iat: clock, exp: clock + 60 } });
 
-  const first = verifier.check(token, memo);
+  const first = verifier.check(token);
   t.ok(first instanceof Promise, 'never seen: verified in full, asynchronously');
   const claims = await first;
-  t.equal(verifier.check(token, memo), claims, 'a repeat on the same memo: the same claims, synchronously');
-  t.equal(verifier.check(token, verifier.createMemo()), claims, 'another connection finds it in the shared cache');
+  t.equal(verifier.check(token), claims, 'a repeat: the same claims, synchronously');
 
-  // The attack: on a connection whose memo holds a valid token, a tampered or forged one.
+  // The attack: once a valid token is cached, a tampered or forged one next to it.
   const [h, p, s] = token.split('.') as [string, string, string];
   const elevated = Buffer.from(JSON.stringify({ ...(JSON.parse(Buffer.from(p, 'base64url').toString()) as object), role: 'admin' })).toString('base64url');
-  t.equal(await rejection(verifier.verify(`${h}.${elevated}.${s}`, memo)), 'signature_invalid', 'a tampered payload after a valid token is refused');
-  t.equal(await rejection(verifier.verify(await mint(attacker), memo)), 'signature_invalid', 'a token signed by another key is refused');
-  t.equal(await rejection(verifier.verify(`${token} `, memo)), 'token_malformed', 'not the same text, not the same token');
-  t.equal(verifier.check(token, memo), claims, 'the valid token is still known afterwards');
+  t.equal(await rejection(verifier.verify(`${h}.${elevated}.${s}`)), 'signature_invalid', 'a tampered payload after a valid token is refused');
+  t.equal(await rejection(verifier.verify(await mint(attacker))), 'signature_invalid', 'a token signed by another key is refused');
+  t.equal(await rejection(verifier.verify(`${token} `)), 'token_malformed', 'not the same text, not the same token');
+  t.equal(verifier.check(token), claims, 'the valid token is still known afterwards');
 
-  // Time is checked on every memo hit.
+  // Time is checked on every cache hit.
   clock += 60;
-  t.throws(() => verifier.check(token, memo), { code: 'expired' }, 'an expired token stops at the memo too');
-  t.equal(await rejection(verifier.verify(token, memo)), 'expired');
+  t.throws(() => verifier.check(token), { code: 'expired' }, 'an expired token stops at the cache');
+  t.equal(await rejection(verifier.verify(token)), 'expired');
   clock -= 60;
 
-  // A key withdrawn from the JWKS stops the memo's token as well.
+  // A key withdrawn from the JWKS stops its cached token as well.
   jwks.set(next);
   t.equal(await verifierKeys.refresh(), true);
-  const afterWithdrawal = verifier.check(token, memo);
-  t.ok(afterWithdrawal instanceof Promise, 'the memo no longer answers for a withdrawn key');
+  const afterWithdrawal = verifier.check(token);
+  t.ok(afterWithdrawal instanceof Promise, 'the cache no longer answers for a withdrawn key');
   await t.rejects(afterWithdrawal as Promise<unknown>, { code: 'kid_unknown' });
-  t.equal(await rejection(verifier.verify(token, memo)), 'kid_unknown');
+  t.equal(await rejection(verifier.verify(token)), 'kid_unknown');
 });
 
 test('revokeKey: tokens of a revoked kid are refused at once, cached ones included, whatever a stale JWKS lists', async (t) => {
@@ -251,15 +249,13 @@ test('revokeKey: tokens of a revoked kid are refused at once, cached ones includ
   const jwks = new FakeJwks(main);
   const { verifier, keys } = verifierFor(t, jwks, { refetchCooldownMs: 60_000 });
   await keys.start();
-  const memo = verifier.createMemo();
   const token = await mint(main);
-  t.equal((await verifier.verify(token, memo)).sub, 'user-1', 'verified, and now cached and memoised');
-  t.equal((await verifier.verify(token)).sub, 'user-1');
+  t.equal((await verifier.verify(token)).sub, 'user-1', 'verified, and now cached');
+  t.equal(verifier.check(token), verifier.check(token), 'answered from the cache');
   const callsBefore = jwks.calls;
 
   // The issuer switched to key-2, but this JWKS source has not reloaded yet: it still lists key-1.
   t.equal(keys.revokeKey(main.kid, Date.now() + 60_000), true);
-  t.equal(await rejection(verifier.verify(token, memo)), 'key_revoked', 'the memoised token is refused');
   t.equal(await rejection(verifier.verify(token)), 'key_revoked', 'the cached token is refused');
   t.equal(await rejection(verifier.verify(await mint(main))), 'key_revoked', 'a new token of that key is refused');
   t.ok(jwks.calls > callsBefore, 'the JWKS was refetched at once, cooldown or not');

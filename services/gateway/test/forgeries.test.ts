@@ -25,7 +25,7 @@ t0.test('the Bearer scheme name is read in any case (RFC 7235)', async (t) => {
   }
 });
 
-t0.test('on one keep-alive connection (the per-connection token memo), every forgery after a valid token is still refused', async (t) => {
+t0.test('on one keep-alive connection, every forgery after a valid (and now cached) token is still refused', async (t) => {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   t.teardown(() => agent.destroy());
   const url = new URL(rig.url);
@@ -38,7 +38,7 @@ t0.test('on one keep-alive connection (the per-connection token memo), every for
       req.on('error', reject);
       req.end();
     });
-  const good = await rig.mint({ sub: 'memo-victim', role: 'user' });
+  const good = await rig.mint({ sub: 'conn-victim', role: 'user' });
   const [h, , s] = good.split('.') as [string, string, string];
   const attacker = await makeKey('key-1');
   const first = await get(good);
@@ -47,9 +47,9 @@ t0.test('on one keep-alive connection (the per-connection token memo), every for
   t.equal(repeat.status, 200, 'the same token again');
   const forged: Record<string, string> = {
     'tampered payload': `${h}.${b64({ ...claimsOf(good), role: 'admin' })}.${s}`,
-    'signed by another key with the real kid': await rig.mint({ sub: 'memo-victim', role: 'admin' }, {}, attacker),
+    'signed by another key with the real kid': await rig.mint({ sub: 'conn-victim', role: 'admin' }, {}, attacker),
     'the valid token with padding': `${good}=`,
-    expired: await rig.mint({ sub: 'memo-victim', exp: nowSec() - 120, iat: nowSec() - 1000 }),
+    expired: await rig.mint({ sub: 'conn-victim', exp: nowSec() - 120, iat: nowSec() - 1000 }),
   };
   for (const [name, token] of Object.entries(forged)) {
     const res = await get(token);

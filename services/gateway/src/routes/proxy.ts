@@ -10,7 +10,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import replyFrom from '@fastify/reply-from';
-import { TokenError, hasScopes, parseBearer, type AccessTokenClaims, type TokenMemo } from '@keygate/tokens';
+import { TokenError, hasScopes, parseBearer, type AccessTokenClaims } from '@keygate/tokens';
 import type { GatewayConfig } from '../config.js';
 import { GatewayErrors } from '../errors.js';
 import { grantOf, type Grant } from '../grant.js';
@@ -86,20 +86,6 @@ export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): 
     },
   });
   app.decorateRequest('gateway', null);
-  // A client's keep-alive connection carries its token on every request: the verifier's memo per
-  // connection turns a repeat into a string comparison (plus the time, key and revocation checks
-  // every request gets). Where a balancer pools connections across clients the memo just misses
-  // and the shared cache answers, as it would without it.
-  const memos = new WeakMap<object, TokenMemo>();
-  const memoOf = (request: FastifyRequest): TokenMemo => {
-    const socket = request.raw.socket;
-    let memo = memos.get(socket);
-    if (memo === undefined) {
-      memo = verifier.createMemo();
-      memos.set(socket, memo);
-    }
-    return memo;
-  };
 
   /** Normalise, route, authenticate, authorise: everything decided before a byte goes upstream. */
   async function admit(request: FastifyRequest): Promise<void> {
@@ -120,9 +106,8 @@ export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): 
       const token = parseBearer(authorization);
       if (token === undefined) throw GatewayErrors.tokenRequired();
       try {
-        const memo = memoOf(request);
         // Known tokens are answered synchronously; only a new one waits for verification.
-        const checked = verifier.check(token, memo);
+        const checked = verifier.check(token);
         user = checked instanceof Promise ? await checked : checked;
       } catch (error) {
         if (!(error instanceof TokenError)) throw error;
