@@ -62,6 +62,8 @@ const ROUTED = JSON.parse(readFileSync(MANIFEST_PATH, 'utf8')).services.filter((
 export const INTERNAL_SERVICES = Object.fromEntries(ROUTED.map((service) => [service.name, service.upstreamSetting]));
 
 const BLOCK = /# @internal-server-begin\n([\s\S]*?)# @internal-server-end\n/;
+// The named locations answering nginx's own errors, written once and placed in every server.
+const EDGE_ERRORS = /\n# @edge-errors-begin\n([\s\S]*?)# @edge-errors-end\n/;
 const AUTH_ONLY = /\n[ ]*# @auth-only-begin\n([\s\S]*?)[ ]*# @auth-only-end\n/;
 
 function fill(text, values) {
@@ -91,7 +93,10 @@ export function renderKeygateConf(options) {
     if (names.has(entry.name)) throw new Error(`internal service ${entry.name} given twice`);
     names.add(entry.name);
   }
-  const block = BLOCK.exec(template);
+  const edgeErrors = EDGE_ERRORS.exec(template);
+  if (!edgeErrors) throw new Error('the template has no @edge-errors block');
+  const errorLocations = edgeErrors[1].replace(/\n$/, '');
+  const block = BLOCK.exec(template.replace(EDGE_ERRORS, () => ''));
   if (!block) throw new Error('the template has no @internal-server block');
   const servers = internal
     .map((entry) =>
@@ -102,6 +107,7 @@ export function renderKeygateConf(options) {
           SETTING: INTERNAL_SERVICES[entry.name],
           LISTEN: check(LISTEN, String(entry.listen), `${entry.name} listen address`),
           ACCESS_LOG: accessLog,
+          EDGE_ERRORS: errorLocations,
         },
       ),
     )
@@ -110,12 +116,13 @@ export function renderKeygateConf(options) {
     .map((entry) => `upstream keygate_${entry.name} {\n${serverLines(entry.servers, failTimeout, entry.name, down)}\n}`)
     .join('\n\n');
   return fill(
-    template.replace(BLOCK, () => servers),
+    template.replace(EDGE_ERRORS, () => '').replace(BLOCK, () => servers),
     {
       PUBLIC_LISTEN: check(LISTEN, String(options.publicListen), 'public listen address'),
       ACCESS_LOG: accessLog,
       GATEWAY_SERVERS: serverLines(options.gateways, failTimeout, 'gateway', down),
       INTERNAL_UPSTREAMS: upstreams,
+      EDGE_ERRORS: errorLocations,
     },
   );
 }

@@ -32,7 +32,7 @@ export const coreSettings = {
   logLevel: oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, { default: 'info' }),
   host: str('HOST', { default: '127.0.0.1' }),
   dataDir: str('DATA_DIR', { default: './.data' }),
-  databaseUrl: url('DATABASE_URL', { protocols: ['postgres:', 'postgresql:'], secret: true }),
+  databaseUrl: url('DATABASE_URL', { protocols: ['postgres:', 'postgresql:'], secret: true, hostList: true }),
   redisUrl: url('REDIS_URL', { protocols: ['redis:', 'rediss:'], secret: true }),
   /** Prefixes every Redis key and channel, so several deployments (or test runs) can share one Redis. */
   redisPrefix: str('REDIS_PREFIX', { default: 'keygate:', pattern: /^[A-Za-z0-9:_.-]{0,64}$/, hint: 'must be up to 64 letters, digits or : _ . -' }),

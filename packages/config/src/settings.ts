@@ -98,8 +98,12 @@ export function oneOf<T extends string>(env: string, values: readonly T[], optio
   };
 }
 
-/** A URL whose scheme is one of `protocols`; `undefined` when unset and not required. */
-export function url(env: string, options: { protocols: readonly string[]; default?: string; secret?: boolean }): Setting<string | undefined> {
+/**
+ * A URL whose scheme is one of `protocols`; `undefined` when unset and not required. `hostList`:
+ * libpq's `scheme://h1:p1,h2:p2/…` (several hosts, for failover) is accepted; the URL is checked
+ * with its first host.
+ */
+export function url(env: string, options: { protocols: readonly string[]; default?: string; secret?: boolean; hostList?: boolean }): Setting<string | undefined> {
   return {
     env,
     secret: options.secret ?? false,
@@ -108,7 +112,7 @@ export function url(env: string, options: { protocols: readonly string[]; defaul
       if (text === undefined) return undefined;
       let parsed: URL;
       try {
-        parsed = new URL(text);
+        parsed = new URL(options.hostList ? text.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[^@/?#]*@)?[^,/?#]*),[^/?#]*/, '$1') : text);
       } catch {
         throw new Error(`must be a URL (${options.protocols.map((p) => `${p}//…`).join(' or ')})`);
       }

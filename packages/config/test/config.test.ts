@@ -148,3 +148,10 @@ test('the operations listener: loopback and the service\'s own port by default, 
   t.match(clash.message, /must differ from AUTH_PORT \(8081\)/);
   t.doesNotThrow(() => assertSeparateMetricsPort({ port: 0, metricsPort: 0 }, 'AUTH_PORT'), 'two free ports never clash');
 });
+
+test('DATABASE_URL may list several hosts (libpq failover form); REDIS_URL may not', async (t) => {
+  const multi = 'postgres://u:p@db-1:5432,db-2:5432/x?target_session_attrs=read-write';
+  t.equal(loadSettings(coreSettings, { DATABASE_URL: multi }).databaseUrl, multi, 'kept as given for packages/db');
+  t.throws(() => loadSettings(coreSettings, { DATABASE_URL: 'mysql://a:1,b:2/x' }), /must use postgres:/, 'the scheme is still checked');
+  t.throws(() => loadSettings(coreSettings, { REDIS_URL: 'redis://a:6379,b:6379' }), /must be a URL/, 'other URLs are single-host');
+});

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { multiHostPoolOptions, parseMultiHostUrl } from './multi-host.js';
 import { PGliteDialect } from './pglite-dialect.js';
 
 // Return int8 (bigint / count(*)) as a JS number where it fits; ids are uuids, so this only
@@ -49,8 +50,11 @@ export async function openEmbeddedPglite(dataDir?: string): Promise<PGlite> {
 
 export async function createDatabase<DB = unknown>(options: DatabaseOptions): Promise<DatabaseHandle<DB>> {
   if (options.databaseUrl) {
+    // Several hosts and target_session_attrs (libpq's failover form) are ours to implement.
+    const multiHost = parseMultiHostUrl(options.databaseUrl);
     const pool = new pg.Pool({
-      connectionString: options.databaseUrl,
+      connectionString: multiHost?.urls[0] ?? options.databaseUrl,
+      ...(multiHost ? multiHostPoolOptions(multiHost) : {}),
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: 3_000,
       idleTimeoutMillis: 30_000,
@@ -61,7 +65,19 @@ export async function createDatabase<DB = unknown>(options: DatabaseOptions): Pr
     // A checked-out client whose server goes away emits 'error' outside any pending query;
     // without a listener that would crash the process instead of failing one request with 503.
     pool.on('connect', (client) => client.on('error', (error) => options.onPoolError?.(error)));
-    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    // With several hosts, a connection refused by one (or a standby) is tried on the next at once,
+    // each host once, so a primary switch fails only the queries in flight on the old primary.
+    const attempts = multiHost?.urls.length ?? 1;
+    const connect = async (): Promise<pg.PoolClient> => {
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await pool.connect();
+        } catch (error) {
+          if (attempt >= attempts) throw error;
+        }
+      }
+    };
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: { connect, end: () => pool.end() } }) });
     let closed = false;
     return {
       db,

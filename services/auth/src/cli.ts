@@ -43,7 +43,8 @@ const HELP = {
   'keys rotate': `usage: authctl keys rotate [--activate-after <seconds>] [--wait]
   Publishes a new signing key as "next"; it starts signing after at least JWKS_MAX_AGE seconds.
   Prints the key schedule afterwards.
-  --activate-after  seconds until the new key signs (never less than JWKS_MAX_AGE)
+  --activate-after  seconds every instance publishes it before any signs with it (never less
+                    than JWKS_MAX_AGE; it signs KEY_REFRESH_SECONDS + 1 s after that)
   --wait            stay until the new key is current, with a progress line every 5 s`,
   'keys schedule': `usage: authctl keys schedule [--json]
   Shows every key's state, when it is published, starts and stops signing, and leaves the JWKS.`,

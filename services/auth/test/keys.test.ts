@@ -102,7 +102,10 @@ test('JWKS, external verification and key rotation', async (t) => {
     const oldKid = ctx.keys.signingKey()!.kid;
     const row = await rotateSigningKey(ctx.db, policy);
     t.equal(row.state, 'next');
-    t.ok(row.activates_at.getTime() - row.created_at.getTime() >= 120_000, 'activates after at least JWKS_MAX_AGE');
+    t.ok(
+      row.activates_at.getTime() - row.created_at.getTime() >= (policy.jwksMaxAge + policy.keyRefreshSeconds) * 1000,
+      'activates at least JWKS_MAX_AGE after every instance has re-read the keys (KEY_REFRESH_SECONDS)',
+    );
     await ctx.keys.refresh();
     const during = (await http(base, 'GET', '/.well-known/jwks.json')).body as { keys: { kid: string }[] };
     t.same(during.keys.map((k) => k.kid).sort(), [oldKid, row.kid].sort(), 'next key published beside the current one');

@@ -3,7 +3,8 @@
  * Every change runs in one transaction under the signing-keys advisory lock, so instances
  * starting together, the CLI and the periodic promotion never race each other.
  *
- *   next      published in JWKS, not signing yet (for at least JWKS_MAX_AGE after creation)
+ *   next      published in JWKS, not signing yet: by every instance for at least JWKS_MAX_AGE
+ *             before any instance signs with it (see publicationLeadSeconds)
  *   current   signing; exactly one
  *   previous  published until ACCESS_TOKEN_TTL + skew after it stopped signing
  *   retired   never published again
@@ -72,6 +73,22 @@ export async function ensureCurrentKey(db: Kysely<AuthDatabase>, policy: KeyPoli
   });
 }
 
+/**
+ * A re-read of the keys (listPublishedKeys, decrypting) takes time of its own, and the advisory
+ * lock may be waited for: the rotation transaction's now() is that much before its commit.
+ */
+const PUBLICATION_MARGIN_SECONDS = 1;
+
+/**
+ * From the rotation's transaction start to the new key's activation. Instances publish a committed
+ * next key at their next re-read (within KEY_REFRESH_SECONDS, plus the read itself), and the
+ * first to re-read after activation starts signing: so every instance has published the key for
+ * at least `publishAheadSeconds` (never less than JWKS_MAX_AGE) before any instance signs with it.
+ */
+export function publicationLeadSeconds(policy: Pick<KeyPolicy, 'jwksMaxAge' | 'keyRefreshSeconds'>, publishAheadSeconds = policy.jwksMaxAge): number {
+  return Math.max(publishAheadSeconds, policy.jwksMaxAge) + policy.keyRefreshSeconds + PUBLICATION_MARGIN_SECONDS;
+}
+
 export class RotationPendingError extends Error {
   constructor(readonly kid: string, readonly activatesAt: Date) {
     super(`A rotation is already pending: key ${kid} becomes current at ${activatesAt.toISOString()}.`);
@@ -80,21 +97,26 @@ export class RotationPendingError extends Error {
 }
 
 /**
- * Publishes a new key as `next`; it starts signing `activateAfterSeconds` later (never less than
- * JWKS_MAX_AGE, so every verifier that honours the cache headers has seen it by then).
+ * Publishes a new key as `next`; every instance publishes it for `activateAfterSeconds` (never
+ * less than JWKS_MAX_AGE, so every verifier that honours the cache headers has seen it) before
+ * any instance signs with it (publicationLeadSeconds).
  */
 export async function rotateSigningKey(
   db: Kysely<AuthDatabase>,
   policy: KeyPolicy,
   options: { activateAfterSeconds?: number } = {},
 ): Promise<SigningKeyRow> {
-  const delay = Math.max(options.activateAfterSeconds ?? policy.jwksMaxAge, policy.jwksMaxAge);
+  const delay = publicationLeadSeconds(policy, options.activateAfterSeconds);
+  // Generated before the transaction: RSA generation takes up to seconds on a loaded machine, and
+  // inside it that time came off the publication lead (activates_at counts from now(), the
+  // transaction's start) and held the lock.
+  const fresh = await generateSigningKey(policy.signingAlg);
   return db.transaction().execute(async (trx) => {
     await lockSigningKeys(trx);
     const pending = await findKeyInState(trx, 'next');
     if (pending) throw new RotationPendingError(pending.kid, pending.activates_at);
     const hasCurrent = (await findKeyInState(trx, 'current')) !== undefined;
-    const row = await newKeyRow(trx, policy, hasCurrent ? 'next' : 'current', hasCurrent ? delay : 0);
+    const row = await insertKeyRow(trx, policy, fresh, hasCurrent ? 'next' : 'current', hasCurrent ? delay : 0);
     await recordAudit(trx, { event: 'key_rotation', details: { kid: row.kid, alg: row.alg, state: row.state, activates_at: row.activates_at.toISOString() } });
     return row;
   });

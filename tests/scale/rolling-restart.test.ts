@@ -1,0 +1,52 @@
+/**
+ * A rolling restart of both gateways under keep-alive load, without touching nginx (issue 20):
+ * the documented procedure (nginx `down` + reload + SIGTERM) reset 21 keep-alive requests at
+ * ~330 req/s, because every reload closes the idle client connections of nginx's old workers.
+ * The gateways' procedure is now SIGTERM alone: the gateway reports not ready and serves out its
+ * drain delay with `Connection: close`, then closes its listener; nginx's next connection there is
+ * refused before anything was sent, so it goes to the other gateway whatever the method, and the
+ * stopped one is out of rotation for fail_timeout (passive health). After the restart, wait
+ * fail_timeout before stopping the peer. Clients keep their connections to nginx throughout.
+ */
+import { test } from 'tap';
+import { DEFAULT_FAIL_TIMEOUT_SECONDS } from '../../infra/nginx/render.mjs';
+import { registerAndLogin, scaleSkipReason, sleep, startLoad, startStack, type Session } from './harness/index.js';
+
+const skip = scaleSkipReason();
+const DRAIN_DELAY_MS = 500;
+/** Each gateway is stopped and restarted this many times, alternating. */
+const ROUNDS = 2;
+
+test('rolling restart of both gateways under keep-alive load: zero failed requests', { skip }, async (t) => {
+  const stack = await startStack(t, { name: 'rolling', env: { gateway: { SHUTDOWN_DRAIN_DELAY_MS: String(DRAIN_DELAY_MS) } } });
+  const sessions: Session[] = [];
+  for (let i = 0; i < 8; i += 1) sessions.push(await registerAndLogin(stack.front, `rolling${i}`));
+  // fetch's keep-alive pool: each worker's connection to nginx lives across every restart.
+  const load = startLoad({ base: stack.front, sessions, pauseMs: 5, refreshEvery: 6, orderEvery: 3, maxDurationMs: 120_000 });
+  await sleep(1_500);
+
+  for (let round = 0; round < ROUNDS; round += 1) {
+    for (const gateway of stack.gateways) {
+      const before = load.recorder.total;
+      const exit = await gateway.stop('SIGTERM');
+      t.equal(exit.code, 0, `${gateway.instanceName} drained and exited 0 after ${exit.ms} ms`);
+      const startedAt = Date.now();
+      await gateway.start();
+      const readyMs = Date.now() - startedAt;
+      // nginx tries the instance again only after fail_timeout: its peer must not stop before.
+      await sleep(DEFAULT_FAIL_TIMEOUT_SECONDS * 1_000 + 1_000);
+      t.comment(
+        `${gateway.instanceName}: ready ${readyMs} ms after restart; ${load.recorder.total - before} client requests meanwhile, failures so far ${load.recorder.failed}`,
+      );
+    }
+  }
+  await load.stop();
+  t.comment(`load: ${load.recorder.summary()}`);
+  t.equal(
+    load.recorder.failed,
+    0,
+    `zero failed client requests of ${load.recorder.total}${load.recorder.failed ? `:\n${load.recorder.describeFailures()}` : ''}`,
+  );
+  t.ok(load.recorder.total > 500, `the load was steady (${load.recorder.total} requests)`);
+  t.same(stack.unexpectedExits(), [], 'no instance exited without being told to');
+});
