@@ -224,6 +224,9 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
   const bus: Bus = {
     kind: 'memory',
     redis: undefined,
+    // One process, no connection to lose.
+    connection: { isConnected: () => !closed, onDown: () => () => {}, onReady: () => () => {} },
+    counters: undefined,
 
     async publish(channel, message) {
       ensureOpen();
