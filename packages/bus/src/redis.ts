@@ -15,7 +15,7 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { openRedisConnection } from './connection.js';
 import { redisCounters } from './counters.js';
-import { assertEpochMs, assertStreamFields, BusError, busClosed, busUnavailable, invalidArgument } from './errors.js';
+import { assertEpochMs, assertStreamFields, BusError, busClosed, busUnavailable, positiveInteger } from './errors.js';
 import {
   DEFAULT_CLAIM_IDLE_MS,
   DEFAULT_READ_COUNT,
@@ -63,12 +63,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error)
     timer = setTimeout(() => reject(onTimeout()), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function positiveInteger(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1) throw invalidArgument(`${name} must be a positive integer.`);
-  return value;
 }
 
 /** [field, value, field, value, …] → record; defineProperty semantics, so "__proto__" is just a field. */
