@@ -473,6 +473,22 @@ t.test('Redis unreachable: reconnects every 0.1-0.2 s, and reports the repeated 
   t.equal(errors.length, 1, 'ECONNREFUSED reached onError once, not once per attempt');
 });
 
+t.test('memory: a capped stream drops its oldest entries, pending ones included, and reads go on from the right place', async (t) => {
+  // Redis trims `MAXLEN ~` by whole nodes (nothing at this size), so this is the memory bus's own exact cap.
+  const bus = createMemoryBus();
+  t.teardown(() => bus.close());
+  const ids: string[] = [];
+  for (const n of ['0', '1']) ids.push(await bus.streamAdd('capped', { n }, { maxLen: 3 }));
+  t.same((await bus.streamReadGroup('capped', 'g', 'crashed')).map((e) => e.id), ids, 'two delivered, never acked');
+  for (const n of ['2', '3', '4']) ids.push(await bus.streamAdd('capped', { n }, { maxLen: 3 }));
+  const next = await bus.streamReadGroup('capped', 'g', 'crashed', { count: 10 });
+  t.same(next.map((e) => e.fields.n), ['2', '3', '4'], 'the trimmed pending entries are not redelivered; the new ones follow');
+  await bus.streamAck('capped', 'g', next.map((e) => e.id));
+  t.same(await bus.streamReadGroup('capped', 'g', 'other', { claimIdleMs: 0 }), [], 'nor left for another consumer to claim');
+  await bus.streamEnsureGroup('capped', 'late');
+  t.same((await bus.streamReadGroup('capped', 'late', 'c', { count: 10 })).map((e) => e.id), ids.slice(2), 'a new group starts at the oldest entry kept');
+});
+
 t.test('useServiceBus closes only a bus it opened, once', async (t) => {
   const { useServiceBus } = await import('../src/index.js');
   const shared = createMemoryBus({ keyPrefix: 'kgt_use:' });
