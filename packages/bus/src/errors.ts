@@ -37,3 +37,9 @@ export function assertStreamFields(fields: Record<string, string>): void {
 export function assertEpochMs(value: number, name: string): void {
   if (!Number.isFinite(value)) throw invalidArgument(`${name} must be a finite number of epoch milliseconds.`);
 }
+
+export function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) throw invalidArgument(`${name} must be a positive integer.`);
+  return value;
+}

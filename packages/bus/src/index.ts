@@ -1,13 +1,20 @@
 /**
- * @keygate/bus: pub/sub, expiring sets and streams behind one interface, over Redis when a URL is
- * configured and in memory otherwise. Services depend on `Bus`, never on ioredis.
+ * @keygate/bus: pub/sub, expiring sets, streams, the connection's state and shared counters behind
+ * one interface, over Redis when a URL is configured and in memory otherwise. Services depend on
+ * `Bus`, never on ioredis.
  */
+import type { Redis } from 'ioredis';
+import { redisCounters } from './counters.js';
 import { createMemoryBus } from './memory.js';
 import { createRedisBus } from './redis.js';
-import type { Bus, CreateBusOptions } from './types.js';
+import type { Bus, CreateBusOptions, SharedCounters } from './types.js';
 
 export type {
   Bus,
+  BusConnection,
+  SharedCounters,
+  WindowCount,
+  WindowHit,
   CreateBusOptions,
   ExpiringMember,
   RedisBusOptions,
@@ -45,4 +52,12 @@ export function useServiceBus(shared: Bus | undefined, options: CreateBusOptions
   const bus = createBus(options);
   let closed: Promise<void> | undefined;
   return { bus, release: () => (closed ??= bus.close()) };
+}
+
+/**
+ * @deprecated Shared counters over a raw ioredis client (no keyPrefix), only for callers still
+ * holding `bus.redis` (services/auth's login limits) until they pass `bus.counters`.
+ */
+export function countersOverRedis(redis: Redis): SharedCounters {
+  return redisCounters(redis, '');
 }

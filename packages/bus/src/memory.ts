@@ -1,14 +1,19 @@
 /**
- * The in-memory twin of the Redis bus, for single-process development (no REDIS_URL) and fast tests.
- * It reproduces the Redis behaviour services depend on: asynchronous pub/sub delivery, expiring sets
- * pruned on write and read, `<ms>-<seq>` stream ids, and consumer groups with a pending entries list,
- * ack, re-delivery to the same consumer and claiming after idle.
+ * The in-memory bus, for single-process mode (no REDIS_URL) and fast tests. Not a copy of Redis:
+ * only what the services rely on, with the same observable behaviour as the Redis bus.
+ * - pub/sub: delivered asynchronously, never inside publish();
+ * - expiring sets: pruned on write and read, re-adding keeps the later expiry;
+ * - streams: an in-process queue per stream with consumer groups, giving the sample outbox flow
+ *   the guarantees its consumer is written against: at-least-once delivery (an entry stays pending
+ *   for its consumer until acked, comes back to it on its next read, and goes to another consumer
+ *   once idle for claimIdleMs), a group created from the start of the stream, increasing ids.
+ *   Duplicates are the consumer's to absorb (it stores by event id), as with Redis.
  *
  * State lives in a hub; each bus is a view of a hub, like a Redis client is a view of a server. The
  * services of one process share one bus; tests open several buses on one hub to play "two processes"
  * or "a consumer that crashed and came back".
  */
-import { assertEpochMs, assertStreamFields, busClosed, invalidArgument } from './errors.js';
+import { assertEpochMs, assertStreamFields, busClosed, positiveInteger } from './errors.js';
 import {
   DEFAULT_CLAIM_IDLE_MS,
   DEFAULT_READ_COUNT,
@@ -33,46 +38,29 @@ export interface MemoryBusOptions {
   onError?: (error: Error) => void;
 }
 
-interface Subscription {
-  handler: (message: string) => void;
-  report: (error: Error) => void;
-}
-
-interface StoredEntry {
-  id: string;
-  ms: number;
-  seq: number;
-  fields: Record<string, string>;
-}
-
-interface PendingEntry {
-  consumer: string;
-  deliveredAtMs: number;
-  deliveries: number;
-}
+type Handler = (message: string) => void;
 
 interface Group {
-  lastMs: number;
-  lastSeq: number;
-  /** Delivered but not acked, by entry id (the PEL). */
-  pending: Map<string, PendingEntry>;
+  /** Position (`seq`) of the next entry never delivered to this group. */
+  next: number;
+  /** Delivered, not acked: entry id → who holds it and since when. Insertion order is delivery order. */
+  pending: Map<string, { consumer: string; sinceMs: number }>;
 }
 
-interface MemoryStream {
-  /** Ascending by id. */
-  entries: StoredEntry[];
-  byId: Map<string, StoredEntry>;
+interface Stream {
+  /** Ascending; entries[i].seq === entries[0].seq + i (trimming only removes from the front). */
+  entries: Array<StreamEntry & { seq: number }>;
+  nextSeq: number;
   lastMs: number;
-  lastSeq: number;
   groups: Map<string, Group>;
   /** Blocked reads to wake on the next add. */
   waiters: Set<() => void>;
 }
 
 interface HubState {
-  channels: Map<string, Set<Subscription>>;
+  channels: Map<string, Set<Handler>>;
   sets: Map<string, Map<string, number>>;
-  streams: Map<string, MemoryStream>;
+  streams: Map<string, Stream>;
 }
 
 export function createMemoryHub(): MemoryHub {
@@ -80,33 +68,14 @@ export function createMemoryHub(): MemoryHub {
   return state as unknown as MemoryHub;
 }
 
-function parseId(id: string): { ms: number; seq: number } {
-  const match = /^(\d+)-(\d+)$/.exec(id);
-  if (!match) throw invalidArgument(`Not a stream entry id: ${id}`);
-  return { ms: Number(match[1]), seq: Number(match[2]) };
-}
-
-function compareIds(a: { ms: number; seq: number }, b: { ms: number; seq: number }): number {
-  return a.ms - b.ms || a.seq - b.seq;
-}
-
-function copyEntry(entry: StoredEntry): StreamEntry {
-  return { id: entry.id, fields: { ...entry.fields } };
-}
-
-function positiveInteger(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1) throw invalidArgument(`${name} must be a positive integer.`);
-  return value;
-}
+const copy = (entry: StreamEntry): StreamEntry => ({ id: entry.id, fields: { ...entry.fields } });
 
 export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
   const state = (options.hub ?? createMemoryHub()) as unknown as HubState;
   const prefix = options.keyPrefix ?? '';
-  const onError = options.onError;
   const report = (error: Error): void => {
     try {
-      onError?.(error);
+      options.onError?.(error);
     } catch {
       // A failing error reporter must not break delivery to the other subscribers.
     }
@@ -114,101 +83,72 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
 
   let closed = false;
   /** This bus's subscriptions and blocked reads, released on close. */
-  const ownSubscriptions = new Map<Subscription, string>();
+  const ownHandlers = new Map<Handler, string>();
   const ownWaiters = new Set<() => void>();
 
   const ensureOpen = (): void => {
     if (closed) throw busClosed();
   };
 
-  const streamFor = (name: string): MemoryStream => {
-    let stream = state.streams.get(name);
+  const unsubscribe = (handler: Handler, name: string): void => {
+    ownHandlers.delete(handler);
+    const handlers = state.channels.get(name);
+    handlers?.delete(handler);
+    if (handlers?.size === 0) state.channels.delete(name);
+  };
+
+  const streamFor = (name: string): Stream => {
+    let stream = state.streams.get(prefix + name);
     if (!stream) {
-      stream = { entries: [], byId: new Map(), lastMs: 0, lastSeq: 0, groups: new Map(), waiters: new Set() };
-      state.streams.set(name, stream);
+      stream = { entries: [], nextSeq: 0, lastMs: 0, groups: new Map(), waiters: new Set() };
+      state.streams.set(prefix + name, stream);
     }
     return stream;
   };
 
-  /** Like XGROUP CREATE … 0 MKSTREAM: a new group starts before the first entry. */
-  const groupFor = (stream: MemoryStream, name: string): Group => {
+  /** Like XGROUP CREATE … 0 MKSTREAM: a new group starts before the first entry still held. */
+  const groupFor = (stream: Stream, name: string): Group => {
     let group = stream.groups.get(name);
     if (!group) {
-      group = { lastMs: 0, lastSeq: 0, pending: new Map() };
+      group = { next: 0, pending: new Map() };
       stream.groups.set(name, group);
     }
     return group;
   };
 
-  const pruneSet = (name: string, atMs: number): Map<string, number> | undefined => {
-    const members = state.sets.get(name);
-    if (!members) return undefined;
-    for (const [member, expiresAtMs] of members) if (expiresAtMs <= atMs) members.delete(member);
-    if (members.size === 0) {
-      state.sets.delete(name);
-      return undefined;
-    }
-    return members;
+  const entryById = (stream: Stream, id: string): StreamEntry | undefined => {
+    const seq = Number(id.slice(id.indexOf('-') + 1));
+    return stream.entries[seq - (stream.entries[0]?.seq ?? 0)];
   };
 
-  /**
-   * Hands the given pending entries (oldest first, at most count) to consumer, like XREADGROUP on
-   * history or XAUTOCLAIM: the delivery time resets and the owner changes. Entries trimmed from the
-   * stream while pending are dropped from the PEL instead (Redis reports them as deleted).
-   */
-  const takePending = (stream: MemoryStream, group: Group, ids: string[], consumer: string, count: number): StreamEntry[] => {
+  /** Pending entries matching `take`, oldest delivery first, handed to consumer; trimmed ones are dropped. */
+  const takePending = (stream: Stream, group: Group, consumer: string, count: number, take: (holder: string, sinceMs: number) => boolean): StreamEntry[] => {
     const now = Date.now();
     const out: StreamEntry[] = [];
-    for (const id of ids.sort((a, b) => compareIds(parseId(a), parseId(b)))) {
+    for (const [id, holder] of [...group.pending]) {
       if (out.length >= count) break;
-      const pending = group.pending.get(id);
-      if (!pending) continue;
-      const entry = stream.byId.get(id);
-      if (!entry) {
-        group.pending.delete(id);
-        continue;
-      }
-      pending.consumer = consumer;
-      pending.deliveredAtMs = now;
-      pending.deliveries += 1;
-      out.push(copyEntry(entry));
+      if (!take(holder.consumer, holder.sinceMs)) continue;
+      const entry = entryById(stream, id);
+      group.pending.delete(id);
+      if (!entry) continue;
+      // Re-inserted: the delivery restarts its idle time and moves to the back of the order.
+      group.pending.set(id, { consumer, sinceMs: now });
+      out.push(copy(entry));
     }
     return out;
   };
 
-  const readOwnPending = (stream: MemoryStream, group: Group, consumer: string, count: number): StreamEntry[] => {
-    const ids = [...group.pending].filter(([, p]) => p.consumer === consumer).map(([id]) => id);
-    return takePending(stream, group, ids, consumer, count);
-  };
-
-  const claimIdle = (stream: MemoryStream, group: Group, consumer: string, count: number, claimIdleMs: number): StreamEntry[] => {
+  const readNew = (stream: Stream, group: Group, consumer: string, count: number): StreamEntry[] => {
+    const first = stream.entries[0]?.seq ?? stream.nextSeq;
+    const fresh = stream.entries.slice(Math.max(0, group.next - first), Math.max(0, group.next - first) + count);
     const now = Date.now();
-    const ids = [...group.pending].filter(([, p]) => now - p.deliveredAtMs >= claimIdleMs).map(([id]) => id);
-    return takePending(stream, group, ids, consumer, count);
-  };
-
-  const readNew = (stream: MemoryStream, group: Group, consumer: string, count: number): StreamEntry[] => {
-    const last = { ms: group.lastMs, seq: group.lastSeq };
-    // Binary search for the first entry after the group's last delivered id.
-    let low = 0;
-    let high = stream.entries.length;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if (compareIds(stream.entries[mid]!, last) <= 0) low = mid + 1;
-      else high = mid;
-    }
-    const fresh = stream.entries.slice(low, low + count);
-    const now = Date.now();
-    for (const entry of fresh) {
-      group.pending.set(entry.id, { consumer, deliveredAtMs: now, deliveries: 1 });
-      group.lastMs = entry.ms;
-      group.lastSeq = entry.seq;
-    }
-    return fresh.map(copyEntry);
+    for (const entry of fresh) group.pending.set(entry.id, { consumer, sinceMs: now });
+    if (fresh.length > 0) group.next = fresh.at(-1)!.seq + 1;
+    return fresh.map(copy);
   };
 
   /** Resolves on the stream's next add, this bus closing, or after ms. */
-  const waitForAdd = (stream: MemoryStream, ms: number): Promise<void> =>
+  const waitForAdd = (stream: Stream, ms: number): Promise<void> =>
     new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -221,41 +161,46 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
       ownWaiters.add(done);
     });
 
-  const bus: Bus = {
+  const pruneSet = (name: string, atMs: number): Map<string, number> | undefined => {
+    const members = state.sets.get(name);
+    if (!members) return undefined;
+    for (const [member, expiresAtMs] of members) if (expiresAtMs <= atMs) members.delete(member);
+    if (members.size > 0) return members;
+    state.sets.delete(name);
+    return undefined;
+  };
+
+  return {
     kind: 'memory',
     redis: undefined,
+    // One process, no connection to lose.
+    connection: { isConnected: () => !closed, onDown: () => () => {}, onReady: () => () => {} },
+    counters: undefined,
 
     async publish(channel, message) {
       ensureOpen();
-      const subscriptions = state.channels.get(prefix + channel);
-      if (!subscriptions) return;
-      const snapshot = [...subscriptions];
+      const handlers = state.channels.get(prefix + channel);
+      if (!handlers) return;
+      const snapshot = [...handlers];
       // Delivered later, never inside publish(), as with Redis; a subscriber gone by then misses it.
       setImmediate(() => {
-        for (const subscription of snapshot) {
-          if (subscriptions.has(subscription)) invokeHandler(subscription.handler, message, subscription.report);
-        }
+        for (const handler of snapshot) if (handlers.has(handler)) handler(message);
       });
     },
 
     async subscribe(channel, handler) {
       ensureOpen();
       const name = prefix + channel;
-      const subscription: Subscription = { handler, report };
-      let subscriptions = state.channels.get(name);
-      if (!subscriptions) {
-        subscriptions = new Set();
-        state.channels.set(name, subscriptions);
+      // A wrapper per call (the same function subscribed twice is two subscriptions), reporting to this bus's onError.
+      const own: Handler = (message) => invokeHandler(handler, message, report);
+      let handlers = state.channels.get(name);
+      if (!handlers) {
+        handlers = new Set();
+        state.channels.set(name, handlers);
       }
-      subscriptions.add(subscription);
-      ownSubscriptions.set(subscription, name);
-      return async () => {
-        ownSubscriptions.delete(subscription);
-        const current = state.channels.get(name);
-        if (!current) return;
-        current.delete(subscription);
-        if (current.size === 0) state.channels.delete(name);
-      };
+      handlers.add(own);
+      ownHandlers.set(own, name);
+      return async () => unsubscribe(own, name);
     },
 
     onResubscribed() {
@@ -266,15 +211,11 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
     async addExpiring(set, member, expiresAtMs) {
       ensureOpen();
       assertEpochMs(expiresAtMs, 'expiresAtMs');
-      const name = prefix + set;
       const now = Date.now();
-      let members = pruneSet(name, now);
+      const members = pruneSet(prefix + set, now) ?? new Map<string, number>();
       if (expiresAtMs <= now) return;
-      if (!members) {
-        members = new Map();
-        state.sets.set(name, members);
-      }
       members.set(member, Math.max(members.get(member) ?? -Infinity, expiresAtMs));
+      state.sets.set(prefix + set, members);
     },
 
     async listExpiring(set, nowMs = Date.now()) {
@@ -282,9 +223,8 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
       assertEpochMs(nowMs, 'nowMs');
       // Prune only what has expired for everyone; a caller asking about the future must not delete the present.
       const members = pruneSet(prefix + set, Math.min(Date.now(), nowMs));
-      if (!members) return [];
       const out: ExpiringMember[] = [];
-      for (const [member, expiresAtMs] of members) if (expiresAtMs > nowMs) out.push({ member, expiresAtMs });
+      for (const [member, expiresAtMs] of members ?? []) if (expiresAtMs > nowMs) out.push({ member, expiresAtMs });
       return out.sort((a, b) => a.expiresAtMs - b.expiresAtMs || (a.member < b.member ? -1 : a.member > b.member ? 1 : 0));
     },
 
@@ -292,47 +232,38 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
       ensureOpen();
       assertStreamFields(fields);
       const maxLen = positiveInteger(addOptions.maxLen, DEFAULT_STREAM_MAX_LEN, 'maxLen');
-      const stream = streamFor(prefix + name);
-      // Same id scheme as Redis: wall-clock ms, sequence within the ms, never going backwards.
-      const now = Date.now();
-      const ms = Math.max(now, stream.lastMs);
-      const seq = ms === stream.lastMs ? stream.lastSeq + 1 : 0;
-      const entry: StoredEntry = { id: `${ms}-${seq}`, ms, seq, fields: { ...fields } };
-      stream.lastMs = ms;
-      stream.lastSeq = seq;
-      stream.entries.push(entry);
-      stream.byId.set(entry.id, entry);
-      if (stream.entries.length > maxLen) {
-        for (const trimmed of stream.entries.splice(0, stream.entries.length - maxLen)) stream.byId.delete(trimmed.id);
-      }
+      const stream = streamFor(name);
+      // `<ms>-<seq>` like Redis: never going backwards, and seq alone locates the entry.
+      stream.lastMs = Math.max(Date.now(), stream.lastMs);
+      const seq = stream.nextSeq++;
+      stream.entries.push({ id: `${stream.lastMs}-${seq}`, seq, fields: { ...fields } });
+      if (stream.entries.length > maxLen) stream.entries.splice(0, stream.entries.length - maxLen);
       for (const wake of [...stream.waiters]) wake();
-      return entry.id;
+      return stream.entries.at(-1)!.id;
     },
 
     async streamEnsureGroup(name, group) {
       ensureOpen();
-      groupFor(streamFor(prefix + name), group);
+      groupFor(streamFor(name), group);
     },
 
     async streamReadGroup(name, groupName, consumer, readOptions = {}) {
       ensureOpen();
       const count = positiveInteger(readOptions.count, DEFAULT_READ_COUNT, 'count');
       const claimIdleMs = Math.max(0, readOptions.claimIdleMs ?? DEFAULT_CLAIM_IDLE_MS);
-      const blockMs = Math.max(0, readOptions.blockMs ?? 0);
-      const stream = streamFor(prefix + name);
-      // A missing group is recreated from the start, as the Redis twin does after NOGROUP.
+      const stream = streamFor(name);
+      // A missing group is created from the start, as the Redis bus does after NOGROUP.
       const group = groupFor(stream, groupName);
-
-      const own = readOwnPending(stream, group, consumer, count);
+      const own = takePending(stream, group, consumer, count, (holder) => holder === consumer);
       if (own.length > 0) return own;
-      const claimed = claimIdle(stream, group, consumer, count, claimIdleMs);
+      const now = Date.now();
+      const claimed = takePending(stream, group, consumer, count, (_, sinceMs) => now - sinceMs >= claimIdleMs);
       if (claimed.length > 0) return claimed;
-
-      const deadline = Date.now() + blockMs;
+      const deadline = now + Math.max(0, readOptions.blockMs ?? 0);
       for (;;) {
         const fresh = readNew(stream, group, consumer, count);
         const remaining = deadline - Date.now();
-        if (fresh.length > 0 || remaining <= 0 || closed) return fresh;
+        if (fresh.length > 0 || remaining <= 0) return fresh;
         await waitForAdd(stream, remaining);
         if (closed) return [];
       }
@@ -341,8 +272,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
     async streamAck(name, groupName, ids) {
       ensureOpen();
       const group = state.streams.get(prefix + name)?.groups.get(groupName);
-      if (!group) return;
-      for (const id of ids) group.pending.delete(id);
+      for (const id of ids) group?.pending.delete(id);
     },
 
     async ping() {
@@ -352,14 +282,8 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
     async close() {
       if (closed) return;
       closed = true;
-      for (const [subscription, name] of ownSubscriptions) {
-        const subscriptions = state.channels.get(name);
-        subscriptions?.delete(subscription);
-        if (subscriptions?.size === 0) state.channels.delete(name);
-      }
-      ownSubscriptions.clear();
+      for (const [handler, name] of [...ownHandlers]) unsubscribe(handler, name);
       for (const wake of [...ownWaiters]) wake();
     },
   };
-  return bus;
 }

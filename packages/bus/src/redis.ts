@@ -2,23 +2,26 @@
  * The Redis bus: what lets several instances of each service share revocations and the outbox.
  *
  * Connections, each for a reason:
- * - `command`: every ordinary command and PUBLISH; also the client handed to libraries (`bus.redis`).
+ * - `command`: every ordinary command, PUBLISH and the rate-limit counters; its state is `bus.connection`.
  * - `subscriber` (opened on first subscribe): a connection in subscribe mode cannot run other
  *   commands. ioredis re-subscribes it after a reconnect; we then tell onResubscribed handlers so
  *   they can catch up on what was published while it was away.
  * - blocking readers: XREADGROUP BLOCK holds its connection for up to blockMs, so each blocking read
  *   borrows a connection of its own from a small pool and never delays publish or other commands.
  *
- * While Redis is down every connection retries forever every 0.1-0.2 s, but commands fail fast
- * (few retries per request, a command timeout) with ERR_BUS_UNAVAILABLE instead of hanging a request.
+ * While Redis is down every connection retries (see connection.ts), but commands fail fast (a
+ * command timeout) with ERR_BUS_UNAVAILABLE instead of hanging a request.
  */
-import { Redis, type RedisOptions } from 'ioredis';
-import { assertEpochMs, assertStreamFields, BusError, busClosed, busUnavailable, invalidArgument } from './errors.js';
+import type { Redis, RedisOptions } from 'ioredis';
+import { openRedisConnection } from './connection.js';
+import { redisCounters } from './counters.js';
+import { assertEpochMs, assertStreamFields, BusError, busClosed, busUnavailable, positiveInteger } from './errors.js';
 import {
   DEFAULT_CLAIM_IDLE_MS,
   DEFAULT_READ_COUNT,
   DEFAULT_STREAM_MAX_LEN,
   invokeHandler,
+  toError,
   type Bus,
   type ExpiringMember,
   type RedisBusOptions,
@@ -35,27 +38,6 @@ const BLOCKING_GRACE_MS = 2_000;
 const MAX_IDLE_BLOCKING = 4;
 /** QUIT waits for replies in flight; past this we just drop the socket. */
 const QUIT_TIMEOUT_MS = 1_000;
-
-/**
- * Reconnect delay: RETRY_DELAY_MS plus up to RETRY_JITTER_MS of jitter (so a fleet does not
- * reconnect in lockstep), from the first attempt on. It bounds how long after Redis answers again
- * a connection is back (under 0.2 s): revocation enforcement resumes within 0.5 s of Redis
- * returning, where an exponential backoff capped at 2 s took 1.1-1.2 s on average and up to 2.1 s.
- * A refused connection attempt every ~0.15 s per connection costs Redis and us next to nothing;
- * what it would cost is log lines, hence REPEAT_REPORT_MS below.
- */
-const RETRY_DELAY_MS = 100;
-const RETRY_JITTER_MS = 100;
-function retryStrategy(): number {
-  return RETRY_DELAY_MS + Math.floor(Math.random() * RETRY_JITTER_MS);
-}
-
-/**
- * With reconnects every ~0.15 s, each failed attempt's error would reach onError (and the
- * logs) several times a second per connection: the same error code on the same connection is
- * reported again only after this long.
- */
-const REPEAT_REPORT_MS = 5_000;
 
 interface ChannelState {
   handlers: Set<{ handler: (message: string) => void }>;
@@ -81,12 +63,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error)
     timer = setTimeout(() => reject(onTimeout()), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function positiveInteger(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1) throw invalidArgument(`${name} must be a positive integer.`);
-  return value;
 }
 
 /** [field, value, field, value, …] → record; defineProperty semantics, so "__proto__" is just a field. */
@@ -115,11 +91,6 @@ function parseReadReply(reply: unknown): RawEntry[] {
   return Array.isArray(first) ? parseEntries(first[1]) : [];
 }
 
-function sanitizeName(value: string): string {
-  // CLIENT SETNAME refuses spaces and control characters.
-  return value.replace(/[^\x21-\x7e]/g, '_').slice(0, 64);
-}
-
 const ADD_EXPIRING = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if tonumber(ARGV[2]) > tonumber(ARGV[1]) then
@@ -143,28 +114,32 @@ export function createRedisBus(options: RedisBusOptions): Bus {
     }
   };
 
-  const connect = (role: string, extra: RedisOptions = {}): Redis => {
-    const connection = new Redis(options.url, {
-      connectionName: sanitizeName(`keygate-bus:${role}:${prefix}`),
-      maxRetriesPerRequest: 2,
-      enableOfflineQueue: true,
-      retryStrategy,
-      connectTimeout: 5_000,
-      // After a failover the old primary answers writes with READONLY: reconnect to find the new one.
-      reconnectOnError: (error) => error.message.startsWith('READONLY'),
-      ...extra,
-    });
-    let last: { code: unknown; at: number } | undefined;
-    connection.on('error', (error: Error & { code?: unknown }) => {
-      const now = Date.now();
-      if (last !== undefined && last.code === error.code && error.code !== undefined && now - last.at < REPEAT_REPORT_MS) return;
-      last = { code: error.code, at: now };
-      report(error);
-    });
-    return connection;
+  const connect = (role: string, extra: RedisOptions = {}): Redis => openRedisConnection({ url: options.url, role, prefix, report, extra });
+
+  /** Handlers run one by one; one that throws goes to onError and does not stop the others. */
+  const notifyAll = (handlers: Set<() => void>): void => {
+    for (const handler of [...handlers]) {
+      try {
+        handler();
+      } catch (error) {
+        report(toError(error));
+      }
+    }
+  };
+  const addHandler = (handlers: Set<() => void>, handler: () => void): (() => void) => {
+    // A wrapper per call, so the same function added twice is removed one at a time.
+    const wrapper = (): void => handler();
+    handlers.add(wrapper);
+    return () => {
+      handlers.delete(wrapper);
+    };
   };
 
   const command = connect('cmd', { commandTimeout: COMMAND_TIMEOUT_MS });
+  const downHandlers = new Set<() => void>();
+  const readyHandlers = new Set<() => void>();
+  command.on('close', () => notifyAll(downHandlers));
+  command.on('ready', () => notifyAll(readyHandlers));
   let subscriber: Redis | undefined;
   const channels = new Map<string, ChannelState>();
   const resubscribedHandlers = new Set<() => void>();
@@ -214,14 +189,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
       queueMicrotask(() => {
         connection.ping().then(
           () => {
-            if (closed) return;
-            for (const handler of [...resubscribedHandlers]) {
-              try {
-                handler();
-              } catch (error) {
-                report(error instanceof Error ? error : new Error(String(error)));
-              }
-            }
+            if (!closed) notifyAll(resubscribedHandlers);
           },
           // The connection dropped again; the next 'ready' will try once more.
           () => {},
@@ -340,9 +308,16 @@ export function createRedisBus(options: RedisBusOptions): Bus {
     return keepExisting(streamKey, group, parseReadReply(reply));
   };
 
+  const isConnected = (): boolean => !closed && command.status === 'ready';
   const bus: Bus = {
     kind: 'redis',
     redis: command,
+    connection: {
+      isConnected,
+      onDown: (handler) => addHandler(downHandlers, handler),
+      onReady: (handler) => addHandler(readyHandlers, handler),
+    },
+    counters: redisCounters(command, prefix, isConnected),
 
     publish: (channel, message) =>
       run(async () => {
@@ -380,13 +355,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
         };
       }),
 
-    onResubscribed(handler) {
-      const wrapper = (): void => handler();
-      resubscribedHandlers.add(wrapper);
-      return () => {
-        resubscribedHandlers.delete(wrapper);
-      };
-    },
+    onResubscribed: (handler) => addHandler(resubscribedHandlers, handler),
 
     addExpiring: (set, member, expiresAtMs) =>
       run(async () => {
@@ -460,6 +429,8 @@ export function createRedisBus(options: RedisBusOptions): Bus {
       if (closing) return closing;
       closed = true;
       resubscribedHandlers.clear();
+      downHandlers.clear();
+      readyHandlers.clear();
       const quit = async (connection: Redis): Promise<void> => {
         if (connection.status === 'ready') {
           try {

@@ -1,8 +1,10 @@
 /**
  * The one contract every service codes against: pub/sub (session revocation fan-out), expiring sets
- * (the revocation catch-up list) and streams with consumer groups (the orders → notifications outbox).
- * Redis and the in-memory twin both implement it with the same observable behaviour, so a service
- * never knows which one it got and the same test suite runs against both.
+ * (the revocation catch-up list), streams with consumer groups (the orders → notifications outbox),
+ * the connection's state (to know when messages may have been missed) and, with Redis, shared
+ * fixed-window counters (rate limits). Redis and the in-memory twin implement it with the same
+ * observable behaviour, so a service never knows which one it got and the same test suite runs
+ * against both. No raw client is part of it: what a caller needs of Redis is an operation here.
  */
 import type { Redis } from 'ioredis';
 
@@ -28,6 +30,39 @@ export interface StreamReadOptions {
   blockMs?: number;
   /** Entries another consumer has held unacked for at least this long are claimed by this one. Default 30000. */
   claimIdleMs?: number;
+}
+
+/** The backend connection as callers see it: whether commands reach it, and when that changes. */
+export interface BusConnection {
+  /** Redis: the command connection is ready. Memory: always true. */
+  isConnected(): boolean;
+  /** Called each time the command connection is lost (every failed reconnect attempt too). Memory: never. Returns a remover. */
+  onDown(handler: () => void): () => void;
+  /** Called each time the command connection becomes ready, the first connect included. Memory: never. Returns a remover. */
+  onReady(handler: () => void): () => void;
+}
+
+export interface WindowHit {
+  key: string;
+  /** Hits to add (1 for one request, more for a batch counted locally). */
+  increment: number;
+  /** The window a counter that has none starts with. */
+  windowMs: number;
+}
+
+export interface WindowCount {
+  /** Hits in the current window, this batch included, from every instance. */
+  total: number;
+  /** Milliseconds left in the window. */
+  ttlMs: number;
+}
+
+/** Fixed-window counters shared by every instance (Redis keys under the bus's keyPrefix). */
+export interface SharedCounters {
+  /** Whether a hit would reach Redis now; callers count locally instead of queueing behind a reconnect. */
+  isConnected(): boolean;
+  /** One round trip for the whole batch; each hit's result, or the Error for that key. Rejects when Redis does not answer. */
+  hitWindows(hits: readonly WindowHit[]): Promise<Array<WindowCount | Error>>;
 }
 
 export interface Bus {
@@ -63,9 +98,13 @@ export interface Bus {
   streamAck(stream: string, group: string, ids: string[]): Promise<void>;
   /** Resolves when the backend answers (Redis PING with a short timeout); rejects otherwise. For /readyz. */
   ping(): Promise<void>;
+  readonly connection: BusConnection;
+  /** Shared rate-limit counters: Redis only (undefined for memory, where one process counts alone). */
+  readonly counters: SharedCounters | undefined;
   /**
-   * The underlying ioredis client for libraries that need one (@fastify/rate-limit's redis option);
-   * undefined for memory. It does not apply keyPrefix: give the library the same prefix as its namespace.
+   * @deprecated The raw ioredis command client, kept only until services/auth switches to
+   * `connection` and `counters` (its revocation re-announcer and login limits); do not add callers.
+   * It does not apply keyPrefix. Undefined for memory.
    */
   readonly redis: Redis | undefined;
   /** Quits every connection, resolves reads in flight with []; later calls reject with ERR_BUS_CLOSED. Idempotent. */

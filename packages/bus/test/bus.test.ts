@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import t, { type Test } from 'tap';
 import { Redis } from 'ioredis';
+import { openRedisConnection } from '../src/connection.js';
 import { BusError, createMemoryBus, createMemoryHub, createRedisBus, type Bus } from '../src/index.js';
 
 interface Backend {
@@ -15,6 +16,8 @@ interface Backend {
   open(options?: { onError?: (error: Error) => void; keyPrefix?: string }): Bus;
   /** Drops every subscriber connection of this run's buses (Redis only). */
   killSubscribers?: () => Promise<void>;
+  /** Drops every command connection of this run's buses (Redis only). */
+  killCommands?: () => Promise<void>;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -74,12 +77,55 @@ function behaviour(t: Test, backend: Backend): void {
     await Promise.all(opened.map((bus) => bus.close()));
   });
 
-  t.test('kind, ping and the raw client', async (t) => {
+  t.test('kind, ping, the connection and the counters', async (t) => {
     const bus = open();
     t.equal(bus.kind, backend.kind);
     await t.resolves(bus.ping());
-    if (backend.kind === 'redis') t.equal(await bus.redis?.ping(), 'PONG');
-    else t.equal(bus.redis, undefined);
+    t.equal(bus.connection.isConnected(), true);
+    if (backend.kind === 'memory') {
+      t.equal(bus.counters, undefined, 'one process counts alone: no shared counters');
+      return;
+    }
+    const other = open();
+    await other.ping();
+    const [first] = await bus.counters!.hitWindows([{ key: 'hits', increment: 2, windowMs: 60_000 }]);
+    const [second, third] = await other.counters!.hitWindows([
+      { key: 'hits', increment: 1, windowMs: 60_000 },
+      { key: 'other', increment: 1, windowMs: 1_000 },
+    ]);
+    t.match(first, { total: 2 });
+    t.match(second, { total: 3 }, 'another bus adds to the same counter');
+    t.ok(!(second instanceof Error) && second!.ttlMs > 55_000 && second!.ttlMs <= 60_000, 'the window the first hit started');
+    t.match(third, { total: 1 }, 'keys count apart');
+  });
+
+  t.test('connection events: down when the command connection drops, ready when it is back', async (t) => {
+    const bus = open();
+    await bus.ping();
+    if (!backend.killCommands) {
+      t.equal(bus.connection.isConnected(), true, 'memory is always connected');
+      return;
+    }
+    const events: string[] = [];
+    let ready: () => void = () => {};
+    const back = new Promise<void>((resolve) => (ready = resolve));
+    const removeDown = bus.connection.onDown(() => events.push(`down:${String(bus.connection.isConnected())}`));
+    const removeReady = bus.connection.onReady(() => {
+      events.push(`ready:${String(bus.connection.isConnected())}`);
+      ready();
+    });
+    await backend.killCommands();
+    await within(5_000, back, 'onReady after CLIENT KILL');
+    t.same(events.slice(0, 1), ['down:false'], 'down first, and not connected then');
+    t.equal(events.at(-1), 'ready:true', 'then ready, and connected again');
+    removeDown();
+    removeReady();
+    const seen = events.length;
+    await backend.killCommands();
+    await sleep(500);
+    t.equal(events.length, seen, 'removed handlers are not called');
+    await bus.close();
+    t.equal(bus.connection.isConnected(), false, 'a closed bus is not connected');
   });
 
   t.test('publish reaches subscribers of every bus; unsubscribe stops delivery', async (t) => {
@@ -384,6 +430,13 @@ if (redisUrl) {
       kind: 'redis',
       keyPrefix,
       open: (options) => createRedisBus({ url: redisUrl, keyPrefix, ...options }),
+      async killCommands() {
+        const list = String(await admin.call('CLIENT', 'LIST', 'TYPE', 'normal'));
+        for (const line of list.split('\n').filter((entry) => entry.includes(` name=keygate-bus:cmd:${keyPrefix} `))) {
+          const id = /(?:^|\s)id=(\d+)/.exec(line)?.[1];
+          if (id !== undefined) await admin.call('CLIENT', 'KILL', 'ID', id);
+        }
+      },
       async killSubscribers() {
         // CLIENT KILL TYPE pubsub, narrowed by ID to this run's subscribers (named after the prefix),
         // so parallel test files on the same Redis keep their connections.
@@ -407,17 +460,33 @@ if (redisUrl) {
 t.test('Redis unreachable: reconnects every 0.1-0.2 s, and reports the repeated error once', async (t) => {
   const errors: Error[] = [];
   // Port 1 refuses connections at once, like a Redis that was killed.
-  const bus = createRedisBus({ url: 'redis://127.0.0.1:1', onError: (error) => errors.push(error) });
+  const connection = openRedisConnection({ url: 'redis://127.0.0.1:1', role: 'cmd', prefix: 'unreachable:', report: (error) => errors.push(error) });
   const delays: number[] = [];
-  bus.redis!.on('reconnecting', (ms: number) => delays.push(ms));
+  connection.on('reconnecting', (ms: number) => delays.push(ms));
   await sleep(1_500);
-  await bus.close();
+  connection.disconnect();
   t.ok(delays.length >= 6, `${delays.length} reconnect attempts in 1.5 s`);
   t.ok(
     delays.every((ms) => ms >= 100 && ms < 200),
     `every delay within 100-200 ms, so a returning Redis is found within 0.2 s (${delays.join(', ')})`,
   );
   t.equal(errors.length, 1, 'ECONNREFUSED reached onError once, not once per attempt');
+});
+
+t.test('memory: a capped stream drops its oldest entries, pending ones included, and reads go on from the right place', async (t) => {
+  // Redis trims `MAXLEN ~` by whole nodes (nothing at this size), so this is the memory bus's own exact cap.
+  const bus = createMemoryBus();
+  t.teardown(() => bus.close());
+  const ids: string[] = [];
+  for (const n of ['0', '1']) ids.push(await bus.streamAdd('capped', { n }, { maxLen: 3 }));
+  t.same((await bus.streamReadGroup('capped', 'g', 'crashed')).map((e) => e.id), ids, 'two delivered, never acked');
+  for (const n of ['2', '3', '4']) ids.push(await bus.streamAdd('capped', { n }, { maxLen: 3 }));
+  const next = await bus.streamReadGroup('capped', 'g', 'crashed', { count: 10 });
+  t.same(next.map((e) => e.fields.n), ['2', '3', '4'], 'the trimmed pending entries are not redelivered; the new ones follow');
+  await bus.streamAck('capped', 'g', next.map((e) => e.id));
+  t.same(await bus.streamReadGroup('capped', 'g', 'other', { claimIdleMs: 0 }), [], 'nor left for another consumer to claim');
+  await bus.streamEnsureGroup('capped', 'late');
+  t.same((await bus.streamReadGroup('capped', 'late', 'c', { count: 10 })).map((e) => e.id), ids.slice(2), 'a new group starts at the oldest entry kept');
 });
 
 t.test('useServiceBus closes only a bus it opened, once', async (t) => {

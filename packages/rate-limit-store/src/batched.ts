@@ -11,13 +11,11 @@
  * interval. Windows are Redis's: a key is created with the window as its TTL by whichever instance
  * sends first, and every instance adopts the TTL Redis reports. While Redis is not connected the
  * counting simply stays local (nothing is queued behind ioredis's reconnect), which is the same
- * failover as the exact store in index.ts. Fixed windows only: the plugin's continueExceeding and
- * exponentialBackoff options are not supported (the gateway uses neither).
+ * failover as the exact store in index.ts. Fixed windows only (store.ts).
  */
 import type { FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
-import type { Redis } from 'ioredis';
-
-type IncrCallback = (error: Error | null, result?: { current: number; ttl: number }) => void;
+import type { SharedCounters } from '@keygate/bus';
+import { storeClass } from './store.js';
 
 interface WindowCount {
   /** The shared total Redis last reported for this window (this instance's acknowledged hits included). */
@@ -40,17 +38,6 @@ export interface BatchedStoreOptions {
   onError?: (error: Error) => void;
 }
 
-// INCRBY the batch; a key that did not exist starts its window; report the total and the window's rest.
-const SYNC_LUA = `
-local total = redis.call('INCRBY', KEYS[1], ARGV[1])
-if total == tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return {total, redis.call('PTTL', KEYS[1])}
-`;
-
-type SyncingRedis = Redis & {
-  keygateRateSync(key: string, increment: number, windowMs: number): Promise<[number, number]>;
-};
-
 /** The shared state of one store and all its per-route children: one map, one timer, one batch. */
 class BatchedCounters {
   private readonly counts = new Map<string, WindowCount>();
@@ -59,7 +46,7 @@ class BatchedCounters {
   private syncing = false;
 
   constructor(
-    private readonly redis: SyncingRedis,
+    private readonly shared: SharedCounters,
     private readonly options: BatchedStoreOptions,
   ) {}
 
@@ -99,29 +86,26 @@ class BatchedCounters {
     }
     this.dirty.clear();
     if (batch.length === 0) return;
-    if (this.redis.status !== 'ready') {
+    if (!this.shared.isConnected()) {
       // Redis away: the hits stay counted here (local limits), nothing waits on a reconnect.
       for (const { count, sent } of batch) this.settleLocally(count, sent);
       return;
     }
     this.syncing = true;
     try {
-      const pipeline = this.redis.pipeline();
-      for (const { key, count, sent } of batch) (pipeline as unknown as SyncingRedis).keygateRateSync(key, sent, count.windowMs);
-      const results = (await pipeline.exec()) ?? [];
+      const results = await this.shared.hitWindows(batch.map(({ key, count, sent }) => ({ key, increment: sent, windowMs: count.windowMs })));
       const now = Date.now();
       batch.forEach(({ key, count, sent }, index) => {
-        const [error, reply] = results[index] ?? [new Error('no reply')];
+        const result = results[index];
         count.sending -= sent;
         // The window this batch belonged to was already replaced here: nothing to update.
         if (this.counts.get(key) !== count) return;
-        if (error || !Array.isArray(reply)) {
+        if (result === undefined || result instanceof Error) {
           count.shared += sent;
           return;
         }
-        const [total, ttl] = reply as [number, number];
-        count.shared = total;
-        if (ttl > 0) count.resetAt = now + ttl;
+        count.shared = result.total;
+        if (result.ttlMs > 0) count.resetAt = now + result.ttlMs;
       });
     } catch (error) {
       for (const { count, sent } of batch) this.settleLocally(count, sent);
@@ -144,33 +128,11 @@ class BatchedCounters {
   }
 }
 
-interface StoreParams {
-  routeInfo?: { method: string; url: string };
-}
-
 /**
- * The `store` option for @fastify/rate-limit: counts in memory, shares through Redis every
- * `syncIntervalMs`. Returns the constructor and a `close` that stops the sync timer.
+ * The `store` option for @fastify/rate-limit: counts in memory, shares through the bus's counters
+ * every `syncIntervalMs`. Returns the constructor and a `close` that stops the sync timer.
  */
-export function batchedRateLimitStore(redis: Redis, nameSpace: string, options: BatchedStoreOptions): { Store: FastifyRateLimitStoreCtor; close(): void } {
-  const syncing = redis as SyncingRedis;
-  if (typeof syncing.keygateRateSync !== 'function') redis.defineCommand('keygateRateSync', { numberOfKeys: 1, lua: SYNC_LUA });
-  const counters = new BatchedCounters(syncing, options);
-
-  class BatchedStore {
-    constructor(
-      _params: unknown,
-      private readonly prefix = nameSpace,
-    ) {}
-
-    incr(key: string, callback: IncrCallback, timeWindow: number): void {
-      callback(null, counters.hit(this.prefix + key, timeWindow));
-    }
-
-    child(routeOptions: StoreParams): BatchedStore {
-      const route = routeOptions.routeInfo ? `${routeOptions.routeInfo.method}${routeOptions.routeInfo.url}-` : '';
-      return new BatchedStore(routeOptions, this.prefix + route);
-    }
-  }
-  return { Store: BatchedStore as unknown as FastifyRateLimitStoreCtor, close: () => counters.close() };
+export function batchedRateLimitStore(shared: SharedCounters, nameSpace: string, options: BatchedStoreOptions): { Store: FastifyRateLimitStoreCtor; close(): void } {
+  const counters = new BatchedCounters(shared, options);
+  return { Store: storeClass(nameSpace, (key, windowMs, callback) => callback(null, counters.hit(key, windowMs))), close: () => counters.close() };
 }

@@ -1,18 +1,16 @@
 /**
- * A store for @fastify/rate-limit that counts in Redis while it is connected (every instance
- * shares the counts) and in this instance's memory otherwise, instead of waiting on Redis's
- * retry queue (which would stall every request) or failing requests (which would turn a Redis
- * outage into a login outage). Used by the gateway's limits and the auth service's login limits.
+ * Stores for @fastify/rate-limit that count in Redis (through the bus's shared counters) while it is
+ * connected, so every instance shares the counts, and in this instance's memory otherwise, instead
+ * of waiting on Redis's retry queue (which would stall every request) or failing requests (which
+ * would turn a Redis outage into a login outage). Used by the gateway's limits and the auth
+ * service's login limits. The exact store here costs a round trip per hit; batched.ts shares
+ * counts every sync interval instead.
  */
-import { createRequire } from 'node:module';
 import type { FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
+import { countersOverRedis, type SharedCounters } from '@keygate/bus';
 import type { Redis } from 'ioredis';
-
-interface CounterStore {
-  incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number, max: number): void;
-  child(routeOptions: unknown): CounterStore;
-}
-type StoreParams = { continueExceeding?: boolean; exponentialBackoff?: boolean };
+import { LocalWindows, type HitCount } from './local.js';
+import { storeClass, type CountHit } from './store.js';
 
 /**
  * Counters kept in memory by default. Sized for the clients active within one window: an LRU
@@ -21,59 +19,54 @@ type StoreParams = { continueExceeding?: boolean; exponentialBackoff?: boolean }
  */
 export const DEFAULT_LOCAL_COUNTERS = 20_000;
 
-// The plugin's own stores (CommonJS, untyped): reused rather than re-implementing their Lua and LRU.
-const require = createRequire(import.meta.url);
-const RedisStore = require('@fastify/rate-limit/store/RedisStore.js') as new (c: boolean, e: boolean, redis: unknown, key: string) => CounterStore;
-const LocalStore = require('@fastify/rate-limit/store/LocalStore.js') as new (c: boolean, e: boolean, cache: number) => CounterStore;
-
-/** The `store` option for @fastify/rate-limit: Redis while connected, memory otherwise. */
-export function failoverRateLimitStore(redis: Redis, nameSpace: string, localCounters = DEFAULT_LOCAL_COUNTERS): FastifyRateLimitStoreCtor {
-  return failoverStoreClass(redis, nameSpace, localCounters) as unknown as FastifyRateLimitStoreCtor;
+/** One hit: Redis's count while connected, this instance's own otherwise. */
+function failoverCount(shared: SharedCounters | undefined, localCounters: number): CountHit {
+  const local = new LocalWindows(localCounters);
+  return (key, windowMs, callback) => {
+    if (!shared?.isConnected()) {
+      callback(null, local.hit(key, windowMs));
+      return;
+    }
+    shared.hitWindows([{ key, increment: 1, windowMs }]).then(
+      ([result]) => {
+        if (result === undefined || result instanceof Error) callback(result ?? new Error('the shared counter gave no count'));
+        else callback(null, { current: result.total, ttl: result.ttlMs });
+      },
+      (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
+    );
+  };
 }
 
-function failoverStoreClass(redis: Redis, nameSpace: string, localCounters: number): new (params: StoreParams) => CounterStore {
-  class FailoverStore implements CounterStore {
-    private readonly shared: CounterStore;
-    private readonly local: CounterStore;
-
-    constructor(params: StoreParams, parts?: { shared: CounterStore; local: CounterStore }) {
-      this.shared = parts?.shared ?? new RedisStore(params.continueExceeding === true, params.exponentialBackoff === true, redis, nameSpace);
-      this.local = parts?.local ?? new LocalStore(params.continueExceeding === true, params.exponentialBackoff === true, localCounters);
-    }
-
-    incr(...args: Parameters<CounterStore['incr']>): void {
-      (redis.status === 'ready' ? this.shared : this.local).incr(...args);
-    }
-
-    child(routeOptions: unknown): CounterStore {
-      return new FailoverStore(routeOptions as StoreParams, { shared: this.shared.child(routeOptions), local: this.local.child(routeOptions) });
-    }
-  }
-  return FailoverStore;
+/** The `store` option for @fastify/rate-limit: one Redis round trip per hit while connected, memory otherwise. */
+export function failoverRateLimitStore(shared: SharedCounters, nameSpace: string, localCounters = DEFAULT_LOCAL_COUNTERS): FastifyRateLimitStoreCtor {
+  return storeClass(nameSpace, failoverCount(shared, localCounters));
 }
 
 /** One fixed-window count: the hits in the current window (this one included) and the ms it has left. */
-export interface RateLimitCount {
-  current: number;
-  ttl: number;
-}
+export type RateLimitCount = HitCount;
 
 /**
  * A counter for limits that a handler applies itself, with a key it computed from what it is about
  * to authenticate (the auth service's login and registration limits), rather than a route hook
- * that derives the key from the request. Same stores as above: Redis while connected, memory otherwise
- * (memory only when `redis` is undefined).
+ * that derives the key from the request. Same counting as above: Redis while connected, memory
+ * otherwise (memory only when `shared` is undefined).
  */
 export interface RateLimitCounter {
   hit(key: string, windowMs: number, max: number): Promise<RateLimitCount>;
 }
 
-export function rateLimitCounter(redis: Redis | undefined, nameSpace: string, localCounters = DEFAULT_LOCAL_COUNTERS): RateLimitCounter {
-  const store = redis ? new (failoverStoreClass(redis, nameSpace, localCounters))({}) : new LocalStore(false, false, localCounters);
+/**
+ * `shared` is the bus's `counters` (undefined on the in-memory bus). A raw ioredis client is still
+ * accepted, deprecated, only until services/auth passes `bus.counters`; its keys then carry no bus
+ * keyPrefix, so nameSpace must include it (as it does today).
+ */
+export function rateLimitCounter(shared: SharedCounters | Redis | undefined, nameSpace: string, localCounters = DEFAULT_LOCAL_COUNTERS): RateLimitCounter {
+  const counters = shared === undefined || 'hitWindows' in shared ? shared : countersOverRedis(shared);
+  const count = failoverCount(counters, localCounters);
   return {
-    hit: (key, windowMs, max) =>
+    hit: (key, windowMs) =>
       new Promise((resolve, reject) => {
-        store.incr(key, (error, result) => (error || !result ? reject(error ?? new Error('the rate-limit store returned no count')) : resolve(result)), windowMs, max);
+        count(nameSpace + key, windowMs, (error, result) => (error || !result ? reject(error ?? new Error('the rate-limit store returned no count')) : resolve(result)));
       }),
   };
 }

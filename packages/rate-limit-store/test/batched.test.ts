@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { Redis } from 'ioredis';
+import { createRedisBus } from '@keygate/bus';
 import { batchedRateLimitStore } from '../src/index.js';
 
 const redisUrl = process.env.REDIS_URL || undefined;
@@ -28,19 +29,21 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 t.test('two stores (two instances) share totals through Redis; windows restart; Redis away keeps counting local', { skip: redisUrl ? false : 'needs REDIS_URL' }, async (t) => {
   const prefix = `kgt_rls_${randomUUID().slice(0, 8)}:`;
-  const redisA = new Redis(redisUrl!, { lazyConnect: false });
-  const redisB = new Redis(redisUrl!, { lazyConnect: false });
-  const batchedA = batchedRateLimitStore(redisA, prefix, { syncIntervalMs: 20, maxCounters: 100 });
-  const batchedB = batchedRateLimitStore(redisB, prefix, { syncIntervalMs: 20, maxCounters: 100 });
+  // Two buses are two instances; the counters live under the bus's keyPrefix.
+  const busA = createRedisBus({ url: redisUrl!, keyPrefix: prefix });
+  const busB = createRedisBus({ url: redisUrl!, keyPrefix: prefix });
+  const redisA = new Redis(redisUrl!);
+  const batchedA = batchedRateLimitStore(busA.counters!, '', { syncIntervalMs: 20, maxCounters: 100 });
+  const batchedB = batchedRateLimitStore(busB.counters!, '', { syncIntervalMs: 20, maxCounters: 100 });
   t.teardown(async () => {
     batchedA.close();
     batchedB.close();
-    const keys = await redisB.keys(`${prefix}*`);
-    if (keys.length > 0) await redisB.del(...keys);
+    const keys = await redisA.keys(`${prefix}*`);
+    if (keys.length > 0) await redisA.del(...keys);
     redisA.disconnect();
-    redisB.disconnect();
+    await Promise.all([busA.close(), busB.close()]);
   });
-  await Promise.all([redisA.ping(), redisB.ping()]);
+  await Promise.all([busA.ping(), busB.ping()]);
   const a = new batchedA.Store({}) as unknown as Store;
   const b = new batchedB.Store({}) as unknown as Store;
 
@@ -64,8 +67,7 @@ t.test('two stores (two instances) share totals through Redis; windows restart; 
   t.equal(hit(child, 'k', 60_000).current, 1, 'a route child has its own counter');
 
   // Redis away: hits are still answered and counted, nothing waits on the reconnect.
-  redisA.disconnect();
-  await sleep(50);
+  await busA.close();
   const started = performance.now();
   const offline = [1, 2, 3].map(() => hit(a, 'offline', 60_000).current);
   await sleep(100);
@@ -75,16 +77,26 @@ t.test('two stores (two instances) share totals through Redis; windows restart; 
 });
 
 t.test('the number of counters kept is bounded (oldest dropped first)', { skip: redisUrl ? false : 'needs REDIS_URL' }, async (t) => {
-  const redis = new Redis(redisUrl!);
-  const prefix = `kgt_rls_${randomUUID().slice(0, 8)}:`;
-  const batched = batchedRateLimitStore(redis, prefix, { syncIntervalMs: 60_000, maxCounters: 3 });
-  t.teardown(() => {
+  const bus = createRedisBus({ url: redisUrl!, keyPrefix: `kgt_rls_${randomUUID().slice(0, 8)}:` });
+  const batched = batchedRateLimitStore(bus.counters!, '', { syncIntervalMs: 60_000, maxCounters: 3 });
+  t.teardown(async () => {
     batched.close();
-    redis.disconnect();
+    await bus.close();
   });
   const store = new batched.Store({}) as unknown as Store;
   hit(store, 'oldest', 60_000);
   hit(store, 'oldest', 60_000);
   for (const key of ['b', 'c', 'd']) hit(store, key, 60_000);
   t.equal(hit(store, 'oldest', 60_000).current, 1, 'the oldest counter made room and starts again');
+});
+
+t.test('a store refuses the sliding options it does not implement instead of ignoring them', { skip: redisUrl ? false : 'needs REDIS_URL' }, async (t) => {
+  const bus = createRedisBus({ url: redisUrl!, keyPrefix: `kgt_rls_${randomUUID().slice(0, 8)}:` });
+  const batched = batchedRateLimitStore(bus.counters!, '', { syncIntervalMs: 60_000, maxCounters: 3 });
+  t.teardown(async () => {
+    batched.close();
+    await bus.close();
+  });
+  t.throws(() => new batched.Store({ continueExceeding: true } as never), /fixed windows only/);
+  t.throws(() => new batched.Store({ exponentialBackoff: true } as never), /fixed windows only/);
 });

@@ -72,9 +72,10 @@ export async function build(config: GatewayConfig, deps: GatewayDeps = {}): Prom
   await app.register(rateLimitPlugin, {
     perIp: config.rateLimitPublicPerIp,
     perUser: config.rateLimitUser,
-    redis: bus.redis,
+    counters: bus.counters,
     syncIntervalMs: config.rateLimitSyncMs,
-    nameSpace: `${config.redisPrefix}gateway-rate:`,
+    // The bus prefixes the keys with config.redisPrefix itself.
+    nameSpace: 'gateway-rate:',
   });
   // Pages the gateway itself serves, beside the proxied routes: the demo at / and the API docs.
   await app.register(demoPage);

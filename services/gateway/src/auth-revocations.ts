@@ -6,7 +6,7 @@
  * does not know is skipped rather than failing the whole list.
  */
 import { internalCallHeaders } from '@keygate/gateway-trust';
-import { parseRevocationMember, type Revocation } from './revocation-list.js';
+import { parseRevocationMember, type Revocation } from '@keygate/revocation';
 
 export const AUTH_REVOCATIONS_PATH = '/internal/revocations';
 /** A start-up or outage poll must not hang on an auth instance that does not answer. */

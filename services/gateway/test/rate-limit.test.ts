@@ -1,4 +1,5 @@
 import t0 from 'tap';
+import { Redis } from 'ioredis';
 import { createBus } from '@keygate/bus';
 import { randomName, realRedisUrl, scrapeMetrics } from '@keygate/testing';
 import { send, startRig } from './helpers.js';
@@ -98,13 +99,13 @@ t0.test('by default each instance counts in memory and shares through Redis ever
   t.same(statuses, [200, 200, 200, 200, 429], 'exact on one instance');
 
   // The shared total really lives in Redis: the key holds every request either instance counted.
-  const bus = createBus({ redisUrl: realRedisUrl, keyPrefix: prefix });
-  t.teardown(() => bus.close());
+  const redis = new Redis(realRedisUrl!);
+  t.teardown(() => redis.disconnect());
   await settle();
-  const keys = await bus.redis!.keys(`${prefix}gateway-rate:*u:batched-user`);
-  t.equal(keys.length, 1, 'one shared counter for the user');
-  t.ok(Number(await bus.redis!.get(keys[0]!)) >= 6, 'holding the requests of both instances (refused ones included)');
-  t.ok((await bus.redis!.pttl(keys[0]!)) > 0, 'with the window as its expiry');
+  const keys = await redis.keys(`${prefix}gateway-rate:*u:batched-user`);
+  t.equal(keys.length, 1, 'one shared counter for the user, under the bus prefix');
+  t.ok(Number(await redis.get(keys[0]!)) >= 6, 'holding the requests of both instances (refused ones included)');
+  t.ok((await redis.pttl(keys[0]!)) > 0, 'with the window as its expiry');
 });
 
 t0.test('per-IP limits count an IPv6 client by its /64: rotating addresses inside it buys no budget', async (t) => {

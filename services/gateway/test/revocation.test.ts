@@ -1,11 +1,13 @@
 /**
- * Revocation end to end over the bus: a publisher bus plays the auth service (the agreed wire
- * format: publish on `revocations`, and addExpiring on `revoked`), the gateway has its own bus.
+ * Revocation end to end over the bus: a publisher bus plays the auth service (the wire format of
+ * @keygate/revocation: publish on `revocations`, and addExpiring on `revoked`), the gateway has its own bus.
  * With REDIS_URL set both are real Redis connections (two processes' worth); otherwise two
  * memory buses on one hub.
  */
 import t0 from 'tap';
+import { Redis } from 'ioredis';
 import { createBus, createMemoryBus, createMemoryHub, type Bus } from '@keygate/bus';
+import { REVOCATION_CHANNEL, REVOCATION_SET, encodeRevocationMessage, revocationMember, type RevocationType } from '@keygate/revocation';
 import { realRedisUrl, randomName, scrapeMetrics } from '@keygate/testing';
 import { claimsOf, makeKey, send, startRig, type Rig } from './helpers.js';
 
@@ -29,9 +31,10 @@ function counting(bus: Bus): { bus: Bus; calls: string[] } {
   return { bus: proxy, calls };
 }
 
-async function revoke(publisher: Bus, type: 'session' | 'token' | 'client' | 'key', id: string, until = Date.now() + 960_000): Promise<void> {
-  await publisher.addExpiring('revoked', `${type}:${id}`, until);
-  await publisher.publish('revocations', JSON.stringify({ type, id, until, at: Date.now() }));
+/** What the auth service publishes, through the same wire-format package. */
+async function revoke(publisher: Bus, type: RevocationType, id: string, until = Date.now() + 960_000): Promise<void> {
+  await publisher.addExpiring(REVOCATION_SET, revocationMember({ type, id }), until);
+  await publisher.publish(REVOCATION_CHANNEL, encodeRevocationMessage({ type, id, until }));
 }
 
 /** Milliseconds until `token` gets 401 at `rig`, polling every 10 ms for at most 2 s (-1: never). */
@@ -205,7 +208,8 @@ t0.test('REVOCATION_WHEN_REDIS_DOWN: serve keeps answering, refuse answers 503 o
 t0.test('after the subscriber connection drops, the gateway catches up on what it missed', { skip: realRedisUrl ? false : 'needs REDIS_URL' }, async (t) => {
   const token = await rig.mint({ sub: 'erin' });
   t.equal(await status(rig, token), 200);
-  const redis = publisher.redis!;
+  const redis = new Redis(realRedisUrl!);
+  t.teardown(() => redis.disconnect());
   const clients = (await redis.client('LIST')) as string;
   const ids = clients
     .split('\n')

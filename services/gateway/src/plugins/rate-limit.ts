@@ -24,7 +24,8 @@ const LOCAL_COUNTERS = 20_000;
 export interface RateLimitOptions {
   perIp: number;
   perUser: number;
-  redis: Bus['redis'];
+  /** The bus's shared counters; undefined on the in-memory bus (one process counts alone). */
+  counters: Bus['counters'];
   /** 0: a Redis round trip per request; otherwise how often counts are shared (ms). */
   syncIntervalMs: number;
   nameSpace: string;
@@ -32,9 +33,9 @@ export interface RateLimitOptions {
 
 /** Where counts are shared across instances: none without Redis (memory only), else exact or batched. */
 function sharedStore(app: FastifyInstance, options: RateLimitOptions): FastifyRateLimitStoreCtor | undefined {
-  if (!options.redis) return undefined;
-  if (options.syncIntervalMs === 0) return failoverRateLimitStore(options.redis, options.nameSpace, LOCAL_COUNTERS);
-  const batched = batchedRateLimitStore(options.redis, options.nameSpace, {
+  if (!options.counters) return undefined;
+  if (options.syncIntervalMs === 0) return failoverRateLimitStore(options.counters, options.nameSpace, LOCAL_COUNTERS);
+  const batched = batchedRateLimitStore(options.counters, options.nameSpace, {
     syncIntervalMs: options.syncIntervalMs,
     maxCounters: LOCAL_COUNTERS,
     onError: (error) => app.log.warn({ err: error }, 'rate-limit counts could not be shared through Redis; counting locally'),

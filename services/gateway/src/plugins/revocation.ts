@@ -27,10 +27,15 @@ import { Gauge, Histogram } from 'prom-client';
 import type { Bus } from '@keygate/bus';
 import { AuthRevocationPolls } from '../auth-revocations.js';
 import { waitAtMost } from '../wait.js';
-import { RevocationList, parseRevocationMember, parseRevocationMessage, publishedAt, type Revocation } from '../revocation-list.js';
-
-export const REVOCATION_CHANNEL = 'revocations';
-export const REVOCATION_SET = 'revoked';
+import {
+  REVOCATION_CHANNEL,
+  REVOCATION_SET,
+  RevocationList,
+  parseRevocationMember,
+  parseRevocationMessage,
+  publishedAt,
+  type Revocation,
+} from '@keygate/revocation';
 const PRUNE_INTERVAL_MS = 10_000;
 /** A catch-up that failed on a ready connection; an unreachable Redis is retried on its 'ready' event instead. */
 const CATCH_UP_RETRY_MS = 250;
@@ -82,10 +87,9 @@ export const revocationPlugin = fp<RevocationOptions>(
       caughtUp = true;
       markCaughtUp();
     };
-    const redis = bus.redis;
     /** Set once SUBSCRIBE went through; until then messages are missed. */
     let unsubscribe: (() => Promise<void>) | undefined;
-    const isLive = (): boolean => caughtUp && connected && unsubscribe !== undefined && (redis === undefined || redis.status === 'ready');
+    const isLive = (): boolean => caughtUp && connected && unsubscribe !== undefined && bus.connection.isConnected();
     const authPolls = new AuthRevocationPolls({
       authUrl,
       secret,
@@ -121,8 +125,7 @@ export const revocationPlugin = fp<RevocationOptions>(
       } catch (error) {
         log.warn({ why, err: error }, 'revocation catch-up failed; retrying');
         // Redis unreachable: its 'ready' event catches up. Only a failure on a ready connection is retried here.
-        const reachable = redis === undefined || redis.status === 'ready';
-        if (reachable && retryTimer === undefined && !closed) {
+        if (bus.connection.isConnected() && retryTimer === undefined && !closed) {
           retryTimer = setTimeout(() => {
             retryTimer = undefined;
             void catchUp('retry');
@@ -178,15 +181,13 @@ export const revocationPlugin = fp<RevocationOptions>(
     void subscribe();
     const removeResubscribed = bus.onResubscribed(() => void catchUp('resubscribed'));
 
-    // The command connection's state tells us when Redis went away, and when it is back.
-    const onDown = () => {
+    // The bus's connection tells us when Redis went away, and when it is back.
+    const removeOnDown = bus.connection.onDown(() => {
       if (connected) log.warn({}, 'Redis unreachable: revocation list now polled from the auth service');
       connected = false;
       authPolls.start();
-    };
-    const onReady = () => void catchUp('reconnected');
-    redis?.on('close', onDown);
-    redis?.on('ready', onReady);
+    });
+    const removeOnReady = bus.connection.onReady(() => void catchUp('reconnected'));
 
     const pruner = setInterval(() => list.prune(), PRUNE_INTERVAL_MS);
     pruner.unref();
@@ -231,8 +232,8 @@ export const revocationPlugin = fp<RevocationOptions>(
       if (retryTimer) clearTimeout(retryTimer);
       if (subscribeTimer) clearTimeout(subscribeTimer);
       removeResubscribed();
-      redis?.off('close', onDown);
-      redis?.off('ready', onReady);
+      removeOnDown();
+      removeOnReady();
       await unsubscribe?.().catch(() => {});
     });
   },

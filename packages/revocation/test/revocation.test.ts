@@ -2,7 +2,7 @@
 // expiring-set member, the old messages still parse, garbage is ignored, and each kind refuses
 // exactly the tokens it names.
 import { test } from 'tap';
-import { RevocationList, parseRevocationMember, parseRevocationMessage, publishedAt } from '../src/revocation-list.js';
+import { RevocationList, encodeRevocationMessage, parseRevocationMember, parseRevocationMessage, publishedAt, revocationMember, REVOCATION_TYPES } from '../src/index.js';
 
 const until = Date.now() + 60_000;
 
@@ -69,4 +69,20 @@ test('each kind refuses exactly the tokens it names, until `until`', async (t) =
   t.equal(list.size, 1, 'pruned: the client and the session are over, the token is not');
   t.notOk(list.isRevoked(user, now + 2_000));
   t.ok(list.isRevoked(service, now + 2_000));
+});
+
+test('what the publisher encodes, every subscriber parses back: message and set member, every kind', async (t) => {
+  for (const type of REVOCATION_TYPES) {
+    const revocation = { type, id: `${type}-id`, until };
+    const message = encodeRevocationMessage(revocation, 4321);
+    t.same(parseRevocationMessage(message), revocation, `${type} message`);
+    t.equal(publishedAt(message), 4321, `${type} carries its publish time`);
+    t.equal(revocationMember(revocation), `${type}:${type}-id`);
+    t.same(parseRevocationMember(revocationMember(revocation), until), revocation, `${type} member`);
+  }
+  // An id with a colon survives the member round trip (only the first colon separates the kind).
+  t.same(parseRevocationMember(revocationMember({ type: 'client', id: 'a:b' }), until), { type: 'client', id: 'a:b', until });
+  // The attack: an id crafted to look like JSON keys must not smuggle another kind or expiry in.
+  const crafted = encodeRevocationMessage({ type: 'token', id: '","type":"key","until":1,"x":"', until }, 1);
+  t.same(parseRevocationMessage(crafted), { type: 'token', id: '","type":"key","until":1,"x":"', until });
 });

@@ -1,0 +1,32 @@
+/**
+ * Fixed-window counters in this process's memory: what a store counts with while Redis is not
+ * connected (or not configured). At most `maxCounters` keys, the least recently hit dropped first,
+ * so a flood of distinct keys (addresses) cannot grow the heap without bound.
+ */
+
+export interface HitCount {
+  /** Hits in the current window, this one included. */
+  current: number;
+  /** Milliseconds left in the window. */
+  ttl: number;
+}
+
+export class LocalWindows {
+  /** Insertion order is recency order: a hit re-inserts its key at the end. */
+  private readonly windows = new Map<string, { count: number; resetAt: number }>();
+
+  constructor(private readonly maxCounters: number) {}
+
+  hit(key: string, windowMs: number, now = Date.now()): HitCount {
+    let window = this.windows.get(key);
+    if (window === undefined || now >= window.resetAt) window = { count: 0, resetAt: now + windowMs };
+    window.count += 1;
+    this.windows.delete(key);
+    this.windows.set(key, window);
+    if (this.windows.size > this.maxCounters) {
+      const oldest = this.windows.keys().next().value;
+      if (oldest !== undefined) this.windows.delete(oldest);
+    }
+    return { current: window.count, ttl: window.resetAt - now };
+  }
+}
