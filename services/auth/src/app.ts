@@ -12,22 +12,22 @@ import { createDatabase, runMigrations } from '@keygate/db';
 import { createServiceApp } from '@keygate/service-kit';
 import type { AuthConfig } from './config.js';
 import type { AuthContext } from './context.js';
-import { createPasswordHasher } from './domain/passwords.js';
-import { bootstrapAdmin } from './domain/users.js';
+import { createPasswordHasher } from './accounts/passwords.js';
+import { bootstrapAdmin } from './accounts/service.js';
 import { KeyStore } from './keys/key-store.js';
 import { createAuthMetrics, registerPasswordHashGauges } from './metrics.js';
 import { oauthPlugin } from './oauth/plugin.js';
-import { createAuthLimiters } from './plugins/login-rate-limit.js';
-import { noStoreOnAccountPaths } from './plugins/no-store.js';
-import { purgeAuthorizationCodes } from './repositories/authorization-codes.js';
-import { purgeSealedSuccessors } from './repositories/refresh-tokens.js';
-import type { AuthDatabase } from './repositories/schema.js';
-import { accountRoutes } from './routes/account.js';
-import { adminRoutes } from './routes/admin.js';
-import { internalRoutes } from './routes/internal.js';
-import { sessionRoutes } from './routes/sessions.js';
-import { wellKnownRoutes } from './routes/well-known.js';
-import { RevocationResync } from './domain/revocation-resync.js';
+import { createAuthLimiters } from './sessions/login-limiter.js';
+import { noStoreOnAccountPaths } from './http/no-store.js';
+import { purgeAuthorizationCodes } from './oauth/authorization-codes.repository.js';
+import { purgeSealedSuccessors } from './sessions/refresh-tokens.repository.js';
+import type { AuthDatabase } from './db/schema.js';
+import { accountRoutes } from './accounts/routes.js';
+import { adminRoutes } from './admin/routes.js';
+import { internalRoutes } from './internal/routes.js';
+import { sessionRoutes } from './sessions/routes.js';
+import { wellKnownRoutes } from './keys/jwks-routes.js';
+import { RevocationResync } from './revocations/resync.js';
 
 export interface AuthDeps {
   /** A PGlite shared with the other services of an embedded single-process stack. */

@@ -5,11 +5,11 @@
  */
 import { parseArgs } from 'node:util';
 import type { AuthConfig } from '../config.js';
-import { revokeSession, revokeUserSessions } from '../domain/sessions.js';
-import { listSessionsOfUser } from '../repositories/operator-views.js';
-import type { SessionRow } from '../repositories/schema.js';
-import { findSession } from '../repositories/sessions.js';
-import { findUserById } from '../repositories/users.js';
+import { revokeSession, revokeUserSessions } from '../sessions/service.js';
+import { listSessionsOfUser } from '../admin/repository.js';
+import type { SessionRow } from '../db/schema.js';
+import { findSession } from '../sessions/repository.js';
+import { findUserById } from '../accounts/repository.js';
 import { CliFailure } from './clients.js';
 import { assertUuid, parseUserRef, resolveUser, withAuthContext } from './context.js';
 import { UsageError, withDatabase } from './support.js';

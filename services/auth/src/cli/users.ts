@@ -6,11 +6,11 @@
 import { parseArgs } from 'node:util';
 import { AppError } from '@keygate/errors';
 import type { AuthConfig } from '../config.js';
-import { adminUpdateUser, createAdmin, registerUser } from '../domain/users.js';
-import { listUsersMatching } from '../repositories/operator-views.js';
-import type { UserRow } from '../repositories/schema.js';
-import { findUserByEmail } from '../repositories/users.js';
-import { normalizeEmail } from '../domain/emails.js';
+import { adminUpdateUser, createAdmin, registerUser } from '../accounts/service.js';
+import { listUsersMatching } from '../admin/repository.js';
+import type { UserRow } from '../db/schema.js';
+import { findUserByEmail } from '../accounts/repository.js';
+import { normalizeEmail } from '../accounts/emails.js';
 import { CliFailure } from './clients.js';
 import { CLI_ACTOR, CLI_META, parseUserRef, resolveUser, withAuthContext, type UserRef } from './context.js';
 import { UsageError, withDatabase } from './support.js';

@@ -8,13 +8,13 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { scopeSet } from '@keygate/tokens';
 import type { AuthContext, RequestMeta } from '../context.js';
-import { publishSessionRevocations } from '../domain/revocations.js';
-import { startSessionIn, type StartedSession } from '../domain/sessions.js';
-import { recordAudit } from '../repositories/audit.js';
-import { insertAuthorizationCode, lockAuthorizationCode, markAuthorizationCodeUsed } from '../repositories/authorization-codes.js';
-import type { UserRow } from '../repositories/schema.js';
-import { revokeSessionRow } from '../repositories/sessions.js';
-import { findUserById } from '../repositories/users.js';
+import { publishSessionRevocations } from '../revocations/service.js';
+import { startSessionIn, type StartedSession } from '../sessions/service.js';
+import { recordAudit } from '../audit/service.js';
+import { insertAuthorizationCode, lockAuthorizationCode, markAuthorizationCodeUsed } from './authorization-codes.repository.js';
+import type { UserRow } from '../db/schema.js';
+import { revokeSessionRow } from '../sessions/repository.js';
+import { findUserById } from '../accounts/repository.js';
 import { scopeForRole } from './scopes.js';
 
 export const AUTHORIZATION_CODE_TTL_SECONDS = 60;
