@@ -37,7 +37,7 @@ import { sessionsCommand } from './cli/sessions.js';
 import { configCommand } from './cli/settings.js';
 import { usersCommand } from './cli/users.js';
 import { RotationPendingError, promoteDueKeys } from './keys/rotation.js';
-import { listAllKeys } from './keys/repository.js';
+import { listAllKeys } from './keys/service.js';
 
 const HELP = {
   'keys rotate': `usage: authctl keys rotate [--activate-after <seconds>] [--wait]

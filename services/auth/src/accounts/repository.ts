@@ -20,10 +20,6 @@ export async function insertUser(db: Db, user: NewUser): Promise<UserRow | undef
   return db.insertInto('auth.users').values(user).onConflict((oc) => oc.column('email').doNothing()).returningAll().executeTakeFirst();
 }
 
-export async function listUsers(db: Db, options: { limit: number; offset: number }): Promise<UserRow[]> {
-  return db.selectFrom('auth.users').selectAll().orderBy('created_at').orderBy('id').limit(options.limit).offset(options.offset).execute();
-}
-
 export async function updateUser(db: Db, id: string, changes: { role?: 'user' | 'admin'; disabled?: boolean }): Promise<UserRow | undefined> {
   return db
     .updateTable('auth.users')

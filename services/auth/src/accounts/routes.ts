@@ -1,14 +1,9 @@
-/** POST /auth/register, /auth/login; GET /auth/me; POST /auth/password. */
+/** POST /auth/register; GET /auth/me; POST /auth/password. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ACCOUNT_SCOPE, firstPartySessionScope } from '@keygate/tokens';
-import { FIRST_PARTY_CLIENT_ID } from '../context.js';
-import { issueAccessToken } from '../sessions/access-tokens.js';
-import { startSession } from '../sessions/service.js';
-import { authenticatePassword, changePassword, registerUser } from './service.js';
-import { AuthErrors } from '../errors.js';
+import { ACCOUNT_SCOPE } from '@keygate/tokens';
+import { changePassword, registerUser } from './service.js';
 import { callerOf, requestMeta, requireBearer } from '../http/authenticate.js';
-import { Credentials, ErrorBody, LoginBody, Me, NoQuery, PasswordChangeBody, PublicUser, TokenResponse } from '../schemas/auth.js';
-import { noStore, setRefreshCookie } from '../sessions/cookie.js';
+import { Credentials, ErrorBody, Me, NoQuery, PasswordChangeBody, PublicUser } from '../schemas/auth.js';
 import type { RouteOptions } from '../http/route-options.js';
 
 export const accountRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { ctx, loginLimiter, registerLimiter }) => {
@@ -23,28 +18,6 @@ export const accountRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
     const user = await registerUser(ctx, request.body.email, request.body.password, requestMeta(request));
     request.log.info({ userId: user.id }, 'user registered');
     return reply.code(201).send({ id: user.id, email: user.email, role: user.role });
-  });
-
-  app.post('/auth/login', {
-    schema: { querystring: NoQuery, body: LoginBody, response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 415: ErrorBody, 429: ErrorBody, 503: ErrorBody } },
-  }, async (request, reply) => {
-    await loginLimiter.check(request.body.email, request);
-    const meta = requestMeta(request);
-    const user = await authenticatePassword(ctx, request.body.email, request.body.password, meta);
-    if (!user) {
-      ctx.metrics.logins.inc({ outcome: 'invalid_credentials' });
-      throw AuthErrors.invalidCredentials();
-    }
-    // The login_success audit row is written with the session; the scope is stored on it so that
-    // every refresh hands out exactly this scope, never more (a role change revokes the session).
-    const scope = firstPartySessionScope(user.role);
-    const { session, refreshToken } = await startSession(ctx, user, FIRST_PARTY_CLIENT_ID, meta, { scope });
-    const access = await issueAccessToken(ctx, { sub: user.id, role: user.role, clientId: FIRST_PARTY_CLIENT_ID, sid: session.id, scope });
-    ctx.metrics.logins.inc({ outcome: 'success' });
-    request.log.info({ userId: user.id, sessionId: session.id }, 'login');
-    setRefreshCookie(reply, refreshToken, ctx.config.refreshTokenTtl);
-    noStore(reply);
-    return { access_token: access.access_token, token_type: access.token_type, expires_in: access.expires_in };
   });
 
   app.get('/auth/me', {

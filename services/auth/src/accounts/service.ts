@@ -6,11 +6,21 @@
 import type { AuthContext, RequestMeta } from '../context.js';
 import { AuthErrors } from '../errors.js';
 import { recordAudit } from '../audit/service.js';
-import type { UserRow } from '../db/schema.js';
-import { revokeUserSessionRows } from '../sessions/repository.js';
+import type { Db, UserRow } from '../db/schema.js';
+import { revokeUserSessionsIn } from '../sessions/service.js';
 import { adminExists, findUserByEmail, findUserById, insertUser, lockUser, setPasswordHash, updateUser } from './repository.js';
 import { normalizeEmail } from './emails.js';
 import { publishSessionRevocations } from '../revocations/service.js';
+
+/** A user by id, for the other features and the CLI (which never read the users table themselves). */
+export function findUser(db: Db, id: string): Promise<UserRow | undefined> {
+  return findUserById(db, id);
+}
+
+/** A user by email as typed (normalised here). */
+export function findUserByEmailAddress(db: Db, email: string): Promise<UserRow | undefined> {
+  return findUserByEmail(db, normalizeEmail(email));
+}
 
 export async function registerUser(ctx: Pick<AuthContext, 'db' | 'passwords'>, email: string, password: string, meta: RequestMeta): Promise<UserRow> {
   const normalized = normalizeEmail(email);
@@ -54,7 +64,7 @@ export async function changePassword(ctx: AuthContext, userId: string, currentSe
     // The hash changed between our check and the lock: a concurrent change won; make the caller retry.
     if (!locked || locked.password_hash !== user.password_hash) throw AuthErrors.wrongCurrentPassword();
     await setPasswordHash(trx, userId, newHash);
-    const ids = await revokeUserSessionRows(trx, userId, 'password_change', currentSessionId);
+    const ids = await revokeUserSessionsIn(trx, userId, 'password_change', currentSessionId);
     await recordAudit(trx, { event: 'password_change', userId, sessionId: currentSessionId ?? null, ip: meta.ip, userAgent: meta.userAgent, details: { revoked_sessions: ids.length } });
     return ids;
   });
@@ -71,7 +81,7 @@ export async function adminUpdateUser(ctx: AuthContext, actorId: string, userId:
     const after = (await updateUser(trx, userId, changes))!;
     const roleChanged = before.role !== after.role;
     const disabledNow = after.disabled && !before.disabled;
-    const ids = roleChanged || disabledNow ? await revokeUserSessionRows(trx, userId, disabledNow ? 'user_disabled' : 'role_change') : [];
+    const ids = roleChanged || disabledNow ? await revokeUserSessionsIn(trx, userId, disabledNow ? 'user_disabled' : 'role_change') : [];
     await recordAudit(trx, {
       event: 'admin_user_change',
       userId,

@@ -5,7 +5,7 @@ import { ADMIN_SCOPE } from '@keygate/tokens';
 import { adminUpdateUser } from '../accounts/service.js';
 import { callerOf, requestMeta, requireBearer } from '../http/authenticate.js';
 import type { UserRow } from '../db/schema.js';
-import { listUsers } from '../accounts/repository.js';
+import { usersPage } from './service.js';
 import { AdminUser, AdminUserPatch, AdminUsersQuery, ErrorBody, IdParams, NoQuery } from '../schemas/auth.js';
 import type { RouteOptions } from '../http/route-options.js';
 
@@ -22,7 +22,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
   }, async (request) => {
     const limit = Math.min(Math.max(Number(request.query.limit ?? 100), 1), 500);
     const offset = Number(request.query.offset ?? 0);
-    return (await listUsers(ctx.db, { limit, offset })).map(view);
+    return (await usersPage(ctx.db, { limit, offset })).map(view);
   });
 
   app.patch('/admin/users/:id', {

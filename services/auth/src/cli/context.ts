@@ -13,7 +13,7 @@ import { createPasswordHasher } from '../accounts/passwords.js';
 import { KeyStore } from '../keys/key-store.js';
 import { createAuthMetrics } from '../metrics.js';
 import type { Db, UserRow } from '../db/schema.js';
-import { findUserByEmail, findUserById } from '../accounts/repository.js';
+import { findUser, findUserByEmailAddress } from '../accounts/service.js';
 import { CliFailure } from './clients.js';
 import { UsageError, withDatabase } from './support.js';
 
@@ -43,7 +43,7 @@ export function parseUserRef(text: string): UserRef {
 
 /** The named user; unknown → CliFailure. */
 export async function resolveUser(db: Db, ref: UserRef): Promise<UserRow> {
-  const user = 'email' in ref ? await findUserByEmail(db, ref.email) : await findUserById(db, ref.id);
+  const user = 'email' in ref ? await findUserByEmailAddress(db, ref.email) : await findUser(db, ref.id);
   if (!user) throw new CliFailure(`no user ${ref.text}`);
   return user;
 }

@@ -12,7 +12,7 @@ import type { AuthConfig } from '../config.js';
 import { publishRevocation } from '../revocations/service.js';
 import { UnknownKeyError, promoteDueKeys, retentionSeconds, revokeSigningKey, rotateSigningKey } from '../keys/rotation.js';
 import type { AuthDatabase, SigningKeyRow } from '../db/schema.js';
-import { findKeyInState, listAllKeys } from '../keys/repository.js';
+import { findKeyInState, listAllKeys } from '../keys/service.js';
 import { CliFailure } from './clients.js';
 import { withAuthContext } from './context.js';
 import { UsageError, withDatabase } from './support.js';

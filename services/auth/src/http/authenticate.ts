@@ -13,9 +13,9 @@ import { TokenError, hasScopes, parseBearer, scopeSet, type AccessTokenClaims } 
 import type { AuthContext, RequestMeta } from '../context.js';
 import { AuthErrors } from '../errors.js';
 import type { UserRow } from '../db/schema.js';
-import { isAccessTokenRevoked } from '../oauth/authorization-codes.repository.js';
-import { findSession } from '../sessions/repository.js';
-import { findUserById } from '../accounts/repository.js';
+import { findUser } from '../accounts/service.js';
+import { accessTokenRevoked } from '../revocations/service.js';
+import { sessionById } from '../sessions/service.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -37,7 +37,7 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   return parseBearer(request.headers.authorization);
 }
 
-export async function authenticateBearer(ctx: AuthContext, token: string): Promise<Caller> {
+export async function authenticateBearer(ctx: Pick<AuthContext, 'db' | 'keys'>, token: string): Promise<Caller> {
   let payload: AccessTokenClaims;
   try {
     payload = await ctx.keys.verifyAccessToken(token);
@@ -48,14 +48,24 @@ export async function authenticateBearer(ctx: AuthContext, token: string): Promi
   // Service tokens (client_credentials: sub is a client id) are for the APIs behind the gateway,
   // never for the account routes of this service.
   if (!UUID.test(payload.sub)) throw AuthErrors.invalidToken();
-  if (await isAccessTokenRevoked(ctx.db, payload.jti)) throw AuthErrors.invalidToken();
-  if (payload.sid !== undefined) {
-    const session = await findSession(ctx.db, payload.sid);
-    if (!session || session.revoked_at !== null || session.user_id !== payload.sub) throw AuthErrors.invalidToken();
-  }
-  const user = await findUserById(ctx.db, payload.sub);
-  if (!user || user.disabled) throw AuthErrors.invalidToken();
+  const user = await liveHolder(ctx, payload);
+  if (!user) throw AuthErrors.invalidToken();
   return { token: payload, user, sessionId: payload.sid };
+}
+
+/**
+ * The user a verified user token still speaks for: not revoked by jti, its session (if any) live
+ * and the user's, the user enabled; else undefined. The one check behind Bearer routes and
+ * /oauth/introspect.
+ */
+export async function liveHolder(ctx: Pick<AuthContext, 'db'>, payload: Pick<AccessTokenClaims, 'jti' | 'sid' | 'sub'>): Promise<UserRow | undefined> {
+  if (await accessTokenRevoked(ctx.db, payload.jti)) return undefined;
+  if (payload.sid !== undefined) {
+    const session = await sessionById(ctx.db, payload.sid);
+    if (!session || session.revoked_at !== null || session.user_id !== payload.sub) return undefined;
+  }
+  const user = await findUser(ctx.db, payload.sub);
+  return user && !user.disabled ? user : undefined;
 }
 
 /** What a route needs of its caller's token. */
@@ -76,7 +86,7 @@ export function authorizeCaller(caller: Caller, requirement: BearerRequirement):
 }
 
 /** The preHandler of a Bearer route: authenticated, then authorized for `requirement`. */
-export function requireBearer(ctx: AuthContext, requirement: BearerRequirement) {
+export function requireBearer(ctx: Pick<AuthContext, 'db' | 'keys'>, requirement: BearerRequirement) {
   return async function requireBearerHook(request: FastifyRequest): Promise<void> {
     if (request.headers.authorization === undefined) throw AuthErrors.missingToken();
     const token = bearerToken(request);

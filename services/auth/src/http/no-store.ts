@@ -4,8 +4,12 @@
  * whole app, so error answers (schema 400s, 401s, 429s, 404s for unknown paths) get it too, not
  * only the handlers that remember to set it.
  */
-import type { onSendHookHandler } from 'fastify';
-import { noStore } from '../sessions/cookie.js';
+import type { FastifyReply, onSendHookHandler } from 'fastify';
+
+/** Token responses are never cached (RFC 6749 §5.1). */
+export function noStore(reply: FastifyReply): void {
+  void reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+}
 
 const ACCOUNT_PATH = /^\/(?:auth|admin)(?:[/?]|$)/;
 

@@ -1,10 +1,9 @@
 /**
- * GET /.well-known/jwks.json (public keys only; Cache-Control public max-age; strong ETag; 304 on
- * If-None-Match) and the RFC 8414 / OIDC discovery documents.
+ * GET /.well-known/jwks.json: public keys only; Cache-Control public max-age (JWKS_MAX_AGE); strong
+ * ETag; 304 on If-None-Match.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { oauthMetadata } from '../oauth/metadata.js';
-import { Metadata, Jwks } from '../schemas/well-known.js';
+import { Jwks } from '../schemas/well-known.js';
 import type { RouteOptions } from '../http/route-options.js';
 
 /** RFC 9110 §13.1.2: If-None-Match uses weak comparison; `*` matches any current representation. */
@@ -17,7 +16,7 @@ export function ifNoneMatchHits(header: string | undefined, etag: string): boole
   });
 }
 
-export const wellKnownRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { ctx }) => {
+export const jwksRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { ctx }) => {
   const cacheControl = `public, max-age=${ctx.config.jwksMaxAge}`;
 
   app.get('/.well-known/jwks.json', {
@@ -30,10 +29,4 @@ export const wellKnownRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
     return reply.type('application/json; charset=utf-8').serializer((payload: unknown) => payload as string).send(body);
   });
 
-  const metadata = JSON.stringify(oauthMetadata(ctx.config));
-  for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
-    app.get(path, { schema: { response: { 200: Metadata } } }, async (_request, reply) => {
-      return reply.header('cache-control', cacheControl).type('application/json; charset=utf-8').serializer((payload: unknown) => payload as string).send(metadata);
-    });
-  }
 };

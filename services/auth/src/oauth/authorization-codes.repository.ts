@@ -50,16 +50,3 @@ export async function purgeAuthorizationCodes(db: Db, graceSeconds: number): Pro
   await db.deleteFrom('auth.authorization_codes').where('expires_at', '<', dbNowPlus(-graceSeconds)).execute();
   await db.deleteFrom('auth.revoked_access_tokens').where('expires_at', '<', dbNow()).execute();
 }
-
-export async function insertRevokedAccessToken(db: Db, jti: string, expiresAtMs: number): Promise<void> {
-  await db
-    .insertInto('auth.revoked_access_tokens')
-    .values({ jti, expires_at: new Date(expiresAtMs) })
-    .onConflict((oc) => oc.column('jti').doNothing())
-    .execute();
-}
-
-export async function isAccessTokenRevoked(db: Db, jti: string): Promise<boolean> {
-  const row = await db.selectFrom('auth.revoked_access_tokens').select('jti').where('jti', '=', jti).executeTakeFirst();
-  return row !== undefined;
-}

@@ -10,8 +10,7 @@ import { FIRST_PARTY_SCOPES, KNOWN_SCOPES } from '@keygate/tokens';
 import type { AuthContext } from '../context.js';
 import { deleteClient, findClient, insertClient, listClients, revokeClientSessionRows, setClientSecretHash } from './clients.repository.js';
 import type { Db, OAuthClientRow } from '../db/schema.js';
-import { insertRevokedClient } from '../revocations/repository.js';
-import { accessTokenWindowSeconds, publishRevocation, publishSessionRevocations } from '../revocations/service.js';
+import { accessTokenWindowSeconds, publishRevocation, publishSessionRevocations, recordClientRevocation } from '../revocations/service.js';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password'] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
@@ -120,7 +119,7 @@ export async function removeClient(ctx: Pick<AuthContext, 'db' | 'bus' | 'config
   const revoked = await ctx.db.transaction().execute(async (trx) => {
     if (!(await deleteClient(trx, id))) return undefined;
     const sessions = await revokeClientSessionRows(trx, id, 'client_deleted');
-    return { sessions, untilMs: await insertRevokedClient(trx, id, windowSeconds) };
+    return { sessions, untilMs: await recordClientRevocation(trx, id, windowSeconds) };
   });
   if (revoked === undefined) return false;
   await Promise.all([publishSessionRevocations(ctx, revoked.sessions), publishRevocation(ctx, 'client', id, revoked.untilMs)]);

@@ -4,6 +4,7 @@
  */
 import { KNOWN_SCOPES } from '@keygate/tokens';
 import type { AuthConfig } from '../config.js';
+import { GRANTS, grantEnabled } from './grants/index.js';
 
 export interface OAuthEndpoints {
   token: boolean;
@@ -38,12 +39,10 @@ export function oauthMetadata(config: Pick<AuthConfig, 'issuer' | 'signingAlg' |
   }
   if (endpoints.token) {
     metadata.token_endpoint = `${issuer}/oauth/token`;
-    metadata.grant_types_supported = [
-      ...(endpoints.authorization ? ['authorization_code'] : []),
-      ...(config.passwordGrantEnabled ? ['password'] : []),
-      'refresh_token',
-      'client_credentials',
-    ];
+    // Read from the grant table, so a grant added there is published here (and one switched off
+    // by configuration, or without its endpoint, is not).
+    metadata.grant_types_supported = [...GRANTS.keys()]
+      .filter((grant) => grantEnabled(grant, config) && (grant !== 'authorization_code' || endpoints.authorization));
     // `none`: public clients (client_id only) for the authorization code, refresh and password grants.
     metadata.token_endpoint_auth_methods_supported = [...CLIENT_AUTH_METHODS, 'none'];
   }

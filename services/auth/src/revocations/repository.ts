@@ -59,3 +59,16 @@ export async function recentRevocations(db: Kysely<AuthDatabase>, windows: Revoc
     ...keys.map((row) => ({ type: 'key' as const, id: row.kid, untilMs: new Date(row.revoked_at!).getTime() + keyWindowSeconds * 1000 })),
   ];
 }
+
+export async function insertRevokedAccessToken(db: Db, jti: string, expiresAtMs: number): Promise<void> {
+  await db
+    .insertInto('auth.revoked_access_tokens')
+    .values({ jti, expires_at: new Date(expiresAtMs) })
+    .onConflict((oc) => oc.column('jti').doNothing())
+    .execute();
+}
+
+export async function isAccessTokenRevoked(db: Db, jti: string): Promise<boolean> {
+  const row = await db.selectFrom('auth.revoked_access_tokens').select('jti').where('jti', '=', jti).executeTakeFirst();
+  return row !== undefined;
+}

@@ -9,7 +9,8 @@
 import { CLOCK_SKEW_SECONDS } from '@keygate/tokens';
 import type { AuthContext } from '../context.js';
 import { retentionSeconds } from '../keys/rotation.js';
-import { recentRevocations, type RevocationRecord } from './repository.js';
+import type { Db } from '../db/schema.js';
+import { insertRevokedAccessToken, insertRevokedClient, isAccessTokenRevoked, recentRevocations, type RevocationRecord } from './repository.js';
 
 export const REVOCATIONS_CHANNEL = 'revocations';
 export const REVOKED_SET = 'revoked';
@@ -70,4 +71,20 @@ export async function publishRevocation(ctx: PublishContext, type: RevocationKin
 
 export async function publishSessionRevocations(ctx: PublishContext, sessionIds: readonly string[]): Promise<void> {
   await Promise.all(sessionIds.map((id) => publishRevocation(ctx, 'session', id)));
+}
+
+/** Whether an access token was revoked by jti (RFC 7009 at /oauth/revoke). */
+export function accessTokenRevoked(db: Db, jti: string): Promise<boolean> {
+  return isAccessTokenRevoked(db, jti);
+}
+
+/** Revokes one access token by jti until `untilMs` (its expiry plus skew) and tells the gateways. */
+export async function revokeAccessToken(ctx: PublishContext & Pick<AuthContext, 'db'>, jti: string, untilMs: number): Promise<void> {
+  await insertRevokedAccessToken(ctx.db, jti, untilMs);
+  await publishRevocation(ctx, 'token', jti, untilMs);
+}
+
+/** Records a deleted client's revocation in the caller's transaction; returns until when it holds (epoch ms). */
+export function recordClientRevocation(db: Db, clientId: string, windowSeconds: number): Promise<number> {
+  return insertRevokedClient(db, clientId, windowSeconds);
 }

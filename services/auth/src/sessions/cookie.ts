@@ -15,8 +15,3 @@ export function setRefreshCookie(reply: FastifyReply, token: string, maxAgeSecon
 export function clearRefreshCookie(reply: FastifyReply): void {
   void reply.clearCookie(REFRESH_COOKIE, BASE);
 }
-
-/** Token responses are never cached (RFC 6749 §5.1). */
-export function noStore(reply: FastifyReply): void {
-  void reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-}

@@ -1,25 +1,47 @@
-/** POST /auth/refresh, /auth/logout, /auth/logout-all; GET /auth/sessions; DELETE /auth/sessions/{id}. */
+/** POST /auth/login, /auth/refresh, /auth/logout, /auth/logout-all; GET /auth/sessions; DELETE /auth/sessions/{id}. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { ACCOUNT_SCOPE } from '@keygate/tokens';
+import { ACCOUNT_SCOPE, firstPartySessionScope } from '@keygate/tokens';
 import { FIRST_PARTY_CLIENT_ID } from '../context.js';
 import { issueAccessToken } from './access-tokens.js';
-import { revokeSession, revokeUserSessions, rotateRefreshToken, sessionOfRefreshToken } from './service.js';
+import { authenticatePassword } from '../accounts/service.js';
+import { endAllSessions, endSession, liveSessionsOf, rotateRefreshToken, sessionById, sessionOfRefreshToken, startSession } from './service.js';
 import { AuthErrors } from '../errors.js';
 import { authenticateBearer, authorizeCaller, bearerToken, callerOf, requestMeta, requireBearer } from '../http/authenticate.js';
 import { requireTrustedOrigin } from './origin-check.js';
-import { recordAudit } from '../audit/service.js';
-import { findSession, listLiveSessions } from './repository.js';
 import type { SessionRow, UserRow } from '../db/schema.js';
-import { ErrorBody, IdParams, NoQuery, SessionView, TokenResponse } from '../schemas/auth.js';
-import { REFRESH_COOKIE, clearRefreshCookie, noStore, setRefreshCookie } from './cookie.js';
+import { ErrorBody, IdParams, LoginBody, NoQuery, SessionView, TokenResponse } from '../schemas/auth.js';
+import { noStore } from '../http/no-store.js';
+import { REFRESH_COOKIE, clearRefreshCookie, setRefreshCookie } from './cookie.js';
 import type { RouteOptions } from '../http/route-options.js';
 
 const Empty = { type: 'null' } as const;
 
-export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { ctx }) => {
+export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { ctx, loginLimiter }) => {
   const bearer = requireBearer(ctx, { scope: ACCOUNT_SCOPE });
   const trustedOrigin = requireTrustedOrigin(ctx.config);
+
+  app.post('/auth/login', {
+    schema: { querystring: NoQuery, body: LoginBody, response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 415: ErrorBody, 429: ErrorBody, 503: ErrorBody } },
+  }, async (request, reply) => {
+    await loginLimiter.check(request.body.email, request);
+    const meta = requestMeta(request);
+    const user = await authenticatePassword(ctx, request.body.email, request.body.password, meta);
+    if (!user) {
+      ctx.metrics.logins.inc({ outcome: 'invalid_credentials' });
+      throw AuthErrors.invalidCredentials();
+    }
+    // The login_success audit row is written with the session; the scope is stored on it so that
+    // every refresh hands out exactly this scope, never more (a role change revokes the session).
+    const scope = firstPartySessionScope(user.role);
+    const { session, refreshToken } = await startSession(ctx, user, FIRST_PARTY_CLIENT_ID, meta, { scope });
+    const access = await issueAccessToken(ctx, { sub: user.id, role: user.role, clientId: FIRST_PARTY_CLIENT_ID, sid: session.id, scope });
+    ctx.metrics.logins.inc({ outcome: 'success' });
+    request.log.info({ userId: user.id, sessionId: session.id }, 'login');
+    setRefreshCookie(reply, refreshToken, ctx.config.refreshTokenTtl);
+    noStore(reply);
+    return { access_token: access.access_token, token_type: access.token_type, expires_in: access.expires_in };
+  });
 
   app.post('/auth/refresh', {
     schema: { querystring: NoQuery, response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody } },
@@ -71,10 +93,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
       sessionId = caller.sessionId;
       userId = caller.user.id;
     }
-    if (sessionId !== undefined && (await revokeSession(ctx, sessionId, 'logout'))) {
-      await recordAudit(ctx.db, { event: 'logout', userId, sessionId, ip: meta.ip, userAgent: meta.userAgent });
-      request.log.info({ sessionId }, 'logout');
-    }
+    if (sessionId !== undefined && (await endSession(ctx, { sessionId, userId }, 'logout', meta))) request.log.info({ sessionId }, 'logout');
     clearRefreshCookie(reply);
     return reply.code(204).send();
   });
@@ -84,9 +103,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
     preHandler: bearer,
   }, async (request, reply) => {
     const caller = callerOf(request);
-    const meta = requestMeta(request);
-    const ids = await revokeUserSessions(ctx, caller.user.id, 'logout_all');
-    await recordAudit(ctx.db, { event: 'logout_all', userId: caller.user.id, sessionId: caller.sessionId, ip: meta.ip, userAgent: meta.userAgent, details: { revoked_sessions: ids.length } });
+    const ids = await endAllSessions(ctx, caller.user.id, caller.sessionId, requestMeta(request));
     request.log.info({ userId: caller.user.id, count: ids.length }, 'logout-all');
     clearRefreshCookie(reply);
     return reply.code(204).send();
@@ -97,7 +114,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
     preHandler: bearer,
   }, async (request) => {
     const caller = callerOf(request);
-    const rows = await listLiveSessions(ctx.db, caller.user.id);
+    const rows = await liveSessionsOf(ctx.db, caller.user.id);
     return rows.map((row) => ({
       id: row.id,
       created_at: row.created_at.toISOString(),
@@ -113,13 +130,10 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
     preHandler: bearer,
   }, async (request, reply) => {
     const caller = callerOf(request);
-    const session = await findSession(ctx.db, request.params.id);
+    const session = await sessionById(ctx.db, request.params.id);
     // Another user's session is indistinguishable from a missing one.
     if (!session || session.user_id !== caller.user.id || session.revoked_at !== null) throw AuthErrors.sessionNotFound();
-    if (await revokeSession(ctx, session.id, 'session_delete')) {
-      const meta = requestMeta(request);
-      await recordAudit(ctx.db, { event: 'session_revoked', userId: caller.user.id, sessionId: session.id, ip: meta.ip, userAgent: meta.userAgent });
-    }
+    await endSession(ctx, { sessionId: session.id, userId: caller.user.id }, 'session_revoked', requestMeta(request));
     return reply.code(204).send();
   });
 };

@@ -12,10 +12,10 @@
 import { deriveKey, openSecret, sealSecret } from '@keygate/tokens';
 import type { AuthContext, RequestMeta } from '../context.js';
 import { recordAudit } from '../audit/service.js';
-import { clearSealedSuccessor, findRefreshToken, insertRefreshToken, spendRefreshToken } from './refresh-tokens.repository.js';
-import type { Db, SessionRow, UserRow } from '../db/schema.js';
-import { findSession, insertSessionWithToken, lockSession, revokeSessionRow, revokeUserSessionRows, touchSession } from './repository.js';
-import { findUserById } from '../accounts/repository.js';
+import { clearSealedSuccessor, findRefreshToken, insertRefreshToken, purgeSealedSuccessors, spendRefreshToken } from './refresh-tokens.repository.js';
+import type { Db, RefreshTokenRow, SessionRow, UserRow } from '../db/schema.js';
+import { findSession, insertSessionWithToken, listLiveSessions, lockSession, revokeSessionRow, revokeUserSessionRows, touchSession } from './repository.js';
+import { findUser } from '../accounts/service.js';
 import { generateRefreshToken, hashRefreshToken, looksLikeRefreshToken } from './refresh-token-values.js';
 import { publishSessionRevocations } from '../revocations/service.js';
 
@@ -134,7 +134,7 @@ export async function rotateRefreshToken<T>(ctx: AuthContext, presented: string,
     if (session.revoked_at !== null) return { ok: false, reason: 'session_revoked', ...failure };
     const now = session.db_now.getTime();
     if (session.absolute_expires_at.getTime() <= now || session.idle_expires_at.getTime() <= now) return { ok: false, reason: 'session_expired', ...failure };
-    const user = await findUserById(trx, session.user_id);
+    const user = await findUser(trx, session.user_id);
     if (!user || user.disabled) return { ok: false, reason: 'user_disabled', ...failure };
     // Re-read under the lock: another rotation of this session may have just spent it.
     const token = (await findRefreshToken(trx, presentedHash))!;
@@ -216,4 +216,50 @@ export async function revokeUserSessions(ctx: AuthContext, userId: string, reaso
   const ids = await revokeUserSessionRows(ctx.db, userId, reason, exceptSessionId);
   await publishSessionRevocations(ctx, ids);
   return ids;
+}
+
+/** Revokes a user's live sessions inside the caller's transaction; the caller publishes the ids after commit. */
+export function revokeUserSessionsIn(db: Db, userId: string, reason: RevocationReason, exceptSessionId?: string): Promise<string[]> {
+  return revokeUserSessionRows(db, userId, reason, exceptSessionId);
+}
+
+/** Revokes one session inside the caller's transaction; the caller publishes after commit. */
+export function revokeSessionIn(db: Db, sessionId: string, reason: RevocationReason): Promise<boolean> {
+  return revokeSessionRow(db, sessionId, reason);
+}
+
+/** A session by id, whatever its state. */
+export function sessionById(db: Db, id: string): Promise<SessionRow | undefined> {
+  return findSession(db, id);
+}
+
+/** The live sessions of a user (GET /auth/sessions). */
+export function liveSessionsOf(db: Db, userId: string): Promise<SessionRow[]> {
+  return listLiveSessions(db, userId);
+}
+
+/** An unspent refresh token's row and its session (introspection decides what is still live). */
+export async function unspentRefreshToken(db: Db, presented: string): Promise<{ token: RefreshTokenRow; session: SessionRow | undefined } | undefined> {
+  const token = await findRefreshToken(db, hashRefreshToken(presented));
+  if (!token || token.spent_at !== null) return undefined;
+  return { token, session: await findSession(db, token.session_id) };
+}
+
+/** Ends one session of the caller (logout, DELETE /auth/sessions/{id}) with its audit row; false when it was not live. */
+export async function endSession(ctx: AuthContext, ended: { sessionId: string; userId: string | undefined }, event: 'logout' | 'session_revoked', meta: RequestMeta): Promise<boolean> {
+  if (!(await revokeSession(ctx, ended.sessionId, event === 'logout' ? 'logout' : 'session_delete'))) return false;
+  await recordAudit(ctx.db, { event, userId: ended.userId, sessionId: ended.sessionId, ip: meta.ip, userAgent: meta.userAgent });
+  return true;
+}
+
+/** Ends every session of a user (logout-all) with its audit row; returns the revoked ids. */
+export async function endAllSessions(ctx: AuthContext, userId: string, currentSessionId: string | undefined, meta: RequestMeta): Promise<string[]> {
+  const ids = await revokeUserSessions(ctx, userId, 'logout_all');
+  await recordAudit(ctx.db, { event: 'logout_all', userId, sessionId: currentSessionId, ip: meta.ip, userAgent: meta.userAgent, details: { revoked_sessions: ids.length } });
+  return ids;
+}
+
+/** Wipes sealed grace-window successors whose window is over (the purge plugin's task). */
+export function purgeExpiredSuccessors(db: Db, graceSeconds: number): Promise<number> {
+  return purgeSealedSuccessors(db, graceSeconds);
 }

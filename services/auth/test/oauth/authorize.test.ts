@@ -176,9 +176,11 @@ test('authorization code + PKCE with openid-client, through the HTML login form'
     };
     await refused(await submitLogin(auth, { request: page.request, cookie: '' }, email, PASSWORD), 'no cookie (a cross-site post)');
     await refused(await submitLogin(auth, { request: page.request, cookie: other.cookie }, email, PASSWORD), "another browser's cookie");
-    const [payload, signature] = page.request.split('.') as [string, string];
+    const [header, payload, signature] = page.request.split('.') as [string, string, string];
     const altered = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), redirectUri: 'https://evil.example/cb' })).toString('base64url');
-    await refused(await submitLogin(auth, { request: `${altered}.${signature}`, cookie: page.cookie }, email, PASSWORD), 'an altered request');
+    await refused(await submitLogin(auth, { request: `${header}.${altered}.${signature}`, cookie: page.cookie }, email, PASSWORD), 'an altered request');
+    const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'keygate-authorize-form+jwt' })).toString('base64url')}.${payload}.`;
+    await refused(await submitLogin(auth, { request: unsigned, cookie: page.cookie }, email, PASSWORD), 'an unsigned (alg none) request');
     const foreign = await fetch(`${auth.base}/oauth/authorize`, { method: 'POST', redirect: 'manual', headers: { ...FORM, cookie: page.cookie, origin: 'https://evil.example' }, body: form({ email, password: PASSWORD, request: page.request }) });
     t.equal(foreign.status, 403, 'a foreign Origin');
     t.equal((await submitLogin(auth, page, email, PASSWORD)).status, 303, 'the genuine form still works');
