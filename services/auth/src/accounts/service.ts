@@ -10,7 +10,7 @@ import type { Db, UserRow } from '../db/schema.js';
 import { revokeUserSessionsIn } from '../sessions/service.js';
 import { adminExists, findUserByEmail, findUserById, insertUser, lockUser, setPasswordHash, updateUser } from './repository.js';
 import { normalizeEmail } from './emails.js';
-import { publishSessionRevocations } from '../revocations/service.js';
+import { publishSessionRevocations, type PublishContext } from '../revocations/service.js';
 
 /** A user by id, for the other features and the CLI (which never read the users table themselves). */
 export function findUser(db: Db, id: string): Promise<UserRow | undefined> {
@@ -52,7 +52,7 @@ export async function authenticatePassword(ctx: Pick<AuthContext, 'db' | 'passwo
 }
 
 /** Changes the password and revokes every other session of the user. */
-export async function changePassword(ctx: AuthContext, userId: string, currentSessionId: string | undefined, currentPassword: string, newPassword: string, meta: RequestMeta): Promise<void> {
+export async function changePassword(ctx: Pick<AuthContext, 'db' | 'passwords'> & PublishContext, userId: string, currentSessionId: string | undefined, currentPassword: string, newPassword: string, meta: RequestMeta): Promise<void> {
   const user = await findUserById(ctx.db, userId);
   if (!user || !(await ctx.passwords.verify(user.password_hash, currentPassword))) throw AuthErrors.wrongCurrentPassword();
   // currentPassword matches the stored hash, so the new one equals the current password exactly
@@ -72,7 +72,7 @@ export async function changePassword(ctx: AuthContext, userId: string, currentSe
 }
 
 /** Admin change of role and/or disabled; either change revokes all of the user's sessions. */
-export async function adminUpdateUser(ctx: AuthContext, actorId: string, userId: string, changes: { role?: 'user' | 'admin'; disabled?: boolean }, meta: RequestMeta): Promise<UserRow> {
+export async function adminUpdateUser(ctx: Pick<AuthContext, 'db'> & PublishContext, actorId: string, userId: string, changes: { role?: 'user' | 'admin'; disabled?: boolean }, meta: RequestMeta): Promise<UserRow> {
   // An admin demoting or disabling themselves could leave nobody able to undo it.
   if (actorId === userId && (changes.role === 'user' || changes.disabled === true)) throw AuthErrors.selfLockout();
   const { user, revoked } = await ctx.db.transaction().execute(async (trx) => {

@@ -8,7 +8,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { scopeSet } from '@keygate/tokens';
 import type { AuthContext, RequestMeta } from '../context.js';
-import { publishSessionRevocations } from '../revocations/service.js';
+import { publishSessionRevocations, type PublishContext } from '../revocations/service.js';
 import { revokeSessionIn, startSessionIn, type StartedSession } from '../sessions/service.js';
 import { recordAudit } from '../audit/service.js';
 import { insertAuthorizationCode, lockAuthorizationCode, markAuthorizationCodeUsed, purgeAuthorizationCodes } from './authorization-codes.repository.js';
@@ -67,7 +67,7 @@ export type ExchangeResult =
  * legitimate client's code; guessing a verifier is infeasible).
  */
 export async function exchangeAuthorizationCode(
-  ctx: AuthContext,
+  ctx: Pick<AuthContext, 'db' | 'config'> & PublishContext,
   input: { code: string; clientId: string; redirectUri: string; codeVerifier: string },
   meta: RequestMeta,
 ): Promise<ExchangeResult> {

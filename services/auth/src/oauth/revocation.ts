@@ -8,10 +8,10 @@ import { recordAudit } from '../audit/service.js';
 import type { AuthContext, RequestMeta } from '../context.js';
 import { revokeAccessToken } from '../revocations/service.js';
 import { looksLikeRefreshToken } from '../sessions/refresh-token-values.js';
-import { revokeSession, sessionOfRefreshToken } from '../sessions/service.js';
+import { revokeSession, sessionOfRefreshToken, type RevokeContext } from '../sessions/service.js';
 import { verifiedAccessToken } from './introspection.js';
 
-export async function revokeClientToken(ctx: AuthContext, clientId: string, token: string, meta: RequestMeta): Promise<void> {
+export async function revokeClientToken(ctx: RevokeContext & Pick<AuthContext, 'keys'>, clientId: string, token: string, meta: RequestMeta): Promise<void> {
   if (looksLikeRefreshToken(token)) {
     const session = await sessionOfRefreshToken(ctx, token);
     if (session && session.client_id === clientId && (await revokeSession(ctx, session.id, 'oauth_revoke'))) {

@@ -18,7 +18,8 @@ export const REVOKED_SET = 'revoked';
 export type Revocation = RevocationRecord;
 export type RevocationKind = Revocation['type'];
 
-type PublishContext = Pick<AuthContext, 'bus' | 'config' | 'log' | 'metrics' | 'revocationResync'>;
+/** What announcing a revocation needs: the bus, the windows, somewhere to report a failed publish. */
+export type PublishContext = Pick<AuthContext, 'bus' | 'config' | 'log' | 'metrics' | 'revocationResync'>;
 
 /** The channel message; `at` (publish time) lets every gateway measure propagation lag, older gateways ignore it. */
 export function revocationMessage(revocation: Revocation, at = Date.now()): string {

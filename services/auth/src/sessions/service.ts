@@ -17,7 +17,7 @@ import type { Db, RefreshTokenRow, SessionRow, UserRow } from '../db/schema.js';
 import { findSession, insertSessionWithToken, listLiveSessions, lockSession, revokeSessionRow, revokeUserSessionRows, touchSession } from './repository.js';
 import { findUser } from '../accounts/service.js';
 import { generateRefreshToken, hashRefreshToken, looksLikeRefreshToken } from './refresh-token-values.js';
-import { publishSessionRevocations } from '../revocations/service.js';
+import { publishSessionRevocations, type PublishContext } from '../revocations/service.js';
 
 const SUCCESSOR_PURPOSE = 'refresh-successor';
 // HKDF once per configuration, not once per rotation (it was ~0.15 ms of every refresh).
@@ -204,15 +204,18 @@ export type RevocationReason =
   | 'authorization_code_replay'
   | 'client_deleted';
 
+/** What revoking sessions needs: the database and what announcing them needs. */
+export type RevokeContext = PublishContext & Pick<AuthContext, 'db'>;
+
 /** Revokes one session and tells the gateways; false when it was not live. */
-export async function revokeSession(ctx: AuthContext, sessionId: string, reason: RevocationReason): Promise<boolean> {
+export async function revokeSession(ctx: RevokeContext, sessionId: string, reason: RevocationReason): Promise<boolean> {
   const revoked = await revokeSessionRow(ctx.db, sessionId, reason);
   if (revoked) await publishSessionRevocations(ctx, [sessionId]);
   return revoked;
 }
 
 /** Revokes every live session of a user (but `exceptSessionId`) and tells the gateways. */
-export async function revokeUserSessions(ctx: AuthContext, userId: string, reason: RevocationReason, exceptSessionId?: string): Promise<string[]> {
+export async function revokeUserSessions(ctx: RevokeContext, userId: string, reason: RevocationReason, exceptSessionId?: string): Promise<string[]> {
   const ids = await revokeUserSessionRows(ctx.db, userId, reason, exceptSessionId);
   await publishSessionRevocations(ctx, ids);
   return ids;
@@ -246,14 +249,14 @@ export async function unspentRefreshToken(db: Db, presented: string): Promise<{ 
 }
 
 /** Ends one session of the caller (logout, DELETE /auth/sessions/{id}) with its audit row; false when it was not live. */
-export async function endSession(ctx: AuthContext, ended: { sessionId: string; userId: string | undefined }, event: 'logout' | 'session_revoked', meta: RequestMeta): Promise<boolean> {
+export async function endSession(ctx: RevokeContext, ended: { sessionId: string; userId: string | undefined }, event: 'logout' | 'session_revoked', meta: RequestMeta): Promise<boolean> {
   if (!(await revokeSession(ctx, ended.sessionId, event === 'logout' ? 'logout' : 'session_delete'))) return false;
   await recordAudit(ctx.db, { event, userId: ended.userId, sessionId: ended.sessionId, ip: meta.ip, userAgent: meta.userAgent });
   return true;
 }
 
 /** Ends every session of a user (logout-all) with its audit row; returns the revoked ids. */
-export async function endAllSessions(ctx: AuthContext, userId: string, currentSessionId: string | undefined, meta: RequestMeta): Promise<string[]> {
+export async function endAllSessions(ctx: RevokeContext, userId: string, currentSessionId: string | undefined, meta: RequestMeta): Promise<string[]> {
   const ids = await revokeUserSessions(ctx, userId, 'logout_all');
   await recordAudit(ctx.db, { event: 'logout_all', userId, sessionId: currentSessionId, ip: meta.ip, userAgent: meta.userAgent, details: { revoked_sessions: ids.length } });
   return ids;
