@@ -28,6 +28,7 @@ import { purgeSpentCodes } from './oauth/authorization-codes.js';
 import { metadataRoutes } from './oauth/metadata-routes.js';
 import { oauthPlugin } from './oauth/plugin.js';
 import { revocationResync } from './revocations/resync-plugin.js';
+import { purgeExpiredRevocations } from './revocations/service.js';
 import { createAuthLimiters } from './sessions/login-limiter.js';
 import { sessionRoutes } from './sessions/routes.js';
 import { purgeExpiredSuccessors } from './sessions/service.js';
@@ -94,6 +95,7 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
     await app.register(revocationResync, { ctx });
     await app.register(periodicTask, { name: 'purging sealed refresh successors', everyMs: PURGE_MS, task: () => purgeExpiredSuccessors(db, config.refreshGrace) });
     await app.register(periodicTask, { name: 'purging authorization codes', everyMs: PURGE_MS, task: () => purgeSpentCodes(db) });
+    await app.register(periodicTask, { name: 'purging expired token revocations', everyMs: PURGE_MS, task: () => purgeExpiredRevocations(db) });
     await app.register(keyStore, { keys });
 
     // Made now so the first login for an unknown email costs one verification, like every other.

@@ -48,5 +48,4 @@ export async function markAuthorizationCodeUsed(db: Db, codeHash: Buffer, sessio
 /** Deletes codes expired for longer than `graceSeconds` (kept a while so a late replay still revokes). */
 export async function purgeAuthorizationCodes(db: Db, graceSeconds: number): Promise<void> {
   await db.deleteFrom('auth.authorization_codes').where('expires_at', '<', dbNowPlus(-graceSeconds)).execute();
-  await db.deleteFrom('auth.revoked_access_tokens').where('expires_at', '<', dbNow()).execute();
 }

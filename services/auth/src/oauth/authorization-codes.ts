@@ -24,7 +24,7 @@ export const AUTHORIZATION_CODE_TTL_SECONDS = 60;
  */
 const CODE_KEEP_SECONDS = 86_400;
 
-/** Deletes codes past their keep time, and access-token revocations past their token's expiry (the purge plugin's task). */
+/** Deletes codes past their keep time (the purge plugin's task). */
 export function purgeSpentCodes(db: Db): Promise<void> {
   return purgeAuthorizationCodes(db, CODE_KEEP_SECONDS);
 }

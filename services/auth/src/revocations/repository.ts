@@ -1,7 +1,7 @@
 /** The revocations PostgreSQL holds: written with the change they announce, read to re-announce them. */
 import { sql, type Kysely } from 'kysely';
 import type { AuthDatabase, Db } from '../db/schema.js';
-import { dbNowPlus } from '../db/sql-time.js';
+import { dbNow, dbNowPlus } from '../db/sql-time.js';
 
 /** One revocation as the gateways are told of it (docs/decisions.md, "Revocation kinds"). */
 export interface RevocationRecord {
@@ -71,4 +71,9 @@ export async function insertRevokedAccessToken(db: Db, jti: string, expiresAtMs:
 export async function isAccessTokenRevoked(db: Db, jti: string): Promise<boolean> {
   const row = await db.selectFrom('auth.revoked_access_tokens').select('jti').where('jti', '=', jti).executeTakeFirst();
   return row !== undefined;
+}
+
+/** Deletes access-token revocations whose token has expired (nothing left to refuse). */
+export async function purgeExpiredTokenRevocations(db: Db): Promise<void> {
+  await db.deleteFrom('auth.revoked_access_tokens').where('expires_at', '<', dbNow()).execute();
 }

@@ -10,7 +10,7 @@ import { CLOCK_SKEW_SECONDS } from '@keygate/tokens';
 import type { AuthContext } from '../context.js';
 import { retentionSeconds } from '../keys/rotation.js';
 import type { Db } from '../db/schema.js';
-import { insertRevokedAccessToken, insertRevokedClient, isAccessTokenRevoked, recentRevocations, type RevocationRecord } from './repository.js';
+import { insertRevokedAccessToken, insertRevokedClient, isAccessTokenRevoked, purgeExpiredTokenRevocations, recentRevocations, type RevocationRecord } from './repository.js';
 
 export const REVOCATIONS_CHANNEL = 'revocations';
 export const REVOKED_SET = 'revoked';
@@ -88,4 +88,9 @@ export async function revokeAccessToken(ctx: PublishContext & Pick<AuthContext, 
 /** Records a deleted client's revocation in the caller's transaction; returns until when it holds (epoch ms). */
 export function recordClientRevocation(db: Db, clientId: string, windowSeconds: number): Promise<number> {
   return insertRevokedClient(db, clientId, windowSeconds);
+}
+
+/** Forgets access-token revocations past their token's expiry (the purge plugin's task). */
+export function purgeExpiredRevocations(db: Db): Promise<void> {
+  return purgeExpiredTokenRevocations(db);
 }
