@@ -519,7 +519,7 @@ async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret:
       serverCpuUsPerOp: Number.isFinite(cpu) && result.requests > 0 ? round(cpu / result.requests, 1) : null,
     };
   };
-  const passwordsModule = script('services', 'auth', 'dist', 'domain', 'passwords.js');
+  const passwordsModule = script('services', 'auth', 'dist', 'accounts', 'passwords.js');
   // The least any contract-keeping login must do (baselines/minimal-login.ts): the ceiling for the
   // login target on this machine. It needs a real PostgreSQL and Redis.
   let minimalLogin: ServerProcess | undefined;

@@ -34,7 +34,7 @@ interface PasswordHasher {
   verify(passwordHash: string, password: string): Promise<boolean>;
 }
 const serviceModule = <T>(file: string) => import(pathToFileURL(join(authDist, file)).href) as Promise<T>;
-const { createPasswordHasher } = await serviceModule<{ createPasswordHasher(options: { concurrency: number }): PasswordHasher }>('domain/passwords.js');
+const { createPasswordHasher } = await serviceModule<{ createPasswordHasher(options: { concurrency: number }): PasswordHasher }>('accounts/passwords.js');
 const { defaultHashConcurrency } = await serviceModule<{ defaultHashConcurrency(): number }>('config.js');
 const passwords = createPasswordHasher({ concurrency: defaultHashConcurrency() });
 const users = JSON.parse(readFileSync(usersFile, 'utf8')) as { email: string; password: string }[];

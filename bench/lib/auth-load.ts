@@ -40,7 +40,7 @@ export interface LoadResult {
   parameters?: { source: 'imported' | 'copied'; options: Options };
 }
 
-/** The numbers of services/auth/src/domain/passwords.ts, used only if that module cannot be imported. */
+/** The numbers of services/auth/src/accounts/passwords.ts, used only if that module cannot be imported. */
 const COPIED_ARGON2_OPTIONS: Options = { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
 
 /**

@@ -12,22 +12,26 @@ import { createDatabase, runMigrations } from '@keygate/db';
 import { createServiceApp } from '@keygate/service-kit';
 import type { AuthConfig } from './config.js';
 import type { AuthContext } from './context.js';
-import { createPasswordHasher } from './domain/passwords.js';
-import { bootstrapAdmin } from './domain/users.js';
+import { createPasswordHasher } from './accounts/passwords.js';
+import { accountRoutes } from './accounts/routes.js';
+import { bootstrapAdmin } from './accounts/service.js';
+import { adminRoutes } from './admin/routes.js';
+import type { AuthDatabase } from './db/schema.js';
+import { noStoreOnAccountPaths } from './http/no-store.js';
+import { periodicTask } from './http/periodic-task.js';
+import { internalRoutes } from './internal/routes.js';
+import { jwksRoutes } from './keys/jwks-routes.js';
 import { KeyStore } from './keys/key-store.js';
+import { keyStore } from './keys/key-store-plugin.js';
 import { createAuthMetrics, registerPasswordHashGauges } from './metrics.js';
+import { purgeSpentCodes } from './oauth/authorization-codes.js';
+import { metadataRoutes } from './oauth/metadata-routes.js';
 import { oauthPlugin } from './oauth/plugin.js';
-import { createAuthLimiters } from './plugins/login-rate-limit.js';
-import { noStoreOnAccountPaths } from './plugins/no-store.js';
-import { purgeAuthorizationCodes } from './repositories/authorization-codes.js';
-import { purgeSealedSuccessors } from './repositories/refresh-tokens.js';
-import type { AuthDatabase } from './repositories/schema.js';
-import { accountRoutes } from './routes/account.js';
-import { adminRoutes } from './routes/admin.js';
-import { internalRoutes } from './routes/internal.js';
-import { sessionRoutes } from './routes/sessions.js';
-import { wellKnownRoutes } from './routes/well-known.js';
-import { RevocationResync } from './domain/revocation-resync.js';
+import { revocationResync } from './revocations/resync-plugin.js';
+import { purgeExpiredRevocations } from './revocations/service.js';
+import { createAuthLimiters } from './sessions/login-limiter.js';
+import { sessionRoutes } from './sessions/routes.js';
+import { purgeExpiredSuccessors } from './sessions/service.js';
 
 export interface AuthDeps {
   /** A PGlite shared with the other services of an embedded single-process stack. */
@@ -43,14 +47,8 @@ declare module 'fastify' {
   }
 }
 
-/** How often sealed grace-window successors are wiped once their window is over. */
-const SEALED_PURGE_MS = 60_000;
-/**
- * Used or expired authorization codes are kept this long after expiry, so a replay within that
- * time still finds the code and revokes the session it created (an access token lives at most
- * ACCESS_TOKEN_TTL; the refresh token far longer, hence a day).
- */
-const CODE_KEEP_SECONDS = 86_400;
+/** How often spent rows (sealed refresh successors, old authorization codes) are purged. */
+const PURGE_MS = 60_000;
 
 export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<FastifyInstance> {
   // Errors from the pool and the bus arrive before the app (and its logger) exists, or between requests.
@@ -88,22 +86,18 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
     registerPasswordHashGauges(app.metrics.registry, passwords);
     const ctx: AuthContext = { config, db, bus, keys, log: app.log, metrics, passwords };
     app.decorate('authContext', ctx);
-    const revocationResync = new RevocationResync(ctx);
-    ctx.revocationResync = revocationResync;
-    const purge = setInterval(() => {
-      purgeSealedSuccessors(db, config.refreshGrace).catch((err: unknown) => ctx.log.error({ err }, 'purging sealed refresh successors failed'));
-      purgeAuthorizationCodes(db, CODE_KEEP_SECONDS).catch((err: unknown) => ctx.log.error({ err }, 'purging authorization codes failed'));
-    }, SEALED_PURGE_MS);
-    purge.unref();
+    // Added before the resources' plugins: onClose hooks run last-added first, so the database
+    // and the bus close after everything that uses them.
     app.addHook('onClose', async () => {
-      keys.stop();
-      clearInterval(purge);
-      await revocationResync.stop();
       await releaseBus();
       await database.close();
     });
+    await app.register(revocationResync, { ctx });
+    await app.register(periodicTask, { name: 'purging sealed refresh successors', everyMs: PURGE_MS, task: () => purgeExpiredSuccessors(db, config.refreshGrace) });
+    await app.register(periodicTask, { name: 'purging authorization codes', everyMs: PURGE_MS, task: () => purgeSpentCodes(db) });
+    await app.register(periodicTask, { name: 'purging expired token revocations', everyMs: PURGE_MS, task: () => purgeExpiredRevocations(db) });
+    await app.register(keyStore, { keys });
 
-    await keys.start();
     // Made now so the first login for an unknown email costs one verification, like every other.
     await passwords.dummyHash();
     if (config.adminEmail !== undefined && config.adminPassword !== undefined) await bootstrapAdmin(ctx, config.adminEmail, config.adminPassword);
@@ -116,7 +110,8 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
     app.addHook('onSend', noStoreOnAccountPaths);
     const limiters = createAuthLimiters(config, bus, metrics);
     const options = { ctx, loginLimiter: limiters.login, registerLimiter: limiters.register };
-    await app.register(wellKnownRoutes, options);
+    await app.register(jwksRoutes, options);
+    await app.register(metadataRoutes, options);
     await app.register(accountRoutes, options);
     await app.register(sessionRoutes, options);
     await app.register(adminRoutes, options);

@@ -28,16 +28,16 @@ import { ConfigError } from '@keygate/config';
 import { KNOWN_SCOPES } from '@keygate/tokens';
 import { UsageError, withDatabase } from './cli/support.js';
 import { loadConfig, type AuthConfig } from './config.js';
-import { createPasswordHasher } from './domain/passwords.js';
-import { createAdmin } from './domain/users.js';
-import { ClientRegistrationError } from './domain/clients.js';
+import { createPasswordHasher } from './accounts/passwords.js';
+import { createAdmin } from './accounts/service.js';
+import { ClientRegistrationError } from './oauth/clients.js';
 import { CliFailure, clientsCommand } from './cli/clients.js';
 import { keysCommand } from './cli/keys.js';
 import { sessionsCommand } from './cli/sessions.js';
 import { configCommand } from './cli/settings.js';
 import { usersCommand } from './cli/users.js';
 import { RotationPendingError, promoteDueKeys } from './keys/rotation.js';
-import { listAllKeys } from './repositories/signing-keys.js';
+import { listAllKeys } from './keys/service.js';
 
 const HELP = {
   'keys rotate': `usage: authctl keys rotate [--activate-after <seconds>] [--wait]

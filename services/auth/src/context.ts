@@ -7,9 +7,9 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Bus } from '@keygate/bus';
 import type { AuthConfig } from './config.js';
 import type { KeyStore } from './keys/key-store.js';
-import type { PasswordHasher } from './domain/passwords.js';
+import type { PasswordHasher } from './accounts/passwords.js';
 import type { AuthMetrics } from './metrics.js';
-import type { AuthDatabase } from './repositories/schema.js';
+import type { AuthDatabase } from './db/schema.js';
 
 export interface AuthContext {
   config: AuthConfig;

@@ -1,6 +1,6 @@
 /** The auth service's own Prometheus metrics, registered on the app's registry (never the global one). */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { PasswordHasher } from './domain/passwords.js';
+import type { PasswordHasher } from './accounts/passwords.js';
 
 export interface AuthMetrics {
   logins: Counter<'outcome'>;

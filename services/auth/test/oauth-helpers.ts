@@ -5,7 +5,7 @@
  */
 import type { Test } from 'tap';
 import * as client from 'openid-client';
-import { createClient, type ClientSpec } from '../src/domain/clients.js';
+import { createClient, type ClientSpec } from '../src/oauth/clients.js';
 import { PASSWORD, startAuth, type TestAuth } from './helpers.js';
 
 export function startIssuer(t: Test, overrides: Record<string, string> = {}): Promise<TestAuth> {

@@ -9,7 +9,7 @@ import { Registry } from 'prom-client';
 import { createBus } from '@keygate/bus';
 import { UsageError, withDatabase } from './support.js';
 import type { AuthConfig } from '../config.js';
-import { createClient, listClients, removeClient, rotateClientSecret, validateClientSpec } from '../domain/clients.js';
+import { createClient, listClients, removeClient, rotateClientSecret, validateClientSpec } from '../oauth/clients.js';
 import { createAuthMetrics } from '../metrics.js';
 
 /** Warnings and errors of the domain code (a failed revocation publish) go to stderr, one line each. */

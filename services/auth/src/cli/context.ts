@@ -8,12 +8,12 @@ import { Registry } from 'prom-client';
 import { createBus } from '@keygate/bus';
 import type { AuthConfig } from '../config.js';
 import type { AuthContext, RequestMeta } from '../context.js';
-import { normalizeEmail } from '../domain/emails.js';
-import { createPasswordHasher } from '../domain/passwords.js';
+import { normalizeEmail } from '../accounts/emails.js';
+import { createPasswordHasher } from '../accounts/passwords.js';
 import { KeyStore } from '../keys/key-store.js';
 import { createAuthMetrics } from '../metrics.js';
-import type { Db, UserRow } from '../repositories/schema.js';
-import { findUserByEmail, findUserById } from '../repositories/users.js';
+import type { Db, UserRow } from '../db/schema.js';
+import { findUser, findUserByEmailAddress } from '../accounts/service.js';
 import { CliFailure } from './clients.js';
 import { UsageError, withDatabase } from './support.js';
 
@@ -43,7 +43,7 @@ export function parseUserRef(text: string): UserRef {
 
 /** The named user; unknown → CliFailure. */
 export async function resolveUser(db: Db, ref: UserRef): Promise<UserRow> {
-  const user = 'email' in ref ? await findUserByEmail(db, ref.email) : await findUserById(db, ref.id);
+  const user = 'email' in ref ? await findUserByEmailAddress(db, ref.email) : await findUser(db, ref.id);
   if (!user) throw new CliFailure(`no user ${ref.text}`);
   return user;
 }

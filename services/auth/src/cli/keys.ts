@@ -9,10 +9,10 @@
 import { parseArgs } from 'node:util';
 import type { Kysely } from 'kysely';
 import type { AuthConfig } from '../config.js';
-import { publishRevocation } from '../domain/revocations.js';
+import { publishRevocation } from '../revocations/service.js';
 import { UnknownKeyError, promoteDueKeys, retentionSeconds, revokeSigningKey, rotateSigningKey } from '../keys/rotation.js';
-import type { AuthDatabase, SigningKeyRow } from '../repositories/schema.js';
-import { findKeyInState, listAllKeys } from '../repositories/signing-keys.js';
+import type { AuthDatabase, SigningKeyRow } from '../db/schema.js';
+import { findKeyInState, listAllKeys } from '../keys/service.js';
 import { CliFailure } from './clients.js';
 import { withAuthContext } from './context.js';
 import { UsageError, withDatabase } from './support.js';

@@ -5,11 +5,10 @@
  */
 import { parseArgs } from 'node:util';
 import type { AuthConfig } from '../config.js';
-import { revokeSession, revokeUserSessions } from '../domain/sessions.js';
-import { listSessionsOfUser } from '../repositories/operator-views.js';
-import type { SessionRow } from '../repositories/schema.js';
-import { findSession } from '../repositories/sessions.js';
-import { findUserById } from '../repositories/users.js';
+import { revokeSession, revokeUserSessions, sessionById } from '../sessions/service.js';
+import { sessionsOfUser } from '../admin/service.js';
+import type { SessionRow } from '../db/schema.js';
+import { findUser } from '../accounts/service.js';
 import { CliFailure } from './clients.js';
 import { assertUuid, parseUserRef, resolveUser, withAuthContext } from './context.js';
 import { UsageError, withDatabase } from './support.js';
@@ -32,7 +31,7 @@ async function list(config: AuthConfig, args: string[]): Promise<void> {
   const ref = parseUserRef(value);
   const { sessions, now } = await withDatabase(config, async (db) => {
     const user = await resolveUser(db, ref);
-    return { sessions: await listSessionsOfUser(db, user.id), now: Date.now() };
+    return { sessions: await sessionsOfUser(db, user.id), now: Date.now() };
   });
   const rows = sessions.map((s) => ({
     id: s.id,
@@ -54,10 +53,10 @@ async function list(config: AuthConfig, args: string[]): Promise<void> {
 async function revoke(config: AuthConfig, args: string[]): Promise<void> {
   const id = assertUuid(onePositional(args, {}, 'session_id').value, 'session_id');
   const message = await withAuthContext(config, { revokes: true }, async (ctx) => {
-    const session = await findSession(ctx.db, id);
+    const session = await sessionById(ctx.db, id);
     if (!session) throw new CliFailure(`no session ${id}`);
     if (await revokeSession(ctx, id, 'session_delete')) {
-      const user = await findUserById(ctx.db, session.user_id);
+      const user = await findUser(ctx.db, session.user_id);
       return `session ${id} of ${user?.email ?? session.user_id} is revoked`;
     }
     return `session ${id} was already revoked: nothing changed`;

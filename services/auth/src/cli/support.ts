@@ -2,7 +2,7 @@
 import type { Kysely } from 'kysely';
 import { createDatabase, runMigrations } from '@keygate/db';
 import type { AuthConfig } from '../config.js';
-import type { AuthDatabase } from '../repositories/schema.js';
+import type { AuthDatabase } from '../db/schema.js';
 
 /** A mistake in the command line: printed with the command's usage, exit code 1. */
 export class UsageError extends Error {

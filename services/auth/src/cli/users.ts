@@ -6,11 +6,10 @@
 import { parseArgs } from 'node:util';
 import { AppError } from '@keygate/errors';
 import type { AuthConfig } from '../config.js';
-import { adminUpdateUser, createAdmin, registerUser } from '../domain/users.js';
-import { listUsersMatching } from '../repositories/operator-views.js';
-import type { UserRow } from '../repositories/schema.js';
-import { findUserByEmail } from '../repositories/users.js';
-import { normalizeEmail } from '../domain/emails.js';
+import { adminUpdateUser, createAdmin, findUserByEmailAddress, registerUser } from '../accounts/service.js';
+import { usersMatching } from '../admin/service.js';
+import type { UserRow } from '../db/schema.js';
+import { normalizeEmail } from '../accounts/emails.js';
 import { CliFailure } from './clients.js';
 import { CLI_ACTOR, CLI_META, parseUserRef, resolveUser, withAuthContext, type UserRef } from './context.js';
 import { UsageError, withDatabase } from './support.js';
@@ -43,7 +42,7 @@ async function create(config: AuthConfig, args: string[]): Promise<void> {
   const user = await withAuthContext(config, { revokes: false }, async (ctx) => {
     if (role === 'admin') {
       if ((await createAdmin(ctx, email, password, { promoteExisting: false })) !== 'created') throw taken;
-      return (await findUserByEmail(ctx.db, normalizeEmail(email)))!;
+      return (await findUserByEmailAddress(ctx.db, email))!;
     }
     try {
       return await registerUser(ctx, email, password, CLI_META);
@@ -64,7 +63,7 @@ async function list(config: AuthConfig, args: string[]): Promise<void> {
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
   const filter = { ...(values.role !== undefined ? { role: parseRole(values.role) } : {}), ...(values.disabled ? { disabled: true } : {}) };
-  const users = (await withDatabase(config, (db) => listUsersMatching(db, filter))).map(view);
+  const users = (await withDatabase(config, (db) => usersMatching(db, filter))).map(view);
   if (values.json) {
     console.log(JSON.stringify(users));
     return;

@@ -30,9 +30,9 @@ import {
   type VerificationKey,
 } from '@keygate/tokens';
 import type { Bus } from '@keygate/bus';
-import { isKeyRevocationMessage, REVOCATIONS_CHANNEL } from '../domain/revocations.js';
-import { listPublishedKeys } from '../repositories/signing-keys.js';
-import type { AuthDatabase } from '../repositories/schema.js';
+import { isKeyRevocationMessage, REVOCATIONS_CHANNEL } from '../revocations/service.js';
+import { listPublishedKeys } from './repository.js';
+import type { AuthDatabase } from '../db/schema.js';
 import { ensureCurrentKey, promoteDueKeys, type KeyPolicy } from './rotation.js';
 
 /** An unknown kid triggers at most one re-read per this many milliseconds. */

@@ -14,8 +14,8 @@
  */
 import type { Kysely } from 'kysely';
 import { CLOCK_SKEW_SECONDS, encryptPrivateKey, generateSigningKey, type GeneratedSigningKey } from '@keygate/tokens';
-import { recordAudit } from '../repositories/audit.js';
-import type { AuthDatabase, Db, SigningKeyRow } from '../repositories/schema.js';
+import { recordAudit } from '../audit/service.js';
+import type { AuthDatabase, Db, SigningKeyRow } from '../db/schema.js';
 import {
   activateNextKey,
   findKey,
@@ -25,7 +25,7 @@ import {
   markKeyRevoked,
   promotionDue,
   retireExpiredKeys,
-} from '../repositories/signing-keys.js';
+} from './repository.js';
 
 export interface KeyPolicy {
   keyEncryptionKey: Buffer;

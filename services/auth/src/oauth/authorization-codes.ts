@@ -8,16 +8,26 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { scopeSet } from '@keygate/tokens';
 import type { AuthContext, RequestMeta } from '../context.js';
-import { publishSessionRevocations } from '../domain/revocations.js';
-import { startSessionIn, type StartedSession } from '../domain/sessions.js';
-import { recordAudit } from '../repositories/audit.js';
-import { insertAuthorizationCode, lockAuthorizationCode, markAuthorizationCodeUsed } from '../repositories/authorization-codes.js';
-import type { UserRow } from '../repositories/schema.js';
-import { revokeSessionRow } from '../repositories/sessions.js';
-import { findUserById } from '../repositories/users.js';
+import { publishSessionRevocations, type PublishContext } from '../revocations/service.js';
+import { revokeSessionIn, startSessionIn, type StartedSession } from '../sessions/service.js';
+import { recordAudit } from '../audit/service.js';
+import { insertAuthorizationCode, lockAuthorizationCode, markAuthorizationCodeUsed, purgeAuthorizationCodes } from './authorization-codes.repository.js';
+import type { Db, UserRow } from '../db/schema.js';
+import { findUser } from '../accounts/service.js';
 import { scopeForRole } from './scopes.js';
 
 export const AUTHORIZATION_CODE_TTL_SECONDS = 60;
+/**
+ * Used or expired authorization codes are kept this long after expiry, so a replay within that
+ * time still finds the code and revokes the session it created (an access token lives at most
+ * ACCESS_TOKEN_TTL; the refresh token far longer, hence a day).
+ */
+const CODE_KEEP_SECONDS = 86_400;
+
+/** Deletes codes past their keep time (the purge plugin's task). */
+export function purgeSpentCodes(db: Db): Promise<void> {
+  return purgeAuthorizationCodes(db, CODE_KEEP_SECONDS);
+}
 /** RFC 7636 §4.1: 43 to 128 unreserved characters. */
 export const CODE_VERIFIER_PATTERN = /^[A-Za-z0-9._~-]{43,128}$/;
 /** BASE64URL(SHA-256(verifier)): always 43 characters. */
@@ -57,7 +67,7 @@ export type ExchangeResult =
  * legitimate client's code; guessing a verifier is infeasible).
  */
 export async function exchangeAuthorizationCode(
-  ctx: AuthContext,
+  ctx: Pick<AuthContext, 'db' | 'config'> & PublishContext,
   input: { code: string; clientId: string; redirectUri: string; codeVerifier: string },
   meta: RequestMeta,
 ): Promise<ExchangeResult> {
@@ -68,7 +78,7 @@ export async function exchangeAuthorizationCode(
     if (row.used_at !== null) {
       // Only the client the code was issued to can trigger the revocation (a leaked code in a
       // stranger's hands still does, which is the point: someone else holds it).
-      const revoked = row.session_id !== null && (await revokeSessionRow(trx, row.session_id, 'authorization_code_replay'));
+      const revoked = row.session_id !== null && (await revokeSessionIn(trx, row.session_id, 'authorization_code_replay'));
       await recordAudit(trx, { event: 'authorization_code_replay', userId: row.user_id, sessionId: row.session_id, ip: meta.ip, userAgent: meta.userAgent, details: { client_id: row.client_id } });
       return { ok: false, reason: 'replayed', ...(revoked && row.session_id !== null ? { revokedSessionId: row.session_id } : {}) };
     }
@@ -78,7 +88,7 @@ export async function exchangeAuthorizationCode(
     const computed = Buffer.from(s256(input.codeVerifier));
     const expected = Buffer.from(row.code_challenge);
     if (computed.length !== expected.length || !timingSafeEqual(computed, expected)) return { ok: false, reason: 'pkce_mismatch' };
-    const user = await findUserById(trx, row.user_id);
+    const user = await findUser(trx, row.user_id);
     if (!user || user.disabled) return { ok: false, reason: 'user_disabled' };
     // The user is known only now: `admin` goes to admins alone (their role as of this exchange).
     const scope = scopeForRole([...scopeSet(row.scope)], user.role);

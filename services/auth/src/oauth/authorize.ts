@@ -9,23 +9,23 @@
  * fields cannot be altered. POST checks both, then the password (same equal-time check and rate
  * limits as /auth/login), issues a 60 s single-use code and redirects with `code`, `state`, `iss`.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AppError } from '@keygate/errors';
-import { deriveKey } from '@keygate/tokens';
 import type { AuthContext } from '../context.js';
-import { findClient } from '../domain/clients.js';
-import { authenticatePassword } from '../domain/users.js';
-import { requestMeta } from '../plugins/authenticate.js';
-import { requireTrustedOrigin } from '../plugins/origin-check.js';
-import type { OAuthClientRow } from '../repositories/schema.js';
+import { findClient } from './clients.js';
+import { authenticatePassword } from '../accounts/service.js';
+import { requestMeta } from '../http/authenticate.js';
+import { requireTrustedOrigin } from '../sessions/origin-check.js';
+import type { OAuthClientRow } from '../db/schema.js';
 import { ErrorBody } from '../schemas/auth.js';
 import { AuthorizeForm, AuthorizeQuery, Empty, Html } from '../schemas/oauth.js';
-import type { RouteOptions } from '../routes/types.js';
+import type { RouteOptions } from '../http/route-options.js';
 import { CODE_CHALLENGE_PATTERN, issueAuthorizationCode } from './authorization-codes.js';
 import { parseScope, registeredScope } from './scopes.js';
 import { STYLE_HASH, errorPage, loginPage } from './login-page.js';
+import { signInForm, type PendingAuthorization } from './sign-in-form.js';
 
 /** An HTML page (sent as text/html, never serialised) or, for a malformed request, the JSON error body. */
 const HtmlOrError = { anyOf: [ErrorBody, Html] } as const;
@@ -36,42 +36,8 @@ const FORM_COOKIE_PATH = '/oauth/authorize';
 const FORM_TTL_SECONDS = 600;
 const NONCE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
-/** The authorization request, as signed into the form. */
-interface PendingAuthorization {
-  clientId: string;
-  redirectUri: string;
-  state: string | undefined;
-  codeChallenge: string;
-  scope: string | null;
-  exp: number;
-}
-
 function issuerOf(ctx: AuthContext): string {
   return ctx.config.issuer.replace(/\/$/, '');
-}
-
-function formKey(ctx: AuthContext): Buffer {
-  return deriveKey(ctx.config.keyEncryptionKey, 'authorize-form');
-}
-
-function mac(key: Buffer, nonce: string, payload: string): Buffer {
-  return createHmac('sha256', key).update(`${nonce}.${payload}`).digest();
-}
-
-function signPending(ctx: AuthContext, nonce: string, pending: PendingAuthorization): string {
-  const payload = Buffer.from(JSON.stringify(pending), 'utf8').toString('base64url');
-  return `${payload}.${mac(formKey(ctx), nonce, payload).toString('base64url')}`;
-}
-
-function openPending(ctx: AuthContext, nonce: string | undefined, signed: string): PendingAuthorization | undefined {
-  if (nonce === undefined || !NONCE_PATTERN.test(nonce)) return undefined;
-  const [payload, signature, extra] = signed.split('.');
-  if (payload === undefined || signature === undefined || extra !== undefined) return undefined;
-  const expected = mac(formKey(ctx), nonce, payload);
-  const presented = Buffer.from(signature, 'base64url');
-  if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) return undefined;
-  const pending = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as PendingAuthorization;
-  return pending.exp * 1000 > Date.now() ? pending : undefined;
 }
 
 function htmlHeaders(reply: FastifyReply, redirectUri?: string): FastifyReply {
@@ -105,6 +71,8 @@ async function trustedTarget(ctx: AuthContext, clientId: string | undefined, red
 
 export const authorizeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { ctx, loginLimiter }) => {
   const trustedOrigin = requireTrustedOrigin(ctx.config);
+  // The form key is derived once here, not per request.
+  const form = signInForm(ctx.config.keyEncryptionKey, FORM_TTL_SECONDS);
 
   app.get('/oauth/authorize', {
     schema: { querystring: AuthorizeQuery, response: { 200: Html, 303: Empty, 400: HtmlOrError } },
@@ -128,9 +96,9 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
     }
     const existing = request.cookies[FORM_COOKIE];
     const nonce = existing !== undefined && NONCE_PATTERN.test(existing) ? existing : randomBytes(32).toString('base64url');
-    const pending: PendingAuthorization = { clientId: client.id, redirectUri, state: query.state, codeChallenge: query.code_challenge, scope, exp: Math.floor(Date.now() / 1000) + FORM_TTL_SECONDS };
+    const pending: PendingAuthorization = { clientId: client.id, redirectUri, state: query.state, codeChallenge: query.code_challenge, scope };
     void reply.setCookie(FORM_COOKIE, nonce, { httpOnly: true, secure: true, sameSite: 'strict', path: FORM_COOKIE_PATH, maxAge: FORM_TTL_SECONDS });
-    return htmlHeaders(reply, redirectUri).send(loginPage({ clientName: client.name, request: signPending(ctx, nonce, pending), scope }));
+    return htmlHeaders(reply, redirectUri).send(loginPage({ clientName: client.name, request: await form.sign(nonce, pending), scope }));
   });
 
   app.post('/oauth/authorize', {
@@ -138,7 +106,8 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
     onRequest: trustedOrigin,
   }, async (request: FastifyRequest<{ Body: { email: string; password: string; request: string } }>, reply) => {
     const { email, password } = request.body;
-    const pending = openPending(ctx, request.cookies[FORM_COOKIE], request.body.request);
+    const nonce = request.cookies[FORM_COOKIE];
+    const pending = nonce !== undefined && NONCE_PATTERN.test(nonce) ? await form.open(nonce, request.body.request) : undefined;
     if (!pending) return htmlHeaders(reply).code(400).send(errorPage('This sign-in form has expired or did not come from this site.'));
     const target = await trustedTarget(ctx, pending.clientId, pending.redirectUri);
     if (typeof target === 'string') return htmlHeaders(reply).code(400).send(errorPage(target));

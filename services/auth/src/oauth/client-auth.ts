@@ -6,8 +6,8 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { AuthContext } from '../context.js';
-import { clientSecretMatches, findClient } from '../domain/clients.js';
-import type { OAuthClientRow } from '../repositories/schema.js';
+import { clientSecretMatches, findClient } from './clients.js';
+import type { OAuthClientRow } from '../db/schema.js';
 import { OAuthErrors } from './errors.js';
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';

@@ -5,7 +5,7 @@
  */
 import formbody from '@fastify/formbody';
 import type { FastifyPluginAsync } from 'fastify';
-import type { RouteOptions } from '../routes/types.js';
+import type { RouteOptions } from '../http/route-options.js';
 import { authorizeRoutes } from './authorize.js';
 import { tokenRoutes } from './token-routes.js';
 

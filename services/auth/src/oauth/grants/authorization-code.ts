@@ -1,5 +1,5 @@
 /** grant_type=authorization_code (RFC 6749 §4.1.3) with the PKCE verifier (RFC 7636 §4.5). */
-import { requestMeta } from '../../plugins/authenticate.js';
+import { requestMeta } from '../../http/authenticate.js';
 import { CODE_VERIFIER_PATTERN, exchangeAuthorizationCode } from '../authorization-codes.js';
 import { OAuthErrors } from '../errors.js';
 import { userTokenResponse } from './issue.js';

@@ -4,7 +4,7 @@
  * revoked by jti through /oauth/revoke), no refresh token; scope = what the client is registered
  * with, or the part of it asked for (never `admin`: a service is no admin user).
  */
-import { issueAccessToken } from '../../domain/access-tokens.js';
+import { issueAccessToken } from '../../sessions/access-tokens.js';
 import { OAuthErrors } from '../errors.js';
 import { grantScope, parseScope } from '../scopes.js';
 import type { GrantHandler } from './types.js';

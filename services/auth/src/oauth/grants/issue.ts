@@ -1,7 +1,7 @@
 /** The token response of every user grant: an access token for the session, and its refresh token. */
-import { issueAccessToken, type IssuedAccessToken } from '../../domain/access-tokens.js';
+import { issueAccessToken, type IssuedAccessToken } from '../../sessions/access-tokens.js';
 import type { AuthContext } from '../../context.js';
-import type { OAuthClientRow, SessionRow, UserRow } from '../../repositories/schema.js';
+import type { OAuthClientRow, SessionRow, UserRow } from '../../db/schema.js';
 import type { TokenResponseBody } from './types.js';
 
 /** The access token a user grant hands out for `session`, with the granted scope. */

@@ -5,9 +5,9 @@
  * equal-time check and the same rate limits as POST /auth/login. Scope: the client's registration,
  * `admin` only for admins.
  */
-import { startSession } from '../../domain/sessions.js';
-import { authenticatePassword } from '../../domain/users.js';
-import { requestMeta } from '../../plugins/authenticate.js';
+import { startSession } from '../../sessions/service.js';
+import { authenticatePassword } from '../../accounts/service.js';
+import { requestMeta } from '../../http/authenticate.js';
 import { OAuthErrors } from '../errors.js';
 import { parseScope, registeredScope, scopeForRole } from '../scopes.js';
 import { userTokenResponse } from './issue.js';

@@ -6,8 +6,8 @@
  * beyond it is invalid_scope: a refresh never widens.
  */
 import { scopeSet } from '@keygate/tokens';
-import { rotateRefreshToken, sessionOfRefreshToken } from '../../domain/sessions.js';
-import { requestMeta } from '../../plugins/authenticate.js';
+import { rotateRefreshToken, sessionOfRefreshToken } from '../../sessions/service.js';
+import { requestMeta } from '../../http/authenticate.js';
 import { OAuthErrors } from '../errors.js';
 import { parseScope } from '../scopes.js';
 import { userAccessToken, userTokenBody } from './issue.js';

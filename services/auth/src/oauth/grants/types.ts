@@ -1,8 +1,8 @@
 /** What every grant handler receives and returns (RFC 6749 §5.1). */
 import type { FastifyRequest } from 'fastify';
 import type { AuthContext } from '../../context.js';
-import type { LoginLimiter } from '../../plugins/login-rate-limit.js';
-import type { OAuthClientRow } from '../../repositories/schema.js';
+import type { LoginLimiter } from '../../sessions/login-limiter.js';
+import type { OAuthClientRow } from '../../db/schema.js';
 import type { TokenParams } from '../../schemas/oauth.js';
 import { OAuthErrors } from '../errors.js';
 

@@ -1,0 +1,38 @@
+/** The audit_events table: one prepared insert. Only audit/service.ts calls it. */
+import { prepared } from '../db/prepared.js';
+import type { Db } from '../db/schema.js';
+
+export type AuditEvent =
+  | 'user_registered'
+  | 'login_success'
+  | 'login_failure'
+  | 'refresh'
+  | 'refresh_reuse_detected'
+  | 'logout'
+  | 'logout_all'
+  | 'session_revoked'
+  | 'password_change'
+  | 'admin_user_change'
+  | 'admin_bootstrap'
+  | 'key_created'
+  | 'key_rotation'
+  | 'key_activated'
+  | 'key_revoked'
+  | 'authorization_code_replay'
+  | 'oauth_token_revoked';
+
+export interface AuditEntry {
+  event: AuditEvent;
+  userId?: string | null;
+  sessionId?: string | null;
+  ip?: string | null;
+  userAgent?: string | null;
+  details?: Record<string, unknown>;
+}
+
+// Every refresh and login writes one: prepared once (see prepared.ts).
+const INSERT = prepared('insert into "auth"."audit_events" ("event", "user_id", "session_id", "ip", "user_agent", "details") values ($1, $2, $3, $4, $5, $6)');
+
+export async function insertAuditEvent(db: Db, entry: AuditEntry): Promise<void> {
+  await INSERT.run(db, [entry.event, entry.userId ?? null, entry.sessionId ?? null, entry.ip ?? null, entry.userAgent ?? null, JSON.stringify(entry.details ?? {})]);
+}

@@ -1,0 +1,66 @@
+/**
+ * GET /internal/revocations: every revocation that can still matter, read from PostgreSQL (the
+ * source of truth), for a gateway that cannot catch up from Redis — one that starts, or is
+ * running, while Redis is down. Only gateways may call it: each request must carry a gateway
+ * proof under GATEWAY_SECRET (the same check orders and notifications apply, with its replay
+ * guard). The gateway never routes /internal, so clients cannot reach it through the front door.
+ *
+ * Gateways call it at start and about once a second while Redis is unreachable, so the answer
+ * comes from a short cache shared by all callers: at most one query per CACHE_MS per instance,
+ * whatever the number of gateways. A revocation is thus seen at most CACHE_MS late here.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { GATEWAY_CALLER_ROLE, gatewayTrust, untrustedRequest } from '@keygate/gateway-trust';
+import { revocationsStillEnforced } from '../revocations/service.js';
+import { ErrorBody } from '../schemas/auth.js';
+import { RevocationsResponse } from '../schemas/internal.js';
+import type { RouteOptions } from '../http/route-options.js';
+
+export const INTERNAL_REVOCATIONS_PATH = '/internal/revocations';
+const CACHE_MS = 500;
+
+interface Entry {
+  member: string;
+  until: number;
+}
+
+export const internalRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { ctx }) => {
+  // Registered inside this (encapsulated) plugin: the proof check covers /internal/* only.
+  await app.register(gatewayTrust, { secret: ctx.config.gatewaySecret });
+  // A proof the gateway made for a client's request (had a route table forwarded /internal) names
+  // that client's role; only the gateway's own calls name `gateway`.
+  app.addHook('preHandler', async (request) => {
+    if (request.user.role !== GATEWAY_CALLER_ROLE) {
+      request.log.warn({ role: request.user.role }, 'internal route called on behalf of a client');
+      throw untrustedRequest();
+    }
+  });
+
+  let cached: { at: number; entries: Promise<Entry[]> } | undefined;
+  const load = async (): Promise<Entry[]> => {
+    // The same list, with the same windows, the re-announcer publishes.
+    const rows = await revocationsStillEnforced(ctx);
+    return rows.map((row) => ({ member: `${row.type}:${row.id}`, until: row.untilMs }));
+  };
+  /** Single flight: concurrent callers share one query; a failed one is not kept. */
+  const current = (): Promise<Entry[]> => {
+    const now = Date.now();
+    if (cached === undefined || now - cached.at >= CACHE_MS) {
+      const entries = load();
+      const entry = { at: now, entries };
+      cached = entry;
+      entries.catch(() => {
+        if (cached === entry) cached = undefined;
+      });
+    }
+    return cached.entries;
+  };
+
+  app.get(INTERNAL_REVOCATIONS_PATH, {
+    schema: { hide: true, response: { 200: RevocationsResponse, 401: ErrorBody, 503: ErrorBody } },
+  }, async (_request, reply) => {
+    const now = Date.now();
+    const revocations = (await current()).filter((entry) => entry.until > now);
+    return reply.header('cache-control', 'no-store').send({ revocations });
+  });
+};

@@ -1,0 +1,17 @@
+/**
+ * The refresh cookie exactly as the contract says: `refresh_token`, HttpOnly; Secure;
+ * SameSite=Strict; Path=/auth; Max-Age = REFRESH_TOKEN_TTL. Cleared with the same attributes.
+ */
+import type {} from '@fastify/cookie';
+import type { FastifyReply } from 'fastify';
+
+export const REFRESH_COOKIE = 'refresh_token';
+const BASE = { httpOnly: true, secure: true, sameSite: 'strict', path: '/auth' } as const;
+
+export function setRefreshCookie(reply: FastifyReply, token: string, maxAgeSeconds: number): void {
+  void reply.setCookie(REFRESH_COOKIE, token, { ...BASE, maxAge: maxAgeSeconds });
+}
+
+export function clearRefreshCookie(reply: FastifyReply): void {
+  void reply.clearCookie(REFRESH_COOKIE, BASE);
+}

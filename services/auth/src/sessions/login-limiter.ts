@@ -1,0 +1,93 @@
+/**
+ * The auth service's rate limits (per minute), applied by the handlers themselves with the value
+ * they are about to authenticate, never with a field a hook guesses from the body: an attacker
+ * controls which fields a body carries, so a limiter reading `email ?? username` while the OAuth
+ * password grant verified `username` could be steered to a fresh counter by a decoy `email`.
+ *
+ * - Login: RATE_LIMIT_LOGIN_PER_ACCOUNT per normalised identifier (the email a login, the
+ *   `username` a password grant, the caller's own email a password change verifies; stored as
+ *   its SHA-256 so no email sits in Redis) and RATE_LIMIT_LOGIN_PER_IP per client address. One
+ *   counter pair for /auth/login, the /oauth/authorize sign-in form, grant_type=password and
+ *   POST /auth/password's current password.
+ * - Registration: RATE_LIMIT_REGISTER_PER_IP per client address.
+ *
+ * Every attempt counts, before its hash runs (a count taken after a failed verify would let a
+ * burst of parallel guesses through before the first one failed). Client addresses count by
+ * `ipRateLimitKey` (IPv6 by its /64). Counts live in Redis when the bus has it (shared by every
+ * instance), in this instance's memory otherwise or while Redis is unreachable (a Redis outage
+ * must not lock everyone out). 429 with Retry-After.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Bus } from '@keygate/bus';
+import { ipRateLimitKey, rateLimitCounter } from '@keygate/rate-limit-store';
+import type { AuthConfig } from '../config.js';
+import { normalizeEmail } from '../accounts/emails.js';
+import { AuthErrors } from '../errors.js';
+import type { AuthMetrics } from '../metrics.js';
+
+const WINDOW_MS = 60_000;
+
+/** Who is attempting: the client address the limits count, and where a refusal is logged. */
+export interface Attempt {
+  ip: string;
+  log: FastifyBaseLogger;
+}
+
+export interface LoginLimiter {
+  /**
+   * Counts one password attempt for `identifier` (exactly the email or username the caller then
+   * verifies) from `attempt.ip`; throws 429 `rate_limited` once either limit is exhausted.
+   */
+  check(identifier: string, attempt: Attempt): Promise<void>;
+}
+
+export interface RegisterLimiter {
+  /** Counts one registration from `attempt.ip`; throws 429 `rate_limited` once the limit is exhausted. */
+  check(attempt: Attempt): Promise<void>;
+}
+
+export interface AuthLimiters {
+  login: LoginLimiter;
+  register: RegisterLimiter;
+}
+
+/** The per-account key: the identifier as the users domain compares it, hashed. */
+export function accountRateLimitKey(identifier: string): string {
+  return `acct:${createHash('sha256').update(normalizeEmail(identifier)).digest('base64url')}`;
+}
+
+export function createAuthLimiters(config: AuthConfig, bus: Bus, metrics: AuthMetrics): AuthLimiters {
+  const counter = rateLimitCounter(bus.redis, `${config.redisPrefix}auth:rl:`);
+  /** Seconds until the window ends when this hit went over `max`, else undefined. */
+  const over = async (key: string, max: number): Promise<number | undefined> => {
+    const count = await counter.hit(key, WINDOW_MS, max);
+    return count.current > max ? Math.ceil(count.ttl / 1000) : undefined;
+  };
+
+  return {
+    login: {
+      async check(identifier, attempt) {
+        const [ipWait, accountWait] = await Promise.all([
+          over(`login:${ipRateLimitKey(attempt.ip)}`, config.rateLimitLoginPerIp),
+          over(`login:${accountRateLimitKey(identifier)}`, config.rateLimitLoginPerAccount),
+        ]);
+        if (ipWait === undefined && accountWait === undefined) return;
+        const limit = accountWait !== undefined ? 'login_account' : 'login_ip';
+        metrics.logins.inc({ outcome: 'rate_limited' });
+        metrics.rateLimited.inc({ limit });
+        attempt.log.warn({ limit }, 'login rate limited');
+        throw AuthErrors.rateLimited(Math.max(ipWait ?? 0, accountWait ?? 0));
+      },
+    },
+    register: {
+      async check(attempt) {
+        const wait = await over(`register:${ipRateLimitKey(attempt.ip)}`, config.rateLimitRegisterPerIp);
+        if (wait === undefined) return;
+        metrics.rateLimited.inc({ limit: 'register_ip' });
+        attempt.log.warn({ limit: 'register_ip' }, 'registration rate limited');
+        throw AuthErrors.registrationRateLimited(wait);
+      },
+    },
+  };
+}

@@ -1,0 +1,110 @@
+/** Sessions repository: one row per login; rotation and revocation lock or update it here. */
+import { prepared } from '../db/prepared.js';
+import type { Db, SessionRow } from '../db/schema.js';
+import { dbNow } from '../db/sql-time.js';
+
+export interface NewSession {
+  userId: string;
+  clientId: string;
+  ip: string | null;
+  userAgent: string | null;
+  idleSeconds: number;
+  absoluteSeconds: number;
+  /** The OAuth scope granted at login, carried into every access token of the session. */
+  scope?: string | null;
+  /** SHA-256 of the session's first refresh token. */
+  firstTokenHash: Buffer;
+  /** The login_success audit row written with it (`ip` and `user_agent` as given here). */
+  audit: { ip: string | null; userAgent: string | null; details: Record<string, unknown> };
+}
+
+/**
+ * A login's writes as one statement: the session, its first refresh token and the login_success
+ * audit row. One statement is atomic on its own, so a login needs no begin/commit and makes one
+ * round trip instead of five (docs/decisions-auth.md, "Login in one statement").
+ */
+const INSERT_WITH_TOKEN = prepared<SessionRow>(`with "session" as (
+  insert into "auth"."sessions" ("user_id", "client_id", "ip", "user_agent", "scope", "idle_expires_at", "absolute_expires_at")
+  values ($1, $2, $3, $4, $5, least(now() + make_interval(secs => $6), now() + make_interval(secs => $7)), now() + make_interval(secs => $7))
+  returning *
+), "token" as (
+  insert into "auth"."refresh_tokens" ("token_hash", "session_id", "parent_hash") select $8::bytea, "id", null from "session"
+), "audit" as (
+  insert into "auth"."audit_events" ("event", "user_id", "session_id", "ip", "user_agent", "details")
+  select 'login_success', "user_id", "id", $9::text, $10::text, $11::jsonb from "session"
+)
+select * from "session"`);
+
+export async function insertSessionWithToken(db: Db, session: NewSession): Promise<SessionRow> {
+  const row = await INSERT_WITH_TOKEN.first(db, [
+    session.userId,
+    session.clientId,
+    session.ip,
+    session.userAgent,
+    session.scope ?? null,
+    session.idleSeconds,
+    session.absoluteSeconds,
+    session.firstTokenHash,
+    session.audit.ip,
+    session.audit.userAgent,
+    JSON.stringify(session.audit.details),
+  ]);
+  if (!row) throw new Error('insert into auth.sessions returned no row');
+  return row;
+}
+
+export type LockedSession = SessionRow & { db_now: Date };
+
+// The rotation's statements, prepared once (see prepared.ts).
+const LOCK = prepared<LockedSession>('select *, now() as "db_now" from "auth"."sessions" where "id" = $1 for update');
+const TOUCH = prepared('update "auth"."sessions" set "last_used_at" = now(), "idle_expires_at" = least(now() + make_interval(secs => $1), absolute_expires_at) where "id" = $2');
+
+/** `select … for update`: serialises every rotation of one session; returns the database's now too. */
+export async function lockSession(db: Db, id: string): Promise<LockedSession | undefined> {
+  return LOCK.first(db, [id]);
+}
+
+export async function findSession(db: Db, id: string): Promise<SessionRow | undefined> {
+  return db.selectFrom('auth.sessions').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Marks use and slides the idle expiry, never past the absolute expiry. */
+export async function touchSession(db: Db, id: string, idleSeconds: number): Promise<void> {
+  await TOUCH.run(db, [idleSeconds, id]);
+}
+
+/** Revokes one session; returns false when it was already revoked or does not exist. */
+export async function revokeSessionRow(db: Db, id: string, reason: string): Promise<boolean> {
+  const row = await db
+    .updateTable('auth.sessions')
+    .set({ revoked_at: dbNow(), revoked_reason: reason })
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Revokes every live session of a user (optionally but one); returns the revoked ids. */
+export async function revokeUserSessionRows(db: Db, userId: string, reason: string, exceptId?: string): Promise<string[]> {
+  let query = db
+    .updateTable('auth.sessions')
+    .set({ revoked_at: dbNow(), revoked_reason: reason })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null);
+  if (exceptId !== undefined) query = query.where('id', '!=', exceptId);
+  const rows = await query.returning('id').execute();
+  return rows.map((row) => row.id);
+}
+
+/** Sessions that can still be refreshed. */
+export async function listLiveSessions(db: Db, userId: string): Promise<SessionRow[]> {
+  return db
+    .selectFrom('auth.sessions')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where('idle_expires_at', '>', dbNow())
+    .orderBy('created_at', 'desc')
+    .execute();
+}

@@ -1,0 +1,139 @@
+/** POST /auth/login, /auth/refresh, /auth/logout, /auth/logout-all; GET /auth/sessions; DELETE /auth/sessions/{id}. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { ACCOUNT_SCOPE, firstPartySessionScope } from '@keygate/tokens';
+import { FIRST_PARTY_CLIENT_ID } from '../context.js';
+import { issueAccessToken } from './access-tokens.js';
+import { authenticatePassword } from '../accounts/service.js';
+import { endAllSessions, endSession, liveSessionsOf, rotateRefreshToken, sessionById, sessionOfRefreshToken, startSession } from './service.js';
+import { AuthErrors } from '../errors.js';
+import { authenticateBearer, authorizeCaller, bearerToken, callerOf, requestMeta, requireBearer } from '../http/authenticate.js';
+import { requireTrustedOrigin } from './origin-check.js';
+import type { SessionRow, UserRow } from '../db/schema.js';
+import { ErrorBody, IdParams, LoginBody, NoQuery, SessionView, TokenResponse } from '../schemas/auth.js';
+import { noStore } from '../http/no-store.js';
+import { REFRESH_COOKIE, clearRefreshCookie, setRefreshCookie } from './cookie.js';
+import type { RouteOptions } from '../http/route-options.js';
+
+const Empty = { type: 'null' } as const;
+
+export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { ctx, loginLimiter }) => {
+  const bearer = requireBearer(ctx, { scope: ACCOUNT_SCOPE });
+  const trustedOrigin = requireTrustedOrigin(ctx.config);
+
+  app.post('/auth/login', {
+    schema: { querystring: NoQuery, body: LoginBody, response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 415: ErrorBody, 429: ErrorBody, 503: ErrorBody } },
+  }, async (request, reply) => {
+    await loginLimiter.check(request.body.email, request);
+    const meta = requestMeta(request);
+    const user = await authenticatePassword(ctx, request.body.email, request.body.password, meta);
+    if (!user) {
+      ctx.metrics.logins.inc({ outcome: 'invalid_credentials' });
+      throw AuthErrors.invalidCredentials();
+    }
+    // The login_success audit row is written with the session; the scope is stored on it so that
+    // every refresh hands out exactly this scope, never more (a role change revokes the session).
+    const scope = firstPartySessionScope(user.role);
+    const { session, refreshToken } = await startSession(ctx, user, FIRST_PARTY_CLIENT_ID, meta, { scope });
+    const access = await issueAccessToken(ctx, { sub: user.id, role: user.role, clientId: FIRST_PARTY_CLIENT_ID, sid: session.id, scope });
+    ctx.metrics.logins.inc({ outcome: 'success' });
+    request.log.info({ userId: user.id, sessionId: session.id }, 'login');
+    setRefreshCookie(reply, refreshToken, ctx.config.refreshTokenTtl);
+    noStore(reply);
+    return { access_token: access.access_token, token_type: access.token_type, expires_in: access.expires_in };
+  });
+
+  app.post('/auth/refresh', {
+    schema: { querystring: NoQuery, response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody } },
+    onRequest: trustedOrigin,
+  }, async (request, reply) => {
+    const presented = request.cookies[REFRESH_COOKIE];
+    const meta = requestMeta(request);
+    // The access token is signed beside the rotation's writes and handed out after its commit,
+    // with the scope stored at login (a refresh never widens it; null grants nothing).
+    const sign = (session: SessionRow, user: UserRow) => issueAccessToken(ctx, { sub: user.id, role: user.role, clientId: session.client_id, sid: session.id, scope: session.scope ?? undefined });
+    // Only keygate-web's sessions: an OAuth client's refresh token refreshes at /oauth/token with
+    // that client's own authentication, and is refused here unspent.
+    const result = presented === undefined
+      ? { ok: false as const, reason: 'unknown_token' as const }
+      : await rotateRefreshToken(ctx, presented, meta, { clientId: FIRST_PARTY_CLIENT_ID }, sign);
+    if (!result.ok) {
+      request.log.info({ reason: result.reason, sessionId: result.sessionId }, 'refresh refused');
+      clearRefreshCookie(reply);
+      throw AuthErrors.invalidGrant();
+    }
+    const access = result.issued;
+    setRefreshCookie(reply, result.refreshToken, ctx.config.refreshTokenTtl);
+    noStore(reply);
+    return { access_token: access.access_token, token_type: access.token_type, expires_in: access.expires_in };
+  });
+
+  app.post('/auth/logout', {
+    schema: { querystring: NoQuery, response: { 204: Empty, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody } },
+    onRequest: trustedOrigin,
+  }, async (request, reply) => {
+    const meta = requestMeta(request);
+    const presented = request.cookies[REFRESH_COOKIE];
+    let sessionId: string | undefined;
+    let userId: string | undefined;
+    if (presented !== undefined) {
+      // Any token of the family (even a spent one) identifies the session to end; like
+      // /auth/refresh, the cookie speaks for keygate-web's sessions only (an OAuth client's refresh
+      // token is revoked at /oauth/revoke, with that client's authentication).
+      const session = await sessionOfRefreshToken(ctx, presented);
+      if (session?.client_id === FIRST_PARTY_CLIENT_ID) {
+        sessionId = session.id;
+        userId = session.user_id;
+      }
+    } else {
+      const token = bearerToken(request);
+      if (token === undefined) throw AuthErrors.missingToken('A refresh cookie or a Bearer access token is required.');
+      const caller = await authenticateBearer(ctx, token);
+      authorizeCaller(caller, { scope: ACCOUNT_SCOPE });
+      sessionId = caller.sessionId;
+      userId = caller.user.id;
+    }
+    if (sessionId !== undefined && (await endSession(ctx, { sessionId, userId }, 'logout', meta))) request.log.info({ sessionId }, 'logout');
+    clearRefreshCookie(reply);
+    return reply.code(204).send();
+  });
+
+  app.post('/auth/logout-all', {
+    schema: { querystring: NoQuery, response: { 204: Empty, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody } },
+    preHandler: bearer,
+  }, async (request, reply) => {
+    const caller = callerOf(request);
+    const ids = await endAllSessions(ctx, caller.user.id, caller.sessionId, requestMeta(request));
+    request.log.info({ userId: caller.user.id, count: ids.length }, 'logout-all');
+    clearRefreshCookie(reply);
+    return reply.code(204).send();
+  });
+
+  app.get('/auth/sessions', {
+    schema: { querystring: NoQuery, response: { 200: Type.Array(SessionView), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody } },
+    preHandler: bearer,
+  }, async (request) => {
+    const caller = callerOf(request);
+    const rows = await liveSessionsOf(ctx.db, caller.user.id);
+    return rows.map((row) => ({
+      id: row.id,
+      created_at: row.created_at.toISOString(),
+      last_used_at: row.last_used_at.toISOString(),
+      ip: row.ip,
+      user_agent: row.user_agent,
+      current: row.id === caller.sessionId,
+    }));
+  });
+
+  app.delete('/auth/sessions/:id', {
+    schema: { querystring: NoQuery, params: IdParams, response: { 204: Empty, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody } },
+    preHandler: bearer,
+  }, async (request, reply) => {
+    const caller = callerOf(request);
+    const session = await sessionById(ctx.db, request.params.id);
+    // Another user's session is indistinguishable from a missing one.
+    if (!session || session.user_id !== caller.user.id || session.revoked_at !== null) throw AuthErrors.sessionNotFound();
+    await endSession(ctx, { sessionId: session.id, userId: caller.user.id }, 'session_revoked', requestMeta(request));
+    return reply.code(204).send();
+  });
+};
