@@ -3,11 +3,9 @@
  * one interface, over Redis when a URL is configured and in memory otherwise. Services depend on
  * `Bus`, never on ioredis.
  */
-import type { Redis } from 'ioredis';
-import { redisCounters } from './counters.js';
 import { createMemoryBus } from './memory.js';
 import { createRedisBus } from './redis.js';
-import type { Bus, CreateBusOptions, SharedCounters } from './types.js';
+import type { Bus, CreateBusOptions } from './types.js';
 
 export type {
   Bus,
@@ -54,10 +52,3 @@ export function useServiceBus(shared: Bus | undefined, options: CreateBusOptions
   return { bus, release: () => (closed ??= bus.close()) };
 }
 
-/**
- * @deprecated Shared counters over a raw ioredis client (no keyPrefix), only for callers still
- * holding `bus.redis` (services/auth's login limits) until they pass `bus.counters`.
- */
-export function countersOverRedis(redis: Redis): SharedCounters {
-  return redisCounters(redis, '');
-}

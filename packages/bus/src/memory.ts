@@ -172,7 +172,6 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
 
   return {
     kind: 'memory',
-    redis: undefined,
     // One process, no connection to lose.
     connection: { isConnected: () => !closed, onDown: () => () => {}, onReady: () => () => {} },
     counters: undefined,

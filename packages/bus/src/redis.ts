@@ -311,7 +311,6 @@ export function createRedisBus(options: RedisBusOptions): Bus {
   const isConnected = (): boolean => !closed && command.status === 'ready';
   const bus: Bus = {
     kind: 'redis',
-    redis: command,
     connection: {
       isConnected,
       onDown: (handler) => addHandler(downHandlers, handler),

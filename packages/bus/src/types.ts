@@ -6,7 +6,6 @@
  * observable behaviour, so a service never knows which one it got and the same test suite runs
  * against both. No raw client is part of it: what a caller needs of Redis is an operation here.
  */
-import type { Redis } from 'ioredis';
 
 export interface StreamEntry {
   id: string;
@@ -101,12 +100,6 @@ export interface Bus {
   readonly connection: BusConnection;
   /** Shared rate-limit counters: Redis only (undefined for memory, where one process counts alone). */
   readonly counters: SharedCounters | undefined;
-  /**
-   * @deprecated The raw ioredis command client, kept only until services/auth switches to
-   * `connection` and `counters` (its revocation re-announcer and login limits); do not add callers.
-   * It does not apply keyPrefix. Undefined for memory.
-   */
-  readonly redis: Redis | undefined;
   /** Quits every connection, resolves reads in flight with []; later calls reject with ERR_BUS_CLOSED. Idempotent. */
   close(): Promise<void>;
 }

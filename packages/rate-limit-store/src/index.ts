@@ -7,8 +7,7 @@
  * counts every sync interval instead.
  */
 import type { FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
-import { countersOverRedis, type SharedCounters } from '@keygate/bus';
-import type { Redis } from 'ioredis';
+import type { SharedCounters } from '@keygate/bus';
 import { LocalWindows, type HitCount } from './local.js';
 import { storeClass, type CountHit } from './store.js';
 
@@ -55,14 +54,9 @@ export interface RateLimitCounter {
   hit(key: string, windowMs: number, max: number): Promise<RateLimitCount>;
 }
 
-/**
- * `shared` is the bus's `counters` (undefined on the in-memory bus). A raw ioredis client is still
- * accepted, deprecated, only until services/auth passes `bus.counters`; its keys then carry no bus
- * keyPrefix, so nameSpace must include it (as it does today).
- */
-export function rateLimitCounter(shared: SharedCounters | Redis | undefined, nameSpace: string, localCounters = DEFAULT_LOCAL_COUNTERS): RateLimitCounter {
-  const counters = shared === undefined || 'hitWindows' in shared ? shared : countersOverRedis(shared);
-  const count = failoverCount(counters, localCounters);
+/** `shared` is the bus's `counters` (undefined on the in-memory bus); keys get the bus's keyPrefix. */
+export function rateLimitCounter(shared: SharedCounters | undefined, nameSpace: string, localCounters = DEFAULT_LOCAL_COUNTERS): RateLimitCounter {
+  const count = failoverCount(shared, localCounters);
   return {
     hit: (key, windowMs) =>
       new Promise((resolve, reject) => {

@@ -9,6 +9,7 @@
  * comes from a short cache shared by all callers: at most one query per CACHE_MS per instance,
  * whatever the number of gateways. A revocation is thus seen at most CACHE_MS late here.
  */
+import { revocationMember } from '@keygate/revocation';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { GATEWAY_CALLER_ROLE, gatewayTrust, untrustedRequest } from '@keygate/gateway-trust';
 import { revocationsStillEnforced } from '../revocations/service.js';
@@ -40,7 +41,7 @@ export const internalRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
   const load = async (): Promise<Entry[]> => {
     // The same list, with the same windows, the re-announcer publishes.
     const rows = await revocationsStillEnforced(ctx);
-    return rows.map((row) => ({ member: `${row.type}:${row.id}`, until: row.untilMs }));
+    return rows.map((row) => ({ member: revocationMember(row), until: row.untilMs }));
   };
   /** Single flight: concurrent callers share one query; a failed one is not kept. */
   const current = (): Promise<Entry[]> => {

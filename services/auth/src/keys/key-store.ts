@@ -30,7 +30,8 @@ import {
   type VerificationKey,
 } from '@keygate/tokens';
 import type { Bus } from '@keygate/bus';
-import { isKeyRevocationMessage, REVOCATIONS_CHANNEL } from '../revocations/service.js';
+import { REVOCATION_CHANNEL } from '@keygate/revocation';
+import { isKeyRevocationMessage } from '../revocations/service.js';
 import { listPublishedKeys } from './repository.js';
 import type { AuthDatabase } from '../db/schema.js';
 import { ensureCurrentKey, promoteDueKeys, type KeyPolicy } from './rotation.js';
@@ -115,7 +116,7 @@ export class KeyStore implements KeySource {
     if (!bus || this.unsubscribe) return;
     this.removeResubscribed = bus.onResubscribed(() => this.reloadAfterChange('resubscribed'));
     this.unsubscribe = await bus
-      .subscribe(REVOCATIONS_CHANNEL, (message) => {
+      .subscribe(REVOCATION_CHANNEL, (message) => {
         if (isKeyRevocationMessage(message)) this.reloadAfterChange('key revoked');
       })
       .catch((err: unknown) => {

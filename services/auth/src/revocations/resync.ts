@@ -25,6 +25,7 @@ export class RevocationResync {
   private readonly interval: NodeJS.Timeout;
   private stopped = false;
   private readonly onReady: () => void;
+  private readonly removeOnReady: () => void;
   private seenReady = false;
 
   constructor(private readonly ctx: Pick<AuthContext, 'bus' | 'config' | 'db' | 'log' | 'metrics'>) {
@@ -35,8 +36,8 @@ export class RevocationResync {
       if (this.seenReady) this.request(0);
       this.seenReady = true;
     };
-    if (ctx.bus.redis?.status === 'ready') this.seenReady = true;
-    ctx.bus.redis?.on('ready', this.onReady);
+    if (ctx.bus.connection.isConnected()) this.seenReady = true;
+    this.removeOnReady = ctx.bus.connection.onReady(this.onReady);
   }
 
   /** Schedules a re-announcement in `delayMs` (unless one is already scheduled sooner). */
@@ -85,7 +86,7 @@ export class RevocationResync {
     this.stopped = true;
     clearInterval(this.interval);
     if (this.timer !== undefined) clearTimeout(this.timer);
-    this.ctx.bus.redis?.off('ready', this.onReady);
+    this.removeOnReady();
     await this.running?.catch(() => {});
   }
 }

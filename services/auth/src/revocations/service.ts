@@ -6,42 +6,30 @@
  * The database row is the source of truth and is written first; publishing is best-effort with a
  * logged error, since a lost message is caught up from the expiring set or re-announced.
  */
+import { REVOCATION_CHANNEL, REVOCATION_SET, encodeRevocationMessage, parseRevocationMessage, revocationMember, type RevocationType } from '@keygate/revocation';
 import { CLOCK_SKEW_SECONDS } from '@keygate/tokens';
 import type { AuthContext } from '../context.js';
 import { retentionSeconds } from '../keys/rotation.js';
 import type { Db } from '../db/schema.js';
 import { insertRevokedAccessToken, insertRevokedClient, isAccessTokenRevoked, purgeExpiredTokenRevocations, recentRevocations, type RevocationRecord } from './repository.js';
 
-export const REVOCATIONS_CHANNEL = 'revocations';
-export const REVOKED_SET = 'revoked';
-
 export type Revocation = RevocationRecord;
-export type RevocationKind = Revocation['type'];
 
 /** What announcing a revocation needs: the bus, the windows, somewhere to report a failed publish. */
 export type PublishContext = Pick<AuthContext, 'bus' | 'config' | 'log' | 'metrics' | 'revocationResync'>;
 
-/** The channel message; `at` (publish time) lets every gateway measure propagation lag, older gateways ignore it. */
-export function revocationMessage(revocation: Revocation, at = Date.now()): string {
-  return JSON.stringify({ type: revocation.type, id: revocation.id, until: revocation.untilMs, at });
+/** True for a `key` revocation message: auth instances reload their keys on one at once. */
+export function isKeyRevocationMessage(message: string): boolean {
+  return parseRevocationMessage(message)?.type === 'key';
 }
 
 /**
- * True for a `key` revocation message: auth instances reload their keys on one at once (the
- * gateways parse every kind; an auth instance needs only this).
+ * The two writes of one revocation, in the wire format of @keygate/revocation: the channel message
+ * (`at`, the publish time, lets every gateway measure propagation lag) and the expiring-set member.
  */
-export function isKeyRevocationMessage(message: string): boolean {
-  try {
-    const value = JSON.parse(message) as unknown;
-    return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'key';
-  } catch {
-    return false;
-  }
-}
-
-/** The two writes of one revocation: the channel message and the expiring-set member. */
 export function revocationWrites(bus: AuthContext['bus'], revocation: Revocation, at = Date.now()): [Promise<void>, Promise<void>] {
-  return [bus.publish(REVOCATIONS_CHANNEL, revocationMessage(revocation, at)), bus.addExpiring(REVOKED_SET, `${revocation.type}:${revocation.id}`, revocation.untilMs)];
+  const wire = { type: revocation.type, id: revocation.id, until: revocation.untilMs };
+  return [bus.publish(REVOCATION_CHANNEL, encodeRevocationMessage(wire, at)), bus.addExpiring(REVOCATION_SET, revocationMember(wire), revocation.untilMs)];
 }
 
 /** How long after a revocation a token issued before it may still pass a verifier: ACCESS_TOKEN_TTL + skew. */
@@ -58,7 +46,7 @@ export function revocationsStillEnforced(ctx: Pick<AuthContext, 'db' | 'config'>
   return recentRevocations(ctx.db, { windowSeconds: accessTokenWindowSeconds(ctx.config), skewSeconds: CLOCK_SKEW_SECONDS, keyWindowSeconds: retentionSeconds(ctx.config) });
 }
 
-export async function publishRevocation(ctx: PublishContext, type: RevocationKind, id: string, untilMs?: number): Promise<void> {
+export async function publishRevocation(ctx: PublishContext, type: RevocationType, id: string, untilMs?: number): Promise<void> {
   const results = await Promise.allSettled(revocationWrites(ctx.bus, { type, id, untilMs: untilMs ?? Date.now() + accessTokenWindowSeconds(ctx.config) * 1000 }));
   for (const result of results) {
     if (result.status === 'rejected') {

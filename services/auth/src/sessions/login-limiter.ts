@@ -58,7 +58,7 @@ export function accountRateLimitKey(identifier: string): string {
 }
 
 export function createAuthLimiters(config: AuthConfig, bus: Bus, metrics: AuthMetrics): AuthLimiters {
-  const counter = rateLimitCounter(bus.redis, `${config.redisPrefix}auth:rl:`);
+  const counter = rateLimitCounter(bus.counters, 'auth:rl:');
   /** Seconds until the window ends when this hit went over `max`, else undefined. */
   const over = async (key: string, max: number): Promise<number | undefined> => {
     const count = await counter.hit(key, WINDOW_MS, max);

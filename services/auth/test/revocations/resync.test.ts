@@ -1,6 +1,7 @@
 // Revocations are written to PostgreSQL first; the bus only carries the news. These tests break
 // the bus and check the news still reaches the gateways once it is back.
 import { test } from 'tap';
+import { Redis } from 'ioredis';
 import { realRedisUrl } from '@keygate/testing';
 import { removeClient } from '../../src/oauth/clients.js';
 import { publishRevocation } from '../../src/revocations/service.js';
@@ -93,10 +94,15 @@ test('after Redis comes back empty, recent revocations are written again', { ski
   await revokeSigningKey(auth.ctx.db, auth.config, kid);
   const expected = [`session:${sid}`, `client:${service.id}`, `key:${kid}`];
 
-  // Redis restarted without persistence: the set is gone, and the connection is ready again.
-  const redis = auth.ctx.bus.redis!;
-  await redis.del(`${auth.config.redisPrefix}revoked`);
+  // Redis restarted without persistence: the set is gone, and the command connection comes back
+  // (a real reconnect: the server drops it, as a restart would).
+  const admin = new Redis(realRedisUrl!);
+  t.teardown(() => admin.disconnect());
+  await admin.del(`${auth.config.redisPrefix}revoked`);
   t.notOk((await revokedMembers(auth.ctx)).includes(`session:${sid}`));
-  redis.emit('ready');
+  const clients = String(await admin.call('CLIENT', 'LIST', 'TYPE', 'normal')).split('\n');
+  const commandConnections = clients.filter((line) => line.includes(` name=keygate-bus:cmd:${auth.config.redisPrefix}`.slice(0, 64)));
+  t.ok(commandConnections.length > 0, 'found the auth instance\'s command connection');
+  for (const line of commandConnections) await admin.call('CLIENT', 'KILL', 'ID', /(?:^| )id=(\d+)/.exec(line)![1]!);
   t.ok(await waitFor(async () => hasAll(await revokedMembers(auth.ctx), expected), 5_000), 're-announced after the reconnect: the session, the client and the key');
 });
