@@ -4,5 +4,5 @@ export { errorsPlugin } from './errors-plugin.js';
 export { healthPlugin, type ReadinessCheck } from './health-plugin.js';
 export { metricsPlugin, type AppMetrics } from './metrics-plugin.js';
 export { openApiPlugin, type OpenApiOptions } from './openapi-plugin.js';
-export { runService, listenService, exitOnStartupError, type RunOptions, type ListenOptions } from './run.js';
+export { runService, runServiceProcess, listenService, exitOnStartupError, type RunOptions, type ListenOptions, type ServiceProcessConfig } from './run.js';
 export { ErrorResponse, errorSchema } from './schemas.js';

@@ -70,6 +70,42 @@ export async function runService(app: FastifyInstance, options: RunOptions): Pro
   options.onListening?.(url, metricsUrl);
 }
 
+/** The settings every service's config carries for runService. */
+export interface ServiceProcessConfig {
+  host: string;
+  port: number;
+  metricsHost: string;
+  metricsPort: number;
+  shutdownTimeoutMs: number;
+  shutdownDrainDelayMs: number;
+}
+
+/**
+ * A service's whole main.ts: settings from `env` (warnings to stderr), build, listen, drain on
+ * SIGTERM; any start-up problem is one line on stderr and exit 1. `env` is passed in because only
+ * a process entry point reads process.env.
+ */
+export async function runServiceProcess<C extends ServiceProcessConfig>(
+  env: Readonly<Record<string, string | undefined>>,
+  loadConfig: (env: Readonly<Record<string, string | undefined>>, warn: (message: string) => void) => C,
+  build: (config: C) => Promise<FastifyInstance>,
+): Promise<void> {
+  try {
+    const config = loadConfig(env, (message) => process.stderr.write(`warning: ${message}\n`));
+    const app = await build(config);
+    await runService(app, {
+      host: config.host,
+      port: config.port,
+      metricsHost: config.metricsHost,
+      metricsPort: config.metricsPort,
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
+      drainDelayMs: config.shutdownDrainDelayMs,
+    });
+  } catch (error) {
+    exitOnStartupError(error);
+  }
+}
+
 /** Prints a start-up problem as one line and exits, as the contract asks for invalid settings. */
 export function exitOnStartupError(error: unknown): never {
   const message = error instanceof Error ? error.message : String(error);
