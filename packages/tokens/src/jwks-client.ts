@@ -73,6 +73,14 @@ export function createJwksClient(options: JwksClientOptions): JwksClient {
 const MAX_JWKS_BYTES = 256 * 1024;
 const MAX_KEYS = 64;
 const FIRST_LOAD_RETRY_MS = 1_000;
+/** The shortest background refresh a JWKS's max-age can ask for (max-age=0 must not mean a loop). */
+const MIN_REFRESH_MS = 1_000;
+
+/** The max-age of a Cache-Control header, in ms; undefined without one. */
+function maxAgeMs(cacheControl: string | null): number | undefined {
+  const match = /(?:^|,)\s*max-age\s*=\s*"?(\d{1,9})"?\s*(?:,|$)/i.exec(cacheControl ?? '');
+  return match ? Number(match[1]) * 1000 : undefined;
+}
 /**
  * After a key revocation the JWKS is refetched at once and again this much later: the first fetch
  * may reach an issuer instance that has not yet switched to the replacement key.
@@ -87,6 +95,8 @@ class JwksCache implements JwksClient {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private failures = 0;
+  /** The JWKS's own Cache-Control max-age: the issuer publishes a new key at least that long before it signs with it. */
+  private documentMaxAgeMs: number | undefined;
   /** Revoked kid → epoch ms until which it is refused whatever a JWKS says. */
   private readonly refused = new Map<string, number>();
   private revocationTimer: NodeJS.Timeout | undefined;
@@ -179,8 +189,11 @@ class JwksCache implements JwksClient {
 
   private schedule(): void {
     if (this.closed) return;
+    // Refreshed as often as the issuer's max-age says, at most every refreshIntervalMs: an issuer
+    // that publishes a key max-age ahead of using it (keygate does) is then never ahead of us, and
+    // the unknown-kid refetch (limited by its cooldown) is only the fallback.
     const delay = this.loaded
-      ? this.options.refreshIntervalMs
+      ? Math.min(this.options.refreshIntervalMs, Math.max(MIN_REFRESH_MS, this.documentMaxAgeMs ?? Infinity))
       : Math.min(FIRST_LOAD_RETRY_MS * 2 ** Math.min(this.failures, 5), this.options.refreshIntervalMs);
     this.timer = setTimeout(() => {
       void this.refresh().then(() => this.schedule());
@@ -195,6 +208,7 @@ class JwksCache implements JwksClient {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (this.etag && this.loaded) headers['if-none-match'] = this.etag;
       const response = await fetchImpl(this.options.url, { headers, signal: AbortSignal.timeout(this.options.timeoutMs), redirect: 'error' });
+      if (response.status === 200 || response.status === 304) this.documentMaxAgeMs = maxAgeMs(response.headers.get('cache-control'));
       if (response.status === 304 && this.loaded) {
         this.failures = 0;
         this.options.onEvent?.({ type: 'not_modified' });

@@ -37,6 +37,8 @@ export class FakeJwks {
   down = false;
   calls = 0;
   etag = 1;
+  /** Sent as Cache-Control: max-age=… when set, as the auth service does (JWKS_MAX_AGE). */
+  maxAgeSeconds: number | undefined;
 
   constructor(...keys: TestKey[]) {
     this.keys = keys.map((key) => key.publicJwk);
@@ -51,9 +53,10 @@ export class FakeJwks {
     this.calls += 1;
     if (this.down) throw new TypeError('fetch failed');
     const tag = `"v${this.etag}"`;
+    const caching: Record<string, string> = this.maxAgeSeconds === undefined ? {} : { 'cache-control': `public, max-age=${this.maxAgeSeconds}` };
     const ifNoneMatch = new Headers(init?.headers).get('if-none-match');
-    if (ifNoneMatch === tag) return new Response(null, { status: 304, headers: { etag: tag } });
-    return new Response(JSON.stringify({ keys: this.keys }), { status: 200, headers: { 'content-type': 'application/json', etag: tag } });
+    if (ifNoneMatch === tag) return new Response(null, { status: 304, headers: { etag: tag, ...caching } });
+    return new Response(JSON.stringify({ keys: this.keys }), { status: 200, headers: { 'content-type': 'application/json', etag: tag, ...caching } });
   }) as typeof fetch;
 }
 

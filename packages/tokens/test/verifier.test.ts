@@ -286,3 +286,27 @@ test('revokeKey: the refusal ends at untilMs, and an already-ended one is ignore
   // The issuer would no longer list it by now; this one still does, so it verifies again.
   t.equal((await verifier.verify(token)).sub, 'user-1', 'after untilMs the kid is judged by the JWKS again');
 });
+
+test("the JWKS is refreshed as often as its max-age says, so a key published max-age ahead is known before it signs", async (t) => {
+  const current = await makeKey('current-key');
+  const next = await makeKey('next-key');
+  const jwks = new FakeJwks(current);
+  jwks.maxAgeSeconds = 1;
+  // A long unknown-kid cooldown and a long background interval: only max-age can bring the key in time.
+  const { verifier, keys } = verifierFor(t, jwks, { refetchCooldownMs: 600_000, refreshIntervalMs: 300_000 });
+  await keys.start();
+  t.equal(await rejection(verifier.verify(await mint(current))), 'accepted');
+  jwks.set(current, next); // the issuer publishes the next key max-age ahead of signing with it
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const callsBefore = jwks.calls;
+  t.equal(await rejection(verifier.verify(await mint(next))), 'accepted', 'the first token of the new key passes without an unknown-kid fetch');
+  t.equal(jwks.calls, callsBefore, 'no fetch on the request path');
+
+  // Without max-age the background interval rules, and the cooldown keeps a new kid out for now.
+  const plain = new FakeJwks(current);
+  const other = verifierFor(t, plain, { refetchCooldownMs: 600_000, refreshIntervalMs: 300_000 });
+  await other.keys.start();
+  plain.set(current, next);
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  t.equal(await rejection(other.verifier.verify(await mint(next))), 'kid_unknown', 'no max-age: still unknown within the cooldown');
+});
