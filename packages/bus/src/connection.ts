@@ -58,9 +58,13 @@ function sentinelOptions(url: string): RedisOptions {
     ...(target.sentinelPassword === undefined ? {} : { sentinelPassword: target.sentinelPassword }),
     // The same quick retry while no sentinel answers as while Redis is down.
     sentinelRetryStrategy: retryStrategy,
-    // Subscribes to the sentinels' +switch-master, so a failover is noticed at once rather than at
-    // the next failed command (a connection that only subscribes would otherwise wait for a ping).
-    failoverDetector: true,
+    // Not ioredis's failoverDetector: its +switch-master handler ends a connection that is still
+    // retrying towards the dead primary with status "end" for good (seen in
+    // tests/scale/redis-sentinel.test.ts: the event consumer and the login limiter never came back).
+    // A killed primary drops every connection anyway, and a demoted one answers writes with
+    // READONLY (reconnectOnError below); a subscriber left on it still hears every message, which
+    // replicas receive from the new primary.
+    failoverDetector: false,
   };
 }
 

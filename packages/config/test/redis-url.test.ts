@@ -13,7 +13,11 @@ test('a redis+sentinel:// URL names the sentinels, the master, the passwords and
     password: 's3cr@t',
     sentinelPassword: 'sp',
   });
-  t.same(parseSentinelUrl('redis+sentinel://127.0.0.1:1/m'), { sentinels: [{ host: '127.0.0.1', port: 1 }], name: 'm', db: 0 }, 'no password, db 0');
+  t.same(
+    parseSentinelUrl('redis+sentinel://127.0.0.1:1/m'),
+    { sentinels: [{ host: '127.0.0.1', port: 1 }], name: 'm', db: 0 },
+    'no password, db 0',
+  );
   t.ok(isSentinelUrl('REDIS+SENTINEL://h/m'), 'the scheme is case-insensitive');
   t.notOk(isSentinelUrl('redis://h:6379'), 'redis:// is not the Sentinel form');
 });
