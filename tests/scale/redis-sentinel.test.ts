@@ -9,6 +9,7 @@
 import { test } from 'tap';
 import {
   call,
+  hasOrderNotification,
   protectedGet,
   registerAndLogin,
   scaleSkipReason,
@@ -85,14 +86,7 @@ test('Redis Sentinel failover under load', { skip }, async (t) => {
   const order = await call(front, 'POST', '/orders', { token: alice.accessToken, json: { item: 'after the failover', quantity: 1 } });
   t.equal(order.status, 201, 'an order is placed after the failover');
   const orderId = (order.body as { id?: string } | undefined)?.id;
-  const notified = await waitUntil(
-    async () => {
-      const inbox = await call(front, 'GET', '/notifications', { token: alice.accessToken });
-      const list = Array.isArray(inbox.body) ? (inbox.body as { type?: string; data?: { order_id?: string } }[]) : [];
-      return list.some((n) => n.type === 'order_placed' && n.data?.order_id === orderId);
-    },
-    { timeoutMs: 10_000, intervalMs: 100 },
-  );
+  const notified = await waitUntil(() => hasOrderNotification(front, alice.accessToken, orderId), { timeoutMs: 10_000, intervalMs: 100 });
   t.ok(
     orderId !== undefined && notified !== undefined,
     `its order_placed notification arrives (${notified ?? 'never'} ms after the order)`,

@@ -102,14 +102,8 @@ export class PrivateRedis {
   }
 }
 
-/**
- * A stack on a private redis-server for test `t` (which may then stop and start Redis at will);
- * both stopped in its teardown, with diagnostics printed if `t` failed.
- */
-export async function startStackOnPrivateRedis(t: Test, options: Omit<StackOptions, 'redisUrl'>): Promise<{ stack: Stack; redis: PrivateRedis }> {
-  const binary = redisServerBinary();
-  if (!binary) throw new Error('redis-server is not installed');
-  const redis = await PrivateRedis.start(binary);
+/** A stack on `redis` (anything with a REDIS_URL and a stop), both stopped in `t`'s teardown, with diagnostics printed if `t` failed. */
+async function startStackOn<R extends { url: string; stop(): Promise<void> }>(t: Test, options: Omit<StackOptions, 'redisUrl'>, redis: R): Promise<Stack> {
   const stack = await Stack.start({ ...options, redisUrl: redis.url }).catch(async (error: unknown) => {
     await redis.stop();
     throw error;
@@ -119,7 +113,19 @@ export async function startStackOnPrivateRedis(t: Test, options: Omit<StackOptio
     await stack.stop();
     await redis.stop();
   });
-  return { stack, redis };
+  return stack;
+}
+
+function requireRedisServer(): string {
+  const binary = redisServerBinary();
+  if (!binary) throw new Error('redis-server is not installed');
+  return binary;
+}
+
+/** A stack on a private redis-server for test `t` (which may then stop and start Redis at will). */
+export async function startStackOnPrivateRedis(t: Test, options: Omit<StackOptions, 'redisUrl'>): Promise<{ stack: Stack; redis: PrivateRedis }> {
+  const redis = await PrivateRedis.start(requireRedisServer());
+  return { stack: await startStackOn(t, options, redis), redis };
 }
 
 /** A gateway's gateway_revocation_live value, read from its operations listener (`base` = metricsUrl) ('1' or '0'), or undefined when it does not answer. */
@@ -212,17 +218,6 @@ export class PrivateSentinelGroup {
 
 /** A stack whose REDIS_URL names a private sentinel group, both stopped in `t`'s teardown. */
 export async function startStackOnSentinels(t: Test, options: Omit<StackOptions, 'redisUrl'>): Promise<{ stack: Stack; group: PrivateSentinelGroup }> {
-  const binary = redisServerBinary();
-  if (!binary) throw new Error('redis-server is not installed');
-  const group = await PrivateSentinelGroup.start(binary);
-  const stack = await Stack.start({ ...options, redisUrl: group.url }).catch(async (error: unknown) => {
-    await group.stop();
-    throw error;
-  });
-  t.teardown(async () => {
-    if (!t.passing()) process.stderr.write(`${stack.diagnostics()}\n`);
-    await stack.stop();
-    await group.stop();
-  });
-  return { stack, group };
+  const group = await PrivateSentinelGroup.start(requireRedisServer());
+  return { stack: await startStackOn(t, options, group), group };
 }
