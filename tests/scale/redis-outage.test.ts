@@ -13,6 +13,7 @@ import { test } from 'tap';
 import {
   call,
   describe,
+  hasOrderNotification,
   protectedGet,
   refresh,
   revocationLive,
@@ -130,11 +131,7 @@ test('Redis stopped and restarted empty', { skip }, async (t) => {
   t.equal((await protectedGet(late.url, alice.accessToken)).status, 200, 'and still accepts a valid token');
 
   const notified = await waitUntil(
-    async () => {
-      const inbox = await call(front, 'GET', '/notifications', { token: alice.accessToken });
-      const list = Array.isArray(inbox.body) ? (inbox.body as { type?: string; data?: { order_id?: string } }[]) : [];
-      return list.some((n) => n.type === 'order_placed' && n.data?.order_id === orderId);
-    },
+    () => hasOrderNotification(front, alice.accessToken, orderId),
     { timeoutMs: 15_000, intervalMs: 250 },
   );
   t.ok(

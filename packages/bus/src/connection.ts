@@ -5,6 +5,7 @@
  * While Redis is down every connection retries forever every 0.1-0.2 s, but commands fail fast
  * (few retries per request) instead of hanging a request.
  */
+import { isSentinelUrl, parseSentinelUrl } from '@keygate/config';
 import { Redis, type RedisOptions } from 'ioredis';
 
 /**
@@ -43,17 +44,43 @@ function sanitizeName(value: string): string {
   return value.replace(/[^\x21-\x7e]/g, '_').slice(0, 64);
 }
 
+/**
+ * A redis+sentinel:// URL as ioredis options: ioredis asks the sentinels for the current primary on
+ * every (re)connect, so after a failover the reconnect below lands on the new primary.
+ */
+function sentinelOptions(url: string): RedisOptions {
+  const target = parseSentinelUrl(url);
+  return {
+    sentinels: target.sentinels,
+    name: target.name,
+    db: target.db,
+    ...(target.password === undefined ? {} : { password: target.password }),
+    ...(target.sentinelPassword === undefined ? {} : { sentinelPassword: target.sentinelPassword }),
+    // The same quick retry while no sentinel answers as while Redis is down.
+    sentinelRetryStrategy: retryStrategy,
+    // Not ioredis's failoverDetector: its +switch-master handler ends a connection that is still
+    // retrying towards the dead primary with status "end" for good (seen in
+    // tests/scale/redis-sentinel.test.ts: the event consumer and the login limiter never came back).
+    // A killed primary drops every connection anyway, and a demoted one answers writes with
+    // READONLY (reconnectOnError below); a subscriber left on it still hears every message, which
+    // replicas receive from the new primary.
+    failoverDetector: false,
+  };
+}
+
 export function openRedisConnection({ url, role, prefix, report, extra = {} }: ConnectionOptions): Redis {
-  const connection = new Redis(url, {
+  const options: RedisOptions = {
     connectionName: sanitizeName(`keygate-bus:${role}:${prefix}`),
     maxRetriesPerRequest: 2,
     enableOfflineQueue: true,
     retryStrategy,
     connectTimeout: 5_000,
-    // After a failover the old primary answers writes with READONLY: reconnect to find the new one.
-    reconnectOnError: (error) => error.message.startsWith('READONLY'),
+    // After a failover the old primary, if it still answers, refuses writes with READONLY:
+    // reconnect (2 = and resend the failed command) to find the new one through the sentinels.
+    reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
     ...extra,
-  });
+  };
+  const connection = isSentinelUrl(url) ? new Redis({ ...sentinelOptions(url), ...options }) : new Redis(url, options);
   let last: { code: unknown; at: number } | undefined;
   connection.on('error', (error: Error & { code?: unknown }) => {
     const now = Date.now();

@@ -473,6 +473,26 @@ t.test('Redis unreachable: reconnects every 0.1-0.2 s, and reports the repeated 
   t.equal(errors.length, 1, 'ECONNREFUSED reached onError once, not once per attempt');
 });
 
+t.test('Sentinel URL: asks the named sentinels for the named primary, and keeps retrying while none answers', async (t) => {
+  const errors: Error[] = [];
+  const connection = openRedisConnection({
+    url: 'redis+sentinel://:pw@127.0.0.1:1,127.0.0.1:2/mymaster?db=2',
+    role: 'cmd',
+    prefix: 'sentinel:',
+    report: (error) => errors.push(error),
+  });
+  t.teardown(() => connection.disconnect());
+  const { sentinels, name, password, db } = connection.options;
+  t.same(
+    { sentinels, name, password, db },
+    { sentinels: [{ host: '127.0.0.1', port: 1 }, { host: '127.0.0.1', port: 2 }], name: 'mymaster', password: 'pw', db: 2 },
+    'the URL became ioredis sentinel options',
+  );
+  await sleep(700);
+  t.not(connection.status, 'end', 'the connection is still retrying, not given up');
+  t.match(errors[0]?.message ?? '', /All sentinels are unreachable\. Retrying from scratch after 1\d\dms/, 'retried every 0.1-0.2 s, as without Sentinel');
+});
+
 t.test('memory: a capped stream drops its oldest entries, pending ones included, and reads go on from the right place', async (t) => {
   // Redis trims `MAXLEN ~` by whole nodes (nothing at this size), so this is the memory bus's own exact cap.
   const bus = createMemoryBus();

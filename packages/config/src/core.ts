@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, renameSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { isSentinelUrl, parseSentinelUrl } from './redis-url.js';
 import { ConfigError, base64Key, host, int, list, oneOf, optionalStr, str, url, type Setting, type SettingsOf } from './settings.js';
 
 const PROXY_KEYWORDS = ['loopback', 'linklocal', 'uniquelocal'];
@@ -27,13 +28,28 @@ export function trustProxySetting(): Setting<readonly string[]> {
   });
 }
 
+/** REDIS_URL: redis:// or rediss://, or redis+sentinel:// naming the sentinels (see redis-url.ts). */
+function redisUrlSetting(): Setting<string | undefined> {
+  const plain = url('REDIS_URL', { protocols: ['redis:', 'rediss:'], secret: true });
+  return {
+    ...plain,
+    parse(raw) {
+      if (raw !== undefined && isSentinelUrl(raw)) {
+        parseSentinelUrl(raw);
+        return raw.trim();
+      }
+      return plain.parse(raw);
+    },
+  };
+}
+
 export const coreSettings = {
   nodeEnv: oneOf('NODE_ENV', ['development', 'production', 'test'] as const, { default: 'development' }),
   logLevel: oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, { default: 'info' }),
   host: str('HOST', { default: '127.0.0.1' }),
   dataDir: str('DATA_DIR', { default: './.data' }),
   databaseUrl: url('DATABASE_URL', { protocols: ['postgres:', 'postgresql:'], secret: true, hostList: true }),
-  redisUrl: url('REDIS_URL', { protocols: ['redis:', 'rediss:'], secret: true }),
+  redisUrl: redisUrlSetting(),
   /** Prefixes every Redis key and channel, so several deployments (or test runs) can share one Redis. */
   redisPrefix: str('REDIS_PREFIX', { default: 'keygate:', pattern: /^[A-Za-z0-9:_.-]{0,64}$/, hint: 'must be up to 64 letters, digits or : _ . -' }),
   issuer: str('ISSUER', { default: 'http://localhost:8080', pattern: /^https?:\/\/[^\s]+$/, hint: 'must be an http(s) URL' }),

@@ -199,3 +199,10 @@ export async function timeUntilRefused(
   );
   return perBase.some((ms) => ms === undefined) ? undefined : Math.max(...(perBase as number[]));
 }
+
+/** Whether `token`'s owner has an order_placed notification for `orderId` now (one inbox read through `base`). */
+export async function hasOrderNotification(base: string, token: string, orderId: string | undefined): Promise<boolean> {
+  const inbox = await call(base, 'GET', '/notifications', { token });
+  const list = Array.isArray(inbox.body) ? (inbox.body as { type?: string; data?: { order_id?: string } }[]) : [];
+  return list.some((n) => n.type === 'order_placed' && n.data?.order_id === orderId);
+}
