@@ -142,6 +142,9 @@ const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH',
   '57P01', '57P02', '57P03', // PostgreSQL admin/crash shutdown, cannot connect now
   '08000', '08001', '08003', '08004', '08006', // PostgreSQL connection exceptions
+  // A write on a connection to a host that is now a standby (a switchover kept the old primary
+  // running): the database is there but cannot take writes until the pool moves on.
+  '25006',
   'ERR_BUS_UNAVAILABLE', // @keygate/bus: Redis down or too slow
 ]);
 

@@ -28,6 +28,7 @@ test('dependency outages become 503 with Retry-After', async (t) => {
   for (const error of [
     Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
     Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+    Object.assign(new Error('cannot execute INSERT in a read-only transaction'), { code: '25006' }),
     new Error('timeout exceeded when trying to connect'),
     Object.assign(new Error('Reached the max retries per request limit'), { name: 'MaxRetriesPerRequestError' }),
     Object.assign(new Error('Redis is unavailable'), { code: 'ERR_BUS_UNAVAILABLE' }),
