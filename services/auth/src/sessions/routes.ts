@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ACCOUNT_SCOPE, firstPartySessionScope } from '@keygate/tokens';
 import { FIRST_PARTY_CLIENT_ID } from '../context.js';
-import { issueAccessToken } from './access-tokens.js';
+import { issueAccessToken, type IssuedAccessToken } from './access-tokens.js';
 import { authenticatePassword } from '../accounts/service.js';
 import { endAllSessions, endSession, liveSessionsOf, rotateRefreshToken, sessionById, sessionOfRefreshToken, startSession } from './service.js';
 import { AuthErrors } from '../errors.js';
@@ -14,10 +14,18 @@ import { ErrorBody, IdParams, LoginBody, NoQuery, SessionView, TokenResponse } f
 import { noStore } from '../http/no-store.js';
 import { REFRESH_COOKIE, clearRefreshCookie, setRefreshCookie } from './cookie.js';
 import type { RouteOptions } from '../http/route-options.js';
+import type { FastifyReply } from 'fastify';
 
 const Empty = { type: 'null' } as const;
 
 export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { ctx, loginLimiter }) => {
+  /** A login's or a refresh's answer: the new refresh cookie, no-store, and the access token. */
+  const tokenAnswer = (reply: FastifyReply, access: IssuedAccessToken, refreshToken: string) => {
+    setRefreshCookie(reply, refreshToken, ctx.config.refreshTokenTtl);
+    noStore(reply);
+    return { access_token: access.access_token, token_type: access.token_type, expires_in: access.expires_in };
+  };
+
   const bearer = requireBearer(ctx, { scope: ACCOUNT_SCOPE });
   const trustedOrigin = requireTrustedOrigin(ctx.config);
 
@@ -38,9 +46,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
     const access = await issueAccessToken(ctx, { sub: user.id, role: user.role, clientId: FIRST_PARTY_CLIENT_ID, sid: session.id, scope });
     ctx.metrics.logins.inc({ outcome: 'success' });
     request.log.info({ userId: user.id, sessionId: session.id }, 'login');
-    setRefreshCookie(reply, refreshToken, ctx.config.refreshTokenTtl);
-    noStore(reply);
-    return { access_token: access.access_token, token_type: access.token_type, expires_in: access.expires_in };
+    return tokenAnswer(reply, access, refreshToken);
   });
 
   app.post('/auth/refresh', {
@@ -62,10 +68,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
       clearRefreshCookie(reply);
       throw AuthErrors.invalidGrant();
     }
-    const access = result.issued;
-    setRefreshCookie(reply, result.refreshToken, ctx.config.refreshTokenTtl);
-    noStore(reply);
-    return { access_token: access.access_token, token_type: access.token_type, expires_in: access.expires_in };
+    return tokenAnswer(reply, result.issued, result.refreshToken);
   });
 
   app.post('/auth/logout', {
