@@ -19,7 +19,11 @@ export type AuditEvent =
   | 'key_activated'
   | 'key_revoked'
   | 'authorization_code_replay'
-  | 'oauth_token_revoked';
+  | 'oauth_token_revoked'
+  | 'email_verification_sent'
+  | 'email_verification_confirmed'
+  | 'password_reset_requested'
+  | 'password_reset_completed';
 
 export interface AuditEntry {
   event: AuditEvent;

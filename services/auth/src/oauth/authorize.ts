@@ -22,6 +22,7 @@ import type { OAuthClientRow } from '../db/schema.js';
 import { ErrorBody } from '../schemas/auth.js';
 import { AuthorizeForm, AuthorizeQuery, Empty, Html } from '../schemas/oauth.js';
 import type { RouteOptions } from '../http/route-options.js';
+import { assertMayLogIn } from '../accounts/email-verification.js';
 import { CODE_CHALLENGE_PATTERN, issueAuthorizationCode } from './authorization-codes.js';
 import { parseScope, registeredScope } from './scopes.js';
 import { STYLE_HASH, errorPage, loginPage } from './login-page.js';
@@ -102,7 +103,7 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
   });
 
   app.post('/oauth/authorize', {
-    schema: { body: AuthorizeForm, response: { 303: Empty, 400: HtmlOrError, 403: ErrorBody, 415: ErrorBody, 429: Html } },
+    schema: { body: AuthorizeForm, response: { 303: Empty, 400: HtmlOrError, 403: HtmlOrError, 415: ErrorBody, 429: Html } },
     onRequest: trustedOrigin,
   }, async (request: FastifyRequest<{ Body: { email: string; password: string; request: string } }>, reply) => {
     const { email, password } = request.body;
@@ -126,6 +127,12 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
     if (!user) {
       ctx.metrics.logins.inc({ outcome: 'invalid_credentials' });
       return again(400, 'The email or password is wrong.');
+    }
+    try {
+      assertMayLogIn(ctx.config, user);
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'email_not_verified') return again(403, error.message);
+      throw error;
     }
     ctx.metrics.logins.inc({ outcome: 'success' });
     const code = await issueAuthorizationCode(ctx, { clientId: target.client.id, userId: user.id, redirectUri: pending.redirectUri, codeChallenge: pending.codeChallenge, scope: pending.scope });

@@ -19,7 +19,10 @@ export const LoginBody = Type.Object(
 export const PasswordChangeBody = Type.Object({ current_password: Type.String({ minLength: 1, maxLength: 256 }), new_password: Password }, { additionalProperties: false });
 
 export const PublicUser = Type.Object({ id: Type.String(), email: Type.String(), role: Type.String() }, { additionalProperties: false });
-export const Me = Type.Object({ id: Type.String(), email: Type.String(), role: Type.String(), created_at: Type.String() }, { additionalProperties: false });
+export const Me = Type.Object(
+  { id: Type.String(), email: Type.String(), role: Type.String(), created_at: Type.String(), email_verified: Type.Boolean() },
+  { additionalProperties: false },
+);
 export const TokenResponse = Type.Object(
   { access_token: Type.String(), token_type: Type.Literal('Bearer'), expires_in: Type.Integer() },
   { additionalProperties: false },
@@ -46,3 +49,9 @@ export const AdminUsersQuery = Type.Object(
 );
 export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
 export const NoQuery = Type.Object({}, { additionalProperties: false });
+
+/** A mailed single-use token (verification, reset): any short string; a wrong shape is invalid_token, not a schema error. */
+const MailedToken = Type.String({ minLength: 1, maxLength: 256 });
+export const VerifyEmailBody = Type.Object({ token: MailedToken }, { additionalProperties: false });
+export const PasswordResetBody = Type.Object({ email: Email }, { additionalProperties: false });
+export const PasswordResetConfirmBody = Type.Object({ token: MailedToken, new_password: Password }, { additionalProperties: false });
