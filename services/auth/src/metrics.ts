@@ -9,6 +9,8 @@ export interface AuthMetrics {
   oauthTokens: Counter<'grant' | 'outcome'>;
   rateLimited: Counter<'limit'>;
   passwordHashesRejected: Counter;
+  /** Email verification and password reset (accounts/email-verification.ts, accounts/password-reset.ts). */
+  accountEmails: Counter<'event'>;
 }
 
 /** Read at scrape time: a queue that stays above zero means logins arrive faster than the cores can hash. */
@@ -56,6 +58,12 @@ export function createAuthMetrics(registry: Registry): AuthMetrics {
     passwordHashesRejected: new Counter({
       name: 'auth_password_hashes_rejected_total',
       help: 'Requests answered 503 because PASSWORD_HASH_QUEUE_MAX hashes were already waiting.',
+      registers: [registry],
+    }),
+    accountEmails: new Counter({
+      name: 'auth_account_emails_total',
+      help: 'Email verification and password reset by event (verification_sent, verification_confirmed, verification_invalid_token, reset_requested, reset_unknown_account, reset_completed, reset_invalid_token).',
+      labelNames: ['event'] as const,
       registers: [registry],
     }),
   };

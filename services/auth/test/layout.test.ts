@@ -42,6 +42,8 @@ const TABLE_OWNERS: Record<string, string> = {
   'auth.revoked_access_tokens': 'revocations',
   'auth.revoked_clients': 'revocations',
   'auth.consents': 'consents',
+  'auth.mail_outbox': 'mail',
+  'auth.account_tokens': 'accounts',
 };
 
 /**

@@ -22,7 +22,11 @@ export type AuditEvent =
   | 'oauth_token_revoked'
   | 'consent_granted'
   | 'consent_withdrawn'
-  | 'rp_logout';
+  | 'rp_logout'
+  | 'email_verification_sent'
+  | 'email_verification_confirmed'
+  | 'password_reset_requested'
+  | 'password_reset_completed';
 
 export interface AuditEntry {
   event: AuditEvent;

@@ -5,6 +5,7 @@ import { ACCOUNT_SCOPE, firstPartySessionScope } from '@keygate/tokens';
 import { FIRST_PARTY_CLIENT_ID } from '../context.js';
 import { issueAccessToken, type IssuedAccessToken } from './access-tokens.js';
 import { authenticatePassword } from '../accounts/service.js';
+import { assertMayLogIn } from '../accounts/email-verification.js';
 import { endAllSessions, endSession, liveSessionsOf, rotateRefreshToken, sessionById, sessionOfRefreshToken, startSession } from './service.js';
 import { AuthErrors } from '../errors.js';
 import { authenticateBearer, authorizeCaller, bearerToken, callerOf, requestMeta, requireBearer } from '../http/authenticate.js';
@@ -30,7 +31,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   const trustedOrigin = requireTrustedOrigin(ctx.config);
 
   app.post('/auth/login', {
-    schema: { querystring: NoQuery, body: LoginBody, response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 415: ErrorBody, 429: ErrorBody, 503: ErrorBody } },
+    schema: { querystring: NoQuery, body: LoginBody, response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 415: ErrorBody, 429: ErrorBody, 503: ErrorBody } },
   }, async (request, reply) => {
     await loginLimiter.check(request.body.email, request);
     const meta = requestMeta(request);
@@ -39,6 +40,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
       ctx.metrics.logins.inc({ outcome: 'invalid_credentials' });
       throw AuthErrors.invalidCredentials();
     }
+    assertMayLogIn(ctx.config, user);
     // The login_success audit row is written with the session; the scope is stored on it so that
     // every refresh hands out exactly this scope, never more (a role change revokes the session).
     const scope = firstPartySessionScope(user.role);

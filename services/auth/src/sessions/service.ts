@@ -200,6 +200,7 @@ export type RevocationReason =
   | 'logout_all'
   | 'session_delete'
   | 'password_change'
+  | 'password_reset'
   | 'user_disabled'
   | 'role_change'
   | 'refresh_token_reuse'

@@ -7,6 +7,7 @@
  */
 import { startSession } from '../../sessions/service.js';
 import { authenticatePassword } from '../../accounts/service.js';
+import { assertMayLogIn } from '../../accounts/email-verification.js';
 import { requestMeta } from '../../http/authenticate.js';
 import { OAuthErrors } from '../errors.js';
 import { parseScope, registeredScope, scopeForRole } from '../scopes.js';
@@ -26,6 +27,7 @@ export const passwordGrant: GrantHandler = async ({ ctx, client, params, request
     ctx.metrics.logins.inc({ outcome: 'invalid_credentials' });
     throw OAuthErrors.invalidGrant('The username or password is wrong.');
   }
+  assertMayLogIn(ctx.config, user);
   const scope = scopeForRole(asked, user.role);
   const { session, refreshToken } = await startSession(ctx, user, client.id, meta, { scope, auditDetails: { client_id: client.id, grant: 'password' } });
   ctx.metrics.logins.inc({ outcome: 'success' });
