@@ -15,7 +15,8 @@
  * the same run), raw argon2id verify CPU — printed as met or missed and written under `ratios`.
  *
  * Options: --quick, --runs N (N whole runs, one after another; latest.json and the docs get the
- * median of each ratio and its spread; the lead's quiet-machine check is `pnpm bench --runs 3`), --out <file.json> (default bench/results/latest.json, or quick.json with
+ * median of each ratio and its spread; the lead's quiet-machine check is `pnpm bench --runs 3`),
+ * --render (docs/benchmarks.md from bench/results/latest.json, nothing measured), --out <file.json> (default bench/results/latest.json, or quick.json with
  * --quick), --docs / --no-docs (docs/benchmarks.md; written by a full run by default),
  * --profile (gateway and auth under `node --cpu-prof`, profiles in bench/profiles/ and bench/profiles/auth/), --keep-logs,
  * --only <key,key> (HTTP scenarios to run, for profiling one of them), --proxy-only (skip auth,
@@ -900,8 +901,17 @@ async function multiRun(count: number): Promise<void> {
   writeResults(report);
 }
 
+/** `--render`: docs/benchmarks.md again from bench/results/latest.json and bench/analysis.md, nothing measured. */
+function renderOnly(): Promise<void> {
+  const report = JSON.parse(readFileSync(join(repo, 'bench', 'results', 'latest.json'), 'utf8')) as BenchReport;
+  const analysisFile = join(repo, 'bench', 'analysis.md');
+  writeFileSync(join(repo, 'docs', 'benchmarks.md'), renderMarkdown(report, existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8') : ''));
+  log('docs/benchmarks.md rendered from bench/results/latest.json');
+  return Promise.resolve();
+}
+
 const runCount = Number(option('--runs') ?? 1);
-(runCount > 1 ? multiRun(runCount) : main()).catch((error: unknown) => {
+(flag('--render') ? renderOnly() : runCount > 1 ? multiRun(runCount) : main()).catch((error: unknown) => {
   log(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   process.exitCode = 1;
 });
