@@ -34,6 +34,8 @@ export interface LoadResult {
   rate: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU µs per operation of this process over the measured window only (rs256: its one thread). */
+  cpuUsPerOp?: number;
   /** argon2 mode: where the parameters came from. */
   parameters?: { source: 'imported' | 'copied'; options: Options };
 }
@@ -94,6 +96,7 @@ async function runRs256(spec: LoadSpec): Promise<LoadResult> {
   const warmEnd = deadline(spec.warmupSec);
   while (performance.now() < warmEnd) sign('sha256', input, privateKey);
   const latencies: number[] = [];
+  const cpuBefore = process.cpuUsage();
   const end = deadline(spec.durationSec);
   for (let now = performance.now(); now < end; ) {
     sign('sha256', input, privateKey);
@@ -101,8 +104,17 @@ async function runRs256(spec: LoadSpec): Promise<LoadResult> {
     latencies.push(finished - now);
     now = finished;
   }
+  const cpu = process.cpuUsage(cpuBefore);
   latencies.sort((a, b) => a - b);
-  return { operations: latencies.length, seconds: spec.durationSec, rate: latencies.length / spec.durationSec, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+  return {
+    operations: latencies.length,
+    seconds: spec.durationSec,
+    rate: latencies.length / spec.durationSec,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    // Without the key generation and warm-up the process-lifetime figure would include.
+    cpuUsPerOp: (cpu.user + cpu.system) / latencies.length,
+  };
 }
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
