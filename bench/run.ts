@@ -897,7 +897,7 @@ async function multiRun(count: number): Promise<void> {
     if (code !== 0) throw new Error(`run ${run} failed (exit ${code})`);
     reports.push(JSON.parse(readFileSync(out, 'utf8')) as BenchReport);
   }
-  const report = aggregateReports(reports, `pnpm bench --runs ${count}`);
+  const report = aggregateReports(reports, `pnpm bench${quick ? ' --quick' : ''} --runs ${count}`);
   report.durationSec = Math.round((Date.now() - started) / 1000);
   writeResults(report);
 }
