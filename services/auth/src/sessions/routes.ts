@@ -6,11 +6,11 @@ import { FIRST_PARTY_CLIENT_ID } from '../context.js';
 import { issueAccessToken, type IssuedAccessToken } from './access-tokens.js';
 import { authenticatePassword } from '../accounts/service.js';
 import { assertMayLogIn } from '../accounts/email-verification.js';
-import { endAllSessions, endSession, liveSessionsOf, rotateRefreshToken, sessionById, sessionOfRefreshToken, startSession } from './service.js';
+import { endAllSessions, endSession, liveSessionsOf, rotateRefreshToken, sessionById, sessionOfRefreshToken, startSession, type RotatedUser } from './service.js';
 import { AuthErrors } from '../errors.js';
 import { authenticateBearer, authorizeCaller, bearerToken, callerOf, requestMeta, requireBearer } from '../http/authenticate.js';
 import { requireTrustedOrigin } from './origin-check.js';
-import type { SessionRow, UserRow } from '../db/schema.js';
+import type { SessionRow } from '../db/schema.js';
 import { ErrorBody, IdParams, LoginBody, NoQuery, SessionView, TokenResponse } from '../schemas/auth.js';
 import { noStore } from '../http/no-store.js';
 import { REFRESH_COOKIE, clearRefreshCookie, setRefreshCookie } from './cookie.js';
@@ -57,9 +57,9 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   }, async (request, reply) => {
     const presented = request.cookies[REFRESH_COOKIE];
     const meta = requestMeta(request);
-    // The access token is signed beside the rotation's writes and handed out after its commit,
+    // The access token is signed once the rotation's statement has committed,
     // with the scope stored at login (a refresh never widens it; null grants nothing).
-    const sign = (session: SessionRow, user: UserRow) => issueAccessToken(ctx, { sub: user.id, role: user.role, clientId: session.client_id, sid: session.id, scope: session.scope ?? undefined });
+    const sign = (session: SessionRow, user: RotatedUser) => issueAccessToken(ctx, { sub: user.id, role: user.role, clientId: session.client_id, sid: session.id, scope: session.scope ?? undefined });
     // Only keygate-web's sessions: an OAuth client's refresh token refreshes at /oauth/token with
     // that client's own authentication, and is refused here unspent.
     const result = presented === undefined
