@@ -3,33 +3,10 @@
 // SMTP_URL): register, open the verify link from /dev/mailbox, then "forgot password" → the reset
 // link from the mailbox → a new password → log in with it. Screenshots in test-artifacts/demo/.
 import { test } from 'tap';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { inCi } from '@keygate/testing';
-import { startTestStack } from './helpers.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const artifacts = resolve(import.meta.dirname, '../../test-artifacts/demo');
-const skip = !existsSync(CHROMIUM) && !inCi ? `Chromium not installed at ${CHROMIUM} (apt-get install chromium)` : false;
-
-async function shot(page: Page, name: string): Promise<void> {
-  mkdirSync(artifacts, { recursive: true });
-  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
-}
+import { chromiumSkip as skip, shot, startBrowserStack } from './helpers.js';
 
 test('verify the address and reset a forgotten password from the demo page', { skip, timeout: 240_000 }, async (t) => {
-  const { stack, environment } = await startTestStack({ issuerHost: 'localhost' });
-  const origin = environment.gatewayUrl;
-  const browser: Browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  t.teardown(async () => {
-    await browser.close();
-    await stack.close();
-    await environment.cleanup();
-  });
+  const { browser, origin } = await startBrowserStack(t);
   const context = await browser.newContext();
   const page = await context.newPage();
   const requestedUrls: string[] = [];

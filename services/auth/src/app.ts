@@ -17,6 +17,7 @@ import { accountRoutes } from './accounts/routes.js';
 import { purgeExpiredAccountTokens } from './accounts/account-tokens.js';
 import { recoveryRoutes } from './accounts/recovery-routes.js';
 import { mailSender } from './mail/sender-plugin.js';
+import { purgeSettledMail } from './mail/service.js';
 import { bootstrapAdmin } from './accounts/service.js';
 import { adminRoutes } from './admin/routes.js';
 import { consentRoutes } from './consents/routes.js';
@@ -101,6 +102,7 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
     await app.register(periodicTask, { name: 'purging authorization codes', everyMs: PURGE_MS, task: () => purgeSpentCodes(db) });
     await app.register(periodicTask, { name: 'purging expired token revocations', everyMs: PURGE_MS, task: () => purgeExpiredRevocations(db) });
     await app.register(periodicTask, { name: 'purging expired account tokens', everyMs: PURGE_MS, task: () => purgeExpiredAccountTokens(db) });
+    await app.register(periodicTask, { name: 'purging settled mail', everyMs: PURGE_MS, task: () => purgeSettledMail(db) });
     await app.register(keyStore, { keys });
     await app.register(mailSender, { ctx });
 

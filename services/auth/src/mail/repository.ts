@@ -53,7 +53,8 @@ export async function settleMail(db: Db, id: string, claimId: string, outcome: S
   const released = { claim_id: null, claimed_until: null };
   const changes =
     'sent' in outcome
-      ? { ...released, sent_at: dbNow(), last_error: null }
+      ? // The body (with its single-use link) has no use once the SMTP server has it: kept out of the database.
+        { ...released, sent_at: dbNow(), last_error: null, text_body: '', html_body: '' }
       : 'failed' in outcome
         ? { ...released, failed_at: dbNow(), last_error: outcome.error }
         : { ...released, next_attempt_at: sql<Date>`now() + make_interval(secs => ${outcome.retryInMs / 1000})`, last_error: outcome.error };
@@ -73,4 +74,10 @@ export async function countPendingMail(db: Db): Promise<number> {
 
 export async function latestMail(db: Db, limit: number): Promise<MailOutboxRow[]> {
   return db.selectFrom('auth.mail_outbox').selectAll().orderBy('id', 'desc').limit(limit).execute();
+}
+
+/** Sent or given-up mail older than `days`: history only, deleted by the periodic purge. */
+export async function deleteSettledMail(db: Db, days: number): Promise<void> {
+  const cutoff = sql<Date>`now() - make_interval(days => ${days})`;
+  await db.deleteFrom('auth.mail_outbox').where((eb) => eb.or([eb('sent_at', '<', cutoff), eb('failed_at', '<', cutoff)])).execute();
 }

@@ -5,7 +5,7 @@
  * at a time (repository.ts), so several auth instances send it once.
  */
 import type { Db, MailOutboxRow } from '../db/schema.js';
-import { claimDueMail, insertMail, latestMail, settleMail, type NewMail } from './repository.js';
+import { claimDueMail, deleteSettledMail, insertMail, latestMail, settleMail, type NewMail } from './repository.js';
 
 export type { NewMail } from './repository.js';
 
@@ -96,4 +96,11 @@ export async function mailbox(db: Db, limit = 50): Promise<MailboxEntry[]> {
     created_at: new Date(row.created_at).toISOString(),
     sent_at: row.sent_at === null ? null : new Date(row.sent_at).toISOString(),
   }));
+}
+
+/** Days sent and failed mail stay in the outbox (addresses and subjects, for support), then go. */
+const SETTLED_MAIL_DAYS = 7;
+
+export function purgeSettledMail(db: Db): Promise<void> {
+  return deleteSettledMail(db, SETTLED_MAIL_DAYS);
 }

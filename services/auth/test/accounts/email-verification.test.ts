@@ -5,13 +5,14 @@
  * (scope account) and rate limited.
  */
 import { test } from 'tap';
+import { sql } from 'kysely';
 import { FORM, form, register } from '../oauth-helpers.js';
 import { PASSWORD, bearer, http, login, mailedToken, sleep, startAuthWithMail, uniqueEmail } from '../helpers.js';
 
 const INVALID = { error: 'invalid_token', error_description: 'The link is invalid, has expired or was already used.' };
 
 test('registration mails a single-use verification link; /auth/me tells', async (t) => {
-  const { base, smtp, config } = await startAuthWithMail(t);
+  const { base, smtp, config, ctx } = await startAuthWithMail(t);
   const email = uniqueEmail('verify');
   t.equal((await http(base, 'POST', '/auth/register', { json: { email, password: PASSWORD } })).status, 201);
   const mail = await smtp.waitFor((m) => m.to.includes(email));
@@ -42,6 +43,10 @@ test('registration mails a single-use verification link; /auth/me tells', async 
   const resend = await http(base, 'POST', '/auth/verify-email/resend', { headers: bearer(session.accessToken) });
   t.equal(resend.status, 409, 'no resend once verified');
   t.equal((resend.body as { error: string }).error, 'already_verified');
+
+  const audit = await sql<{ event: string; user_id: string }>`
+    select event, user_id from auth.audit_events where event like 'email_verification_%' and user_id = ${session.userId} order by id`.execute(ctx.db);
+  t.same(audit.rows.map((r) => r.event), ['email_verification_sent', 'email_verification_confirmed'], 'audit rows: sent, confirmed');
 });
 
 test('a verification token expires (EMAIL_VERIFICATION_TTL)', async (t) => {

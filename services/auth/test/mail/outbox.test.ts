@@ -6,6 +6,7 @@
  */
 import { test } from 'tap';
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { openEmbeddedPglite } from '@keygate/db';
 import { createTestEnvironment, scrapeMetrics, startCaptureSmtp } from '@keygate/testing';
 import { build } from '../../src/app.js';
@@ -72,6 +73,9 @@ test('SMTP down: requests succeed, mail waits, then arrives exactly once from tw
   t.equal(metric(await scrapeMetrics(apps[0]!), 'mail_outbox_pending'), 0, 'the outbox is empty');
   const sent = metric(await scrapeMetrics(apps[0]!), 'mail_sent_total') + metric(await scrapeMetrics(apps[1]!), 'mail_sent_total');
   t.equal(sent, expected, 'mail_sent_total over both instances adds up');
+
+  const bodies = await sql<{ n: string }>`select count(*) as n from auth.mail_outbox where sent_at is not null and (text_body <> '' or html_body <> '')`.execute(apps[0]!.authContext.db);
+  t.equal(Number(bodies.rows[0]!.n), 0, 'a sent mail keeps no body (its single-use link) in the database');
 
   const reset = smtp.mails.find((m) => m.to.includes(email) && m.subject === 'Reset your password')!;
   t.equal((await http(a, 'POST', '/auth/password-reset/confirm', { json: { token: mailedToken(reset, 'reset_password'), new_password: 'after the outage' } })).status, 204, 'the delayed link works');
