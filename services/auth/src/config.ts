@@ -11,10 +11,11 @@ import {
   coreSettings,
   embeddedSecret,
   int,
-  list,
   loadSettings,
   oneOf,
   optionalStr,
+  originList,
+  selfOrigins,
   trustProxySetting,
   type SettingsOf,
 } from '@keygate/config';
@@ -22,18 +23,6 @@ import { DEFAULT_METRICS_PORTS, assertSeparateMetricsPort, metricsListenerSettin
 import { SIGNING_ALGS } from '@keygate/tokens';
 
 const DAY = 86_400;
-
-function checkOrigin(item: string): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(item);
-  } catch {
-    throw new Error(`must be a comma-separated list of origins like https://app.example.com, got "${item}"`);
-  }
-  if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.origin !== item.replace(/\/$/, '')) {
-    throw new Error(`must list origins only (scheme://host[:port], no path), got "${item}"`);
-  }
-}
 
 /**
  * One hash per core, but one libuv thread always left free: RS256 signatures (WebCrypto), file
@@ -54,7 +43,7 @@ export const authSettings = {
   sessionMaxAge: int('SESSION_MAX_AGE', { default: 30 * DAY, min: 60, max: 365 * DAY, unit: 'seconds' }),
   refreshGrace: int('REFRESH_GRACE', { default: 10, min: 0, max: 30, unit: 'seconds' }),
   keyEncryptionKey: base64Key('KEY_ENCRYPTION_KEY', { bytes: 32 }),
-  allowedOrigins: list('ALLOWED_ORIGINS', { check: checkOrigin }),
+  allowedOrigins: originList('ALLOWED_ORIGINS'),
   adminEmail: optionalStr('ADMIN_EMAIL'),
   adminPassword: optionalStr('ADMIN_PASSWORD', { secret: true }),
   rateLimitLoginPerIp: int('RATE_LIMIT_LOGIN_PER_IP', { default: 20, min: 1, max: 100_000, unit: 'requests per minute' }),
@@ -83,7 +72,10 @@ type Settings = SettingsOf<typeof authSettings>;
 export type AuthConfig = Omit<Settings, 'gatewaySecret' | 'keyEncryptionKey'> & {
   gatewaySecret: Buffer;
   keyEncryptionKey: Buffer;
-  /** The gateway's own origin (from ISSUER) plus ALLOWED_ORIGINS: who may send cookie-authenticated calls. */
+  /**
+   * The gateway's own origin (ISSUER's; in development also the same port at the other loopback
+   * name) plus ALLOWED_ORIGINS: who may send cookie-authenticated calls.
+   */
   trustedOrigins: readonly string[];
 };
 
@@ -106,6 +98,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, wa
   const secretOptions = { dataDir: settings.dataDir, bytes: 32, nodeEnv: settings.nodeEnv, warn };
   const gatewaySecret = embeddedSecret(settings.gatewaySecret, { env: 'GATEWAY_SECRET', ...secretOptions });
   const keyEncryptionKey = embeddedSecret(settings.keyEncryptionKey, { env: 'KEY_ENCRYPTION_KEY', ...secretOptions });
-  const trustedOrigins = Object.freeze([...new Set([new URL(settings.issuer).origin, ...settings.allowedOrigins.map((o) => new URL(o).origin)])]);
+  const trustedOrigins = Object.freeze([...new Set([...selfOrigins(settings.issuer, settings.nodeEnv), ...settings.allowedOrigins])]);
   return Object.freeze({ ...settings, gatewaySecret, keyEncryptionKey, trustedOrigins });
 }

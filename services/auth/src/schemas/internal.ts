@@ -12,3 +12,6 @@ export const RevocationEntry = Type.Object(
   { additionalProperties: false },
 );
 export const RevocationsResponse = Type.Object({ revocations: Type.Array(RevocationEntry) }, { additionalProperties: false });
+
+/** Origins (scheme://host[:port]) of the redirect URIs of public clients; the gateway widens loopback ones to any port. */
+export const CorsOriginsResponse = Type.Object({ origins: Type.Array(Type.String({ minLength: 8, maxLength: 2048 })) }, { additionalProperties: false });
