@@ -111,6 +111,19 @@ test('the refresh-cookie calls: ALLOWED_ORIGINS with credentials, nobody else', 
   t.notOk((await preflight('/oauth/token', APP)).headers['access-control-allow-credentials'], 'not on the token endpoint');
 });
 
+test('an upstream’s own CORS headers never reach the browser; its Vary is kept beside Origin', async (t) => {
+  const token = await rig.mint({ scope: 'orders:read' });
+  const refused = await call('/orders/upstream-cors', EVIL, 'GET', { Authorization: `Bearer ${token}` });
+  t.equal(refused.status, 200);
+  t.notOk(acao(refused), 'the upstream’s `*` is dropped for a refused origin');
+  t.notOk(refused.headers['access-control-allow-credentials']);
+  t.match(String(refused.headers.vary), /Origin/);
+  t.match(String(refused.headers.vary), /Accept-Encoding/);
+  const allowed = await call('/orders/upstream-cors', APP, 'GET', { Authorization: `Bearer ${token}` });
+  t.equal(acao(allowed), APP, 'the gateway’s own grant stands');
+  t.notOk(allowed.headers['access-control-allow-credentials'], 'and the upstream cannot add credentials');
+});
+
 test('OPTIONS without Origin, on any path, is 204 without CORS grants', async (t) => {
   for (const path of ['/orders', '/oauth/token', '/nope', '/']) {
     const res = await preflight(path, undefined);

@@ -95,6 +95,8 @@ export async function startUpstream(
     scope.all('/*', async (request, reply) => {
       // Connection-level headers of the upstream's own, which must not reach the client.
       if (request.url.includes('hop-by-hop')) void reply.header('keep-alive', 'timeout=999').header('x-upstream-marker', 'yes');
+      // CORS headers of the upstream's own, which the gateway's policy replaces.
+      if (request.url.includes('upstream-cors')) void reply.header('access-control-allow-origin', '*').header('access-control-allow-credentials', 'true').header('vary', 'Accept-Encoding');
       if (state.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, state.delayMs));
       const echo: Echo = {
         method: request.method,
