@@ -92,7 +92,12 @@ test('resource routes and the other token routes: ALLOWED_ORIGINS only, errors r
   t.equal(ok.status, 200);
   t.equal(acao(ok), APP);
   t.match(String(ok.headers.vary), /Origin/);
-  t.notOk(acao(await call('/orders', EVIL, 'GET', { Authorization: `Bearer ${token}` })), 'a foreign origin cannot read it');
+  const foreign = await call('/orders', EVIL, 'GET', { Authorization: `Bearer ${token}` });
+  t.notOk(acao(foreign), 'a foreign origin cannot read it');
+  t.notOk(foreign.headers['access-control-expose-headers'], 'and is told nothing else either');
+  t.match(String(foreign.headers.vary), /Origin/, 'the answer still varies by Origin');
+  const sameOrigin = await send(rig.url, { path: '/orders', headers: { Authorization: `Bearer ${token}` } });
+  t.notOk(sameOrigin.headers['access-control-allow-origin'] ?? sameOrigin.headers['access-control-expose-headers'], 'no CORS headers without Origin');
   t.equal(rig.orders.seen.filter((echo) => echo.method === 'OPTIONS').length, 0, 'OPTIONS is never forwarded');
 });
 

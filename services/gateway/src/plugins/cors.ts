@@ -51,8 +51,10 @@ const POLICIES = {
   cookieCall: { ...base, methods: 'POST', credentials: true },
   resource: { ...base, methods: 'GET, HEAD, POST, PUT, PATCH, DELETE' },
 } satisfies Record<string, Policy>;
-/** An origin not allowed: the preflight is still a 204, but nothing grants the origin access. */
-const REFUSED: FastifyCorsOptions = { ...base, methods: 'GET, HEAD, POST', origin: [] };
+/** A preflight from an origin not allowed (or none): still a 204, but nothing grants access. */
+const REFUSED_PREFLIGHT: FastifyCorsOptions = { ...base, methods: 'GET, HEAD, POST', origin: [] };
+/** Any other request from an origin not allowed, or without Origin (same-origin, curl): no CORS headers. */
+const NO_CORS: FastifyCorsOptions = { origin: false };
 
 export const corsPlugin = fp<CorsOptions>(
   async (app, options) => {
@@ -76,9 +78,10 @@ export const corsPlugin = fp<CorsOptions>(
       const origin = request.headers.origin;
       const path = target.ok ? target.path : '';
       if (path.startsWith('/.well-known/')) return { ...POLICIES.anyOrigin, origin: '*' };
-      if (origin === undefined) return REFUSED;
-      if (TOKEN_ENDPOINTS.has(path)) return allowed.has(origin) || publicClients.allows(origin) ? { ...POLICIES.tokenEndpoint, origin } : REFUSED;
-      if (!allowed.has(origin)) return REFUSED;
+      const refused = request.method === 'OPTIONS' ? REFUSED_PREFLIGHT : NO_CORS;
+      if (origin === undefined) return refused;
+      if (TOKEN_ENDPOINTS.has(path)) return allowed.has(origin) || publicClients.allows(origin) ? { ...POLICIES.tokenEndpoint, origin } : refused;
+      if (!allowed.has(origin)) return refused;
       return { ...(COOKIE_CALLS.has(path) ? POLICIES.cookieCall : POLICIES.resource), origin };
     }
 
