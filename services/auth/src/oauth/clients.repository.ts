@@ -55,15 +55,3 @@ export async function deleteClient(db: Db, id: string): Promise<boolean> {
   const row = await db.deleteFrom('auth.oauth_clients').where('id', '=', id).returning('id').executeTakeFirst();
   return row !== undefined;
 }
-
-/** Revokes every live session a client holds (its refresh tokens die with them); returns their ids. */
-export async function revokeClientSessionRows(db: Db, clientId: string, reason: string): Promise<string[]> {
-  const rows = await db
-    .updateTable('auth.sessions')
-    .set({ revoked_at: dbNow(), revoked_reason: reason })
-    .where('client_id', '=', clientId)
-    .where('revoked_at', 'is', null)
-    .returning('id')
-    .execute();
-  return rows.map((row) => row.id);
-}

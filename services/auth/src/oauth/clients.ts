@@ -8,9 +8,10 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { FIRST_PARTY_SCOPES, KNOWN_SCOPES } from '@keygate/tokens';
 import type { AuthContext } from '../context.js';
-import { deleteClient, findClient, insertClient, listClients, revokeClientSessionRows, setClientSecretHash } from './clients.repository.js';
+import { deleteClient, findClient, insertClient, listClients, setClientSecretHash } from './clients.repository.js';
 import type { Db, OAuthClientRow } from '../db/schema.js';
 import { accessTokenWindowSeconds, publishRevocation, publishSessionRevocations, recordClientRevocation } from '../revocations/service.js';
+import { revokeClientSessionsIn } from '../sessions/service.js';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password'] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
@@ -118,7 +119,7 @@ export async function removeClient(ctx: Pick<AuthContext, 'db' | 'bus' | 'config
   const windowSeconds = accessTokenWindowSeconds(ctx.config);
   const revoked = await ctx.db.transaction().execute(async (trx) => {
     if (!(await deleteClient(trx, id))) return undefined;
-    const sessions = await revokeClientSessionRows(trx, id, 'client_deleted');
+    const sessions = await revokeClientSessionsIn(trx, id, 'client_deleted');
     return { sessions, untilMs: await recordClientRevocation(trx, id, windowSeconds) };
   });
   if (revoked === undefined) return false;

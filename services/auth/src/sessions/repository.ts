@@ -97,6 +97,18 @@ export async function revokeUserSessionRows(db: Db, userId: string, reason: stri
   return rows.map((row) => row.id);
 }
 
+/** Revokes every live session a client holds (its refresh tokens die with them); returns their ids. */
+export async function revokeClientSessionRows(db: Db, clientId: string, reason: string): Promise<string[]> {
+  const rows = await db
+    .updateTable('auth.sessions')
+    .set({ revoked_at: dbNow(), revoked_reason: reason })
+    .where('client_id', '=', clientId)
+    .where('revoked_at', 'is', null)
+    .returning('id')
+    .execute();
+  return rows.map((row) => row.id);
+}
+
 /** Sessions that can still be refreshed. */
 export async function listLiveSessions(db: Db, userId: string): Promise<SessionRow[]> {
   return db

@@ -14,7 +14,7 @@ import type { AuthContext, RequestMeta } from '../context.js';
 import { recordAudit } from '../audit/service.js';
 import { clearSealedSuccessor, findRefreshToken, insertRefreshToken, purgeSealedSuccessors, spendRefreshToken } from './refresh-tokens.repository.js';
 import type { Db, RefreshTokenRow, SessionRow, UserRow } from '../db/schema.js';
-import { findSession, insertSessionWithToken, listLiveSessions, lockSession, revokeSessionRow, revokeUserSessionRows, touchSession } from './repository.js';
+import { findSession, insertSessionWithToken, listLiveSessions, lockSession, revokeClientSessionRows, revokeSessionRow, revokeUserSessionRows, touchSession } from './repository.js';
 import { findUser } from '../accounts/service.js';
 import { generateRefreshToken, hashRefreshToken, looksLikeRefreshToken } from './refresh-token-values.js';
 import { publishSessionRevocations, type PublishContext } from '../revocations/service.js';
@@ -224,6 +224,11 @@ export async function revokeUserSessions(ctx: RevokeContext, userId: string, rea
 /** Revokes a user's live sessions inside the caller's transaction; the caller publishes the ids after commit. */
 export function revokeUserSessionsIn(db: Db, userId: string, reason: RevocationReason, exceptSessionId?: string): Promise<string[]> {
   return revokeUserSessionRows(db, userId, reason, exceptSessionId);
+}
+
+/** Revokes every live session of an OAuth client inside the caller's transaction (the client's deletion); the caller publishes the ids after commit. */
+export function revokeClientSessionsIn(db: Db, clientId: string, reason: RevocationReason): Promise<string[]> {
+  return revokeClientSessionRows(db, clientId, reason);
 }
 
 /** Revokes one session inside the caller's transaction; the caller publishes after commit. */
