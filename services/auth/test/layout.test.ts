@@ -41,6 +41,7 @@ const TABLE_OWNERS: Record<string, string> = {
   'auth.authorization_codes': 'oauth',
   'auth.revoked_access_tokens': 'revocations',
   'auth.revoked_clients': 'revocations',
+  'auth.consents': 'consents',
 };
 
 /**

@@ -19,7 +19,10 @@ export type AuditEvent =
   | 'key_activated'
   | 'key_revoked'
   | 'authorization_code_replay'
-  | 'oauth_token_revoked';
+  | 'oauth_token_revoked'
+  | 'consent_granted'
+  | 'consent_withdrawn'
+  | 'rp_logout';
 
 export interface AuditEntry {
   event: AuditEvent;

@@ -13,6 +13,8 @@ export interface UsersTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   password_changed_at: NullableTimestamp;
+  /** Set once the address is verified (migration 0006); email_verified of ID tokens and /auth/me. */
+  email_verified_at: NullableTimestamp;
 }
 
 export interface SessionsTable {
@@ -32,6 +34,8 @@ export interface SessionsTable {
    * (migration 0004 filled it in for the cookie flow's sessions started before it was stored).
    */
   scope: ColumnType<string | null, string | null | undefined, string | null>;
+  /** When the user's password was checked for this session: OIDC `auth_time` (migration 0006). */
+  auth_time: Timestamp;
 }
 
 export interface RefreshTokensTable {
@@ -83,6 +87,8 @@ export interface OAuthClientsTable {
   first_party: Generated<boolean>;
   /** A resource server: may introspect any client's tokens (RFC 7662). */
   introspect: Generated<boolean>;
+  /** Where GET /oauth/logout may send the browser back to (exact match; migration 0006). */
+  post_logout_redirect_uris: ColumnType<string[], string[] | undefined, string[]>;
 }
 
 export interface AuthorizationCodesTable {
@@ -96,6 +102,10 @@ export interface AuthorizationCodesTable {
   expires_at: Timestamp;
   used_at: NullableTimestamp;
   session_id: string | null;
+  /** The OIDC nonce of the authorization request, echoed in the ID token (migration 0006). */
+  nonce: ColumnType<string | null, string | null | undefined, string | null>;
+  /** When the sign-in form checked the password (migration 0006). */
+  auth_time: NullableTimestamp;
 }
 
 export interface RevokedAccessTokensTable {
@@ -110,6 +120,15 @@ export interface RevokedClientsTable {
   revoked_until: Timestamp;
 }
 
+/** A user's approval of a third-party client's scopes (migration 0006). */
+export interface ConsentsTable {
+  user_id: string;
+  client_id: string;
+  scopes: string[];
+  granted_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface AuthDatabase {
   'auth.users': UsersTable;
   'auth.sessions': SessionsTable;
@@ -120,6 +139,7 @@ export interface AuthDatabase {
   'auth.authorization_codes': AuthorizationCodesTable;
   'auth.revoked_access_tokens': RevokedAccessTokensTable;
   'auth.revoked_clients': RevokedClientsTable;
+  'auth.consents': ConsentsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -130,6 +150,7 @@ export type SigningKeyRow = Selectable<SigningKeysTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
 export type OAuthClientRow = Selectable<OAuthClientsTable>;
 export type AuthorizationCodeRow = Selectable<AuthorizationCodesTable>;
+export type ConsentRow = Selectable<ConsentsTable>;
 
 /** A database handle or an open transaction: repositories accept either. */
 export type Db = Kysely<AuthDatabase> | Transaction<AuthDatabase>;

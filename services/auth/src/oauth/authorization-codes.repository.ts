@@ -10,6 +10,8 @@ export interface NewAuthorizationCode {
   redirectUri: string;
   codeChallenge: string;
   scope: string | null;
+  nonce: string | null;
+  authTime: Date;
   ttlSeconds: number;
 }
 
@@ -23,6 +25,8 @@ export async function insertAuthorizationCode(db: Db, code: NewAuthorizationCode
       redirect_uri: code.redirectUri,
       code_challenge: code.codeChallenge,
       scope: code.scope,
+      nonce: code.nonce,
+      auth_time: code.authTime,
       expires_at: dbNowPlus(code.ttlSeconds),
     })
     .execute();

@@ -12,6 +12,7 @@ export interface NewClient {
   scopes: readonly string[];
   firstParty: boolean;
   introspect: boolean;
+  postLogoutRedirectUris: readonly string[];
 }
 
 export async function insertClient(db: Db, client: NewClient): Promise<OAuthClientRow> {
@@ -27,6 +28,7 @@ export async function insertClient(db: Db, client: NewClient): Promise<OAuthClie
       scopes: [...client.scopes],
       first_party: client.firstParty,
       introspect: client.introspect,
+      post_logout_redirect_uris: [...client.postLogoutRedirectUris],
     })
     .returningAll()
     .executeTakeFirstOrThrow();

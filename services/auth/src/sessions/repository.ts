@@ -12,6 +12,8 @@ export interface NewSession {
   absoluteSeconds: number;
   /** The OAuth scope granted at login, carried into every access token of the session. */
   scope?: string | null;
+  /** OIDC auth_time; null is now. */
+  authTime: Date | null;
   /** SHA-256 of the session's first refresh token. */
   firstTokenHash: Buffer;
   /** The login_success audit row written with it (`ip` and `user_agent` as given here). */
@@ -24,8 +26,8 @@ export interface NewSession {
  * round trip instead of five (docs/decisions-auth.md, "Login in one statement").
  */
 const INSERT_WITH_TOKEN = prepared<SessionRow>(`with "session" as (
-  insert into "auth"."sessions" ("user_id", "client_id", "ip", "user_agent", "scope", "idle_expires_at", "absolute_expires_at")
-  values ($1, $2, $3, $4, $5, least(now() + make_interval(secs => $6), now() + make_interval(secs => $7)), now() + make_interval(secs => $7))
+  insert into "auth"."sessions" ("user_id", "client_id", "ip", "user_agent", "scope", "idle_expires_at", "absolute_expires_at", "auth_time")
+  values ($1, $2, $3, $4, $5, least(now() + make_interval(secs => $6), now() + make_interval(secs => $7)), now() + make_interval(secs => $7), coalesce($12::timestamptz, now()))
   returning *
 ), "token" as (
   insert into "auth"."refresh_tokens" ("token_hash", "session_id", "parent_hash") select $8::bytea, "id", null from "session"
@@ -48,6 +50,7 @@ export async function insertSessionWithToken(db: Db, session: NewSession): Promi
     session.audit.ip,
     session.audit.userAgent,
     JSON.stringify(session.audit.details),
+    session.authTime,
   ]);
   if (!row) throw new Error('insert into auth.sessions returned no row');
   return row;
@@ -102,6 +105,19 @@ export async function revokeClientSessionRows(db: Db, clientId: string, reason: 
   const rows = await db
     .updateTable('auth.sessions')
     .set({ revoked_at: dbNow(), revoked_reason: reason })
+    .where('client_id', '=', clientId)
+    .where('revoked_at', 'is', null)
+    .returning('id')
+    .execute();
+  return rows.map((row) => row.id);
+}
+
+/** Revokes every live session one client holds for one user (a withdrawn consent); returns the ids. */
+export async function revokeUserClientSessionRows(db: Db, userId: string, clientId: string, reason: string): Promise<string[]> {
+  const rows = await db
+    .updateTable('auth.sessions')
+    .set({ revoked_at: dbNow(), revoked_reason: reason })
+    .where('user_id', '=', userId)
     .where('client_id', '=', clientId)
     .where('revoked_at', 'is', null)
     .returning('id')

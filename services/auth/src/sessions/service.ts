@@ -14,7 +14,7 @@ import type { AuthContext, RequestMeta } from '../context.js';
 import { recordAudit } from '../audit/service.js';
 import { clearSealedSuccessor, findRefreshToken, insertRefreshToken, purgeSealedSuccessors, spendRefreshToken } from './refresh-tokens.repository.js';
 import type { Db, RefreshTokenRow, SessionRow, UserRow } from '../db/schema.js';
-import { findSession, insertSessionWithToken, listLiveSessions, lockSession, revokeClientSessionRows, revokeSessionRow, revokeUserSessionRows, touchSession } from './repository.js';
+import { findSession, insertSessionWithToken, listLiveSessions, lockSession, revokeClientSessionRows, revokeSessionRow, revokeUserClientSessionRows, revokeUserSessionRows, touchSession } from './repository.js';
 import { findUser } from '../accounts/service.js';
 import { generateRefreshToken, hashRefreshToken, looksLikeRefreshToken } from './refresh-token-values.js';
 import { publishSessionRevocations, type PublishContext } from '../revocations/service.js';
@@ -43,6 +43,8 @@ export interface StartedSession {
 
 export interface StartOptions {
   scope?: string | null;
+  /** When the password was checked, if not now (the sign-in form, before the code exchange). */
+  authTime?: Date;
   /** `details` of the login_success audit row (which grant, which client). */
   auditDetails?: Record<string, unknown>;
 }
@@ -79,6 +81,7 @@ export async function startSessionIn(
     idleSeconds: config.refreshTokenTtl,
     absoluteSeconds: config.sessionMaxAge,
     scope: options.scope ?? null,
+    authTime: options.authTime ?? null,
     firstTokenHash: hashRefreshToken(refreshToken),
     audit: { ip: meta.ip, userAgent: meta.userAgent, details: options.auditDetails ?? {} },
   });
@@ -202,7 +205,9 @@ export type RevocationReason =
   | 'refresh_token_reuse'
   | 'oauth_revoke'
   | 'authorization_code_replay'
-  | 'client_deleted';
+  | 'client_deleted'
+  | 'consent_withdrawn'
+  | 'rp_logout';
 
 /** What revoking sessions needs: the database and what announcing them needs. */
 export type RevokeContext = PublishContext & Pick<AuthContext, 'db'>;
@@ -229,6 +234,11 @@ export function revokeUserSessionsIn(db: Db, userId: string, reason: RevocationR
 /** Revokes every live session of an OAuth client inside the caller's transaction (the client's deletion); the caller publishes the ids after commit. */
 export function revokeClientSessionsIn(db: Db, clientId: string, reason: RevocationReason): Promise<string[]> {
   return revokeClientSessionRows(db, clientId, reason);
+}
+
+/** Revokes the sessions one client holds for one user inside the caller's transaction; the caller publishes after commit. */
+export function revokeUserClientSessionsIn(db: Db, userId: string, clientId: string, reason: RevocationReason): Promise<string[]> {
+  return revokeUserClientSessionRows(db, userId, clientId, reason);
 }
 
 /** Revokes one session inside the caller's transaction; the caller publishes after commit. */
