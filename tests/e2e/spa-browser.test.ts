@@ -23,6 +23,18 @@ const CLI = resolve(import.meta.dirname, '../../services/auth/dist/cli.js');
 const EMAIL = 'spa-user@example.com';
 const PASSWORD = 'a long enough password';
 
+interface TokenAnswer {
+  status: number;
+  allowOrigin: string | undefined;
+  body: Record<string, unknown>;
+}
+
+/** The next answer of POST /oauth/token as the page received it (start waiting before the action). */
+async function nextTokenAnswer(page: Page, gateway: string): Promise<TokenAnswer> {
+  const response = await page.waitForResponse((r) => r.url() === `${gateway}/oauth/token` && r.request().method() === 'POST');
+  return { status: response.status(), allowOrigin: (await response.allHeaders())['access-control-allow-origin'], body: (await response.json()) as Record<string, unknown> };
+}
+
 async function signIn(page: Page): Promise<void> {
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   await page.getByLabel('Email').fill(EMAIL);
@@ -60,11 +72,6 @@ test('the SPA demo on its own origin, in headless Chromium', { skip, timeout: 24
   await t.test('code + PKCE + OIDC, /orders, refresh, RP-initiated logout', async (t) => {
     const context = await browser.newContext();
     const page = await context.newPage();
-    const tokenAnswers: Array<{ status: number; allowOrigin: string | undefined; body: Record<string, unknown> }> = [];
-    page.on('response', async (response) => {
-      if (response.url() !== `${gateway}/oauth/token` || response.request().method() !== 'POST') return;
-      tokenAnswers.push({ status: response.status(), allowOrigin: (await response.allHeaders())['access-control-allow-origin'], body: (await response.json()) as Record<string, unknown> });
-    });
     await page.goto(`${spa}/`);
     await page.getByRole('status').filter({ hasText: /^Signed out\.$/ }).waitFor();
     await page.getByRole('button', { name: 'Sign in with keygate' }).click();
@@ -76,7 +83,9 @@ test('the SPA demo on its own origin, in headless Chromium', { skip, timeout: 24
     await signIn(page);
     // keygate-spa is third-party: the consent step names it and the scopes.
     await page.getByRole('heading', { name: /Allow keygate SPA demo/ }).waitFor();
+    const exchanged = nextTokenAnswer(page, gateway);
     await page.getByRole('button', { name: 'Allow' }).click();
+    const exchange = await exchanged;
     await page.getByRole('status').filter({ hasText: `Signed in as ${EMAIL}.` }).waitFor();
     t.equal(new URL(page.url()).search, '', 'the code is gone from the address bar');
     const claims = JSON.parse((await page.locator('#claims').textContent()) ?? '{}') as Record<string, unknown>;
@@ -84,15 +93,19 @@ test('the SPA demo on its own origin, in headless Chromium', { skip, timeout: 24
     t.equal(claims.aud, 'keygate-spa', 'ID token: aud');
     t.equal(claims.nonce, authorize.searchParams.get('nonce'), 'ID token: the nonce sent');
     t.ok(claims.at_hash && claims.sid && claims.auth_time, 'ID token: at_hash, sid, auth_time');
-    t.equal(tokenAnswers[0]?.status, 200, 'the code exchange');
-    t.equal(tokenAnswers[0]?.allowOrigin, spa, 'readable cross-origin: the gateway allowed the SPA’s origin');
+    t.equal(exchange.status, 200, 'the code exchange');
+    t.equal(exchange.allowOrigin, spa, 'readable cross-origin: the gateway allowed the SPA’s origin');
+    t.type(exchange.body.id_token, 'string', 'with an ID token');
 
     await page.getByRole('button', { name: 'GET /orders' }).click();
     await page.getByRole('status').filter({ hasText: 'GET /orders answered 200.' }).waitFor();
+    const refreshed = nextTokenAnswer(page, gateway);
     await page.getByRole('button', { name: 'Refresh tokens' }).click();
+    const refresh = await refreshed;
     await page.getByRole('status').filter({ hasText: 'Tokens refreshed.' }).waitFor();
-    t.equal(tokenAnswers[1]?.status, 200, 'the refresh_token grant');
-    t.not(tokenAnswers[1]?.body.refresh_token, tokenAnswers[0]?.body.refresh_token, 'the refresh token rotated');
+    t.equal(refresh.status, 200, 'the refresh_token grant');
+    t.equal(refresh.allowOrigin, spa);
+    t.not(refresh.body.refresh_token, exchange.body.refresh_token, 'the refresh token rotated');
     await page.getByRole('button', { name: 'GET /orders' }).click();
     await page.getByRole('status').filter({ hasText: 'GET /orders answered 200.' }).waitFor();
     t.pass('/orders with the refreshed access token');
@@ -103,7 +116,7 @@ test('the SPA demo on its own origin, in headless Chromium', { skip, timeout: 24
     const refreshAfter = await fetch(`${gateway}/oauth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'refresh_token', client_id: 'keygate-spa', refresh_token: String(tokenAnswers[1]?.body.refresh_token) }),
+      body: new URLSearchParams({ grant_type: 'refresh_token', client_id: 'keygate-spa', refresh_token: String(refresh.body.refresh_token) }),
     });
     t.equal(refreshAfter.status, 400, 'RP-initiated logout ended the session: its refresh token is refused');
 

@@ -6,7 +6,6 @@
  * and browser tests; production runs each service as its own process. In development it also
  * serves the SPA demo on its own origin (SPA_DEMO_PORT, 8090) and registers its public client.
  */
-import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { PGlite } from '@electric-sql/pglite';
 import { createBus, type Bus } from '@keygate/bus';
@@ -71,7 +70,7 @@ function withUpstreams(env: Env): Env {
 }
 
 /** The SPA demo's port (its own origin); `pnpm start` serves it outside production. */
-const stackSettings = { spaDemoPort: int('SPA_DEMO_PORT', { default: 8090, min: 0, max: 65_535 }) };
+const stackSettings = { spaDemoPort: int('SPA_DEMO_PORT', { default: 8090, min: 1, max: 65_535 }) };
 
 /**
  * The SPA demo runs in development (`pnpm start`), and in tests only when they ask for it with
@@ -91,6 +90,8 @@ async function registerSpaClient(auth: FastifyInstance, spaOrigin: string, warn:
     public: true,
     grants: [...SPA_CLIENT.grants],
     redirectUris: [spaOrigin + SPA_CLIENT.redirectPath],
+    // Where RP-initiated logout (GET /oauth/logout) may send the browser back to.
+    postLogoutRedirectUris: [spaOrigin + SPA_CLIENT.postLogoutPath],
     scopes: [...SPA_CLIENT.scopes],
     // Third-party on purpose: the demo shows the consent step, and a token held by page script
     // gets no `account` scope (it cannot change the password or delete the account).
@@ -123,8 +124,12 @@ function withMetricsPort(env: Env, service: ServiceEntry): Env {
  * X-Forwarded-For trusts the gateway on this host (or every login would share one per-IP
  * rate-limit bucket and every session would show 127.0.0.1).
  */
-function serviceEnv(env: Env, service: ServiceEntry): Env {
+function serviceEnv(env: Env, service: ServiceEntry, spaOrigin: string | undefined): Env {
   const own = withMetricsPort(env, service);
+  // The SPA demo calls /orders from its own origin: the gateway's CORS for resource routes must
+  // list it. Only the gateway's: the SPA holds tokens, not the refresh cookie, so auth's Origin
+  // check for the cookie calls is not widened.
+  if (service.name === 'gateway' && spaOrigin !== undefined) return { ...own, ALLOWED_ORIGINS: [env.ALLOWED_ORIGINS, spaOrigin].filter((item) => item?.trim()).join(',') };
   return service.trustProxy && service.upstreamSetting !== undefined ? { ...own, TRUST_PROXY: env.TRUST_PROXY ?? '127.0.0.1' } : own;
 }
 
@@ -132,12 +137,12 @@ export async function startStack(rawEnv: Env, warn: (message: string) => void = 
   const env = withUpstreams(rawEnv);
   const core = loadSettings(coreSettings, env);
   const { spaDemoPort } = loadSettings(stackSettings, env);
-  const spaDemo = wantsSpaDemo(env, core.nodeEnv);
+  const spaOrigin = wantsSpaDemo(env, core.nodeEnv) ? `http://${core.host}:${spaDemoPort}` : undefined;
   // Every configuration first: a bad setting stops start-up before anything opens.
   const services = await Promise.all(
     servicesManifest().map(async (service) => {
       const modules = await serviceModules(service);
-      return { service, modules, config: modules.loadConfig(serviceEnv(env, service), warn) };
+      return { service, modules, config: modules.loadConfig(serviceEnv(env, service, spaOrigin), warn) };
     }),
   );
 
@@ -151,14 +156,11 @@ export async function startStack(rawEnv: Env, warn: (message: string) => void = 
   };
   const urls: ServiceUrls = {};
   const metricsUrls: ServiceUrls = {};
-  let spaDemoUrl: string | undefined;
   try {
-    // Listening first (its port may be 0): the client's redirect URI names the real port.
-    if (spaDemo) {
+    if (spaOrigin !== undefined) {
       const app = await buildSpaDemo({ issuer: core.issuer });
       started.push(app);
       await app.listen({ host: core.host, port: spaDemoPort });
-      spaDemoUrl = `http://${core.host}:${(app.server.address() as AddressInfo).port}`;
     }
     // In manifest order (auth first: the gateway loads its JWKS from it at start); only services
     // with a database get the embedded one.
@@ -168,7 +170,7 @@ export async function startStack(rawEnv: Env, warn: (message: string) => void = 
       const opened = await listenService(app, { host: core.host, port: config.port, metricsHost: config.metricsHost, metricsPort: config.metricsPort });
       urls[service.name] = `http://${core.host}:${new URL(opened.url).port}`;
       metricsUrls[service.name] = opened.metricsUrl;
-      if (service.name === 'auth' && spaDemoUrl !== undefined) await registerSpaClient(app, spaDemoUrl, warn);
+      if (service.name === 'auth' && spaOrigin !== undefined) await registerSpaClient(app, spaOrigin, warn);
     }
   } catch (error) {
     await close().catch(() => {});
@@ -178,7 +180,7 @@ export async function startStack(rawEnv: Env, warn: (message: string) => void = 
   if (gatewayUrl === undefined) throw new Error('services manifest: no gateway');
   return {
     gatewayUrl,
-    spaDemoUrl,
+    spaDemoUrl: spaOrigin,
     urls,
     metricsUrls,
     embeddedDatabase: pglite !== undefined,

@@ -24,11 +24,13 @@ export async function ensureDevClient(db: Db, id: string, spec: ClientSpec): Pro
       scopes: [...new Set(spec.scopes)],
       firstParty: spec.firstParty,
       introspect: spec.introspect,
+      postLogoutRedirectUris: [...new Set(spec.postLogoutRedirectUris ?? [])],
     });
     return 'created';
   }
   const same = (a: readonly string[], b: readonly string[]) => [...new Set(a)].sort().join(' ') === [...new Set(b)].sort().join(' ');
   const unchanged = existing.public === spec.public && existing.first_party === spec.firstParty
-    && same(existing.redirect_uris, spec.redirectUris) && same(existing.scopes, spec.scopes) && same(existing.grant_types, spec.grants);
+    && same(existing.redirect_uris, spec.redirectUris) && same(existing.scopes, spec.scopes) && same(existing.grant_types, spec.grants)
+    && same(existing.post_logout_redirect_uris, spec.postLogoutRedirectUris ?? []);
   return unchanged ? 'kept' : 'differs';
 }

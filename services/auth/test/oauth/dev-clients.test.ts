@@ -13,6 +13,7 @@ const SPEC = {
   scopes: ['openid', 'email', 'orders:read', 'orders:write'],
   firstParty: false,
   introspect: false,
+  postLogoutRedirectUris: ['http://127.0.0.1:8090/'],
 };
 
 test('ensureDevClient registers once, keeps what exists, and says when it differs', async (t) => {
@@ -24,8 +25,10 @@ test('ensureDevClient registers once, keeps what exists, and says when it differ
   t.equal(row?.secret_hash, null, 'a public client has no secret');
   t.equal(row?.first_party, false);
   t.same(row?.redirect_uris, SPEC.redirectUris);
+  t.same(row?.post_logout_redirect_uris, SPEC.postLogoutRedirectUris);
   t.equal(await ensureDevClient(db, 'keygate-spa', { ...SPEC, scopes: [...SPEC.scopes].reverse() }), 'kept', 'a restart finds it (order does not matter)');
   t.equal(await ensureDevClient(db, 'keygate-spa', { ...SPEC, redirectUris: ['http://127.0.0.1:9999/callback'] }), 'differs');
+  t.equal(await ensureDevClient(db, 'keygate-spa', { ...SPEC, postLogoutRedirectUris: [] }), 'differs', 'post-logout URIs count too');
   t.same((await findClient(db, 'keygate-spa'))?.redirect_uris, SPEC.redirectUris, 'and is never overwritten');
   await t.rejects(ensureDevClient(db, 'keygate-bad', { ...SPEC, scopes: ['account'] }), /first-party/, 'the registry’s rules hold');
   t.equal(await findClient(db, 'keygate-bad'), undefined);
