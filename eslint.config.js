@@ -21,6 +21,14 @@ export default tseslint.config(
     },
   },
   {
+    // The SPA demo's script: an ES module in the browser.
+    files: ['packages/spa-demo/assets/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: { document: 'readonly', fetch: 'readonly', URL: 'readonly', URLSearchParams: 'readonly', location: 'readonly', history: 'readonly', sessionStorage: 'readonly' },
+    },
+  },
+  {
     files: ['**/test/**', 'bench/**', 'scripts/**', '**/cli.ts', '**/cli/**'],
     rules: { 'no-console': 'off' },
   },

@@ -4,3 +4,4 @@ export * from './core.js';
 export * from './services-manifest.js';
 export * from './redis-url.js';
 export * from './service-settings.js';
+export * from './origins.js';

@@ -8,10 +8,11 @@ import {
   base64Key,
   bool,
   int,
-  list,
   loadServiceSettings,
   oneOf,
   optionalStr,
+  originList,
+  selfOrigins,
   serviceSecret,
   serviceSettings,
   trustProxySetting,
@@ -21,18 +22,6 @@ import {
 import { SIGNING_ALGS } from '@keygate/tokens';
 
 const DAY = 86_400;
-
-function checkOrigin(item: string): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(item);
-  } catch {
-    throw new Error(`must be a comma-separated list of origins like https://app.example.com, got "${item}"`);
-  }
-  if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.origin !== item.replace(/\/$/, '')) {
-    throw new Error(`must list origins only (scheme://host[:port], no path), got "${item}"`);
-  }
-}
 
 /**
  * One hash per core, but one libuv thread always left free: RS256 signatures (WebCrypto), file
@@ -51,7 +40,7 @@ export const authSettings = {
   sessionMaxAge: int('SESSION_MAX_AGE', { default: 30 * DAY, min: 60, max: 365 * DAY, unit: 'seconds' }),
   refreshGrace: int('REFRESH_GRACE', { default: 10, min: 0, max: 30, unit: 'seconds' }),
   keyEncryptionKey: base64Key('KEY_ENCRYPTION_KEY', { bytes: 32 }),
-  allowedOrigins: list('ALLOWED_ORIGINS', { check: checkOrigin }),
+  allowedOrigins: originList('ALLOWED_ORIGINS'),
   adminEmail: optionalStr('ADMIN_EMAIL'),
   adminPassword: optionalStr('ADMIN_PASSWORD', { secret: true }),
   rateLimitLoginPerIp: int('RATE_LIMIT_LOGIN_PER_IP', { default: 20, min: 1, max: 100_000, unit: 'requests per minute' }),
@@ -99,7 +88,10 @@ type Settings = SettingsOf<typeof authSettings>;
 export type AuthConfig = Omit<Settings, 'gatewaySecret' | 'keyEncryptionKey'> & {
   gatewaySecret: Buffer;
   keyEncryptionKey: Buffer;
-  /** The gateway's own origin (from ISSUER) plus ALLOWED_ORIGINS: who may send cookie-authenticated calls. */
+  /**
+   * The gateway's own origin (ISSUER's; in development also the same port at the other loopback
+   * name) plus ALLOWED_ORIGINS: who may send cookie-authenticated calls.
+   */
   trustedOrigins: readonly string[];
 };
 
@@ -125,6 +117,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, wa
   }
   const gatewaySecret = serviceSecret(settings, 'GATEWAY_SECRET', settings.gatewaySecret, warn);
   const keyEncryptionKey = serviceSecret(settings, 'KEY_ENCRYPTION_KEY', settings.keyEncryptionKey, warn);
-  const trustedOrigins = Object.freeze([...new Set([new URL(settings.issuer).origin, ...settings.allowedOrigins.map((o) => new URL(o).origin)])]);
+  const trustedOrigins = Object.freeze([...new Set([...selfOrigins(settings.issuer, settings.nodeEnv), ...settings.allowedOrigins])]);
   return Object.freeze({ ...settings, gatewaySecret, keyEncryptionKey, trustedOrigins });
 }

@@ -13,6 +13,8 @@ export const AuthErrors = {
   wrongCurrentPassword: createError('invalid_credentials', 403, 'The current password is wrong.'),
   passwordReused: createError('password_reused', 400, 'The new password must differ from the current one.'),
   invalidGrant: createError('invalid_grant', 401, 'The refresh token is invalid, expired or revoked.'),
+  /** A refresh without the cookie: usually a client that did not send credentials, or a cookie that ended with the browser session. */
+  noRefreshToken: createError('invalid_grant', 401, 'No refresh token was sent: the refresh_token cookie is missing.'),
   missingToken: (description = 'A Bearer access token is required.', options?: AppErrorOptions) =>
     new AppError('unauthorized', 401, description, { ...options, headers: { 'www-authenticate': 'Bearer', ...options?.headers } }),
   invalidToken: (description = 'The access token is invalid, expired or revoked.') => new AppError('invalid_token', 401, description, { headers: BEARER_INVALID }),

@@ -38,7 +38,7 @@ test('defaults follow the contract', async (t) => {
     issuer: 'http://localhost:8080',
     audience: 'api',
   });
-  t.same(config.trustedOrigins, ['http://localhost:8080']);
+  t.same(config.trustedOrigins, ['http://localhost:8080', 'http://127.0.0.1:8080'], 'in development both loopback names of the gateway');
   t.equal(config.keyEncryptionKey.length, 32, 'embedded mode generates a key');
   t.ok(warnings.some((w) => w.includes('KEY_ENCRYPTION_KEY')), 'with a warning');
   t.same(loadConfig({ DATA_DIR: dir.path }).keyEncryptionKey, config.keyEncryptionKey, 'and keeps it across restarts');
@@ -125,4 +125,14 @@ test('settings parse: lists, origins, proxies, grace', async (t) => {
   t.equal(config.refreshGrace, 30);
   t.equal(config.signingAlg, 'ES256');
   t.equal(config.passwordGrantEnabled, false);
+});
+
+test('the cookie calls trust the other loopback name of ISSUER in development only', async (t) => {
+  const base = { KEY_ENCRYPTION_KEY: key(), GATEWAY_SECRET: key() };
+  t.same(loadConfig({ ...base, ISSUER: 'http://127.0.0.1:9999/' }).trustedOrigins, ['http://127.0.0.1:9999', 'http://localhost:9999']);
+  t.same(loadConfig({ ...base, NODE_ENV: 'test', ISSUER: 'http://localhost:8080' }).trustedOrigins, ['http://localhost:8080', 'http://127.0.0.1:8080']);
+  t.same(loadConfig({ ...base, ISSUER: 'https://auth.example.com' }).trustedOrigins, ['https://auth.example.com'], 'no twin for a public name');
+  const production = { ...base, NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x', REDIS_URL: 'redis://r', ISSUER: 'http://localhost:8080' };
+  t.same(loadConfig(production).trustedOrigins, ['http://localhost:8080'], 'production trusts exactly ISSUER');
+  t.same(loadConfig({ ...base, ALLOWED_ORIGINS: 'http://localhost:8080, https://app.example.com/' }).trustedOrigins, ['http://localhost:8080', 'http://127.0.0.1:8080', 'https://app.example.com'], 'deduplicated and normalised');
 });

@@ -1,6 +1,6 @@
 /**
  * The gateway app factory: never listens (main.ts does). Assembles the single-purpose plugins:
- * security headers, token verification, revocation, rate limiting, and the proxy route.
+ * security headers, CORS, token verification, revocation, rate limiting, and the proxy route.
  * A bus passed in deps is shared and never closed here; one opened here is closed on close.
  */
 import type { Server } from 'node:http';
@@ -9,6 +9,7 @@ import { useServiceBus, type Bus } from '@keygate/bus';
 import { demoPage } from '@keygate/demo-page';
 import { createServiceApp } from '@keygate/service-kit';
 import type { GatewayConfig } from './config.js';
+import { corsPlugin } from './plugins/cors.js';
 import { devMailbox } from './plugins/dev-mailbox.js';
 import { docsPlugin } from './plugins/docs.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
@@ -57,6 +58,14 @@ export async function build(config: GatewayConfig, deps: GatewayDeps = {}): Prom
   });
   app.addHook('onClose', releaseBus);
   await app.register(securityHeadersPlugin, { https: config.issuer.startsWith('https:') });
+  // Before every route: a preflight is answered (204) ahead of authentication and routing.
+  await app.register(corsPlugin, {
+    allowedOrigins: config.allowedOrigins,
+    authUrl: config.authUrl,
+    secret: config.gatewaySecret,
+    refreshMs: config.corsOriginsRefreshMs,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+  });
   await app.register(tokenVerificationPlugin, {
     jwksUrl: config.jwksUrl,
     issuer: config.issuer,

@@ -5,30 +5,16 @@
  * (`<type>:<id>` + until) and are parsed by the same function as the set, so a kind this gateway
  * does not know is skipped rather than failing the whole list.
  */
-import { internalCallHeaders } from '@keygate/gateway-trust';
 import { parseRevocationMember, type Revocation } from '@keygate/revocation';
+import { getAuthInternal, type AuthInternalOptions } from './auth-internal.js';
 
 export const AUTH_REVOCATIONS_PATH = '/internal/revocations';
-/** A start-up or outage poll must not hang on an auth instance that does not answer. */
-const FETCH_TIMEOUT_MS = 2_000;
 
-export interface AuthRevocationsOptions {
-  /** The auth service's base URL (AUTH_URL). */
-  authUrl: string;
-  secret: Buffer;
-  fetch?: typeof fetch;
-}
+export type AuthRevocationsOptions = AuthInternalOptions;
 
 /** Loads the full list; throws when auth cannot be reached or answers anything but the list. */
 export async function fetchAuthRevocations(options: AuthRevocationsOptions): Promise<Revocation[]> {
-  const doFetch = options.fetch ?? globalThis.fetch;
-  const response = await doFetch(new URL(AUTH_REVOCATIONS_PATH, options.authUrl), {
-    headers: { ...internalCallHeaders(options.secret, 'GET', AUTH_REVOCATIONS_PATH), accept: 'application/json' },
-    signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
-  });
-  const body: unknown = await response.json().catch(() => undefined);
-  if (response.status !== 200) throw new Error(`the auth service answered ${response.status}`);
-  const entries = (typeof body === 'object' && body !== null ? (body as { revocations?: unknown }).revocations : undefined);
+  const entries = (await getAuthInternal(options, AUTH_REVOCATIONS_PATH)).revocations;
   if (!Array.isArray(entries)) throw new Error('the auth service did not answer a revocation list');
   const out: Revocation[] = [];
   for (const entry of entries as unknown[]) {

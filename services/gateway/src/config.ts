@@ -13,6 +13,7 @@ import {
   loadSettings,
   oneOf,
   optionalStr,
+  originList,
   requiredUrl,
   serviceSecret,
   serviceSettings,
@@ -54,6 +55,10 @@ export const gatewaySettings = {
   tokenCacheSize: int('TOKEN_CACHE_SIZE', { default: 20_000, min: 0, max: 1_000_000 }),
   jwksRefetchCooldownMs: int('JWKS_REFETCH_COOLDOWN_MS', { default: 10_000, min: 0, max: 3_600_000, unit: 'milliseconds' }),
   jwksRefreshIntervalMs: int('JWKS_REFRESH_INTERVAL_MS', { default: 300_000, min: 1_000, max: 86_400_000, unit: 'milliseconds' }),
+  /** Browser origins of the operator's own apps: CORS on resource routes and the token endpoints (with credentials on the cookie calls). */
+  allowedOrigins: originList('ALLOWED_ORIGINS'),
+  /** How often the public clients' redirect origins (CORS on /oauth/token, /oauth/revoke, /oauth/userinfo) are re-read from the auth service. */
+  corsOriginsRefreshMs: int('CORS_ORIGINS_REFRESH_MS', { default: 30_000, min: 1_000, max: 3_600_000, unit: 'milliseconds' }),
   /** Largest request body announced by Content-Length that is forwarded (413 above). */
   bodyLimit: int('GATEWAY_BODY_LIMIT', { default: 1_048_576, min: 1_024, max: 1_073_741_824, unit: 'bytes' }),
 } as const;

@@ -53,10 +53,14 @@ export type InternalRevocations = Array<{ member: string; until: number }> | nul
 
 /**
  * An upstream echoing what it received; with `secret`, it also insists on a valid gateway proof.
- * With `internal`, it plays auth's GET /internal/revocations (gateway's own proof required).
+ * With `internal`, it plays auth's GET /internal/revocations and /internal/cors-origins (gateway's own proof required).
  */
 export async function startUpstream(
-  options: { secret?: Buffer; jwks?: () => { keys: JWK[] }; internal?: { secret: Buffer; revocations: () => InternalRevocations; calls: () => void } } = {},
+  options: {
+    secret?: Buffer;
+    jwks?: () => { keys: JWK[] };
+    internal?: { secret: Buffer; revocations: () => InternalRevocations; calls: () => void; corsOrigins?: () => string[] | null };
+  } = {},
 ): Promise<Upstream> {
   const app = Fastify();
   await app.register(errorsPlugin);
@@ -78,6 +82,12 @@ export async function startUpstream(
         if (revocations === null) return reply.code(503).send({ error: 'service_unavailable', error_description: 'The database is unavailable.' });
         return { revocations };
       });
+      scope.get('/internal/cors-origins', async (request, reply) => {
+        if (request.user.role !== GATEWAY_CALLER_ROLE) return reply.code(401).send({ error: 'unauthorized', error_description: 'not the gateway' });
+        const origins = internal.corsOrigins === undefined ? [] : internal.corsOrigins();
+        if (origins === null) return reply.code(503).send({ error: 'service_unavailable', error_description: 'The database is unavailable.' });
+        return { origins };
+      });
     });
   }
   await app.register(async (scope) => {
@@ -85,6 +95,8 @@ export async function startUpstream(
     scope.all('/*', async (request, reply) => {
       // Connection-level headers of the upstream's own, which must not reach the client.
       if (request.url.includes('hop-by-hop')) void reply.header('keep-alive', 'timeout=999').header('x-upstream-marker', 'yes');
+      // CORS headers of the upstream's own, which the gateway's policy replaces.
+      if (request.url.includes('upstream-cors')) void reply.header('access-control-allow-origin', '*').header('access-control-allow-credentials', 'true').header('vary', 'Accept-Encoding');
       if (state.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, state.delayMs));
       const echo: Echo = {
         method: request.method,
@@ -129,6 +141,8 @@ export interface Rig {
   /** What the fake auth service's /internal/revocations answers now (default: an empty list). */
   internalRevocations: InternalRevocations;
   internalRevocationCalls: number;
+  /** What the fake auth service's /internal/cors-origins answers now (default: none; null: a 503). */
+  internalCorsOrigins: string[] | null;
   issuer: string;
   secret: Buffer;
   mint(claims?: Record<string, unknown>, header?: Record<string, unknown>, key?: SigningKey): Promise<string>;
@@ -139,7 +153,7 @@ export async function startRig(env: Record<string, string> = {}, deps: GatewayDe
   const key = await makeKey('key-1');
   const testEnv = await createTestEnvironment({ ISSUER: 'http://localhost:8080', AUDIENCE, ...env });
   const secret = Buffer.from(testEnv.env.GATEWAY_SECRET!, 'base64');
-  const rig = { jwks: { keys: [key.jwk] }, jwksRequests: 0, internalRevocations: options.internalRevocations === undefined ? [] : options.internalRevocations, internalRevocationCalls: 0 } as Rig;
+  const rig = { jwks: { keys: [key.jwk] }, jwksRequests: 0, internalRevocations: options.internalRevocations === undefined ? [] : options.internalRevocations, internalRevocationCalls: 0, internalCorsOrigins: [] as string[] | null } as Rig;
   const auth = await startUpstream({
     jwks: () => {
       rig.jwksRequests += 1;
@@ -151,6 +165,7 @@ export async function startRig(env: Record<string, string> = {}, deps: GatewayDe
       calls: () => {
         rig.internalRevocationCalls += 1;
       },
+      corsOrigins: () => rig.internalCorsOrigins,
     },
   });
   const orders = await startUpstream({ secret });

@@ -21,10 +21,12 @@ async function main(): Promise<void> {
       ...Object.entries(stack.urls)
         .filter(([name]) => name !== 'gateway')
         .map(([name, url]) => `  ${name.padEnd(15)}${url}`),
+      ...(stack.spaDemoUrl === undefined ? [] : [`  spa demo       ${stack.spaDemoUrl}   <- a single-page app on its own origin (OAuth + PKCE, CORS); development only`]),
       `  metrics        ${Object.values(stack.metricsUrls).map((url) => `${url}/metrics`).join('  ')}   <- operations listeners, not public`,
       '',
       'Try first:',
-      `  open ${base}/ for the demo page, or:`,
+      `  open ${base}/ for the demo page,`,
+      ...(stack.spaDemoUrl === undefined ? [] : [`  open ${stack.spaDemoUrl}/ for the SPA demo (sign-in through /oauth/authorize, as a third-party app), or:`]),
       `  curl -s -X POST ${base}/auth/register -H 'content-type: application/json' -d '{"email":"me@example.com","password":"correct horse battery"}'`,
       `  curl -s -X POST ${base}/auth/login -H 'content-type: application/json' -d '{"email":"me@example.com","password":"correct horse battery"}'`,
       `  curl -s ${base}/orders -H "authorization: Bearer <access_token from the login answer>"`,

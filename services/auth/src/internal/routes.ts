@@ -8,6 +8,10 @@
  * Gateways call it at start and about once a second while Redis is unreachable, so the answer
  * comes from a short cache shared by all callers: at most one query per CACHE_MS per instance,
  * whatever the number of gateways. A revocation is thus seen at most CACHE_MS late here.
+ *
+ * GET /internal/cors-origins: the origins of the redirect URIs of public clients, which the
+ * gateway (it has no database) lets call /oauth/token, /oauth/revoke and /oauth/userinfo from a
+ * browser. Same caller rule; gateways poll it every CORS_ORIGINS_REFRESH_MS, one query per CACHE_MS.
  */
 import { revocationMember } from '@keygate/revocation';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -15,13 +19,31 @@ import { GATEWAY_CALLER_ROLE, gatewayTrust, untrustedRequest } from '@keygate/ga
 import { revocationsStillEnforced } from '../revocations/service.js';
 import { mailbox } from '../mail/service.js';
 import { ErrorBody } from '../schemas/auth.js';
-import { MailboxResponse, RevocationsResponse } from '../schemas/internal.js';
+import { CorsOriginsResponse, MailboxResponse, RevocationsResponse } from '../schemas/internal.js';
 import type { RouteOptions } from '../http/route-options.js';
+import { publicClientOrigins } from './cors-origins.js';
 
 export const INTERNAL_REVOCATIONS_PATH = '/internal/revocations';
 /** The development mailbox's source (the gateway's GET /dev/mailbox); absent in production. */
 export const INTERNAL_MAILBOX_PATH = '/internal/mailbox';
+export const INTERNAL_CORS_ORIGINS_PATH = '/internal/cors-origins';
 const CACHE_MS = 500;
+
+/** Single flight: concurrent callers share one load, kept CACHE_MS; a failed one is not kept. */
+function shortCache<T>(load: () => Promise<T>): () => Promise<T> {
+  let cached: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (cached === undefined || now - cached.at >= CACHE_MS) {
+      const entry = { at: now, value: load() };
+      cached = entry;
+      entry.value.catch(() => {
+        if (cached === entry) cached = undefined;
+      });
+    }
+    return cached.value;
+  };
+}
 
 interface Entry {
   member: string;
@@ -40,25 +62,12 @@ export const internalRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
     }
   });
 
-  let cached: { at: number; entries: Promise<Entry[]> } | undefined;
-  const load = async (): Promise<Entry[]> => {
-    // The same list, with the same windows, the re-announcer publishes.
+  // The same list, with the same windows, the re-announcer publishes.
+  const current = shortCache(async (): Promise<Entry[]> => {
     const rows = await revocationsStillEnforced(ctx);
     return rows.map((row) => ({ member: revocationMember(row), until: row.untilMs }));
-  };
-  /** Single flight: concurrent callers share one query; a failed one is not kept. */
-  const current = (): Promise<Entry[]> => {
-    const now = Date.now();
-    if (cached === undefined || now - cached.at >= CACHE_MS) {
-      const entries = load();
-      const entry = { at: now, entries };
-      cached = entry;
-      entries.catch(() => {
-        if (cached === entry) cached = undefined;
-      });
-    }
-    return cached.entries;
-  };
+  });
+  const corsOrigins = shortCache(() => publicClientOrigins(ctx.db));
 
   app.get(INTERNAL_REVOCATIONS_PATH, {
     schema: { hide: true, response: { 200: RevocationsResponse, 401: ErrorBody, 503: ErrorBody } },
@@ -75,4 +84,7 @@ export const internalRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
       schema: { hide: true, response: { 200: MailboxResponse, 401: ErrorBody, 503: ErrorBody } },
     }, async (_request, reply) => reply.header('cache-control', 'no-store').send({ messages: await mailbox(ctx.db) }));
   }
+  app.get(INTERNAL_CORS_ORIGINS_PATH, {
+    schema: { hide: true, response: { 200: CorsOriginsResponse, 401: ErrorBody, 503: ErrorBody } },
+  }, async (_request, reply) => reply.header('cache-control', 'no-store').send({ origins: await corsOrigins() }));
 };

@@ -32,3 +32,6 @@ export const MailboxResponse = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** Origins (scheme://host[:port]) of the redirect URIs of public clients; the gateway widens loopback ones to any port. */
+export const CorsOriginsResponse = Type.Object({ origins: Type.Array(Type.String({ minLength: 8, maxLength: 2048 })) }, { additionalProperties: false });

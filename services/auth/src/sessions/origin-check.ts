@@ -1,7 +1,8 @@
 /**
  * Cookie-authenticated calls (/auth/refresh, /auth/logout) refuse a browser request from a foreign
- * origin: the Origin header must be the gateway's own (ISSUER) or in ALLOWED_ORIGINS, and a
- * browser's `Sec-Fetch-Site: cross-site` is refused too. SameSite=Strict is the first line; this is
+ * origin: the Origin header must be the gateway's own (ISSUER's; in development also the same port
+ * at the other loopback name: config.trustedOrigins) or in ALLOWED_ORIGINS, and a browser's
+ * `Sec-Fetch-Site: cross-site` is refused too. SameSite=Strict is the first line; this is
  * the second. Requests without Origin (curl, server-side clients) pass: they cannot ride a cookie
  * from a victim's browser.
  */

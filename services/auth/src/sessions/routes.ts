@@ -18,6 +18,8 @@ import type { RouteOptions } from '../http/route-options.js';
 import type { FastifyReply } from 'fastify';
 
 const Empty = { type: 'null' } as const;
+/** A body sent to /auth/refresh or /auth/logout is read and dropped; more than this is 413. */
+const IGNORED_BODY_LIMIT = 4096;
 
 export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { ctx, loginLimiter }) => {
   /** A login's or a refresh's answer: the new refresh cookie, no-store, and the access token. */
@@ -51,56 +53,63 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
     return tokenAnswer(reply, access, refreshToken);
   });
 
-  app.post('/auth/refresh', {
-    schema: { querystring: NoQuery, response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody } },
-    onRequest: trustedOrigin,
-  }, async (request, reply) => {
-    const presented = request.cookies[REFRESH_COOKIE];
-    const meta = requestMeta(request);
-    // The access token is signed once the rotation's statement has committed,
-    // with the scope stored at login (a refresh never widens it; null grants nothing).
-    const sign = (session: SessionRow, user: RotatedUser) => issueAccessToken(ctx, { sub: user.id, role: user.role, clientId: session.client_id, sid: session.id, scope: session.scope ?? undefined });
-    // Only keygate-web's sessions: an OAuth client's refresh token refreshes at /oauth/token with
-    // that client's own authentication, and is refused here unspent.
-    const result = presented === undefined
-      ? { ok: false as const, reason: 'unknown_token' as const }
-      : await rotateRefreshToken(ctx, presented, meta, { clientId: FIRST_PARTY_CLIENT_ID }, sign);
-    if (!result.ok) {
-      request.log.info({ reason: result.reason, sessionId: result.sessionId }, 'refresh refused');
-      clearRefreshCookie(reply);
-      throw AuthErrors.invalidGrant();
-    }
-    return tokenAnswer(reply, result.issued, result.refreshToken);
-  });
+  // The cookie calls take no body, but clients send one anyway: axios posts an empty form body,
+  // fetch with `content-type: application/json` none at all. In this scope any content type is
+  // accepted and the body (capped) ignored; the Origin check runs before it is read (onRequest).
+  await app.register(async (cookieCalls) => {
+    cookieCalls.removeAllContentTypeParsers();
+    cookieCalls.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: IGNORED_BODY_LIMIT }, (_request, _body, done) => done(null, undefined));
 
-  app.post('/auth/logout', {
-    schema: { querystring: NoQuery, response: { 204: Empty, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody } },
-    onRequest: trustedOrigin,
-  }, async (request, reply) => {
-    const meta = requestMeta(request);
-    const presented = request.cookies[REFRESH_COOKIE];
-    let sessionId: string | undefined;
-    let userId: string | undefined;
-    if (presented !== undefined) {
-      // Any token of the family (even a spent one) identifies the session to end; like
-      // /auth/refresh, the cookie speaks for keygate-web's sessions only (an OAuth client's refresh
-      // token is revoked at /oauth/revoke, with that client's authentication).
-      const session = await sessionOfRefreshToken(ctx, presented);
-      if (session?.client_id === FIRST_PARTY_CLIENT_ID) {
-        sessionId = session.id;
-        userId = session.user_id;
+    cookieCalls.post('/auth/refresh', {
+      schema: { querystring: NoQuery, response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 413: ErrorBody } },
+      onRequest: trustedOrigin,
+    }, async (request, reply) => {
+      const presented = request.cookies[REFRESH_COOKIE];
+      if (presented === undefined) throw AuthErrors.noRefreshToken();
+      const meta = requestMeta(request);
+      // The access token is signed once the rotation's statement has committed,
+      // with the scope stored at login (a refresh never widens it; null grants nothing).
+      const sign = (session: SessionRow, user: RotatedUser) => issueAccessToken(ctx, { sub: user.id, role: user.role, clientId: session.client_id, sid: session.id, scope: session.scope ?? undefined });
+      // Only keygate-web's sessions: an OAuth client's refresh token refreshes at /oauth/token with
+      // that client's own authentication, and is refused here unspent.
+      const result = await rotateRefreshToken(ctx, presented, meta, { clientId: FIRST_PARTY_CLIENT_ID }, sign);
+      if (!result.ok) {
+        request.log.info({ reason: result.reason, sessionId: result.sessionId }, 'refresh refused');
+        clearRefreshCookie(reply);
+        throw AuthErrors.invalidGrant();
       }
-    } else {
-      const token = bearerToken(request);
-      if (token === undefined) throw AuthErrors.missingToken('A refresh cookie or a Bearer access token is required.');
-      const caller = await authenticateBearer(ctx, token);
-      authorizeCaller(caller, { scope: ACCOUNT_SCOPE });
-      sessionId = caller.sessionId;
-      userId = caller.user.id;
-    }
-    if (sessionId !== undefined && (await endSession(ctx, { sessionId, userId }, 'logout', meta))) request.log.info({ sessionId }, 'logout');
-    clearRefreshCookie(reply);
-    return reply.code(204).send();
+      return tokenAnswer(reply, result.issued, result.refreshToken);
+    });
+
+    cookieCalls.post('/auth/logout', {
+      schema: { querystring: NoQuery, response: { 204: Empty, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 413: ErrorBody } },
+      onRequest: trustedOrigin,
+    }, async (request, reply) => {
+      const meta = requestMeta(request);
+      const presented = request.cookies[REFRESH_COOKIE];
+      let sessionId: string | undefined;
+      let userId: string | undefined;
+      if (presented !== undefined) {
+        // Any token of the family (even a spent one) identifies the session to end; like
+        // /auth/refresh, the cookie speaks for keygate-web's sessions only (an OAuth client's refresh
+        // token is revoked at /oauth/revoke, with that client's authentication).
+        const session = await sessionOfRefreshToken(ctx, presented);
+        if (session?.client_id === FIRST_PARTY_CLIENT_ID) {
+          sessionId = session.id;
+          userId = session.user_id;
+        }
+      } else {
+        const token = bearerToken(request);
+        if (token === undefined) throw AuthErrors.missingToken('A refresh cookie or a Bearer access token is required.');
+        const caller = await authenticateBearer(ctx, token);
+        authorizeCaller(caller, { scope: ACCOUNT_SCOPE });
+        sessionId = caller.sessionId;
+        userId = caller.user.id;
+      }
+      if (sessionId !== undefined && (await endSession(ctx, { sessionId, userId }, 'logout', meta))) request.log.info({ sessionId }, 'logout');
+      clearRefreshCookie(reply);
+      return reply.code(204).send();
+    });
   });
 
   app.post('/auth/logout-all', {

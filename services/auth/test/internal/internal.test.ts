@@ -1,11 +1,13 @@
 /**
  * GET /internal/revocations: what a gateway loads when it cannot catch up from Redis. Only a
  * gateway's own call (a valid proof, role `gateway`) gets the list; everything else is 401.
+ * GET /internal/cors-origins likewise, for the gateway's CORS on the token endpoints.
  */
 import { randomBytes } from 'node:crypto';
 import { test } from 'tap';
 import { internalCallHeaders, signGatewayProof } from '@keygate/gateway-trust';
 import { bearer, claimsOf, http, registerAndLogin, startAuth, waitFor } from '../helpers.js';
+import { register } from '../oauth-helpers.js';
 
 const PATH = '/internal/revocations';
 
@@ -79,4 +81,27 @@ test('without a valid gateway proof: 401 in the contract format, never the list'
   );
   // The proof check covers /internal only: the public routes are unaffected.
   t.equal((await http(auth.base, 'GET', '/.well-known/jwks.json')).status, 200, 'public routes need no proof');
+});
+
+test('GET /internal/cors-origins: the redirect origins of public clients, for the gateway only', async (t) => {
+  const auth = await startAuth(t);
+  const secret = auth.config.gatewaySecret;
+  const CORS_PATH = '/internal/cors-origins';
+  const base = { name: 'spa', grants: ['authorization_code', 'refresh_token'], scopes: [], firstParty: false, introspect: false };
+  await register(auth, { ...base, public: true, redirectUris: ['https://spa.example.com/callback', 'https://spa.example.com/other', 'http://127.0.0.1:8090/callback'] });
+  await register(auth, { ...base, public: false, redirectUris: ['https://server.example.com/callback'] });
+  await register(auth, { ...base, public: true, redirectUris: ['http://[::1]/cb'] });
+  const origins = async () => {
+    const res = await http(auth.base, 'GET', CORS_PATH, { headers: internalCallHeaders(secret, 'GET', CORS_PATH) });
+    t.equal(res.status, 200);
+    t.equal(res.headers.get('cache-control'), 'no-store');
+    return (res.body as { origins: string[] }).origins;
+  };
+  t.same(await origins(), ['http://127.0.0.1:8090', 'http://[::1]', 'https://spa.example.com'], 'one per origin; a confidential client’s origin is not listed');
+  await register(auth, { ...base, public: true, redirectUris: ['https://new.example.com/cb'] });
+  t.ok(await waitFor(async () => (await origins()).includes('https://new.example.com'), 2_000), 'a new public client shows within the cache time');
+  const refused = await http(auth.base, 'GET', CORS_PATH, {});
+  t.equal(refused.status, 401, 'no proof, no list');
+  const forClient = await http(auth.base, 'GET', CORS_PATH, { headers: internalCallHeaders(randomBytes(32), 'GET', CORS_PATH) });
+  t.equal(forClient.status, 401, 'a forged proof');
 });

@@ -1,7 +1,7 @@
 import { test } from 'tap';
 import { sql } from 'kysely';
 import { hashRefreshToken } from '../../src/sessions/refresh-token-values.js';
-import { bearer, claimsOf, http, refresh, refreshCookieValue, registerAndLogin, startAuth, waitFor } from '../helpers.js';
+import { bearer, claimsOf, cookieHeader, http, refresh, refreshCookieValue, registerAndLogin, startAuth, waitFor } from '../helpers.js';
 
 test('refresh-token rotation over HTTP', async (t) => {
   const auth = await startAuth(t, { ALLOWED_ORIGINS: 'https://app.example.com' });
@@ -145,7 +145,31 @@ test('refresh-token rotation over HTTP', async (t) => {
     t.equal((await refresh(base, 'not a token')).status, 401);
     const none = await http(base, 'POST', '/auth/refresh');
     t.equal(none.status, 401);
-    t.equal((none.body as { error: string }).error, 'invalid_grant');
+    t.same(none.body, { error: 'invalid_grant', error_description: 'No refresh token was sent: the refresh_token cookie is missing.' }, 'no cookie at all says so');
+  });
+
+  await t.test('refresh and logout take an empty body of any content type (axios, fetch)', async (t) => {
+    const user = await registerAndLogin(base);
+    let token = user.refreshToken;
+    // axios.post(url) sends an empty form body; fetch with a JSON content type and no body sends none.
+    for (const contentType of ['application/x-www-form-urlencoded', 'application/json', 'text/plain;charset=UTF-8', 'multipart/form-data; boundary=x', 'application/octet-stream']) {
+      const res = await http(base, 'POST', '/auth/refresh', { headers: { ...cookieHeader(token), 'content-type': contentType }, body: '' });
+      t.equal(res.status, 200, contentType);
+      token = refreshCookieValue(res.cookies)!;
+    }
+    const withJson = await http(base, 'POST', '/auth/refresh', { headers: cookieHeader(token), json: {} });
+    t.equal(withJson.status, 200, 'a body, when sent, is ignored');
+    token = refreshCookieValue(withJson.cookies)!;
+    const huge = await http(base, 'POST', '/auth/refresh', { headers: { ...cookieHeader(token), 'content-type': 'application/json' }, body: 'x'.repeat(10_000) });
+    t.equal(huge.status, 413, 'but not read without bound');
+    t.equal((huge.body as { error: string }).error, 'payload_too_large');
+    const evil = await http(base, 'POST', '/auth/refresh', { headers: { ...cookieHeader(token), 'content-type': 'text/plain', origin: 'https://evil.example' }, body: 'x' });
+    t.equal(evil.status, 403, 'the Origin check still applies to any content type');
+    const logout = await http(base, 'POST', '/auth/logout', { headers: { ...cookieHeader(token), 'content-type': 'application/json' }, body: '' });
+    t.equal(logout.status, 204);
+    t.equal((await refresh(base, token)).status, 401, 'the session ended');
+    const bare = await http(base, 'POST', '/auth/logout', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+    t.equal(bare.status, 401, 'logout without cookie or token is still 401');
   });
 
   await t.test('cross-origin refresh is 403; the gateway origin and ALLOWED_ORIGINS pass', async (t) => {
@@ -160,7 +184,10 @@ test('refresh-token rotation over HTTP', async (t) => {
     t.same(chain.map((r) => r.spent_at), [null], 'a refused origin spends nothing');
     const own = await refresh(base, user.refreshToken, { origin: 'http://localhost:8080' });
     t.equal(own.status, 200);
-    const allowed = await refresh(base, refreshCookieValue(own.cookies)!, { origin: 'https://app.example.com' });
+    const twin = await refresh(base, refreshCookieValue(own.cookies)!, { origin: 'http://127.0.0.1:8080' });
+    t.equal(twin.status, 200, 'the other loopback name of the gateway, outside production');
+    t.equal((await refresh(base, refreshCookieValue(twin.cookies)!, { origin: 'http://127.0.0.1:8081' })).status, 403, 'another port is another origin');
+    const allowed = await refresh(base, refreshCookieValue(twin.cookies)!, { origin: 'https://app.example.com' });
     t.equal(allowed.status, 200);
     const logout = await http(base, 'POST', '/auth/logout', { headers: { cookie: `refresh_token=${refreshCookieValue(allowed.cookies)}`, origin: 'https://evil.example' } });
     t.equal(logout.status, 403, 'cross-origin logout too');

@@ -1,6 +1,6 @@
 /**
  * The one public route: every request not answered by the gateway itself (/healthz, /readyz, the
- * demo page and /docs; /metrics lives on the operations listener) is normalised, matched against the route table, authenticated when the route says
+ * demo page and /docs, and every OPTIONS — the CORS plugin's; /metrics lives on the operations listener) is normalised, matched against the route table, authenticated when the route says
  * so, rate limited, and forwarded through @fastify/reply-from (undici keep-alive pools, bodies
  * streamed both ways). Errors are the contract's: 400 for unsafe paths and tokens in the query,
  * 401 with a Bearer challenge, 403 insufficient_scope (a role the route does not allow, or a
@@ -49,14 +49,33 @@ function hasTokenInQuery(query: string): boolean {
   return new URLSearchParams(query).has('access_token');
 }
 
-/** The upstream's connection-level headers describe its connection to us, not ours to the client. */
-const UPSTREAM_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection']);
+/**
+ * Dropped from upstream answers: the connection-level headers describe its connection to us, not
+ * ours to the client; CORS is the gateway's alone (plugins/cors.ts), an upstream's would override it.
+ */
+const UPSTREAM_DROPPED = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'access-control-allow-origin',
+  'access-control-allow-credentials',
+  'access-control-expose-headers',
+  'access-control-allow-methods',
+  'access-control-allow-headers',
+  'access-control-max-age',
+]);
+
+/** OPTIONS is answered by the CORS plugin (204) and never forwarded. */
+const PROXIED_METHODS = ROUTED_METHODS.filter((method) => method !== 'OPTIONS');
 
 // A copy rather than `delete`: deleting properties turns the object into a slow dictionary for
-// everything that reads it afterwards (fastify copies every header from it).
-function dropHopByHop(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+// everything that reads it afterwards (fastify copies every header from it). The upstream's Vary
+// is merged with the gateway's own (Vary: Origin), which it would otherwise replace.
+function upstreamAnswerHeaders(reply: FastifyReply, headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const out: IncomingHttpHeaders = {};
-  for (const name in headers) if (!UPSTREAM_HOP_BY_HOP.has(name)) out[name] = headers[name];
+  for (const name in headers) if (!UPSTREAM_DROPPED.has(name)) out[name] = headers[name];
+  const own = reply.getHeader('vary');
+  if (out.vary !== undefined && own !== undefined) out.vary = `${String(own)}, ${String(out.vary)}`;
   return out;
 }
 
@@ -143,7 +162,7 @@ export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): 
   }
 
   app.route({
-    method: [...ROUTED_METHODS],
+    method: PROXIED_METHODS,
     url: '/*',
     // Not an API of its own: the routes behind it are documented by their services.
     schema: { hide: true } as FastifySchema,
@@ -156,7 +175,7 @@ export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): 
       return reply.from(route.origin + path, {
         queryString: () => query,
         rewriteRequestHeaders: (_req, headers) => upstreamHeaders(request, headers, route, { user, grant, target }, gatewaySecret),
-        rewriteHeaders: dropHopByHop,
+        rewriteHeaders: (headers) => upstreamAnswerHeaders(reply, headers),
         onError: (errorReply, { error }) => onUpstreamError(errorReply as FastifyReply, error),
         // Never retry: a gateway must not replay requests (or wait out an upstream's Retry-After).
         retryDelay: () => null,
