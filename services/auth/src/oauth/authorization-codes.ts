@@ -92,7 +92,7 @@ export async function exchangeAuthorizationCode(
     if (!user || user.disabled) return { ok: false, reason: 'user_disabled' };
     // The user is known only now: `admin` goes to admins alone (their role as of this exchange).
     const scope = scopeForRole([...scopeSet(row.scope)], user.role);
-    const started = await startSessionIn(trx, ctx.config, user, row.client_id, meta, { scope, auditDetails: { client_id: row.client_id, grant: 'authorization_code' } });
+    const started = await startSessionIn(trx, ctx.config, user, row.client_id, meta, { scope, amr: row.amr, auditDetails: { client_id: row.client_id, grant: 'authorization_code' } });
     await markAuthorizationCodeUsed(trx, codeHash, started.session.id);
     return { ok: true, user, started, scope };
   });

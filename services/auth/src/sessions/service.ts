@@ -36,6 +36,10 @@ function clip(value: string | null, max: number): string | null {
   return value === null ? null : value.slice(0, max);
 }
 
+/** RFC 8176 `amr` of a password sign-in, and of a password plus a one-time code. */
+export const PASSWORD_AMR: readonly string[] = Object.freeze(['pwd']);
+export const PASSWORD_OTP_AMR: readonly string[] = Object.freeze(['pwd', 'otp']);
+
 export interface StartedSession {
   session: SessionRow;
   refreshToken: string;
@@ -43,6 +47,10 @@ export interface StartedSession {
 
 export interface StartOptions {
   scope?: string | null;
+  /** How the user authenticated (RFC 8176); `["pwd"]` unless a second factor was checked too. */
+  amr?: readonly string[];
+  /** Remember me (the cookie flow): a persistent refresh cookie. OAuth clients keep their own tokens. */
+  remember?: boolean;
   /** `details` of the login_success audit row (which grant, which client). */
   auditDetails?: Record<string, unknown>;
 }
@@ -79,6 +87,8 @@ export async function startSessionIn(
     idleSeconds: config.refreshTokenTtl,
     absoluteSeconds: config.sessionMaxAge,
     scope: options.scope ?? null,
+    amr: options.amr ?? PASSWORD_AMR,
+    remember: options.remember ?? false,
     firstTokenHash: hashRefreshToken(refreshToken),
     audit: { ip: meta.ip, userAgent: meta.userAgent, details: options.auditDetails ?? {} },
   });
@@ -202,7 +212,8 @@ export type RevocationReason =
   | 'refresh_token_reuse'
   | 'oauth_revoke'
   | 'authorization_code_replay'
-  | 'client_deleted';
+  | 'client_deleted'
+  | 'account_deleted';
 
 /** What revoking sessions needs: the database and what announcing them needs. */
 export type RevokeContext = PublishContext & Pick<AuthContext, 'db'>;
