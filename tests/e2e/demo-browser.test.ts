@@ -4,20 +4,10 @@
 // the refresh token never readable by script, no token in storage, the DOM or a URL — and a
 // screenshot of each step in test-artifacts/demo/.
 import { test, type Test } from 'tap';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { inCi } from '@keygate/testing';
-import { startTestStack } from './helpers.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { browserSkip as skip, screenshot, startBrowserStack } from './browser.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const artifacts = resolve(import.meta.dirname, '../../test-artifacts/demo');
-const skip = !existsSync(CHROMIUM) && !inCi ? `Chromium not installed at ${CHROMIUM} (apt-get install chromium)` : false;
-
-async function shot(page: Page, name: string): Promise<void> {
-  mkdirSync(artifacts, { recursive: true });
-  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
-}
+const shot = (page: Page, name: string) => screenshot(page, 'demo', name);
 
 /** Everything script and storage can see must be free of tokens. */
 async function assertNoTokenExposed(t: Test, page: Page, context: BrowserContext, label: string) {
@@ -43,18 +33,7 @@ async function assertNoTokenExposed(t: Test, page: Page, context: BrowserContext
 }
 
 test('the demo page journey in headless Chromium', { skip, timeout: 240_000 }, async (t) => {
-  // The page is opened at the issuer's origin: cookie-authenticated calls are checked against it.
-  const { stack, environment } = await startTestStack({ issuerHost: 'localhost' });
-  const origin = environment.gatewayUrl;
-  const browser: Browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  t.teardown(async () => {
-    await browser.close();
-    await stack.close();
-    await environment.cleanup();
-  });
+  const { origin, browser } = await startBrowserStack(t);
   const first = await browser.newContext();
   const page = await first.newPage();
   const requestedUrls: string[] = [];
