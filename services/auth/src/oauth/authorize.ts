@@ -16,6 +16,7 @@ import { AppError } from '@keygate/errors';
 import type { AuthContext } from '../context.js';
 import { findClient } from './clients.js';
 import { authenticatePassword } from '../accounts/service.js';
+import { mfaEnabled } from '../mfa/service.js';
 import { requestMeta } from '../http/authenticate.js';
 import { requireTrustedOrigin } from '../sessions/origin-check.js';
 import type { OAuthClientRow } from '../db/schema.js';
@@ -126,6 +127,12 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
     if (!user) {
       ctx.metrics.logins.inc({ outcome: 'invalid_credentials' });
       return again(400, 'The email or password is wrong.');
+    }
+    // A password alone must not get past a second factor. Until this form asks for the code, an
+    // account with one cannot sign in here (the password was right: the answer tells nobody else).
+    if (await mfaEnabled(ctx.db, user.id)) {
+      ctx.metrics.logins.inc({ outcome: 'mfa_required' });
+      return again(400, 'This account uses two-factor authentication, which this sign-in form does not support yet.');
     }
     ctx.metrics.logins.inc({ outcome: 'success' });
     const code = await issueAuthorizationCode(ctx, { clientId: target.client.id, userId: user.id, redirectUri: pending.redirectUri, codeChallenge: pending.codeChallenge, scope: pending.scope });

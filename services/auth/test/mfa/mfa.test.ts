@@ -6,7 +6,7 @@ import { Secret, TOTP } from 'otpauth';
 import { startSession } from '../../src/sessions/service.js';
 import { issueAccessToken } from '../../src/sessions/access-tokens.js';
 import { PASSWORD, bearer, claimsOf, http, refresh, refreshCookieValue, registerAndLogin, startAuth, uniqueEmail, type HttpResult, type TestAuth } from '../helpers.js';
-import { FORM, form, register } from '../oauth-helpers.js';
+import { FORM, REDIRECT, form, openLoginForm, register, startFlow, startIssuer, submitLogin } from '../oauth-helpers.js';
 
 /** The code an authenticator app shows `steps` periods from now (0: the current one). */
 function codeAt(secret: string, steps = 0): string {
@@ -32,7 +32,7 @@ async function mfaToken(base: string, email: string, extra: Record<string, unkno
 
 test('TOTP second factor', async (t) => {
   // Every subtest signs in from 127.0.0.1: the per-IP limit has its own test below.
-  const auth = await startAuth(t, { RATE_LIMIT_LOGIN_PER_IP: '10000' });
+  const auth = await startIssuer(t, { RATE_LIMIT_LOGIN_PER_IP: '10000' });
   const { base, ctx } = auth;
 
   await t.test('enrolment: a pending secret, confirmed by a code, ten recovery codes', async (t) => {
@@ -243,6 +243,18 @@ test('TOTP second factor', async (t) => {
     t.equal(right.status, 400);
     t.equal(json(right).error, 'invalid_grant');
     t.match(json(right).error_description, /^mfa_required: /);
+  });
+
+  await t.test('the /oauth/authorize sign-in form does not let a password alone past a second factor', async (t) => {
+    const user = await registerAndLogin(base);
+    await enrol(base, user.accessToken);
+    const app = await register(auth, { name: 'spa', grants: ['authorization_code'], public: true, firstParty: true, redirectUris: [REDIRECT], scopes: ['orders:read'] });
+    const page = await openLoginForm((await startFlow(auth, app, 'none')).url);
+    t.equal(page.status, 200);
+    const res = await submitLogin(auth, page, user.email, PASSWORD);
+    t.equal(res.status, 400, 'no authorization code');
+    t.match(await res.text(), /two-factor authentication/);
+    t.equal(res.headers.get('location'), null);
   });
 
   await t.test('who may not call the second-factor and deletion endpoints', async (t) => {
