@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
  * Writes the deployment files that follow from the services manifest (services.json) alone:
- * docker-compose's nginx configuration and its Prometheus targets, the Kubernetes files of the
- * services rendered from infra/k8s/service.yaml.template, and infra/k8s/kustomization.yaml.
- * Plain Node, no dependencies.
+ * docker-compose.yml (from infra/docker-compose.yml.template), its nginx configuration and its
+ * Prometheus targets, the Kubernetes files of the services rendered from
+ * infra/k8s/service.yaml.template, infra/k8s/kustomization.yaml, and the root tsconfig.json's
+ * references to the services. Plain Node, no dependencies.
  * Commit what it writes; tests/scale/agreement.test.ts fails when a committed copy is stale.
  *
  *   node infra/generate.mjs           # rewrite the files
@@ -16,7 +17,7 @@ import { MANIFEST_PATH, renderKeygateConf } from './nginx/render.mjs';
 
 const repoPath = (relative) => fileURLToPath(new URL(`../${relative}`, import.meta.url));
 
-/** @returns {{ name: string, port: number, metricsPort: number, upstreamSetting?: string, replicas: number, k8s: string }[]} */
+/** @returns {{ name: string, port: number, metricsPort: number, upstreamSetting?: string, replicas: number, k8s: string, dockerTarget: string }[]} */
 function services() {
   return JSON.parse(readFileSync(MANIFEST_PATH, 'utf8')).services;
 }
@@ -62,6 +63,89 @@ function prometheusCompose(all) {
   ].join('\n');
 }
 
+/**
+ * What a container runs: the service's own start script (`node <flags> dist/main.js` in
+ * services/<name>/package.json, so Node flags such as the gateway's heap sizing are written once),
+ * with the script's path from the repository root.
+ */
+function startCommand(service) {
+  const start = JSON.parse(readFileSync(repoPath(`services/${service.name}/package.json`), 'utf8')).scripts?.start ?? '';
+  const words = start.trim().split(/\s+/);
+  const script = words.at(-1);
+  if (words[0] !== 'node' || !script?.endsWith('.js') || words.slice(1, -1).some((word) => !word.startsWith('-'))) {
+    throw new Error(`services/${service.name}/package.json: start must be "node [flags] <script>.js", got ${JSON.stringify(start)}`);
+  }
+  return [...words.slice(0, -1), `services/${service.name}/${script}`];
+}
+
+const quoted = (word) => `'${word}'`;
+const healthy = (instances, indent) => instances.flatMap((instance) => [`${indent}${instance}:`, `${indent}  condition: service_healthy`]);
+
+/** One compose service per instance: our image's target, the start command, its ports and name, a healthcheck. */
+function composeBlocks(all, template) {
+  const auth = all.find((service) => service.name === 'auth');
+  return all.flatMap((service) => {
+    const instances = composeInstances(service);
+    const ownEnv = new RegExp(`^x-${service.name}-env: &${service.name}-env$`, 'm').test(template);
+    // The gateway reaches each service through nginx's internal server for it, and loads auth's JWKS at start.
+    const isGateway = service.name === 'gateway';
+    const upstreams = isGateway ? all.filter((other) => typeof other.upstreamSetting === 'string') : [];
+    const health = `fetch('http://127.0.0.1:${service.port}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`;
+    return instances.map((instance, index) =>
+      [
+        `  ${instance}:`,
+        '    <<: *service',
+        `    build: { context: ., dockerfile: infra/Dockerfile, target: ${service.dockerTarget} }`,
+        `    image: keygate/${service.name}:local`,
+        `    command: [${startCommand(service).map(quoted).join(', ')}]`,
+        ...(isGateway && auth ? ['    depends_on:', '      <<: *data-stores', ...healthy(composeInstances(auth), '      ')] : []),
+        '    environment:',
+        `      <<: *${ownEnv ? `${service.name}-env` : 'core-env'}`,
+        `      ${portSetting(service)}: '${service.port}'`,
+        `      METRICS_PORT: '${service.metricsPort}'`,
+        ...(upstreams.length > 0 ? ["      # nginx's internal servers, each balancing that service's instances."] : []),
+        ...upstreams.map((upstream) => `      ${upstream.upstreamSetting}: http://lb:${upstream.port}`),
+        `      INSTANCE_NAME: ${service.name}-${index + 1}`,
+        '    healthcheck:',
+        `      test: ['CMD', 'node', '-e', "${health}"]`,
+        '      interval: 10s',
+        '      timeout: 3s',
+        '      start_period: 30s',
+        '      retries: 3',
+        '',
+      ].join('\n'),
+    );
+  });
+}
+
+function dockerCompose(all) {
+  const template = readFileSync(repoPath('infra/docker-compose.yml.template'), 'utf8');
+  const marker = '#---\n';
+  const body = template.slice(template.indexOf(marker) + marker.length);
+  const values = {
+    SERVICES: composeBlocks(all, body).join('\n'),
+    LB_DEPENDS_ON: healthy(all.flatMap(composeInstances), '      ').join('\n'),
+  };
+  return body.replace(/\{\{([A-Z_]+)\}\}\n/g, (match, name) => {
+    if (!(name in values)) throw new Error(`unknown placeholder ${match.trim()} in infra/docker-compose.yml.template`);
+    return `${values[name]}\n`;
+  });
+}
+
+/**
+ * The root tsconfig.json (what `pnpm build` builds): its references to the packages and to
+ * services outside the manifest (the stack) as they are, then one per manifest service.
+ */
+function rootTsconfig(all) {
+  const current = JSON.parse(readFileSync(repoPath('tsconfig.json'), 'utf8'));
+  const manifestPaths = all.map((service) => `services/${service.name}`);
+  const others = current.references.filter((reference) => !manifestPaths.includes(reference.path));
+  const packages = others.filter((reference) => !reference.path.startsWith('services/'));
+  const services = others.filter((reference) => reference.path.startsWith('services/'));
+  const references = [...packages, ...manifestPaths.map((path) => ({ path })), ...services];
+  return `${JSON.stringify({ ...current, references }, null, 2)}\n`;
+}
+
 const portSetting = (service) => `${service.name.toUpperCase().replace(/-/g, '_')}_PORT`;
 
 function k8sService(service, template) {
@@ -100,6 +184,8 @@ export function generatedFiles() {
   const all = services();
   const template = readFileSync(repoPath('infra/k8s/service.yaml.template'), 'utf8');
   return {
+    'docker-compose.yml': dockerCompose(all),
+    'tsconfig.json': rootTsconfig(all),
     'infra/nginx/compose.conf': nginxComposeConf(all),
     'infra/prometheus/compose.yml': prometheusCompose(all),
     'infra/k8s/kustomization.yaml': kustomization(all),

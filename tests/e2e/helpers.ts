@@ -39,3 +39,8 @@ export async function waitUntil(check: () => Promise<boolean>, timeoutMs: number
   }
   return undefined;
 }
+
+/** The value of a hidden form field of an HTML page (the sign-in page's `request`, the consent page's `consent`); '' when absent. */
+export function formField(html: string, name: string): string {
+  return (new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1] ?? '').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+}

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { startStack } from '@keygate/stack';
-import { stackEnvironment, waitUntil } from './helpers.js';
+import { formField, stackEnvironment, waitUntil } from './helpers.js';
 
 const run = promisify(execFile);
 const CLI = resolve(import.meta.dirname, '../../services/auth/dist/cli.js');
@@ -80,8 +80,12 @@ test('tokens from every OAuth grant pass the gateway; revoked ones stop passing 
   const request = /name="request" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
   const cookie = page.headers.getSetCookie().find((c) => c.startsWith('oauth_login='))!.split(';')[0]!;
   const posted = await fetch(`${gw}/oauth/authorize`, { method: 'POST', redirect: 'manual', headers: { ...FORM, cookie }, body: new URLSearchParams({ email, password, request }).toString() });
-  t.equal(posted.status, 303);
-  const landed = new URL(posted.headers.get('location')!);
+  // A third-party client: the consent page, then Allow.
+  t.equal(posted.status, 200, 'the consent page');
+  const consent = formField(await posted.text(), 'consent');
+  const approved = await fetch(`${gw}/oauth/authorize/consent`, { method: 'POST', redirect: 'manual', headers: { ...FORM, cookie }, body: new URLSearchParams({ consent, decision: 'approve' }).toString() });
+  t.equal(approved.status, 303);
+  const landed = new URL(approved.headers.get('location')!);
   t.equal(landed.searchParams.get('state'), 's1');
   const ac = await token(
     { grant_type: 'authorization_code', code: landed.searchParams.get('code')!, redirect_uri: REDIRECT, code_verifier: verifier },

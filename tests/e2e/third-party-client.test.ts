@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import * as client from 'openid-client';
 import { startStack } from '@keygate/stack';
-import { stackEnvironment } from './helpers.js';
+import { formField, stackEnvironment } from './helpers.js';
 
 const run = promisify(execFile);
 const CLI = resolve(import.meta.dirname, '../../services/auth/dist/cli.js');
@@ -55,7 +55,7 @@ test('a third-party authorization-code client reaches what its scope allows, and
   t.equal(page.status, 200, 'the sign-in page');
   const html = await page.text();
   t.match(html, /Order Viewer/, 'names the client');
-  const request = (/name="request" value="([^"]+)"/.exec(html)?.[1] ?? '').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+  const request = formField(html, 'request');
   const cookie = page.headers.getSetCookie().find((c) => c.startsWith('oauth_login='))!.split(';')[0]!;
   const signedIn = await fetch(`${gw}/oauth/authorize`, {
     method: 'POST',
@@ -63,8 +63,20 @@ test('a third-party authorization-code client reaches what its scope allows, and
     headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
     body: new URLSearchParams({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD, request }).toString(),
   });
-  t.equal(signedIn.status, 303);
-  const callback = new URL(signedIn.headers.get('location')!);
+  // A third-party client: the consent page next (client name, the scope in plain words).
+  t.equal(signedIn.status, 200, 'the consent page');
+  const consentHtml = await signedIn.text();
+  t.match(consentHtml, /Allow Order Viewer to access your account\?/);
+  t.match(consentHtml, /<li>See your orders<\/li>/);
+  const consent = formField(consentHtml, 'consent');
+  const approved = await fetch(`${gw}/oauth/authorize/consent`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+    body: new URLSearchParams({ consent, decision: 'approve' }).toString(),
+  });
+  t.equal(approved.status, 303);
+  const callback = new URL(approved.headers.get('location')!);
 
   // Back at the client: the code exchange (PKCE, state and RFC 9207 iss checked by openid-client).
   const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });

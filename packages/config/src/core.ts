@@ -63,9 +63,6 @@ export const coreSettings = {
 
 export type CoreConfig = SettingsOf<typeof coreSettings>;
 
-/** The contract's default operations ports, one per service, beside its public port (8080-8083). */
-export const DEFAULT_METRICS_PORTS = { gateway: 9080, auth: 9081, orders: 9082, notifications: 9083 } as const;
-
 /**
  * The operations listener (GET /metrics): METRICS_HOST defaults to loopback so metrics are never
  * public by accident; containers set 0.0.0.0 and keep the port off the public network instead.

@@ -3,3 +3,4 @@ export * from './settings.js';
 export * from './core.js';
 export * from './services-manifest.js';
 export * from './redis-url.js';
+export * from './service-settings.js';

@@ -16,6 +16,8 @@ import {
   loadSettings,
   metricsListenerSettings,
   oneOf,
+  sampleServiceSettings,
+  serviceEntry,
   url,
 } from '../src/index.js';
 
@@ -154,4 +156,24 @@ test('DATABASE_URL may list several hosts (libpq failover form); REDIS_URL may n
   t.equal(loadSettings(coreSettings, { DATABASE_URL: multi }).databaseUrl, multi, 'kept as given for packages/db');
   t.throws(() => loadSettings(coreSettings, { DATABASE_URL: 'mysql://a:1,b:2/x' }), /must use postgres:/, 'the scheme is still checked');
   t.throws(() => loadSettings(coreSettings, { REDIS_URL: 'redis://a:6379,b:6379' }), /must be a URL/, 'other URLs are single-host');
+});
+
+test('a sample service\'s settings: the core, its two ports from services.json, the shared load rules', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kg-config-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const orders = sampleServiceSettings('orders');
+  const entry = serviceEntry('orders');
+  t.same(Object.keys(orders.settings), [...Object.keys(coreSettings), 'port', 'metricsHost', 'metricsPort'], 'nothing but the shared head');
+  const warnings: string[] = [];
+  const config = orders.loadConfig({ DATA_DIR: dir }, (message) => warnings.push(message));
+  t.equal(config.port, entry.port, `ORDERS_PORT defaults to the manifest's ${entry.port}`);
+  t.equal(config.metricsPort, entry.metricsPort, `METRICS_PORT defaults to the manifest's ${entry.metricsPort}`);
+  t.equal(config.gatewaySecret.length, 32, 'a development GATEWAY_SECRET is generated');
+  t.match(warnings, [/GATEWAY_SECRET is not set/]);
+  t.ok(Object.isFrozen(config));
+  t.match(errorFor(() => orders.loadConfig({ ORDERS_PORT: '9000', METRICS_PORT: '9000' })).message, /must differ from ORDERS_PORT \(9000\)/);
+  const production = { NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x', REDIS_URL: 'redis://r:6379' };
+  t.equal(errorFor(() => orders.loadConfig(production)).setting, 'GATEWAY_SECRET', 'production wants the secret');
+  t.equal(orders.loadConfig({ ...production, GATEWAY_SECRET: Buffer.alloc(32, 7).toString('base64') }).gatewaySecret[0], 7);
+  t.throws(() => sampleServiceSettings('billing'), /no service "billing"/, 'a name not in the manifest stops at once');
 });

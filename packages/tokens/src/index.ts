@@ -21,4 +21,6 @@ export { createJwksClient, type JwksClient, type JwksClientOptions, type JwksEve
 export { createTokenVerifier, type TokenVerifier, type TokenVerifierOptions } from './verifier.js';
 export { CLOCK_SKEW_SECONDS, type AccessTokenClaims } from './claims.js';
 export { parseBearer } from './parse-bearer.js';
-export { ACCOUNT_SCOPE, ADMIN_SCOPE, FIRST_PARTY_SCOPES, RESOURCE_SCOPES, OIDC_SCOPES, KNOWN_SCOPES, firstPartySessionScope, scopeSet, hasScopes } from './scopes.js';
+export { ACCOUNT_SCOPE, ADMIN_SCOPE, FIRST_PARTY_SCOPES, RESOURCE_SCOPES, OIDC_SCOPES, KNOWN_SCOPES, SCOPE_DESCRIPTIONS, firstPartySessionScope, scopeSet, hasScopes } from './scopes.js';
+export { signIdToken, accessTokenHash, type NewIdToken, type IdTokenSignOptions } from './sign-id-token.js';
+export { verifyIdTokenHint, type IdTokenHintClaims } from './verify-id-token-hint.js';

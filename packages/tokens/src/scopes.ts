@@ -18,6 +18,22 @@ export const RESOURCE_SCOPES: readonly string[] = ['orders:read', 'orders:write'
 /** OpenID Connect's scopes. */
 export const OIDC_SCOPES: readonly string[] = ['openid', 'profile', 'email'];
 
+/**
+ * Each scope in plain words, for the consent page (what a person is asked to allow). Every known
+ * scope has one; a test checks the two lists agree.
+ */
+export const SCOPE_DESCRIPTIONS: ReadonlyMap<string, string> = new Map([
+  ['account', 'Manage your account: see your sessions, change your password, sign you out'],
+  ['admin', 'Administer every user of this service'],
+  ['orders:read', 'See your orders'],
+  ['orders:write', 'Place orders in your name'],
+  ['notifications:read', 'Read your notifications'],
+  ['notifications:write', 'Mark your notifications as read'],
+  ['openid', 'Know who you are on this service (your account id)'],
+  ['profile', 'See your basic profile'],
+  ['email', 'See your email address and whether it is verified'],
+]);
+
 /** Every scope the product knows; anything else in a registration or a route table is refused. */
 export const KNOWN_SCOPES: ReadonlySet<string> = new Set([...FIRST_PARTY_SCOPES, ...RESOURCE_SCOPES, ...OIDC_SCOPES]);
 

@@ -16,6 +16,7 @@ import { createPasswordHasher } from './accounts/passwords.js';
 import { accountRoutes } from './accounts/routes.js';
 import { bootstrapAdmin } from './accounts/service.js';
 import { adminRoutes } from './admin/routes.js';
+import { consentRoutes } from './consents/routes.js';
 import type { AuthDatabase } from './db/schema.js';
 import { noStoreOnAccountPaths } from './http/no-store.js';
 import { periodicTask } from './http/periodic-task.js';
@@ -119,6 +120,7 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
     await app.register(sessionRoutes, options);
     await app.register(mfaRoutes, options);
     await app.register(adminRoutes, options);
+    await app.register(consentRoutes, options);
     await app.register(oauthPlugin, options);
     await app.register(internalRoutes, options);
     return app;

@@ -8,7 +8,7 @@
  *   authctl keys schedule [--json]                     when each key starts/stops signing and leaves the JWKS
  *   authctl keys revoke <kid>                          a compromised key: out of the JWKS and refused everywhere at once; a new key signs
  *   authctl admin create --email <e> --password <p> [--promote]
- *   authctl clients create --name N --grant G [--grant G …] [--public] [--first-party] [--introspect] [--redirect-uri U …] [--scope S …] [--json]
+ *   authctl clients create --name N --grant G [--grant G …] [--public] [--first-party] [--introspect] [--redirect-uri U …] [--post-logout-redirect-uri U …] [--scope S …] [--json]
  *   authctl clients list [--json]
  *   authctl clients rotate-secret <client_id> [--json]
  *   authctl clients delete <client_id>
@@ -59,14 +59,17 @@ const HELP = {
   'admin create': `usage: authctl admin create --email <email> --password <password> [--promote]
   Creates an admin account; --promote makes an existing account with that email admin.`,
   'clients create': `usage: authctl clients create --name <name> --grant <grant> [--grant <grant> …] [--public]
-                              [--first-party] [--introspect] [--redirect-uri <uri> …] [--scope <scope> …] [--json]
+                              [--first-party] [--introspect] [--redirect-uri <uri> …]
+                              [--post-logout-redirect-uri <uri> …] [--scope <scope> …] [--json]
   Registers an OAuth client. Grants: authorization_code, refresh_token, client_credentials, password.
   Confidential clients (the default) get a secret, printed once and stored only as a hash.
   Clients are third-party unless --first-party.
   --public        no secret (browser/native apps); needed for the password grant, refused for client_credentials
   --first-party   your own application: may use the password grant and the account and admin scopes
   --introspect    a resource server: may introspect any client's tokens (confidential clients only)
-  --redirect-uri  exact redirect URI for authorization_code (https, or http on localhost); repeatable
+  --redirect-uri  redirect URI for authorization_code (https, or http on localhost; exact match, except
+                  that http://127.0.0.1/… and http://[::1]/… match any port); repeatable
+  --post-logout-redirect-uri  where /oauth/logout may return the browser (exact match); repeatable
   --scope         a scope the client may be granted, one of ${[...KNOWN_SCOPES].join(', ')}; repeatable
   --json          print {"client_id": …, "client_secret": …} (no client_secret for public clients)`,
   'clients list': `usage: authctl clients list [--json]

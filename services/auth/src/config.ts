@@ -5,20 +5,18 @@
 import { availableParallelism } from 'node:os';
 import {
   ConfigError,
-  assertProductionReady,
   base64Key,
   bool,
-  coreSettings,
-  embeddedSecret,
   int,
   list,
-  loadSettings,
+  loadServiceSettings,
   oneOf,
   optionalStr,
+  serviceSecret,
+  serviceSettings,
   trustProxySetting,
   type SettingsOf,
 } from '@keygate/config';
-import { DEFAULT_METRICS_PORTS, assertSeparateMetricsPort, metricsListenerSettings } from '@keygate/config';
 import { SIGNING_ALGS } from '@keygate/tokens';
 
 const DAY = 86_400;
@@ -46,9 +44,7 @@ export function defaultHashConcurrency(): number {
 }
 
 export const authSettings = {
-  ...coreSettings,
-  port: int('AUTH_PORT', { default: 8081, min: 0, max: 65_535 }),
-  ...metricsListenerSettings(DEFAULT_METRICS_PORTS.auth),
+  ...serviceSettings('auth'),
   accessTokenTtl: int('ACCESS_TOKEN_TTL', { default: 900, min: 30, max: DAY, unit: 'seconds' }),
   refreshTokenTtl: int('REFRESH_TOKEN_TTL', { default: 7 * DAY, min: 60, max: 365 * DAY, unit: 'seconds' }),
   sessionMaxAge: int('SESSION_MAX_AGE', { default: 30 * DAY, min: 60, max: 365 * DAY, unit: 'seconds' }),
@@ -88,9 +84,7 @@ export type AuthConfig = Omit<Settings, 'gatewaySecret' | 'keyEncryptionKey'> & 
 };
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>>, warn: (message: string) => void = () => {}): AuthConfig {
-  const settings = loadSettings(authSettings, env);
-  assertSeparateMetricsPort(settings, 'AUTH_PORT');
-  assertProductionReady(settings, { GATEWAY_SECRET: settings.gatewaySecret, KEY_ENCRYPTION_KEY: settings.keyEncryptionKey });
+  const settings = loadServiceSettings(authSettings, env, { requiredSecrets: ['keyEncryptionKey'] });
   if (settings.sessionMaxAge < settings.refreshTokenTtl) {
     throw new ConfigError('SESSION_MAX_AGE', `must be at least REFRESH_TOKEN_TTL (${settings.refreshTokenTtl} s), got ${settings.sessionMaxAge}`);
   }
@@ -103,9 +97,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, wa
   if (settings.adminEmail !== undefined && !/^[^\s@]+@[^\s@]+$/.test(settings.adminEmail)) {
     throw new ConfigError('ADMIN_EMAIL', 'must be an email address');
   }
-  const secretOptions = { dataDir: settings.dataDir, bytes: 32, nodeEnv: settings.nodeEnv, warn };
-  const gatewaySecret = embeddedSecret(settings.gatewaySecret, { env: 'GATEWAY_SECRET', ...secretOptions });
-  const keyEncryptionKey = embeddedSecret(settings.keyEncryptionKey, { env: 'KEY_ENCRYPTION_KEY', ...secretOptions });
+  const gatewaySecret = serviceSecret(settings, 'GATEWAY_SECRET', settings.gatewaySecret, warn);
+  const keyEncryptionKey = serviceSecret(settings, 'KEY_ENCRYPTION_KEY', settings.keyEncryptionKey, warn);
   const trustedOrigins = Object.freeze([...new Set([new URL(settings.issuer).origin, ...settings.allowedOrigins.map((o) => new URL(o).origin)])]);
   return Object.freeze({ ...settings, gatewaySecret, keyEncryptionKey, trustedOrigins });
 }

@@ -22,6 +22,7 @@ export const AuthErrors = {
   forbiddenOrigin: createError('invalid_origin', 403, 'Requests from this origin are not allowed.'),
   sessionNotFound: createError('not_found', 404, 'No such session.'),
   userNotFound: createError('not_found', 404, 'No such user.'),
+  consentNotFound: createError('not_found', 404, 'No consent for this client.'),
   selfLockout: createError('conflict', 409, 'You cannot remove your own admin access or disable yourself.'),
   rateLimited: (retryAfterSeconds: number) => tooMany('Too many login attempts; retry later.', retryAfterSeconds),
   registrationRateLimited: (retryAfterSeconds: number) => tooMany('Too many registrations from this address; retry later.', retryAfterSeconds),

@@ -1,7 +1,8 @@
 // The dependency rule of src/ (docs/architecture.md, "The auth service"): routes → service →
 // repository inside a feature folder. A route never imports a repository nor writes audit rows,
 // and no file imports another feature's repository. Checked on the import statements of the real
-// tree, and on a made-up tree so the checker itself is known to catch each violation.
+// tree, and on a made-up tree so the checker itself is known to catch each violation. The same for
+// the tables: each has one owning feature, and only that feature's repositories write it.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { test } from 'tap';
@@ -24,6 +25,53 @@ export function violations(graph: ImportGraph): string[] {
       if (isRoutes(file) && isRepository(target)) found.push(`${file} (a route) imports the repository ${target}`);
       else if (isRepository(target) && featureOf(file) !== featureOf(target)) found.push(`${file} imports another feature's repository ${target}`);
       if (isRoutes(file) && isAuditWriter(target)) found.push(`${file} (a route) writes audit rows through ${target}`);
+    }
+  }
+  return found;
+}
+
+/** The feature that owns each table of db/schema.ts: only its repositories insert, update or delete rows. */
+const TABLE_OWNERS: Record<string, string> = {
+  'auth.users': 'accounts',
+  'auth.sessions': 'sessions',
+  'auth.refresh_tokens': 'sessions',
+  'auth.signing_keys': 'keys',
+  'auth.audit_events': 'audit',
+  'auth.oauth_clients': 'oauth',
+  'auth.authorization_codes': 'oauth',
+  'auth.revoked_access_tokens': 'revocations',
+  'auth.revoked_clients': 'revocations',
+  'auth.consents': 'consents',
+  'auth.mfa_totp': 'mfa',
+  'auth.mfa_recovery_codes': 'mfa',
+  'auth.mfa_login_tokens': 'mfa',
+  'auth.deleted_account_sessions': 'revocations',
+};
+
+/**
+ * Writes to another feature's table that a recorded decision allows: a login writes its session,
+ * first refresh token and login_success audit row in one statement, one round trip instead of five
+ * (docs/decisions-auth.md, "Login in one statement").
+ */
+const ALLOWED_FOREIGN_WRITES: Record<string, string[]> = { 'sessions/repository.ts': ['auth.audit_events'] };
+
+/** Kysely's insertInto/updateTable/deleteFrom/mergeInto('auth.t') and SQL text's insert into / update / delete from "auth"."t". */
+const WRITE = /\b(?:insertInto|updateTable|deleteFrom|mergeInto)\(\s*'(auth\.\w+)'|\b(?:insert\s+into|update|delete\s+from|merge\s+into)\s+"?auth"?\."?(\w+)"?/gi;
+
+/** The tables a source text writes. */
+export function tablesWritten(text: string): string[] {
+  return [...new Set([...text.matchAll(WRITE)].map((m) => m[1] ?? `auth.${m[2]}`))];
+}
+
+/** File → tables it writes: only a repository writes, and only its own feature's tables. */
+export function tableViolations(writes: Map<string, string[]>): string[] {
+  const found: string[] = [];
+  for (const [file, tables] of writes) {
+    for (const table of tables) {
+      const owner = TABLE_OWNERS[table];
+      if (owner === undefined) found.push(`${file} writes ${table}, which has no owner in TABLE_OWNERS`);
+      else if (!isRepository(file)) found.push(`${file} writes ${table} but is not a repository`);
+      else if (featureOf(file) !== owner && !ALLOWED_FOREIGN_WRITES[file]?.includes(table)) found.push(`${file} writes ${table}, a table of ${owner}/`);
     }
   }
   return found;
@@ -57,6 +105,35 @@ test('src/ keeps the dependency rule', async (t) => {
   t.ok(files.filter(isRoutes).length >= 6, 'route files are found by name');
   t.ok(graph.get('sessions/routes.ts')?.includes('sessions/service.ts'), 'imports are read');
   t.same(violations(graph), []);
+});
+
+test('each table is written by its own feature\'s repositories only', async (t) => {
+  const schema = readFileSync(join(SRC, 'db/schema.ts'), 'utf8');
+  const tables = [...schema.matchAll(/^\s*'(auth\.\w+)': \w+Table;/gm)].map((m) => m[1]!);
+  t.ok(tables.length >= 9, `the schema's tables are read (${tables.length})`);
+  t.same(tables.filter((table) => TABLE_OWNERS[table] === undefined), [], 'every table has an owning feature');
+  const writes = new Map(sourceFiles(SRC).map((file) => [relative(SRC, file).split(sep).join('/'), tablesWritten(readFileSync(file, 'utf8'))]));
+  // Not vacuous: both ways of writing are recognised on the real tree.
+  t.ok(writes.get('oauth/clients.repository.ts')?.includes('auth.oauth_clients'), 'kysely writes are read');
+  t.ok(writes.get('audit/repository.ts')?.includes('auth.audit_events'), 'SQL text writes are read');
+  t.same(tableViolations(writes), []);
+});
+
+test('the table checker catches each violation', async (t) => {
+  t.same(tablesWritten(`db.updateTable('auth.sessions').set({}); db.selectFrom('auth.users')`), ['auth.sessions'], 'a read is not a write');
+  t.same(tablesWritten(`prepared('delete from "auth"."refresh_tokens" where x'); sql\`INSERT INTO auth.users (id)\``), ['auth.refresh_tokens', 'auth.users']);
+  const writes = new Map([
+    ['oauth/clients.repository.ts', ['auth.oauth_clients', 'auth.sessions']],
+    ['oauth/clients.ts', ['auth.oauth_clients']],
+    ['sessions/repository.ts', ['auth.sessions', 'auth.audit_events', 'auth.users']],
+    ['keys/repository.ts', ['auth.billing']],
+  ]);
+  t.same(tableViolations(writes), [
+    'oauth/clients.repository.ts writes auth.sessions, a table of sessions/',
+    'oauth/clients.ts writes auth.oauth_clients but is not a repository',
+    'sessions/repository.ts writes auth.users, a table of accounts/',
+    'keys/repository.ts writes auth.billing, which has no owner in TABLE_OWNERS',
+  ]);
 });
 
 test('the checker catches each violation', async (t) => {

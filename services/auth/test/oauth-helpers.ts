@@ -105,11 +105,34 @@ export async function startFlow(auth: TestAuth, registered: RegisteredClient, me
   return { config, verifier, state, url };
 }
 
-/** Log in through the form and return the URL the browser lands on at the client. */
+/** The signed field of a consent page ('' when the page is none). */
+export function consentField(html: string): string {
+  return (/name="consent" value="([^"]+)"/.exec(html)?.[1] ?? '').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+}
+
+/** Posts the consent page's answer like a browser (the form cookie, the signed field, the button). */
+export async function submitConsent(auth: TestAuth, cookie: string, consent: string, decision: 'approve' | 'deny', headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${auth.base}/oauth/authorize/consent`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { ...FORM, ...(cookie ? { cookie } : {}), ...headers },
+    body: form({ consent, decision }),
+  });
+}
+
+/**
+ * Log in through the form (and approve the consent page when a third-party client shows one) and
+ * return the URL the browser lands on at the client.
+ */
 export async function authorize(auth: TestAuth, flow: Started, email: string, password = PASSWORD): Promise<URL> {
   const page = await openLoginForm(flow.url);
   if (page.status !== 200) throw new Error(`login page answered ${page.status}`);
-  const res = await submitLogin(auth, page, email, password);
+  let res = await submitLogin(auth, page, email, password);
+  if (res.status === 200) {
+    const consent = consentField(await res.text());
+    if (consent === '') throw new Error('login answered 200 without a consent page');
+    res = await submitConsent(auth, page.cookie, consent, 'approve');
+  }
   if (res.status !== 303) throw new Error(`login answered ${res.status}: ${await res.text()}`);
   return new URL(res.headers.get('location')!);
 }

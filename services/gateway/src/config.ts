@@ -6,29 +6,28 @@
 import { readFileSync } from 'node:fs';
 import {
   ConfigError,
-  assertProductionReady,
-  coreSettings,
-  embeddedSecret,
+  gatewayUpstreams,
   int,
   list,
+  loadServiceSettings,
   loadSettings,
   oneOf,
   optionalStr,
   requiredUrl,
+  serviceSecret,
+  serviceSettings,
   trustProxySetting,
   url,
+  type Setting,
   type SettingsOf,
 } from '@keygate/config';
-import { DEFAULT_METRICS_PORTS, assertSeparateMetricsPort, gatewayUpstreams, metricsListenerSettings, type Setting } from '@keygate/config';
 import { CLOCK_SKEW_SECONDS, SIGNING_ALGS, isSigningAlg, type SigningAlg } from '@keygate/tokens';
 import { defaultRoutes, parseRouteSpecs, resolveRoutes, type Route } from './route-table.js';
 
 const httpUrl = { protocols: ['http:', 'https:'] } as const;
 
 export const gatewaySettings = {
-  ...coreSettings,
-  port: int('GATEWAY_PORT', { default: 8080, min: 0, max: 65_535 }),
-  ...metricsListenerSettings(DEFAULT_METRICS_PORTS.gateway),
+  ...serviceSettings('gateway'),
   /** Default: `${AUTH_URL}/.well-known/jwks.json`. */
   jwksUrl: url('JWKS_URL', httpUrl),
   /** The route table as JSON (wins over GATEWAY_ROUTES_FILE); default: the contract's routes. */
@@ -97,10 +96,8 @@ function loadRoutes(settings: Settings, upstreams: Readonly<Record<string, strin
 }
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>>, warn: (message: string) => void = () => {}): GatewayConfig {
-  const settings = loadSettings(gatewaySettings, env);
-  assertSeparateMetricsPort(settings, 'GATEWAY_PORT');
-  assertProductionReady(settings, { GATEWAY_SECRET: settings.gatewaySecret }, { needsDatabase: false });
-  const gatewaySecret = embeddedSecret(settings.gatewaySecret, { env: 'GATEWAY_SECRET', dataDir: settings.dataDir, bytes: 32, nodeEnv: settings.nodeEnv, warn });
+  const settings = loadServiceSettings(gatewaySettings, env, { needsDatabase: false });
+  const gatewaySecret = serviceSecret(settings, 'GATEWAY_SECRET', settings.gatewaySecret, warn);
   const upstreams = loadSettings(upstreamSettings, env);
   const authUrl = upstreams.auth;
   if (authUrl === undefined) throw new ConfigError('AUTH_URL', 'the services manifest has no auth service to take it from');

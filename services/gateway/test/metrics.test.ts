@@ -31,5 +31,8 @@ t0.test('/metrics: 404 JSON on the public port, Prometheus text with the gateway
   t.match(text, /^# HELP /m);
   t.match(text, /gateway_token_rejections_total/, 'the gateway\'s own metrics');
   t.match(text, /gateway_revocation_live\{service="gateway"\} 1/);
+  t.match(text, /gateway_jwks_keys\{service="gateway"\} [1-9]/, 'the JWKS keys loaded, read at scrape time');
+  t.match(text, /gateway_jwks_fetches\{service="gateway"\} [1-9]/, 'the JWKS fetches');
+  t.match(text, /gateway_verified_tokens_cached\{service="gateway"\} \d+\n/, 'the verified-token cache size');
   t.match(text, /http_request_duration_seconds_count\{service="gateway",method="GET",route="\/\*",status_code="404"\} 7\n/, 'the refused requests were counted as the proxy route');
 });

@@ -4,6 +4,19 @@ import { createBus } from '@keygate/bus';
 import { randomName, realRedisUrl, scrapeMetrics } from '@keygate/testing';
 import { send, startRig } from './helpers.js';
 
+/**
+ * Two gateway instances on one Redis prefix (RATE_LIMIT_USER 4, the given RATE_LIMIT_SYNC_MS) and a
+ * token of the same user from each: both rigs trust their own fake JWKS, so each signs its own.
+ */
+async function twoInstances(t: { teardown(fn: () => unknown): void }, name: string, syncMs: string, sub: string) {
+  const prefix = `${randomName(name)}:`;
+  const env = { RATE_LIMIT_USER: '4', REDIS_PREFIX: prefix, RATE_LIMIT_SYNC_MS: syncMs };
+  const first = await startRig(env);
+  const second = await startRig(env);
+  t.teardown(() => Promise.all([first.close(), second.close()]));
+  return { prefix, first, second, tokenA: await first.mint({ sub }), tokenB: await second.mint({ sub }) };
+}
+
 t0.test('public routes are limited per IP and authenticated ones per user, with 429, Retry-After and RateLimit-*', async (t) => {
   const rig = await startRig({ RATE_LIMIT_PUBLIC_PER_IP: '3', RATE_LIMIT_USER: '4' });
   t.teardown(() => rig.close());
@@ -35,14 +48,7 @@ t0.test('public routes are limited per IP and authenticated ones per user, with 
 });
 
 t0.test('with Redis and RATE_LIMIT_SYNC_MS=0, two gateway instances share one exact counter per user; with Redis down, counting falls back to memory', { skip: realRedisUrl ? false : 'needs REDIS_URL' }, async (t) => {
-  const prefix = `${randomName('kgt_gw_rl')}:`;
-  const env = { RATE_LIMIT_USER: '4', REDIS_PREFIX: prefix, RATE_LIMIT_SYNC_MS: '0' };
-  const first = await startRig(env);
-  const second = await startRig(env);
-  t.teardown(() => Promise.all([first.close(), second.close()]));
-  // Both rigs trust their own fake JWKS; sign with each rig's key, same user.
-  const tokenA = await first.mint({ sub: 'shared-user' });
-  const tokenB = await second.mint({ sub: 'shared-user' });
+  const { prefix, first, second, tokenA, tokenB } = await twoInstances(t, 'kgt_gw_rl', '0', 'shared-user');
   const statuses: number[] = [];
   for (let i = 0; i < 3; i++) {
     statuses.push((await send(first.url, { path: '/orders', headers: { Authorization: `Bearer ${tokenA}` } })).status);
@@ -64,13 +70,7 @@ t0.test('with Redis and RATE_LIMIT_SYNC_MS=0, two gateway instances share one ex
 });
 
 t0.test('by default each instance counts in memory and shares through Redis every RATE_LIMIT_SYNC_MS: the limit holds across instances once counts are shared', { skip: realRedisUrl ? false : 'needs REDIS_URL' }, async (t) => {
-  const prefix = `${randomName('kgt_gw_rlb')}:`;
-  const env = { RATE_LIMIT_USER: '4', REDIS_PREFIX: prefix, RATE_LIMIT_SYNC_MS: '50' };
-  const first = await startRig(env);
-  const second = await startRig(env);
-  t.teardown(() => Promise.all([first.close(), second.close()]));
-  const tokenA = await first.mint({ sub: 'batched-user' });
-  const tokenB = await second.mint({ sub: 'batched-user' });
+  const { prefix, first, second, tokenA, tokenB } = await twoInstances(t, 'kgt_gw_rlb', '50', 'batched-user');
   const call = (rig: typeof first, token: string) => send(rig.url, { path: '/orders', headers: { Authorization: `Bearer ${token}` } });
   const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
 

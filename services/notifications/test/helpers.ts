@@ -4,9 +4,8 @@
  * (real PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set, else a shared PGlite and memory bus).
  */
 import type { FastifyInstance } from 'fastify';
-import type { PGlite } from '@electric-sql/pglite';
-import { createBus, type Bus } from '@keygate/bus';
-import { createDatabase, openEmbeddedPglite, type DatabaseHandle } from '@keygate/db';
+import type { Bus } from '@keygate/bus';
+import { createDatabase, type DatabaseHandle } from '@keygate/db';
 import { build as buildOrders } from '@keygate/orders';
 import { loadConfig as loadOrdersConfig, type OrdersConfig } from '@keygate/orders/config';
 import { createTestEnvironment } from '@keygate/testing';
@@ -16,6 +15,7 @@ import { loadConfig as loadNotificationsConfig, type NotificationsConfig } from 
 // The gateway-playing and polling helpers are the orders tests' own (both services test the same
 // trust model); they belong in @keygate/testing once that package takes a gateway-trust dependency.
 export { admin, alice, asUser, bob, eventually, gatewayHeaders, metric, startMain, type Caller } from '../../orders/test/helpers.js';
+import { sharedStores } from '../../orders/test/helpers.js';
 
 type Teardown = { teardown(fn: () => unknown): void };
 
@@ -37,14 +37,7 @@ export async function createChain(t: Teardown, overrides: Record<string, string>
   t.teardown(cleanup);
   const ordersConfig = loadOrdersConfig(env);
   const notificationsConfig = loadNotificationsConfig(env);
-  const bus = createBus({ redisUrl: notificationsConfig.redisUrl, keyPrefix: notificationsConfig.redisPrefix });
-  t.teardown(() => bus.close());
-  let pglite: PGlite | undefined;
-  if (!notificationsConfig.databaseUrl) {
-    const embedded = await openEmbeddedPglite();
-    pglite = embedded;
-    t.teardown(() => embedded.close());
-  }
+  const { bus, pglite } = await sharedStores(t, notificationsConfig);
   const database = await createDatabase({ databaseUrl: notificationsConfig.databaseUrl, pglite });
   t.teardown(() => database.close());
   const deps = { bus, ...(pglite ? { pglite } : {}) };

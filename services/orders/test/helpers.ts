@@ -2,6 +2,10 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { PGlite } from '@electric-sql/pglite';
+import { createBus, type Bus } from '@keygate/bus';
+import type { CoreConfig } from '@keygate/config';
+import { openEmbeddedPglite } from '@keygate/db';
 import { signGatewayProof } from '@keygate/gateway-trust';
 import { createTestEnvironment, freePort, scrapeMetrics } from '@keygate/testing';
 import { build, type OrdersDeps } from '../src/app.js';
@@ -69,6 +73,19 @@ export async function testConfig(t: { teardown(fn: () => unknown): void }): Prom
   const { env, cleanup } = await createTestEnvironment();
   t.teardown(cleanup);
   return loadConfig(env);
+}
+
+/**
+ * One bus, and without DATABASE_URL one PGlite, for several apps to share as in the embedded stack
+ * (two instances of a service, or orders and notifications); closed when the test ends.
+ */
+export async function sharedStores(t: { teardown(fn: () => unknown): void }, config: Pick<CoreConfig, 'databaseUrl' | 'redisUrl' | 'redisPrefix'>): Promise<{ bus: Bus; pglite: PGlite | undefined }> {
+  const bus = createBus({ redisUrl: config.redisUrl, keyPrefix: config.redisPrefix });
+  t.teardown(() => bus.close());
+  if (config.databaseUrl) return { bus, pglite: undefined };
+  const pglite = await openEmbeddedPglite();
+  t.teardown(() => pglite.close());
+  return { bus, pglite };
 }
 
 /** An orders app on a fresh test environment, closed (before the environment goes) when the test ends. */

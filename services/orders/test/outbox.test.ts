@@ -6,13 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { test } from 'tap';
-import type { PGlite } from '@electric-sql/pglite';
-import { createBus, type Bus, type StreamEntry } from '@keygate/bus';
-import { createDatabase, openEmbeddedPglite } from '@keygate/db';
+import type { Bus, StreamEntry } from '@keygate/bus';
+import { createDatabase } from '@keygate/db';
 import { build } from '../src/app.js';
 import { startOutboxRelay } from '../src/outbox-relay.js';
 import type { OrdersDatabase } from '../src/repositories/tables.js';
-import { alice, asUser, bob, eventually, metric, sleep, testConfig } from './helpers.js';
+import { alice, asUser, bob, eventually, metric, sharedStores, sleep, testConfig } from './helpers.js';
 
 const STREAM = 'order-events';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -44,15 +43,8 @@ async function drain(bus: Bus, group: string): Promise<StreamEntry[]> {
 
 test('outbox relay', async (t) => {
   const config = await testConfig(t);
-  const sharedBus = createBus({ redisUrl: config.redisUrl, keyPrefix: config.redisPrefix });
-  t.teardown(() => sharedBus.close());
   // Without DATABASE_URL both instances must share one PGlite, as in the embedded stack.
-  let pglite: PGlite | undefined;
-  if (!config.databaseUrl) {
-    const embedded = await openEmbeddedPglite();
-    pglite = embedded;
-    t.teardown(() => embedded.close());
-  }
+  const { bus: sharedBus, pglite } = await sharedStores(t, config);
 
   await t.test('each order yields exactly one well-formed event, even with two instances relaying', async (t) => {
     await sharedBus.streamEnsureGroup(STREAM, 'test-exactly-one');

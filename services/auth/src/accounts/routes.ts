@@ -27,7 +27,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
     preHandler: bearer,
   }, async (request) => {
     const { user } = callerOf(request);
-    return { id: user.id, email: user.email, role: user.role, created_at: user.created_at.toISOString() };
+    return { id: user.id, email: user.email, role: user.role, created_at: user.created_at.toISOString(), email_verified: user.email_verified_at !== null };
   });
 
   app.post('/auth/password', {

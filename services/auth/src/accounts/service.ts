@@ -98,7 +98,7 @@ export async function adminUpdateUser(ctx: Pick<AuthContext, 'db'> & PublishCont
 /**
  * Deletes an account (DELETE /auth/me with the password, or `authctl users delete` without):
  * every session revoked and announced to the gateways, the user row and everything of theirs in
- * this service's database removed with it (sessions, refresh tokens, authorization codes, second
+ * this service's database removed with it (sessions, refresh tokens, authorization codes, consents, second
  * factor, recovery codes, pending two-step logins), the audit rows kept without the email, plus
  * an `account_deleted` row. The sessions' revocations are kept apart from the deleted session
  * rows so that a gateway that missed the message still learns of them (re-announcer,

@@ -25,7 +25,10 @@ export type AuditEvent =
   | 'mfa_removed'
   | 'mfa_failed'
   | 'mfa_recovery_code_used'
-  | 'account_deleted';
+  | 'account_deleted'
+  | 'consent_granted'
+  | 'consent_withdrawn'
+  | 'rp_logout';
 
 export interface AuditEntry {
   event: AuditEvent;

@@ -29,6 +29,7 @@ async function create(config: AuthConfig, args: string[]): Promise<void> {
       grant: { type: 'string', multiple: true },
       public: { type: 'boolean', default: false },
       'redirect-uri': { type: 'string', multiple: true },
+      'post-logout-redirect-uri': { type: 'string', multiple: true },
       scope: { type: 'string', multiple: true },
       'first-party': { type: 'boolean', default: false },
       introspect: { type: 'boolean', default: false },
@@ -48,6 +49,7 @@ async function create(config: AuthConfig, args: string[]): Promise<void> {
     scopes: values.scope ?? [],
     firstParty: values['first-party'] ?? false,
     introspect: values.introspect ?? false,
+    postLogoutRedirectUris: values['post-logout-redirect-uri'] ?? [],
   };
   validateClientSpec(spec); // before opening the database: a mistake is reported at once
   const { client, secret } = await withDatabase(config, (db) => createClient(db, spec));
@@ -70,13 +72,14 @@ async function list(config: AuthConfig, args: string[]): Promise<void> {
     introspect: row.introspect,
     grant_types: row.grant_types,
     redirect_uris: row.redirect_uris,
+    post_logout_redirect_uris: row.post_logout_redirect_uris,
     scopes: row.scopes,
     created_at: row.created_at.toISOString(),
   }));
-  const table = [['client_id', 'name', 'type', 'party', 'introspect', 'grant_types', 'redirect_uris', 'scopes', 'created_at'].join('\t')]
+  const table = [['client_id', 'name', 'type', 'party', 'introspect', 'grant_types', 'redirect_uris', 'post_logout_redirect_uris', 'scopes', 'created_at'].join('\t')]
     .concat(
       view.map((c) =>
-        [c.client_id, c.name, c.type, c.first_party ? 'first' : 'third', c.introspect ? 'yes' : 'no', c.grant_types.join(','), c.redirect_uris.join(',') || '-', c.scopes.join(',') || '-', c.created_at].join('\t'),
+        [c.client_id, c.name, c.type, c.first_party ? 'first' : 'third', c.introspect ? 'yes' : 'no', c.grant_types.join(','), c.redirect_uris.join(',') || '-', c.post_logout_redirect_uris.join(',') || '-', c.scopes.join(',') || '-', c.created_at].join('\t'),
       ),
     )
     .join('\n');

@@ -13,6 +13,8 @@ export interface UsersTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   password_changed_at: NullableTimestamp;
+  /** Set once the address is verified (migration 0006); email_verified of ID tokens and /auth/me. */
+  email_verified_at: NullableTimestamp;
 }
 
 export interface SessionsTable {
@@ -36,6 +38,8 @@ export interface SessionsTable {
   amr: ColumnType<string[], string[] | undefined, string[]>;
   /** Remember me: the refresh cookie carries Max-Age (else it is a browser-session cookie). */
   remember: Generated<boolean>;
+  /** When the user's password was checked for this session: OIDC `auth_time` (migration 0006). */
+  auth_time: Timestamp;
 }
 
 export interface RefreshTokensTable {
@@ -87,6 +91,8 @@ export interface OAuthClientsTable {
   first_party: Generated<boolean>;
   /** A resource server: may introspect any client's tokens (RFC 7662). */
   introspect: Generated<boolean>;
+  /** Where GET /oauth/logout may send the browser back to (exact match; migration 0006). */
+  post_logout_redirect_uris: ColumnType<string[], string[] | undefined, string[]>;
 }
 
 export interface AuthorizationCodesTable {
@@ -102,6 +108,10 @@ export interface AuthorizationCodesTable {
   session_id: string | null;
   /** The `amr` of the sign-in behind the code (migration 0008). */
   amr: ColumnType<string[], string[] | undefined, string[]>;
+  /** The OIDC nonce of the authorization request, echoed in the ID token (migration 0006). */
+  nonce: ColumnType<string | null, string | null | undefined, string | null>;
+  /** When the sign-in form checked the password (migration 0006). */
+  auth_time: NullableTimestamp;
 }
 
 export interface RevokedAccessTokensTable {
@@ -147,6 +157,15 @@ export interface DeletedAccountSessionsTable {
   revoked_at: Timestamp;
 }
 
+/** A user's approval of a third-party client's scopes (migration 0006). */
+export interface ConsentsTable {
+  user_id: string;
+  client_id: string;
+  scopes: string[];
+  granted_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface AuthDatabase {
   'auth.users': UsersTable;
   'auth.sessions': SessionsTable;
@@ -161,6 +180,7 @@ export interface AuthDatabase {
   'auth.mfa_recovery_codes': MfaRecoveryCodesTable;
   'auth.mfa_login_tokens': MfaLoginTokensTable;
   'auth.deleted_account_sessions': DeletedAccountSessionsTable;
+  'auth.consents': ConsentsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -172,6 +192,7 @@ export type AuditEventRow = Selectable<AuditEventsTable>;
 export type OAuthClientRow = Selectable<OAuthClientsTable>;
 export type AuthorizationCodeRow = Selectable<AuthorizationCodesTable>;
 export type MfaTotpRow = Selectable<MfaTotpTable>;
+export type ConsentRow = Selectable<ConsentsTable>;
 
 /** A database handle or an open transaction: repositories accept either. */
 export type Db = Kysely<AuthDatabase> | Transaction<AuthDatabase>;

@@ -10,6 +10,10 @@ export interface NewAuthorizationCode {
   redirectUri: string;
   codeChallenge: string;
   scope: string | null;
+  nonce: string | null;
+  authTime: Date;
+  /** How the user signed in (`pwd`, `otp`): carried to the session the exchange starts. */
+  amr: readonly string[];
   ttlSeconds: number;
 }
 
@@ -23,6 +27,9 @@ export async function insertAuthorizationCode(db: Db, code: NewAuthorizationCode
       redirect_uri: code.redirectUri,
       code_challenge: code.codeChallenge,
       scope: code.scope,
+      nonce: code.nonce,
+      auth_time: code.authTime,
+      amr: [...code.amr],
       expires_at: dbNowPlus(code.ttlSeconds),
     })
     .execute();

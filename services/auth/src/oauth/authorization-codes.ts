@@ -47,6 +47,12 @@ export interface CodeRequest {
   redirectUri: string;
   codeChallenge: string;
   scope: string | null;
+  /** The OIDC nonce of the request, for the ID token. */
+  nonce: string | null;
+  /** When the sign-in form checked the password: the session's auth_time. */
+  authTime: Date;
+  /** How the user signed in: `["pwd"]`, or `["pwd", "otp"]` after the code step. */
+  amr: readonly string[];
 }
 
 export async function issueAuthorizationCode(ctx: Pick<AuthContext, 'db'>, request: CodeRequest): Promise<string> {
@@ -58,7 +64,7 @@ export async function issueAuthorizationCode(ctx: Pick<AuthContext, 'db'>, reque
 export type ExchangeFailure = 'unknown_code' | 'replayed' | 'expired' | 'wrong_client' | 'redirect_uri_mismatch' | 'pkce_mismatch' | 'user_disabled';
 
 export type ExchangeResult =
-  | { ok: true; user: UserRow; started: StartedSession; scope: string | null }
+  | { ok: true; user: UserRow; started: StartedSession; scope: string | null; nonce: string | null }
   | { ok: false; reason: ExchangeFailure; revokedSessionId?: string };
 
 /**
@@ -68,7 +74,14 @@ export type ExchangeResult =
  */
 export async function exchangeAuthorizationCode(
   ctx: Pick<AuthContext, 'db' | 'config'> & PublishContext,
-  input: { code: string; clientId: string; redirectUri: string; codeVerifier: string },
+  input: {
+    code: string;
+    clientId: string;
+    /** Undefined when the token request omitted it: allowed when the client has exactly one registered (RFC 6749 §4.1.3). */
+    redirectUri: string | undefined;
+    registeredRedirectUris: readonly string[];
+    codeVerifier: string;
+  },
   meta: RequestMeta,
 ): Promise<ExchangeResult> {
   const codeHash = hashCode(input.code);
@@ -84,7 +97,8 @@ export async function exchangeAuthorizationCode(
     }
     if (row.expired) return { ok: false, reason: 'expired' };
     if (row.client_id !== input.clientId) return { ok: false, reason: 'wrong_client' };
-    if (row.redirect_uri !== input.redirectUri) return { ok: false, reason: 'redirect_uri_mismatch' };
+    const redirectUri = input.redirectUri ?? (input.registeredRedirectUris.length === 1 ? input.registeredRedirectUris[0] : undefined);
+    if (row.redirect_uri !== redirectUri) return { ok: false, reason: 'redirect_uri_mismatch' };
     const computed = Buffer.from(s256(input.codeVerifier));
     const expected = Buffer.from(row.code_challenge);
     if (computed.length !== expected.length || !timingSafeEqual(computed, expected)) return { ok: false, reason: 'pkce_mismatch' };
@@ -92,9 +106,9 @@ export async function exchangeAuthorizationCode(
     if (!user || user.disabled) return { ok: false, reason: 'user_disabled' };
     // The user is known only now: `admin` goes to admins alone (their role as of this exchange).
     const scope = scopeForRole([...scopeSet(row.scope)], user.role);
-    const started = await startSessionIn(trx, ctx.config, user, row.client_id, meta, { scope, amr: row.amr, auditDetails: { client_id: row.client_id, grant: 'authorization_code' } });
+    const started = await startSessionIn(trx, ctx.config, user, row.client_id, meta, { scope, amr: row.amr, authTime: row.auth_time ?? undefined, auditDetails: { client_id: row.client_id, grant: 'authorization_code' } });
     await markAuthorizationCodeUsed(trx, codeHash, started.session.id);
-    return { ok: true, user, started, scope };
+    return { ok: true, user, started, scope, nonce: row.nonce };
   });
   if (!result.ok && result.revokedSessionId !== undefined) {
     ctx.log.warn({ sessionId: result.revokedSessionId }, 'authorization code replayed: its session revoked');

@@ -59,9 +59,10 @@ export async function authenticateClient(ctx: Pick<AuthContext, 'db'>, request: 
   const client = id.length <= 100 ? await findClient(ctx.db, id) : undefined;
   if (!client) throw OAuthErrors.invalidClient();
   if (client.public) {
-    // A public client has no secret to present: anything but `none` is a confused client.
-    if (method !== 'none') throw OAuthErrors.invalidClient('This is a public client: send client_id only.');
-    return { client, method };
+    // A public client has no secret to present: anything but `none` is a confused client. An
+    // empty secret is no secret (simple-oauth2 and others send `client_secret=` or `id:` in Basic).
+    if (method !== 'none' && secret !== '') throw OAuthErrors.invalidClient('This is a public client: send client_id only.');
+    return { client, method: 'none' };
   }
   if (secret === undefined || !clientSecretMatches(client, secret)) throw OAuthErrors.invalidClient();
   return { client, method };

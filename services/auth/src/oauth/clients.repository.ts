@@ -12,6 +12,7 @@ export interface NewClient {
   scopes: readonly string[];
   firstParty: boolean;
   introspect: boolean;
+  postLogoutRedirectUris: readonly string[];
 }
 
 export async function insertClient(db: Db, client: NewClient): Promise<OAuthClientRow> {
@@ -27,6 +28,7 @@ export async function insertClient(db: Db, client: NewClient): Promise<OAuthClie
       scopes: [...client.scopes],
       first_party: client.firstParty,
       introspect: client.introspect,
+      post_logout_redirect_uris: [...client.postLogoutRedirectUris],
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -54,16 +56,4 @@ export async function setClientSecretHash(db: Db, id: string, secretHash: Buffer
 export async function deleteClient(db: Db, id: string): Promise<boolean> {
   const row = await db.deleteFrom('auth.oauth_clients').where('id', '=', id).returning('id').executeTakeFirst();
   return row !== undefined;
-}
-
-/** Revokes every live session a client holds (its refresh tokens die with them); returns their ids. */
-export async function revokeClientSessionRows(db: Db, clientId: string, reason: string): Promise<string[]> {
-  const rows = await db
-    .updateTable('auth.sessions')
-    .set({ revoked_at: dbNow(), revoked_reason: reason })
-    .where('client_id', '=', clientId)
-    .where('revoked_at', 'is', null)
-    .returning('id')
-    .execute();
-  return rows.map((row) => row.id);
 }

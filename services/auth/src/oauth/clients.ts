@@ -8,9 +8,10 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { FIRST_PARTY_SCOPES, KNOWN_SCOPES } from '@keygate/tokens';
 import type { AuthContext } from '../context.js';
-import { deleteClient, findClient, insertClient, listClients, revokeClientSessionRows, setClientSecretHash } from './clients.repository.js';
+import { deleteClient, findClient, insertClient, listClients, setClientSecretHash } from './clients.repository.js';
 import type { Db, OAuthClientRow } from '../db/schema.js';
 import { accessTokenWindowSeconds, publishRevocation, publishSessionRevocations, recordClientRevocation } from '../revocations/service.js';
+import { revokeClientSessionsIn } from '../sessions/service.js';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password'] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
@@ -29,6 +30,8 @@ export interface ClientSpec {
   firstParty: boolean;
   /** A resource server allowed to introspect any client's tokens. */
   introspect: boolean;
+  /** Where GET /oauth/logout may send the browser back to (RP-initiated logout); exact match. */
+  postLogoutRedirectUris?: readonly string[];
 }
 
 export interface CreatedClient {
@@ -61,6 +64,40 @@ export function checkRedirectUri(uri: string): void {
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new ClientRegistrationError(`redirect URI "${uri}" must use https`);
 }
 
+/** Loopback IP literals whose port may vary (RFC 8252 §7.3); `localhost` is a name, matched exactly. */
+const LOOPBACK_IPS = new Set(['127.0.0.1', '[::1]']);
+
+/**
+ * Whether a presented redirect URI matches a registered one: exactly, or for a registered
+ * `http://127.0.0.1/...` or `http://[::1]/...` the same URI on any port (RFC 8252 §7.3: a native
+ * app listens on whatever port it gets). Only the port may differ; the presented URI must be in
+ * normal form (what the browser would be sent to is what was compared).
+ */
+export function redirectUriMatches(registered: string, presented: string): boolean {
+  if (registered === presented) return true;
+  let r: URL;
+  let p: URL;
+  try {
+    r = new URL(registered);
+    p = new URL(presented);
+  } catch {
+    return false;
+  }
+  if (r.protocol !== 'http:' || !LOOPBACK_IPS.has(r.hostname) || p.href !== presented) return false;
+  const samePort = new URL(r.href);
+  samePort.port = p.port;
+  return samePort.href === p.href;
+}
+
+/**
+ * The redirect URI a request goes back to: the presented one if it matches a registration, or the
+ * only registered one when none was presented (RFC 6749 §3.1.2.3); undefined otherwise.
+ */
+export function resolveRedirectUri(client: Pick<OAuthClientRow, 'redirect_uris'>, presented: string | undefined): string | undefined {
+  if (presented === undefined) return client.redirect_uris.length === 1 ? client.redirect_uris[0] : undefined;
+  return client.redirect_uris.some((registered) => redirectUriMatches(registered, presented)) ? presented : undefined;
+}
+
 export function validateClientSpec(spec: ClientSpec): void {
   const name = spec.name.trim();
   if (name.length < 1 || name.length > 200) throw new ClientRegistrationError('the name must be 1 to 200 characters');
@@ -75,6 +112,8 @@ export function validateClientSpec(spec: ClientSpec): void {
   if (spec.grants.includes('authorization_code') && spec.redirectUris.length === 0) throw new ClientRegistrationError('authorization_code needs at least one --redirect-uri');
   if (!spec.grants.includes('authorization_code') && spec.redirectUris.length > 0) throw new ClientRegistrationError('--redirect-uri is only used by the authorization_code grant');
   spec.redirectUris.forEach(checkRedirectUri);
+  // Same rules as redirect URIs (https, or http on loopback; no fragment, no credentials).
+  (spec.postLogoutRedirectUris ?? []).forEach(checkRedirectUri);
   for (const scope of spec.scopes) {
     if (!KNOWN_SCOPES.has(scope)) throw new ClientRegistrationError(`unknown scope "${scope}" (use ${[...KNOWN_SCOPES].join(', ')})`);
     if (!spec.firstParty && FIRST_PARTY_SCOPES.includes(scope)) throw new ClientRegistrationError(`the scope "${scope}" is for first-party clients only (add --first-party)`);
@@ -95,6 +134,7 @@ export async function createClient(db: Db, spec: ClientSpec): Promise<CreatedCli
     scopes: [...new Set(spec.scopes)],
     firstParty: spec.firstParty,
     introspect: spec.introspect,
+    postLogoutRedirectUris: [...new Set(spec.postLogoutRedirectUris ?? [])],
   });
   return { client, secret };
 }
@@ -118,7 +158,7 @@ export async function removeClient(ctx: Pick<AuthContext, 'db' | 'bus' | 'config
   const windowSeconds = accessTokenWindowSeconds(ctx.config);
   const revoked = await ctx.db.transaction().execute(async (trx) => {
     if (!(await deleteClient(trx, id))) return undefined;
-    const sessions = await revokeClientSessionRows(trx, id, 'client_deleted');
+    const sessions = await revokeClientSessionsIn(trx, id, 'client_deleted');
     return { sessions, untilMs: await recordClientRevocation(trx, id, windowSeconds) };
   });
   if (revoked === undefined) return false;

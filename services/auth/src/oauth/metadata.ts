@@ -1,25 +1,34 @@
 /**
- * RFC 8414 metadata. Lists only what this service really serves (OAUTH_ENDPOINTS names the
+ * RFC 8414 metadata, which is also the OpenID Connect Discovery 1.0 §3 document (every member it
+ * requires and recommends, for the authorization-code flow): one document at both well-known
+ * paths, since RFC 8414 §2 registers the OIDC members too and a client reading either must find
+ * the same endpoints. Lists only what this service really serves (OAUTH_ENDPOINTS names the
  * /oauth/* endpoints registered by src/oauth/plugin.ts; a test checks each one answers).
  */
 import { KNOWN_SCOPES } from '@keygate/tokens';
 import type { AuthConfig } from '../config.js';
 import { GRANTS, grantEnabled } from './grants/index.js';
+import { issuerId } from './issuer.js';
 
 export interface OAuthEndpoints {
   token: boolean;
   revocation: boolean;
   introspection: boolean;
   authorization: boolean;
+  /** OIDC: /oauth/userinfo and /oauth/logout (RP-initiated logout). */
+  openid: boolean;
 }
 
 /** Which /oauth/* endpoints exist in this build. */
-export const OAUTH_ENDPOINTS: OAuthEndpoints = { token: true, revocation: true, introspection: true, authorization: true };
+export const OAUTH_ENDPOINTS: OAuthEndpoints = { token: true, revocation: true, introspection: true, authorization: true, openid: true };
+
+/** The claims an ID token or userinfo answer may carry (OIDC Core §2, §5.1). */
+export const CLAIMS_SUPPORTED = ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', 'sid', 'azp', 'email', 'email_verified'];
 
 const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'];
 
 export function oauthMetadata(config: Pick<AuthConfig, 'issuer' | 'signingAlg' | 'passwordGrantEnabled'>, endpoints: OAuthEndpoints = OAUTH_ENDPOINTS): Record<string, unknown> {
-  const issuer = config.issuer.replace(/\/$/, '');
+  const issuer = issuerId(config);
   const metadata: Record<string, unknown> = {
     issuer,
     jwks_uri: `${issuer}/.well-known/jwks.json`,
@@ -56,5 +65,20 @@ export function oauthMetadata(config: Pick<AuthConfig, 'issuer' | 'signingAlg' |
   }
   // RFC 9068 access tokens and the algorithm every key in the JWKS uses.
   metadata.access_token_signing_alg_values_supported = [config.signingAlg];
+  if (endpoints.openid && endpoints.authorization) {
+    metadata.userinfo_endpoint = `${issuer}/oauth/userinfo`;
+    metadata.end_session_endpoint = `${issuer}/oauth/logout`;
+    // Every user has one `sub` (their id) for every client.
+    metadata.subject_types_supported = ['public'];
+    metadata.id_token_signing_alg_values_supported = [config.signingAlg];
+    metadata.claims_supported = CLAIMS_SUPPORTED;
+    metadata.prompt_values_supported = ['none', 'login', 'consent', 'select_account'];
+    // Not offered, and said so (request_uri_parameter_supported defaults to true, §3).
+    metadata.claims_parameter_supported = false;
+    metadata.request_parameter_supported = false;
+    metadata.request_uri_parameter_supported = false;
+    metadata.frontchannel_logout_supported = false;
+    metadata.backchannel_logout_supported = false;
+  }
   return metadata;
 }

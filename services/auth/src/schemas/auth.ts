@@ -24,7 +24,10 @@ export const LoginBody = Type.Object(
 export const PasswordChangeBody = Type.Object({ current_password: Type.String({ minLength: 1, maxLength: 256 }), new_password: Password }, { additionalProperties: false });
 
 export const PublicUser = Type.Object({ id: Type.String(), email: Type.String(), role: Type.String() }, { additionalProperties: false });
-export const Me = Type.Object({ id: Type.String(), email: Type.String(), role: Type.String(), created_at: Type.String() }, { additionalProperties: false });
+export const Me = Type.Object(
+  { id: Type.String(), email: Type.String(), role: Type.String(), created_at: Type.String(), email_verified: Type.Boolean() },
+  { additionalProperties: false },
+);
 export const TokenResponse = Type.Object(
   { access_token: Type.String(), token_type: Type.Literal('Bearer'), expires_in: Type.Integer() },
   { additionalProperties: false },
@@ -38,6 +41,10 @@ export const SessionView = Type.Object(
     user_agent: Type.Union([Type.String(), Type.Null()]),
     current: Type.Boolean(),
   },
+  { additionalProperties: false },
+);
+export const ConsentView = Type.Object(
+  { client_id: Type.String(), client_name: Type.String(), scopes: Type.Array(Type.String()), granted_at: Type.String(), updated_at: Type.String() },
   { additionalProperties: false },
 );
 export const AdminUser = Type.Object(

@@ -36,6 +36,7 @@ export const TokenResponse = Type.Object(
     expires_in: Type.Integer(),
     refresh_token: Type.Optional(Type.String()),
     scope: Type.Optional(Type.String()),
+    id_token: Type.Optional(Type.String()),
   },
   { additionalProperties: false },
 );
@@ -67,6 +68,10 @@ export const AuthorizeQuery = Type.Object(
     scope: Param(),
     code_challenge: Param(200),
     code_challenge_method: Param(20),
+    // OpenID Connect Core §3.1.2.1.
+    nonce: Param(512),
+    prompt: Param(100),
+    max_age: Param(20),
   },
   { additionalProperties: true },
 );
@@ -75,6 +80,23 @@ export type AuthorizeQuery = Static<typeof AuthorizeQuery>;
 export const AuthorizeForm = Type.Object(
   { email: Type.String({ maxLength: 254 }), password: Type.String({ maxLength: 256 }), request: Type.String({ minLength: 1, maxLength: 8192 }) },
   { additionalProperties: false },
+);
+
+/** The sign-in form's second step for an account with a second factor (issue 18). */
+export const AuthorizeCodeForm = Type.Object(
+  { request: Type.String({ minLength: 1, maxLength: 8192 }), mfa_token: Type.String({ minLength: 1, maxLength: 128 }), code: Type.String({ minLength: 1, maxLength: 64 }) },
+  { additionalProperties: false },
+);
+
+export const ConsentForm = Type.Object(
+  { consent: Type.String({ minLength: 1, maxLength: 8192 }), decision: Type.Union([Type.Literal('approve'), Type.Literal('deny')]) },
+  { additionalProperties: false },
+);
+
+/** OpenID Connect RP-Initiated Logout 1.0 §2 (ui_locales and logout_hint are accepted and ignored). */
+export const LogoutParams = Type.Object(
+  { id_token_hint: Param(8192), client_id: Param(100), post_logout_redirect_uri: Param(), state: Param(1024) },
+  { additionalProperties: true },
 );
 
 export const Html = Type.String();

@@ -21,3 +21,30 @@ export function requireTrustedOrigin(config: Pick<AuthConfig, 'trustedOrigins'>)
     assertTrustedOrigin(request, config);
   };
 }
+
+/**
+ * The HTML forms of /oauth/authorize (sign-in, consent), which a browser posts from our own page.
+ * Chromium sends `Origin: null` for such a post when the page's referrer policy is no-referrer;
+ * the pages now send `same-origin` (the real Origin goes out), and `null` is still accepted, but
+ * only beside `Sec-Fetch-Site: same-origin`, which a browser sets itself and a page cannot forge.
+ * Any Sec-Fetch-Site but same-origin (cross-site, same-site: another port of the same host, none)
+ * is refused, so is a foreign Origin and `null` without that proof. A request with neither header
+ * (a non-browser client) passes: it carries no victim's cookie, and the form's signed field and
+ * cookie binding still apply.
+ */
+export function assertFormPostOrigin(request: FastifyRequest, config: Pick<AuthConfig, 'trustedOrigins'>): void {
+  const origin = request.headers.origin;
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin') throw AuthErrors.forbiddenOrigin();
+  if (origin === 'null') {
+    if (site !== 'same-origin') throw AuthErrors.forbiddenOrigin();
+    return;
+  }
+  if (origin !== undefined && !config.trustedOrigins.includes(origin)) throw AuthErrors.forbiddenOrigin();
+}
+
+export function requireFormPostOrigin(config: Pick<AuthConfig, 'trustedOrigins'>) {
+  return async function formPostOriginHook(request: FastifyRequest): Promise<void> {
+    assertFormPostOrigin(request, config);
+  };
+}

@@ -16,6 +16,8 @@ export interface NewSession {
   amr: readonly string[];
   /** Remember me: whether its refresh cookie is persistent (Max-Age) or ends with the browser. */
   remember: boolean;
+  /** OIDC auth_time; null is now. */
+  authTime: Date | null;
   /** SHA-256 of the session's first refresh token. */
   firstTokenHash: Buffer;
   /** The login_success audit row written with it (`ip` and `user_agent` as given here). */
@@ -28,8 +30,8 @@ export interface NewSession {
  * round trip instead of five (docs/decisions-auth.md, "Login in one statement").
  */
 const INSERT_WITH_TOKEN = prepared<SessionRow>(`with "session" as (
-  insert into "auth"."sessions" ("user_id", "client_id", "ip", "user_agent", "scope", "idle_expires_at", "absolute_expires_at", "amr", "remember")
-  values ($1, $2, $3, $4, $5, least(now() + make_interval(secs => $6), now() + make_interval(secs => $7)), now() + make_interval(secs => $7), $12::text[], $13::boolean)
+  insert into "auth"."sessions" ("user_id", "client_id", "ip", "user_agent", "scope", "idle_expires_at", "absolute_expires_at", "auth_time", "amr", "remember")
+  values ($1, $2, $3, $4, $5, least(now() + make_interval(secs => $6), now() + make_interval(secs => $7)), now() + make_interval(secs => $7), coalesce($12::timestamptz, now()), $13::text[], $14::boolean)
   returning *
 ), "token" as (
   insert into "auth"."refresh_tokens" ("token_hash", "session_id", "parent_hash") select $8::bytea, "id", null from "session"
@@ -52,6 +54,7 @@ export async function insertSessionWithToken(db: Db, session: NewSession): Promi
     session.audit.ip,
     session.audit.userAgent,
     JSON.stringify(session.audit.details),
+    session.authTime,
     [...session.amr],
     session.remember,
   ]);
@@ -100,6 +103,31 @@ export async function revokeUserSessionRows(db: Db, userId: string, reason: stri
     .where('revoked_at', 'is', null);
   if (exceptId !== undefined) query = query.where('id', '!=', exceptId);
   const rows = await query.returning('id').execute();
+  return rows.map((row) => row.id);
+}
+
+/** Revokes every live session a client holds (its refresh tokens die with them); returns their ids. */
+export async function revokeClientSessionRows(db: Db, clientId: string, reason: string): Promise<string[]> {
+  const rows = await db
+    .updateTable('auth.sessions')
+    .set({ revoked_at: dbNow(), revoked_reason: reason })
+    .where('client_id', '=', clientId)
+    .where('revoked_at', 'is', null)
+    .returning('id')
+    .execute();
+  return rows.map((row) => row.id);
+}
+
+/** Revokes every live session one client holds for one user (a withdrawn consent); returns the ids. */
+export async function revokeUserClientSessionRows(db: Db, userId: string, clientId: string, reason: string): Promise<string[]> {
+  const rows = await db
+    .updateTable('auth.sessions')
+    .set({ revoked_at: dbNow(), revoked_reason: reason })
+    .where('user_id', '=', userId)
+    .where('client_id', '=', clientId)
+    .where('revoked_at', 'is', null)
+    .returning('id')
+    .execute();
   return rows.map((row) => row.id);
 }
 

@@ -14,7 +14,7 @@ import type { AuthContext, RequestMeta } from '../context.js';
 import { recordAudit } from '../audit/service.js';
 import { clearSealedSuccessor, findRefreshToken, insertRefreshToken, purgeSealedSuccessors, spendRefreshToken } from './refresh-tokens.repository.js';
 import type { Db, RefreshTokenRow, SessionRow, UserRow } from '../db/schema.js';
-import { findSession, insertSessionWithToken, listLiveSessions, lockSession, revokeSessionRow, revokeUserSessionRows, touchSession } from './repository.js';
+import { findSession, insertSessionWithToken, listLiveSessions, lockSession, revokeClientSessionRows, revokeSessionRow, revokeUserClientSessionRows, revokeUserSessionRows, touchSession } from './repository.js';
 import { findUser } from '../accounts/service.js';
 import { generateRefreshToken, hashRefreshToken, looksLikeRefreshToken } from './refresh-token-values.js';
 import { publishSessionRevocations, type PublishContext } from '../revocations/service.js';
@@ -51,6 +51,8 @@ export interface StartOptions {
   amr?: readonly string[];
   /** Remember me (the cookie flow): a persistent refresh cookie. OAuth clients keep their own tokens. */
   remember?: boolean;
+  /** When the password was checked, if not now (the sign-in form, before the code exchange). */
+  authTime?: Date;
   /** `details` of the login_success audit row (which grant, which client). */
   auditDetails?: Record<string, unknown>;
 }
@@ -89,6 +91,7 @@ export async function startSessionIn(
     scope: options.scope ?? null,
     amr: options.amr ?? PASSWORD_AMR,
     remember: options.remember ?? false,
+    authTime: options.authTime ?? null,
     firstTokenHash: hashRefreshToken(refreshToken),
     audit: { ip: meta.ip, userAgent: meta.userAgent, details: options.auditDetails ?? {} },
   });
@@ -213,7 +216,9 @@ export type RevocationReason =
   | 'oauth_revoke'
   | 'authorization_code_replay'
   | 'client_deleted'
-  | 'account_deleted';
+  | 'account_deleted'
+  | 'consent_withdrawn'
+  | 'rp_logout';
 
 /** What revoking sessions needs: the database and what announcing them needs. */
 export type RevokeContext = PublishContext & Pick<AuthContext, 'db'>;
@@ -235,6 +240,16 @@ export async function revokeUserSessions(ctx: RevokeContext, userId: string, rea
 /** Revokes a user's live sessions inside the caller's transaction; the caller publishes the ids after commit. */
 export function revokeUserSessionsIn(db: Db, userId: string, reason: RevocationReason, exceptSessionId?: string): Promise<string[]> {
   return revokeUserSessionRows(db, userId, reason, exceptSessionId);
+}
+
+/** Revokes every live session of an OAuth client inside the caller's transaction (the client's deletion); the caller publishes the ids after commit. */
+export function revokeClientSessionsIn(db: Db, clientId: string, reason: RevocationReason): Promise<string[]> {
+  return revokeClientSessionRows(db, clientId, reason);
+}
+
+/** Revokes the sessions one client holds for one user inside the caller's transaction; the caller publishes after commit. */
+export function revokeUserClientSessionsIn(db: Db, userId: string, clientId: string, reason: RevocationReason): Promise<string[]> {
+  return revokeUserClientSessionRows(db, userId, clientId, reason);
 }
 
 /** Revokes one session inside the caller's transaction; the caller publishes after commit. */

@@ -122,8 +122,8 @@ test('register, login, me, password change over HTTP', async (t) => {
     const user = await registerAndLogin(base);
     const me = await http(base, 'GET', '/auth/me', { headers: bearer(user.accessToken) });
     t.equal(me.status, 200);
-    t.same(Object.keys(me.body as object).sort(), ['created_at', 'email', 'id', 'role']);
-    t.match(me.body, { id: user.userId, email: user.email, role: 'user' });
+    t.same(Object.keys(me.body as object).sort(), ['created_at', 'email', 'email_verified', 'id', 'role']);
+    t.match(me.body, { id: user.userId, email: user.email, role: 'user', email_verified: false });
     const none = await http(base, 'GET', '/auth/me');
     t.equal(none.status, 401);
     t.equal(none.headers.get('www-authenticate'), 'Bearer');

@@ -27,7 +27,8 @@ test('authctl clients, then the service honours what it made', async (t) => {
   t.equal(created.code, 0, created.stderr);
   const service = JSON.parse(created.stdout) as { client_id: string; client_secret: string };
   t.match(service, { client_id: /^[0-9a-f]{32}$/, client_secret: /^[A-Za-z0-9_-]{43}$/ });
-  const spa = JSON.parse((await authctl(env, 'clients', 'create', '--name', 'spa', '--grant', 'authorization_code', '--grant', 'refresh_token', '--public', '--redirect-uri', 'http://localhost:3000/cb', '--json')).stdout) as Record<string, unknown>;
+  const spa = JSON.parse((await authctl(env, 'clients', 'create', '--name', 'spa', '--grant', 'authorization_code', '--grant', 'refresh_token', '--public', '--redirect-uri', 'http://localhost:3000/cb',
+    '--post-logout-redirect-uri', 'http://localhost:3000/bye', '--post-logout-redirect-uri', 'https://spa.example/bye', '--json')).stdout) as Record<string, unknown>;
   t.same(Object.keys(spa), ['client_id'], 'a public client has no secret');
   const console_ = await authctl(env, 'clients', 'create', '--name', 'console', '--grant', 'password', '--public', '--first-party', '--scope', 'account', '--scope', 'admin', '--json');
   t.equal(console_.code, 0, console_.stderr);
@@ -48,13 +49,15 @@ test('authctl clients, then the service honours what it made', async (t) => {
   t.same(rows.map((r) => r.name), ['keygate web (first party)', 'billing', 'spa', 'console', 'orders api']);
   t.match(rows[0], { client_id: 'keygate-web', first_party: true, introspect: false, grant_types: ['password', 'refresh_token'] });
   t.match(rows[1], { client_id: service.client_id, type: 'confidential', first_party: false, introspect: false, grant_types: ['client_credentials'], scopes: ['orders:read'] });
-  t.match(rows[2], { type: 'public', first_party: false, redirect_uris: ['http://localhost:3000/cb'] });
+  t.match(rows[2], { type: 'public', first_party: false, redirect_uris: ['http://localhost:3000/cb'], post_logout_redirect_uris: ['http://localhost:3000/bye', 'https://spa.example/bye'] });
+  t.same(rows[1]!.post_logout_redirect_uris, [], 'none registered');
   t.match(rows[3], { type: 'public', first_party: true, introspect: false, grant_types: ['password'], scopes: ['account', 'admin'] });
   t.match(rows[4], { type: 'confidential', first_party: false, introspect: true });
   const text = await authctl(env, 'clients', 'list');
   t.match(text.stdout, /^client_id\tname\ttype\tparty\tintrospect\t/, 'the text table names both columns');
   t.match(text.stdout, /\tconsole\tpublic\tfirst\tno\tpassword\t/);
   t.match(text.stdout, /\torders api\tconfidential\tthird\tyes\tclient_credentials\t/);
+  t.match(text.stdout, /\tspa\tpublic\tthird\tno\tauthorization_code,refresh_token\thttp:\/\/localhost:3000\/cb\thttp:\/\/localhost:3000\/bye,https:\/\/spa\.example\/bye\t/, 'post-logout URIs in the text table');
   t.notOk(listed.stdout.includes(newSecret) || /secret/.test(listed.stdout), 'list never shows secrets');
 
   // Clear errors, non-zero exit (the registration rules themselves are checked in-process below).
@@ -100,6 +103,7 @@ test('client registration rules', async (t) => {
     [{ grants: ['client_credentials'], scopes: ['orders:read', 'account'] }, /^the scope "account" is for first-party clients only/],
     [{ grants: ['client_credentials'], scopes: ['orders:delete'] }, /^unknown scope "orders:delete" \(use account, admin, orders:read/],
     [{ grants: ['authorization_code'] }, /needs at least one --redirect-uri/],
+    [{ grants: ['authorization_code'], redirectUris: ['https://a.example/cb'], postLogoutRedirectUris: ['http://evil.example/bye'] }, /must use https/],
     [{ grants: ['client_credentials'], redirectUris: ['https://a.example/cb'] }, /only used by the authorization_code grant/],
     [{ grants: ['authorization_code'], redirectUris: ['http://app.example/cb'] }, /must use https/],
     [{ grants: ['authorization_code'], redirectUris: ['https://app.example/cb#x'] }, /must not have a fragment/],

@@ -70,7 +70,8 @@ test('JWKS, external verification and key rotation', async (t) => {
         token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
       });
       // What is not built is not advertised (see test/oauth-token.test.ts for each endpoint answering).
-      for (const absent of ['userinfo_endpoint', 'registration_endpoint', 'pushed_authorization_request_endpoint', 'device_authorization_endpoint']) {
+      t.match(res.body, { userinfo_endpoint: 'http://localhost:8080/oauth/userinfo', end_session_endpoint: 'http://localhost:8080/oauth/logout' }, 'OpenID Connect endpoints (answering: test/oauth/oidc.test.ts)');
+      for (const absent of ['registration_endpoint', 'pushed_authorization_request_endpoint', 'device_authorization_endpoint']) {
         t.notOk(absent in (res.body as Record<string, unknown>), `no ${absent}`);
       }
     }

@@ -1,6 +1,7 @@
 // The TOTP second factor, the two-step login, remember me and who may call each endpoint
 // (contract, "Accounts"). Codes are computed the way an authenticator app does, with otpauth.
 import { createHash } from 'node:crypto';
+import * as client from 'openid-client';
 import { test } from 'tap';
 import { Secret, TOTP } from 'otpauth';
 import { startSession } from '../../src/sessions/service.js';
@@ -245,16 +246,47 @@ test('TOTP second factor', async (t) => {
     t.match(json(right).error_description, /^mfa_required: /);
   });
 
-  await t.test('the /oauth/authorize sign-in form does not let a password alone past a second factor', async (t) => {
+  await t.test('the /oauth/authorize sign-in form asks for the code after the password', async (t) => {
     const user = await registerAndLogin(base);
-    await enrol(base, user.accessToken);
-    const app = await register(auth, { name: 'spa', grants: ['authorization_code'], public: true, firstParty: true, redirectUris: [REDIRECT], scopes: ['orders:read'] });
-    const page = await openLoginForm((await startFlow(auth, app, 'none')).url);
+    const { secret } = await enrol(base, user.accessToken);
+    const app = await register(auth, { name: 'spa', grants: ['authorization_code', 'refresh_token'], public: true, firstParty: true, redirectUris: [REDIRECT], scopes: ['orders:read'] });
+    const flow = await startFlow(auth, app, 'none');
+    const page = await openLoginForm(flow.url);
     t.equal(page.status, 200);
-    const res = await submitLogin(auth, page, user.email, PASSWORD);
-    t.equal(res.status, 400, 'no authorization code');
-    t.match(await res.text(), /two-factor authentication/);
-    t.equal(res.headers.get('location'), null);
+    const step = await submitLogin(auth, page, user.email, PASSWORD);
+    t.equal(step.status, 200, 'no code for the password alone: the code page');
+    t.equal(step.headers.get('location'), null);
+    const html = await step.text();
+    t.match(html, /<form method="post" action="\/oauth\/authorize\/mfa">/);
+    t.match(html, /<label for="code">Authentication code/);
+    const mfaToken = /name="mfa_token" value="([^"]+)"/.exec(html)![1]!;
+    const post = (code: string, extra: Record<string, string> = {}) =>
+      fetch(`${base}/oauth/authorize/mfa`, { method: 'POST', redirect: 'manual', headers: { ...FORM, cookie: page.cookie, ...extra }, body: form({ request: page.request, mfa_token: mfaToken, code }) });
+
+    const crossSite = await post(codeAt(secret, 1), { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' });
+    t.equal(crossSite.status, 403, 'a cross-site post is refused');
+    const withoutCookie = await fetch(`${base}/oauth/authorize/mfa`, { method: 'POST', redirect: 'manual', headers: FORM, body: form({ request: page.request, mfa_token: mfaToken, code: codeAt(secret, 1) }) });
+    t.equal(withoutCookie.status, 400, 'the form is bound to the browser that opened it');
+    const wrong = await post(codeAt(secret, 6));
+    t.equal(wrong.status, 400);
+    t.match(await wrong.text(), /role="alert" id="code-error">The code is wrong/);
+    const right = await post(codeAt(secret, 1));
+    t.equal(right.status, 303, 'the right code: redirected with the authorization code');
+    const landed = new URL(right.headers.get('location')!);
+    const tokens = await client.authorizationCodeGrant(flow.config, landed, { pkceCodeVerifier: flow.verifier, expectedState: flow.state });
+    t.same(claimsOf(tokens.access_token).amr, ['pwd', 'otp'], 'the session carries amr pwd + otp');
+    const refreshed = await client.refreshTokenGrant(flow.config, tokens.refresh_token!);
+    t.same(claimsOf(refreshed.access_token).amr, ['pwd', 'otp'], 'and keeps it across refreshes');
+    const again = await post(codeAt(secret, 1));
+    t.equal(again.status, 400, 'the mfa_token was spent');
+    t.match(await again.text(), /took too long or was already used/);
+
+    const plain = await registerAndLogin(base);
+    const other = await startFlow(auth, app, 'none');
+    const direct = await submitLogin(auth, await openLoginForm(other.url), plain.email, PASSWORD);
+    t.equal(direct.status, 303, 'an account without a factor signs in with the password alone');
+    const plainTokens = await client.authorizationCodeGrant(other.config, new URL(direct.headers.get('location')!), { pkceCodeVerifier: other.verifier, expectedState: other.state });
+    t.same(claimsOf(plainTokens.access_token).amr, ['pwd']);
   });
 
   await t.test('who may not call the second-factor and deletion endpoints', async (t) => {

@@ -5,7 +5,7 @@ import { test } from 'tap';
 import * as client from 'openid-client';
 import { findSession } from '../../src/sessions/repository.js';
 import { claimsOf, registerAndLogin, uniqueEmail, PASSWORD } from '../helpers.js';
-import { FORM, REDIRECT, authorize, basic, form, oauthFailure, openLoginForm, register, startFlow, startIssuer, submitLogin, type RegisteredClient } from '../oauth-helpers.js';
+import { FORM, REDIRECT, authorize, basic, consentField, form, oauthFailure, openLoginForm, register, startFlow, startIssuer, submitConsent, submitLogin, type RegisteredClient } from '../oauth-helpers.js';
 
 test('authorization code + PKCE with openid-client, through the HTML login form', async (t) => {
   const auth = await startIssuer(t);
@@ -35,7 +35,18 @@ test('authorization code + PKCE with openid-client, through the HTML login form'
     t.match(wrongHtml, /role="alert"[^>]*>The email or password is wrong\./, 'the form again, with the error announced');
     t.equal(wrong.headers.get('location'), null, 'no code');
 
-    const res = await submitLogin(auth, page, email, PASSWORD);
+    // A third-party client: the consent page comes after the sign-in, then the redirect.
+    const signedIn = await submitLogin(auth, page, email, PASSWORD);
+    t.equal(signedIn.status, 200, 'the consent page');
+    const consentHtml = await signedIn.text();
+    t.match(consentHtml, /Allow Orders &lt;Dashboard&gt; to access your account\?/, 'names the client, escaped');
+    t.match(consentHtml, /<li>See your orders<\/li>/, 'the scope in plain words');
+    t.match(consentHtml, /value="approve">Allow<\/button>/);
+    t.match(consentHtml, /value="deny">Deny<\/button>/);
+    t.notMatch(consentHtml, /<script/i, 'no script');
+    t.equal(signedIn.headers.get('referrer-policy'), 'same-origin', 'one referrer policy, which keeps our Origin on our own form posts');
+    t.notMatch(consentHtml, /name="referrer"/, 'no second policy in a meta tag');
+    const res = await submitConsent(auth, page.cookie, consentField(consentHtml), 'approve');
     t.equal(res.status, 303);
     const landed = new URL(res.headers.get('location')!);
     t.equal(`${landed.origin}${landed.pathname}`, REDIRECT);
@@ -88,7 +99,7 @@ test('authorization code + PKCE with openid-client, through the HTML login form'
     await expectError(await exchange({ redirect_uri: `${REDIRECT}/` }), 'invalid_grant', 'a redirect_uri that differs by one character');
     await expectError(await exchange({ code_verifier: client.randomPKCECodeVerifier() }), 'invalid_grant', 'a wrong PKCE verifier');
     await expectError(await exchange({ code_verifier: 'short' }), 'invalid_request', 'a malformed verifier');
-    await expectError(await exchange({ redirect_uri: '' }), 'invalid_request', 'no redirect_uri');
+    await expectError(await exchange({ redirect_uri: 'http://localhost:4001/callback' }), 'invalid_grant', 'a redirect_uri on another port of localhost (a name, not a loopback IP)');
     await expectError(await exchange({}, spa), 'invalid_grant', 'a code of another client');
     // Through openid-client: the wrong verifier is refused the same way.
     t.match(await oauthFailure(client.authorizationCodeGrant(flow.config, landed, { pkceCodeVerifier: client.randomPKCECodeVerifier(), expectedState: flow.state })), { error: 'invalid_grant' });
@@ -123,6 +134,7 @@ test('authorization code + PKCE with openid-client, through the HTML login form'
   });
 
   await t.test('authorization endpoint errors: never redirect to an unverified URI', async (t) => {
+    const twoRedirects = await register(auth, { name: 'two', grants: ['authorization_code'], redirectUris: [REDIRECT, 'https://app.example/cb'] });
     const base = (params: Record<string, string>) => {
       const url = new URL(`${auth.base}/oauth/authorize`);
       for (const [k, v] of Object.entries({ response_type: 'code', client_id: confidential.id, redirect_uri: REDIRECT, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', state: 'xyz', ...params })) {
@@ -134,7 +146,8 @@ test('authorization code + PKCE with openid-client, through the HTML login form'
       [{ client_id: 'unknown' }, 'an unknown client'],
       [{ redirect_uri: 'https://evil.example/callback' }, 'an unregistered redirect URI'],
       [{ redirect_uri: `${REDIRECT}?x=1` }, 'a redirect URI with an extra query'],
-      [{ redirect_uri: '' }, 'no redirect URI'],
+      [{ client_id: twoRedirects.id, redirect_uri: '' }, 'no redirect URI while two are registered'],
+      [{ redirect_uri: 'http://localhost:4001/callback' }, 'localhost on another port (only loopback IPs may change port)'],
     ] as const) {
       const page = await openLoginForm(base(params));
       t.equal(page.status, 400, what);
@@ -183,7 +196,7 @@ test('authorization code + PKCE with openid-client, through the HTML login form'
     await refused(await submitLogin(auth, { request: unsigned, cookie: page.cookie }, email, PASSWORD), 'an unsigned (alg none) request');
     const foreign = await fetch(`${auth.base}/oauth/authorize`, { method: 'POST', redirect: 'manual', headers: { ...FORM, cookie: page.cookie, origin: 'https://evil.example' }, body: form({ email, password: PASSWORD, request: page.request }) });
     t.equal(foreign.status, 403, 'a foreign Origin');
-    t.equal((await submitLogin(auth, page, email, PASSWORD)).status, 303, 'the genuine form still works');
+    t.equal((await submitLogin(auth, page, email, PASSWORD)).status, 303, 'the genuine form still works (straight to the client: the consent is remembered)');
   });
 });
 

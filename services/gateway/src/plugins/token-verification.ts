@@ -66,30 +66,12 @@ export const tokenVerificationPlugin = fp<TokenVerificationOptions>(
       labelNames: ['reason'] as const,
       registers: [app.metrics.registry],
     });
-    new Gauge({
-      name: 'gateway_verified_tokens_cached',
-      help: 'Verified access tokens held by the fast-path cache.',
-      registers: [app.metrics.registry],
-      collect() {
-        this.set(verifier.stats().cachedTokens);
-      },
-    });
-    new Gauge({
-      name: 'gateway_jwks_fetches',
-      help: 'JWKS fetches since start (initial load, refreshes, and unknown-kid refetches).',
-      registers: [app.metrics.registry],
-      collect() {
-        this.set(jwks.stats().fetches);
-      },
-    });
-    new Gauge({
-      name: 'gateway_jwks_keys',
-      help: 'Verification keys currently loaded from the JWKS.',
-      registers: [app.metrics.registry],
-      collect() {
-        this.set(jwks.stats().keys);
-      },
-    });
+    // Read at scrape time from the verifier's and the JWKS client's own counts.
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({ name, help, registers: [app.metrics.registry], collect() { this.set(read()); } });
+    gauge('gateway_verified_tokens_cached', 'Verified access tokens held by the fast-path cache.', () => verifier.stats().cachedTokens);
+    gauge('gateway_jwks_fetches', 'JWKS fetches since start (initial load, refreshes, and unknown-kid refetches).', () => jwks.stats().fetches);
+    gauge('gateway_jwks_keys', 'Verification keys currently loaded from the JWKS.', () => jwks.stats().keys);
     app.decorate('tokens', { verifier, jwks, rejected: (reason: string) => rejections.inc({ reason }) });
     app.addHook('onReady', () => waitAtMost(jwks.start(), START_WAIT_MS));
     app.addHook('onClose', async () => {

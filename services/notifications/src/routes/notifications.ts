@@ -9,7 +9,8 @@ import { errorSchema } from '@keygate/service-kit';
 import { notificationNotFound } from '../errors.js';
 import { listNotifications, markRead } from '../repositories/notifications.js';
 import type { NotificationRow, NotificationsDatabase } from '../repositories/tables.js';
-import { ListNotificationsQuery, Notification, NotificationList, NotificationParams } from '../schemas/notifications.js';
+import { IdParams, PageQuery } from '@keygate/sample-service';
+import { Notification, NotificationList } from '../schemas/notifications.js';
 
 export interface NotificationRoutesOptions {
   db: Kysely<NotificationsDatabase>;
@@ -29,7 +30,7 @@ function toNotification(row: NotificationRow): Notification {
 export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRoutesOptions> = async (app, { db }) => {
   app.get(
     '/notifications',
-    { schema: { querystring: ListNotificationsQuery, response: { 200: NotificationList, 400: errorSchema, 401: errorSchema, 503: errorSchema } } },
+    { schema: { querystring: PageQuery, response: { 200: NotificationList, 400: errorSchema, 401: errorSchema, 503: errorSchema } } },
     async (request) => {
       const rows = await listNotifications(db, { userId: request.user.id, limit: Number(request.query.limit), before: request.query.before });
       return rows.map(toNotification);
@@ -38,7 +39,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRoutesOpt
 
   app.post(
     '/notifications/:id/read',
-    { schema: { params: NotificationParams, response: { 204: { type: 'null' }, 400: errorSchema, 401: errorSchema, 404: errorSchema, 503: errorSchema } } },
+    { schema: { params: IdParams, response: { 204: { type: 'null' }, 400: errorSchema, 401: errorSchema, 404: errorSchema, 503: errorSchema } } },
     async (request, reply) => {
       if (!(await markRead(db, request.params.id, request.user.id))) throw notificationNotFound();
       return reply.code(204).send();

@@ -13,18 +13,3 @@ export const Notification = Type.Object({
 export type Notification = Static<typeof Notification>;
 
 export const NotificationList = Type.Array(Notification);
-
-export const NotificationParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
-
-/** 1 to 200, no leading zeros or signs. */
-export const PAGE_SIZE_PATTERN = '^(?:[1-9][0-9]?|1[0-9]{2}|200)$';
-
-export const ListNotificationsQuery = Type.Object(
-  {
-    /** Page size 1..200. A decimal string: the service's ajv never coerces, query values included. */
-    limit: Type.String({ pattern: PAGE_SIZE_PATTERN, default: '50' }),
-    /** The id of the last notification of the previous page. */
-    before: Type.Optional(Type.String({ format: 'uuid' })),
-  },
-  { additionalProperties: false },
-);

@@ -10,7 +10,8 @@ import { errorSchema } from '@keygate/service-kit';
 import { orderNotFound } from '../errors.js';
 import { findOrder, listOrders, placeOrder } from '../repositories/orders.js';
 import type { OrderRow, OrdersDatabase } from '../repositories/tables.js';
-import { CreateOrderBody, ListOrdersQuery, Order, OrderList, OrderParams } from '../schemas/orders.js';
+import { IdParams, PageQuery } from '@keygate/sample-service';
+import { CreateOrderBody, Order, OrderList } from '../schemas/orders.js';
 
 export interface OrderRoutesOptions {
   db: Kysely<OrdersDatabase>;
@@ -54,7 +55,7 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
 
   app.get(
     '/orders',
-    { schema: { querystring: ListOrdersQuery, response: { 200: OrderList, 400: errorSchema, 401: errorSchema, 503: errorSchema } } },
+    { schema: { querystring: PageQuery, response: { 200: OrderList, 400: errorSchema, 401: errorSchema, 503: errorSchema } } },
     async (request) => {
       const rows = await listOrders(db, {
         ownerId: request.user.role === ADMIN_ROLE ? undefined : request.user.id,
@@ -67,7 +68,7 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
 
   app.get(
     '/orders/:id',
-    { schema: { params: OrderParams, response: { 200: Order, 400: errorSchema, 401: errorSchema, 404: errorSchema, 503: errorSchema } } },
+    { schema: { params: IdParams, response: { 200: Order, 400: errorSchema, 401: errorSchema, 404: errorSchema, 503: errorSchema } } },
     async (request) => {
       const row = await findOrder(db, request.params.id, request.user.role === ADMIN_ROLE ? undefined : request.user.id);
       if (!row) throw orderNotFound();

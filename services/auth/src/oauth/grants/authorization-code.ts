@@ -17,13 +17,14 @@ const DESCRIPTIONS = {
 
 export const authorizationCodeGrant: GrantHandler = async ({ ctx, client, params, request }) => {
   const code = required(params, 'code');
-  const redirectUri = required(params, 'redirect_uri');
+  // Omitted (or empty) only when the client has exactly one redirect URI: the exchange checks.
+  const redirectUri = params.redirect_uri === undefined || params.redirect_uri === '' ? undefined : params.redirect_uri;
   const codeVerifier = required(params, 'code_verifier');
   if (!CODE_VERIFIER_PATTERN.test(codeVerifier)) throw OAuthErrors.invalidRequest('code_verifier must be 43 to 128 unreserved characters (RFC 7636).');
-  const result = await exchangeAuthorizationCode(ctx, { code, clientId: client.id, redirectUri, codeVerifier }, requestMeta(request));
+  const result = await exchangeAuthorizationCode(ctx, { code, clientId: client.id, redirectUri, registeredRedirectUris: client.redirect_uris, codeVerifier }, requestMeta(request));
   if (!result.ok) {
     request.log.info({ reason: result.reason, clientId: client.id }, 'authorization code refused');
     throw OAuthErrors.invalidGrant(DESCRIPTIONS[result.reason]);
   }
-  return userTokenResponse(ctx, client, result.user, result.started.session, result.started.refreshToken, result.scope);
+  return userTokenResponse(ctx, client, result.user, result.started.session, result.started.refreshToken, result.scope, result.nonce);
 };

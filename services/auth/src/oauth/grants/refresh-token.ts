@@ -27,5 +27,6 @@ export const refreshTokenGrant: GrantHandler = async ({ ctx, client, params, req
     request.log.info({ reason: result.reason, sessionId: result.sessionId, clientId: client.id }, 'oauth refresh refused');
     throw OAuthErrors.invalidGrant('The refresh token is invalid, expired or revoked.');
   }
-  return userTokenBody(result.issued, client, result.refreshToken, scope);
+  // OIDC Core §12.2: a fresh ID token for an `openid` session, same sub and auth_time, no nonce.
+  return userTokenBody(ctx, result.issued, client, { user: result.user, session: result.session }, result.refreshToken, scope);
 };

@@ -20,6 +20,8 @@ export interface TokenResponseBody {
   expires_in: number;
   refresh_token?: string;
   scope?: string;
+  /** With scope `openid` (OIDC Core §3.1.3.3). */
+  id_token?: string;
 }
 
 export type GrantHandler = (input: GrantInput) => Promise<TokenResponseBody>;
