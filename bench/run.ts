@@ -10,7 +10,13 @@
  * CPU per request is the server process's user+system time from /proc divided by the requests it
  * served; RSS is sampled from /proc during the runs.
  *
- * Options: --quick, --out <file.json> (default bench/results/latest.json, or quick.json with
+ * Targets (issue 19): every comparison is against a fixed reference — row 2r (bare fastify +
+ * @fastify/reply-from), the express baseline, one core's RS256 signatures (node:crypto, measured in
+ * the same run), raw argon2id verify CPU — printed as met or missed and written under `ratios`.
+ *
+ * Options: --quick, --runs N (N whole runs, one after another; latest.json and the docs get the
+ * median of each ratio and its spread; the lead's quiet-machine check is `pnpm bench --runs 3`),
+ * --render (docs/benchmarks.md from bench/results/latest.json, nothing measured), --out <file.json> (default bench/results/latest.json, or quick.json with
  * --quick), --docs / --no-docs (docs/benchmarks.md; written by a full run by default),
  * --profile (gateway and auth under `node --cpu-prof`, profiles in bench/profiles/ and bench/profiles/auth/), --keep-logs,
  * --only <key,key> (HTTP scenarios to run, for profiling one of them), --proxy-only (skip auth,
@@ -25,19 +31,21 @@ import { cpus, totalmem } from 'node:os';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { verifyGatewayProof } from '@keygate/gateway-trust';
+import { MIN_RSA_MODULUS_BITS } from '@keygate/tokens';
 import { createTestEnvironment, freePort, serviceNodeFlags as nodeFlagsOf, type TestEnvironment } from '@keygate/testing';
 import type { LoadResult, LoadSpec } from './lib/auth-load.js';
 import { freshRefreshTokens, wrkLogins, wrkRefreshes } from './lib/auth-wrk.js';
 import { cpuMicros, memory, startServer, tail, type ServerProcess } from './lib/proc.js';
+import { backendCpuBetween, readBackendCpu } from './lib/pg-backends.js';
 import { loginSessions, runRevocationTrials, type RevocationResult } from './lib/revocation.js';
 import { waitForQuietCpu } from './lib/quiet.js';
 import { median, round } from './lib/stats.js';
 import { createBenchIssuer } from './lib/tokens.js';
 import { runWrk, wrkAvailable, type WrkResult } from './lib/wrk.js';
-import { renderMarkdown, type BenchReport, type ScenarioSummary, type RunFigures } from './lib/report.js';
+import { aggregateReports, renderMarkdown, targetsOf, type BenchReport, type RateSummary, type ScenarioSummary, type RunFigures } from './lib/report.js';
 
 const benchDist = dirname(fileURLToPath(import.meta.url));
 const repo = join(benchDist, '..', '..');
@@ -50,8 +58,10 @@ const option = (name: string): string | undefined => {
 
 const quick = flag('--quick');
 const settings = quick
-  ? { warmupSec: 1, durationSec: 1, rounds: 1, connections: 50, tokenCount: 1_000, coldTokens: 0, revocationTrials: 20, authWarmupSec: 0.5, authFirstWarmupSec: 0.5, authSec: 1.5, authRounds: 1, authConcurrency: 4 }
-  : { warmupSec: 2, durationSec: 1, rounds: 12, connections: 50, tokenCount: 10_000, coldTokens: 6_000, revocationTrials: 200, authWarmupSec: 1, authFirstWarmupSec: 4, authSec: 3, authRounds: 4, authConcurrency: 4 };
+  ? { warmupSec: 1, durationSec: 1, rounds: 1, connections: 50, tokenCount: 1_000, coldTokens: 0, revocationTrials: 20, authWarmupSec: 0.5, authFirstWarmupSec: 0.5, authSec: 1.5, authRounds: 1, authConcurrency: 4, signSec: 1, contextAlgRounds: 0 }
+  : { warmupSec: 2, durationSec: 1, rounds: 12, connections: 50, tokenCount: 10_000, coldTokens: 6_000, revocationTrials: 200, authWarmupSec: 1, authFirstWarmupSec: 4, authSec: 3, authRounds: 4, authConcurrency: 4, signSec: 2, contextAlgRounds: 1 };
+/** Refresh with these SIGNING_ALGs too, as context rows (what switching buys); not targets. */
+const CONTEXT_ALGS = ['ES256', 'EdDSA'] as const;
 const profile = flag('--profile');
 const only = option('--only')?.split(',');
 const proxyOnly = flag('--proxy-only');
@@ -234,11 +244,11 @@ async function waitForQuiet(label: string): Promise<void> {
 }
 
 /**
- * Runs a raw limit (argon2 or SQL) in its own driver process. The work happens inside the driver,
+ * Runs a fixed reference (raw argon2 verify, RS256 signing) in its own driver process. The work happens inside the driver,
  * so the driver's own CPU is what the row costs.
  */
 async function runLoadProcess(spec: LoadSpec): Promise<LoadResult & { serverCpuUsPerOp: number | null }> {
-  await waitForQuiet(spec.mode === 'argon2' ? 'raw argon2' : 'raw SQL');
+  await waitForQuiet(spec.mode === 'argon2' ? 'raw argon2' : 'RS256 signing');
   const child = spawn(process.execPath, [join(benchDist, 'lib', 'auth-load.js'), JSON.stringify(spec)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -258,6 +268,7 @@ async function runLoadProcess(spec: LoadSpec): Promise<LoadResult & { serverCpuU
   // overestimate; scale by the measured share of the wall time instead.
   const share = spec.durationSec / (spec.durationSec + spec.warmupSec);
   const cpu = lastCpu * share;
+  if (result.cpuUsPerOp !== undefined) return { ...result, serverCpuUsPerOp: round(result.cpuUsPerOp, 1) };
   return { ...result, serverCpuUsPerOp: Number.isFinite(cpu) && result.operations > 0 ? round(cpu / result.operations, 1) : null };
 }
 
@@ -344,21 +355,21 @@ async function proxyScenarios(workDir: string, logDir: string, cleanup: Cleanup)
   const baseline = await startServer({ name: 'baseline', script: baselineScript, port: baselinePort, logDir, env: baselineEnv(false, baselinePort) });
   cleanup.servers.push(baseline);
   let baselineKeepAlive: ServerProcess | undefined;
-  let reference: ServerProcess | undefined;
   if (!quick) {
     const port = await freePort();
     baselineKeepAlive = await startServer({ name: 'baseline-keepalive', script: baselineScript, port, logDir, env: baselineEnv(true, port) });
     cleanup.servers.push(baselineKeepAlive);
-    const referencePort = await freePort();
-    reference = await startServer({
-      name: 'reference-fastify',
-      script: join(benchDist, 'baselines', 'fastify-proxy.js'),
-      port: referencePort,
-      logDir,
-      env: { NODE_ENV: 'production', REFERENCE_PORT: String(referencePort), UPSTREAM_URL: echo.url },
-    });
-    cleanup.servers.push(reference);
   }
+  // Row 2r, the fixed reference of the gateway targets: the framework with a proxy and nothing else.
+  const referencePort = await freePort();
+  const reference = await startServer({
+    name: 'reference-fastify',
+    script: join(benchDist, 'baselines', 'fastify-proxy.js'),
+    port: referencePort,
+    logDir,
+    env: { NODE_ENV: 'production', REFERENCE_PORT: String(referencePort), UPSTREAM_URL: echo.url },
+  });
+  cleanup.servers.push(reference);
 
   log('checking every server does the real work before timing it');
   const auth = { authorization: `Bearer ${oneToken}` };
@@ -370,7 +381,7 @@ async function proxyScenarios(workDir: string, logDir: string, cleanup: Cleanup)
   checks['gateway tampered token'] = await probe(`${gateway.url}/orders/probe`, { authorization: `Bearer ${tampered}` }, 401, null, null);
   checks['gateway no token, forged x-user-id'] = await probe(`${gateway.url}/orders/probe`, { 'x-user-id': sub }, 401, null, null);
   checks['gateway one of the many tokens'] = await probe(`${gateway.url}/orders/probe`, { authorization: `Bearer ${manyTokens[0]}` }, 200, secret, subjectOf(manyTokens[0]!));
-  if (reference) checks['reference proxy'] = await probe(`${reference.url}/orders/probe`, {}, 200, secret, null);
+  checks['reference proxy'] = await probe(`${reference.url}/orders/probe`, {}, 200, secret, null);
   for (const [name, server] of [['baseline', baseline], ['baseline keep-alive', baselineKeepAlive]] as const) {
     if (!server) continue;
     checks[`${name} valid token`] = await probe(`${server.url}/orders/probe`, { ...auth, 'x-user-id': 'forged' }, 200, secret, sub);
@@ -380,7 +391,7 @@ async function proxyScenarios(workDir: string, logDir: string, cleanup: Cleanup)
   const scenarios: HttpScenario[] = [
     { key: 'upstream', label: '1. upstream alone (echo)', url: `${echo.url}/orders/bench`, server: echo },
     { key: 'gateway_proxy', label: '2. gateway, pure proxy (auth off)', url: `${gateway.url}/public/bench`, server: gateway },
-    ...(reference ? [{ key: 'reference_fastify', label: '2r. reference: bare fastify + @fastify/reply-from, no gateway work', url: `${reference.url}/orders/bench`, server: reference }] : []),
+    { key: 'reference_fastify', label: '2r. reference: bare fastify + @fastify/reply-from, no gateway work', url: `${reference.url}/orders/bench`, server: reference },
     { key: 'gateway_auth', label: '3. gateway, full verification, one token', url: `${gateway.url}/orders/bench`, server: gateway, headers: auth },
     {
       key: 'gateway_auth_many',
@@ -441,64 +452,98 @@ async function proxyScenarios(workDir: string, logDir: string, cleanup: Cleanup)
 }
 
 /**
- * The order of one round. The targets compare scenarios 4, 2, 3 and 5 in pairs (4/2, 3/2, 3/5), and
- * a pair's ratio is taken within a round: so those run back to back, 3 and 4 swapping places
- * around 2 every round (4 2 3 5, then 3 2 4 5), so 3/2 and 4/2 are each measured seconds apart in
- * both orders. A burst of load from another tenant then lands on both sides of a pair or shifts
- * one round's ratio, which the median over rounds drops. The express baseline, which leaves the
- * most work behind when its load stops, ends the chain (and every run waits for quiet CPUs first:
- * lib/quiet.ts). The scenarios no target compares (1, 2r, 5b) come first, rotated, in every
- * other round only (the full run's time limit is 5 minutes); their ratios pair by round.
+ * The order of one round. The targets compare scenarios 3, 4 and 5 with the fixed reference 2r
+ * (3/2r, 4/2r, 3/5), and a pair's ratio is taken within a round: so those run back to back, 3 and
+ * 4 swapping places around 2r every round (4 2r 3 5, then 3 2r 4 5), so 3/2r and 4/2r are each
+ * measured seconds apart in both orders. A burst of load from another tenant then lands on both
+ * sides of a pair or shifts one round's ratio, which the median over rounds drops. The express
+ * baseline, which leaves the most work behind when its load stops, ends the chain (and every run
+ * waits for quiet CPUs first: lib/quiet.ts). The scenarios no target compares (1, 2, 5b) come
+ * first, rotated, in every other round only (the full run's time limit is 5 minutes); their
+ * ratios pair by round.
  */
 function roundOrder(scenarios: HttpScenario[], round: number): { rest: HttpScenario[]; chain: HttpScenario[] } {
-  // 3 and 4 swap places around 2 every round; the baseline, the heaviest, always ends the chain.
-  const chainKeys = round % 2 === 0 ? ['gateway_auth_many', 'gateway_proxy', 'gateway_auth', 'baseline'] : ['gateway_auth', 'gateway_proxy', 'gateway_auth_many', 'baseline'];
+  const chainKeys = round % 2 === 0 ? ['gateway_auth_many', 'reference_fastify', 'gateway_auth', 'baseline'] : ['gateway_auth', 'reference_fastify', 'gateway_auth_many', 'baseline'];
   const chain = chainKeys.flatMap((key) => scenarios.filter((s) => s.key === key));
   const rest = round % 2 === 0 ? scenarios.filter((s) => !chainKeys.includes(s.key)) : [];
   return { rest: rest.map((_, i) => rest[(i + round / 2) % rest.length]!), chain };
 }
 
+interface AuthRun extends LoadResult {
+  serverCpuUsPerOp: number | null;
+  /** Refresh only: queries the service sent to PostgreSQL per operation (counted in its pg driver). */
+  pgRoundTripsPerOp?: number | null;
+  /** Refresh only: CPU of the database's PostgreSQL backends per operation, µs (/proc). */
+  pgCpuUsPerOp?: number | null;
+}
+
 async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret: string, cleanup: Cleanup) {
   const environment = await createTestEnvironment({ LOG_LEVEL: 'warn', GATEWAY_SECRET: gatewaySecret, ISSUER: issuerUrl, AUDIENCE: audience });
   cleanup.environments.push(environment);
-  if (!realDatabaseUrl) notes.push('DATABASE_URL unset: the auth service ran on embedded PGlite and the raw-SQL comparison was skipped (refresh_vs_sql is null).');
+  if (!realDatabaseUrl) notes.push('DATABASE_URL unset: the auth service ran on embedded PGlite; PostgreSQL round trips and CPU per refresh were not measured.');
   const authScript = script('services', 'auth', 'dist', 'main.js');
   requireBuilt(authScript, 'The auth service');
-  const authPort = await freePort();
   const authFlags = serviceNodeFlags('auth');
   if (authFlags.length > 0) notes.push(`The auth service ran with the Node flags of its start script: ${authFlags.join(' ')}.`);
-  const auth = await startServer({
-    name: 'auth',
-    script: authScript,
-    port: authPort,
-    logDir,
-    readyPath: '/readyz',
-    nodeArgs: [...authFlags, ...(process.env.BENCH_AUTH_NODE_ARGS?.split(' ') ?? []), ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(repo, 'bench', 'profiles', 'auth')}`] : [])],
-    timeoutMs: 60_000,
-    env: {
-      ...environment.env,
-      HOST: '127.0.0.1',
-      AUTH_PORT: String(authPort),
-      // The limiter still runs on every login; the limits are raised so a benchmark is not throttled.
-      RATE_LIMIT_LOGIN_PER_IP: '100000',
-      RATE_LIMIT_LOGIN_PER_ACCOUNT: '100000',
-      RATE_LIMIT_REGISTER_PER_IP: '100000',
-    },
-  });
-  cleanup.servers.push(auth);
-
   const concurrency = settings.authConcurrency;
   const users = Array.from({ length: concurrency }, (_, i) => ({ email: `bench-${i}@example.com`, password: `bench password ${i} ${randomBytes(4).toString('hex')}` }));
-  for (const user of users) {
-    const response = await fetch(`${auth.url}/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(user) });
-    if (response.status !== 201) throw new Error(`register answered ${response.status}: ${await response.text()}`);
-  }
+
+  /** An auth service on `env`'s database with the bench users registered; its pg queries counted (lib/count-queries.ts). */
+  const startAuth = async (name: string, env: Record<string, string>, withProfile: boolean) => {
+    const port = await freePort();
+    const queryCountFile = join(logDir, `${name}-pg-queries.txt`);
+    const server = await startServer({
+      name,
+      script: authScript,
+      port,
+      logDir,
+      readyPath: '/readyz',
+      nodeArgs: [
+        ...authFlags,
+        '--import',
+        pathToFileURL(join(benchDist, 'lib', 'count-queries.js')).href,
+        ...(process.env.BENCH_AUTH_NODE_ARGS?.split(' ') ?? []),
+        ...(withProfile ? ['--cpu-prof', `--cpu-prof-dir=${join(repo, 'bench', 'profiles', 'auth')}`] : []),
+      ],
+      timeoutMs: 60_000,
+      env: {
+        ...env,
+        HOST: '127.0.0.1',
+        AUTH_PORT: String(port),
+        // The limiter still runs on every login; the limits are raised so a benchmark is not throttled.
+        RATE_LIMIT_LOGIN_PER_IP: '100000',
+        RATE_LIMIT_LOGIN_PER_ACCOUNT: '100000',
+        RATE_LIMIT_REGISTER_PER_IP: '100000',
+        BENCH_QUERY_COUNT_FILE: queryCountFile,
+        BENCH_PG_FROM: script('packages', 'db', 'dist', 'index.js'),
+      },
+    });
+    cleanup.servers.push(server);
+    for (const user of users) {
+      const response = await fetch(`${server.url}/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(user) });
+      if (response.status !== 201) throw new Error(`register answered ${response.status}: ${await response.text()}`);
+    }
+    return { server, queryCountFile, databaseUrl: env.DATABASE_URL };
+  };
+  const main = await startAuth('auth', environment.env, profile);
+  const auth = main.server;
+
+  const readCount = (file: string): number => {
+    try {
+      return Number(readFileSync(file, 'utf8'));
+    } catch {
+      return NaN;
+    }
+  };
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 120));
 
   const base = { concurrency, durationSec: settings.authSec, warmupSec: settings.authWarmupSec };
   // Login and refresh go through wrk like the HTTP scenarios (lib/auth-wrk.ts: a Node client's own
   // CPU would be taken from the auth service on these shared cores); wrk counts whole seconds.
   const wrkSeconds = (seconds: number) => Math.max(1, Math.ceil(seconds));
-  const authWrk = async (kind: 'login' | 'refresh', warmupSec: number, server: ServerProcess = auth): Promise<LoadResult & { serverCpuUsPerOp: number | null }> => {
+  type AuthTarget = { server: ServerProcess; queryCountFile?: string; databaseUrl?: string | undefined };
+  const authWrk = async (kind: 'login' | 'refresh', warmupSec: number, target: AuthTarget = main): Promise<AuthRun> => {
+    const { server } = target;
     const run = async (durationSec: number, tokens?: string[]) => {
       const options = { authUrl: server.url, concurrency, durationSec, workDir: logDir };
       return kind === 'login' ? wrkLogins(options, users) : wrkRefreshes(options, tokens!);
@@ -507,9 +552,17 @@ async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret:
     // Fresh sessions for the timed run, made before its CPU is counted.
     const tokens = kind === 'refresh' ? await freshRefreshTokens(server.url, users) : undefined;
     await waitForQuiet(server === auth ? kind : `${kind} (${server.name})`);
+    const counting = kind === 'refresh' && target.queryCountFile !== undefined;
+    if (counting) await settle();
+    const queriesBefore = counting ? readCount(target.queryCountFile!) : NaN;
+    const pgBefore = counting && target.databaseUrl ? await readBackendCpu(target.databaseUrl) : null;
     const cpuBefore = cpuMicros(server.pid) ?? NaN;
     const result = await run(wrkSeconds(settings.authSec), tokens);
     const cpu = (cpuMicros(server.pid) ?? NaN) - cpuBefore;
+    const pgCpu = counting && target.databaseUrl ? backendCpuBetween(pgBefore, await readBackendCpu(target.databaseUrl)) : null;
+    if (counting) await settle();
+    const queries = counting ? readCount(target.queryCountFile!) - queriesBefore : NaN;
+    const perOp = (value: number | null) => (value !== null && Number.isFinite(value) && result.requests > 0 ? round(value / result.requests, 2) : null);
     return {
       operations: result.requests,
       seconds: result.seconds,
@@ -517,10 +570,11 @@ async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret:
       p50Ms: result.p50Ms,
       p99Ms: result.p99Ms,
       serverCpuUsPerOp: Number.isFinite(cpu) && result.requests > 0 ? round(cpu / result.requests, 1) : null,
+      ...(kind === 'refresh' ? { pgRoundTripsPerOp: perOp(queries), pgCpuUsPerOp: perOp(pgCpu) === null ? null : round(pgCpu! / result.requests, 1) } : {}),
     };
   };
   const passwordsModule = script('services', 'auth', 'dist', 'accounts', 'passwords.js');
-  // The least any contract-keeping login must do (baselines/minimal-login.ts): the ceiling for the
+  // The least any contract-keeping login must do (baselines/minimal-login.ts): context for the
   // login target on this machine. It needs a real PostgreSQL and Redis.
   let minimalLogin: ServerProcess | undefined;
   if (!quick && realDatabaseUrl && realRedisUrl) {
@@ -539,11 +593,11 @@ async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret:
   } else if (!quick) {
     notes.push('DATABASE_URL or REDIS_URL unset: the minimal reference login was not run (login_reference_vs_argon2 is null).');
   }
-  const argon2Runs: LoadResult[] = [];
-  const loginRuns: (LoadResult & { serverCpuUsPerOp: number | null })[] = [];
-  const minimalLoginRuns: (LoadResult & { serverCpuUsPerOp: number | null })[] = [];
-  const sqlRuns: LoadResult[] = [];
-  const refreshRuns: (LoadResult & { serverCpuUsPerOp: number | null })[] = [];
+  const argon2Runs: (LoadResult & { serverCpuUsPerOp: number | null })[] = [];
+  const loginRuns: AuthRun[] = [];
+  const minimalLoginRuns: AuthRun[] = [];
+  const signRuns: (LoadResult & { serverCpuUsPerOp: number | null })[] = [];
+  const refreshRuns: AuthRun[] = [];
   let argon2Source: string | undefined;
   for (let round = 0; round < settings.authRounds; round++) {
     // The service's first round gets a longer warm-up: at ~100 logins/s or ~400 refreshes/s, one
@@ -556,16 +610,16 @@ async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret:
     // The reference runs before the service in even rounds and after it in odd ones, so neither
     // always inherits the other's leftover work.
     const referenceFirst = round % 2 === 0;
-    if (minimalLogin && referenceFirst) minimalLoginRuns.push(await authWrk('login', serviceWarmupSec, minimalLogin));
+    if (minimalLogin && referenceFirst) minimalLoginRuns.push(await authWrk('login', serviceWarmupSec, { server: minimalLogin }));
     loginRuns.push(await authWrk('login', serviceWarmupSec));
-    if (minimalLogin && !referenceFirst) minimalLoginRuns.push(await authWrk('login', serviceWarmupSec, minimalLogin));
+    if (minimalLogin && !referenceFirst) minimalLoginRuns.push(await authWrk('login', serviceWarmupSec, { server: minimalLogin }));
     const referenceRate = minimalLoginRuns.length > round ? `, minimal reference login ${minimalLoginRuns[round]!.rate.toFixed(1)}/s` : '';
-    log(`auth round ${round + 1}: argon2 ${argon2.rate.toFixed(1)}/s, login ${loginRuns.at(-1)!.rate.toFixed(1)}/s${referenceRate}`);
-    if (realDatabaseUrl) {
-      sqlRuns.push(await runLoadProcess({ ...base, mode: 'sql', databaseUrl: environment.env.DATABASE_URL!, users }));
-    }
+    log(`auth round ${round + 1}: argon2 ${argon2.rate.toFixed(1)}/s (${argon2.serverCpuUsPerOp} µs CPU), login ${loginRuns.at(-1)!.rate.toFixed(1)}/s (${loginRuns.at(-1)!.serverCpuUsPerOp} µs CPU)${referenceRate}`);
+    // One core's RS256 signatures, right before the refreshes it is compared with.
+    signRuns.push(await runLoadProcess({ mode: 'rs256', concurrency: 1, durationSec: settings.signSec, warmupSec: 0.5 }));
     refreshRuns.push(await authWrk('refresh', serviceWarmupSec));
-    log(`auth round ${round + 1}: raw SQL ${sqlRuns.at(-1)?.rate.toFixed(0) ?? '-'}/s, refresh ${refreshRuns.at(-1)!.rate.toFixed(0)}/s`);
+    const last = refreshRuns.at(-1)!;
+    log(`auth round ${round + 1}: RS256 signs ${signRuns.at(-1)!.rate.toFixed(0)}/s, refresh ${last.rate.toFixed(0)}/s (${last.serverCpuUsPerOp} µs CPU, ${last.pgRoundTripsPerOp ?? '-'} PG round trips, ${last.pgCpuUsPerOp ?? '-'} µs PG CPU)`);
   }
   if (argon2Source?.startsWith('copied')) notes.push('services/auth did not export ARGON2_OPTIONS: the raw argon2 rate used the copied numbers.');
 
@@ -574,7 +628,22 @@ async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret:
     jwksRuns.push(await runWrk({ url: `${auth.url}/.well-known/jwks.json`, durationSec: Math.min(settings.durationSec, 3), connections: settings.connections, workDir: logDir }));
   }
 
-  const pick = (runs: (LoadResult & { serverCpuUsPerOp?: number | null })[], label: string) =>
+  // The same refresh with the other signing algorithms (context: what SIGNING_ALG buys), each on its
+  // own database (one current key per database), one service at a time.
+  const contextRefresh: Record<string, AuthRun[]> = {};
+  for (const alg of settings.contextAlgRounds > 0 ? CONTEXT_ALGS : []) {
+    const algEnvironment = await createTestEnvironment({ LOG_LEVEL: 'warn', GATEWAY_SECRET: gatewaySecret, ISSUER: issuerUrl, AUDIENCE: audience, SIGNING_ALG: alg });
+    cleanup.environments.push(algEnvironment);
+    const target = await startAuth(`auth-${alg.toLowerCase()}`, algEnvironment.env, false);
+    contextRefresh[alg] = [];
+    for (let round = 0; round < settings.contextAlgRounds; round++) {
+      contextRefresh[alg].push(await authWrk('refresh', round === 0 ? settings.authFirstWarmupSec : settings.authWarmupSec, target));
+      log(`refresh with SIGNING_ALG=${alg}, round ${round + 1}: ${contextRefresh[alg].at(-1)!.rate.toFixed(0)}/s (${contextRefresh[alg].at(-1)!.serverCpuUsPerOp} µs CPU)`);
+    }
+    await target.server.stop();
+  }
+
+  const pick = (runs: AuthRun[] | (LoadResult & { serverCpuUsPerOp?: number | null })[], label: string): RateSummary | null =>
     runs.length === 0
       ? null
       : {
@@ -584,6 +653,9 @@ async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret:
           p99Ms: round(median(runs.map((r) => r.p99Ms)), 2),
           cpuUsPerOp: runs[0]!.serverCpuUsPerOp === undefined ? null : round(median(runs.map((r) => r.serverCpuUsPerOp ?? NaN)), 1),
           runs: runs.map((r) => round(r.rate, 1)),
+          cpuRuns: runs.map((r) => r.serverCpuUsPerOp ?? NaN),
+          ...('pgRoundTripsPerOp' in runs[0]! ? { pgRoundTripsPerOp: round(median(runs.map((r) => (r as AuthRun).pgRoundTripsPerOp ?? NaN)), 2) } : {}),
+          ...('pgCpuUsPerOp' in runs[0]! ? { pgCpuUsPerOp: round(median(runs.map((r) => (r as AuthRun).pgCpuUsPerOp ?? NaN)), 1) } : {}),
         };
   const auth_ = {
     concurrency,
@@ -591,8 +663,9 @@ async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret:
     login: pick(loginRuns, 'POST /auth/login (auth service)'),
     loginReference: pick(minimalLoginRuns, 'POST /auth/login, minimal reference (baselines/minimal-login.ts)'),
     argon2Raw: pick(argon2Runs, 'raw argon2id verify, same parameters'),
-    refresh: pick(refreshRuns, 'POST /auth/refresh (auth service)'),
-    refreshSqlRaw: pick(sqlRuns, 'the rotation transaction, raw pg'),
+    refresh: pick(refreshRuns, 'POST /auth/refresh (auth service, SIGNING_ALG=RS256)'),
+    rs256Sign: pick(signRuns, `RS256 signatures, one core, node:crypto, ${MIN_RSA_MODULUS_BITS}-bit key (fixed reference)`),
+    refreshByAlg: Object.fromEntries(Object.entries(contextRefresh).map(([alg, runs]) => [alg, pick(runs, `POST /auth/refresh, SIGNING_ALG=${alg} (context)`)])),
     jwks: {
       label: 'GET /.well-known/jwks.json (auth service)',
       rate: round(median(jwksRuns.map((r) => r.rps)), 1),
@@ -714,34 +787,42 @@ async function main(): Promise<void> {
     };
     const rps = (key: string) => perRound(key, (r) => r.rps);
     const p99 = (key: string) => perRound(key, (r) => r.p99Ms);
+    // The targets of issue 19, each against a fixed reference that does not move when keygate changes.
     const ratios = {
+      auth_vs_reference: pairedRatio(rps('gateway_auth'), rps('reference_fastify')),
+      p99_auth_vs_reference: pairedRatio(p99('gateway_auth'), p99('reference_fastify')),
+      cold_vs_reference: pairedRatio(rps('gateway_auth_many'), rps('reference_fastify')),
+      first_pass_vs_reference: ratio(by('gateway_cold_first_pass')?.rps, by('reference_fastify')?.rps),
+      auth_vs_baseline: pairedRatio(rps('gateway_auth'), rps('baseline')),
+      refresh_vs_rs256_sign: pairedRatio(auth?.refresh?.runs, auth?.rs256Sign?.runs),
+      // CPU of the process doing the work: the raw-hash process per verify, the auth service per login.
+      login_cpu_vs_argon2_cpu: pairedRatio(auth?.argon2Raw?.cpuRuns, auth?.login?.cpuRuns),
+      // Context, not targets.
       auth_vs_proxy: pairedRatio(rps('gateway_auth'), rps('gateway_proxy')),
       cold_vs_proxy: pairedRatio(rps('gateway_auth_many'), rps('gateway_proxy')),
-      auth_vs_baseline: pairedRatio(rps('gateway_auth'), rps('baseline')),
       p99_auth_vs_proxy: pairedRatio(p99('gateway_auth'), p99('gateway_proxy')),
-      login_vs_argon2: pairedRatio(auth?.login?.runs, auth?.argon2Raw?.runs),
-      refresh_vs_sql: pairedRatio(auth?.refresh?.runs, auth?.refreshSqlRaw?.runs),
-      // Informational: not targets.
       auth_vs_baseline_keepalive: pairedRatio(rps('gateway_auth'), rps('baseline_keepalive')),
-      first_pass_vs_proxy: ratio(by('gateway_cold_first_pass')?.rps, by('gateway_proxy')?.rps),
       proxy_vs_upstream: pairedRatio(rps('gateway_proxy'), rps('upstream')),
       proxy_vs_reference: pairedRatio(rps('gateway_proxy'), rps('reference_fastify')),
+      login_vs_argon2: pairedRatio(auth?.login?.runs, auth?.argon2Raw?.runs),
       login_reference_vs_argon2: pairedRatio(auth?.loginReference?.runs, auth?.argon2Raw?.runs),
       login_vs_reference: pairedRatio(auth?.login?.runs, auth?.loginReference?.runs),
+      refresh_es256_vs_rs256_sign: ratio(auth?.refreshByAlg.ES256?.rate, auth?.rs256Sign?.rate),
+      refresh_eddsa_vs_rs256_sign: ratio(auth?.refreshByAlg.EdDSA?.rate, auth?.rs256Sign?.rate),
     };
     const gatewayRss = Math.max(proxy.gatewayPeakRssMb, ...proxy.summaries.filter((s) => s.key.startsWith('gateway')).map((s) => s.rssMb));
     // The same comparisons by CPU per request (requests one core carries): steadier than
     // throughput when other work shares the machine, and equal to it when the server is the bottleneck.
     const cpu = (key: string) => perRound(key, (r) => r.cpuUsPerRequest);
     const capacityRatios = {
-      auth_vs_proxy: pairedRatio(cpu('gateway_proxy'), cpu('gateway_auth')),
-      cold_vs_proxy: pairedRatio(cpu('gateway_proxy'), cpu('gateway_auth_many')),
+      auth_vs_reference: pairedRatio(cpu('reference_fastify'), cpu('gateway_auth')),
+      cold_vs_reference: pairedRatio(cpu('reference_fastify'), cpu('gateway_auth_many')),
       auth_vs_baseline: pairedRatio(cpu('baseline'), cpu('gateway_auth')),
       auth_vs_baseline_keepalive: pairedRatio(cpu('baseline_keepalive'), cpu('gateway_auth')),
+      auth_vs_proxy: pairedRatio(cpu('gateway_proxy'), cpu('gateway_auth')),
       proxy_vs_reference: pairedRatio(cpu('reference_fastify'), cpu('gateway_proxy')),
-      // CPU of the process doing the work (argon2: the raw-hash process; login: the auth service);
-      // not for refresh, where most of the raw transaction's cost is in PostgreSQL, not in the client.
-      login_vs_argon2: ratio(auth?.argon2Raw?.cpuUsPerOp ?? undefined, auth?.login?.cpuUsPerOp ?? undefined),
+      // By CPU: one signature's CPU against the auth process's CPU per refresh (PostgreSQL's not included).
+      refresh_vs_rs256_sign: pairedRatio(auth?.rs256Sign?.cpuRuns, auth?.refresh?.cpuRuns),
       login_reference_vs_argon2: ratio(auth?.argon2Raw?.cpuUsPerOp ?? undefined, auth?.loginReference?.cpuUsPerOp ?? undefined),
     };
     const report: BenchReport = {
@@ -761,33 +842,12 @@ async function main(): Promise<void> {
       gateway_rss_mb: round(gatewayRss, 1),
       gateway_memory_after_load: proxy.gatewayInternals,
       targets: [],
+      runs: null,
       notes: noisyStarts.length === 0 ? notes : [...notes, `${noisyStarts.length} measured run(s) started before the CPUs went quiet (waited 3 s): ${noisyStarts.join(', ')}.`],
     };
-    report.targets = [
-      { name: 'scenario 3 ≥ 0.85 × scenario 2 throughput', key: 'auth_vs_proxy', value: ratios.auth_vs_proxy, limit: 0.85, higherIsBetter: true },
-      { name: 'scenario 3 p99 ≤ 1.5 × scenario 2 p99', key: 'p99_auth_vs_proxy', value: ratios.p99_auth_vs_proxy, limit: 1.5, higherIsBetter: false },
-      { name: 'scenario 4 ≥ 0.6 × scenario 2 throughput', key: 'cold_vs_proxy', value: ratios.cold_vs_proxy, limit: 0.6, higherIsBetter: true },
-      { name: 'scenario 3 ≥ 5 × scenario 5 throughput', key: 'auth_vs_baseline', value: ratios.auth_vs_baseline, limit: 5, higherIsBetter: true },
-      { name: 'logins ≥ 0.9 × raw argon2id rate', key: 'login_vs_argon2', value: ratios.login_vs_argon2, limit: 0.9, higherIsBetter: true },
-      { name: 'refresh ≥ 0.6 × raw SQL rate', key: 'refresh_vs_sql', value: ratios.refresh_vs_sql, limit: 0.6, higherIsBetter: true },
-      { name: 'revocation p99 ≤ 100 ms', key: 'revocation_p99_ms', value: report.revocation_p99_ms, limit: 100, higherIsBetter: false },
-      { name: 'gateway RSS ≤ 150 MB', key: 'gateway_rss_mb', value: report.gateway_rss_mb, limit: 150, higherIsBetter: false },
-    ].map((t) => ({
-      ...t,
-      byCpu: (capacityRatios as Record<string, number | null>)[t.key] ?? null,
-      met: t.value === null ? null : t.higherIsBetter ? t.value >= t.limit : t.value <= t.limit,
-    }));
+    report.targets = targetsOf(report);
     report.durationSec = Math.round((Date.now() - started) / 1000);
-    mkdirSync(dirname(outFile), { recursive: true });
-    writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
-    log(`results: ${relative(process.cwd(), outFile)} (${report.durationSec} s)`);
-    if (writeDocs) {
-      const analysisFile = join(repo, 'bench', 'analysis.md');
-      const analysis = existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8') : '';
-      writeFileSync(join(repo, 'docs', 'benchmarks.md'), renderMarkdown(report, analysis));
-      log('docs/benchmarks.md updated');
-    }
-    for (const target of report.targets) log(`${target.met === null ? 'n/a ' : target.met ? 'MET ' : 'MISS'} ${target.name}: ${target.value}`);
+    writeResults(report);
   } catch (error) {
     failed = true;
     for (const server of cleanup.servers) log(`--- ${server.name} log tail ---\n${tail(server.logFile)}`);
@@ -799,7 +859,60 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
+/** Writes the report (and the docs, for a full run), and prints every target as met or missed. */
+function writeResults(report: BenchReport): void {
+  mkdirSync(dirname(outFile), { recursive: true });
+  writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
+  log(`results: ${relative(process.cwd(), outFile)} (${report.durationSec} s)`);
+  if (writeDocs) {
+    const analysisFile = join(repo, 'bench', 'analysis.md');
+    const analysis = existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8') : '';
+    writeFileSync(join(repo, 'docs', 'benchmarks.md'), renderMarkdown(report, analysis));
+    log('docs/benchmarks.md updated');
+  }
+  for (const target of report.targets) log(`${target.met === null ? 'n/a   ' : target.met ? 'met   ' : 'MISSED'} ${target.key}: ${target.value} (target ${target.higherIsBetter ? '≥' : '≤'} ${target.limit})`);
+}
+
+/**
+ * `--runs N`: N whole runs one after another, each its own process writing
+ * bench/results/runs/<n>.json; then latest.json holds the median of each ratio over the runs with
+ * its spread (min, max, every value), and docs/benchmarks.md is written from that.
+ */
+async function multiRun(count: number): Promise<void> {
+  const started = Date.now();
+  const runsDir = join(repo, 'bench', 'results', 'runs');
+  rmSync(runsDir, { recursive: true, force: true });
+  mkdirSync(runsDir, { recursive: true });
+  const passOn: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--runs' || args[i] === '--out') i++;
+    else if (args[i] !== '--docs') passOn.push(args[i]!);
+  }
+  const reports: BenchReport[] = [];
+  for (let run = 1; run <= count; run++) {
+    const out = join(runsDir, `${run}.json`);
+    log(`run ${run} of ${count}`);
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...passOn, '--out', out, '--no-docs'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    if (code !== 0) throw new Error(`run ${run} failed (exit ${code})`);
+    reports.push(JSON.parse(readFileSync(out, 'utf8')) as BenchReport);
+  }
+  const report = aggregateReports(reports, `pnpm bench${quick ? ' --quick' : ''} --runs ${count}`);
+  report.durationSec = Math.round((Date.now() - started) / 1000);
+  writeResults(report);
+}
+
+/** `--render`: docs/benchmarks.md again from bench/results/latest.json and bench/analysis.md, nothing measured. */
+function renderOnly(): Promise<void> {
+  const report = JSON.parse(readFileSync(join(repo, 'bench', 'results', 'latest.json'), 'utf8')) as BenchReport;
+  const analysisFile = join(repo, 'bench', 'analysis.md');
+  writeFileSync(join(repo, 'docs', 'benchmarks.md'), renderMarkdown(report, existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8') : ''));
+  log('docs/benchmarks.md rendered from bench/results/latest.json');
+  return Promise.resolve();
+}
+
+const runCount = Number(option('--runs') ?? 1);
+(flag('--render') ? renderOnly() : runCount > 1 ? multiRun(runCount) : main()).catch((error: unknown) => {
   log(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   process.exitCode = 1;
 });

@@ -5,27 +5,25 @@
  * themselves go through wrk: auth-wrk.ts.)
  *
  *   argon2  raw @node-rs/argon2 verify with the auth service's parameters: the limit for login.
- *   sql     the refresh rotation transaction of services/auth, statement for statement, with pg:
- *           the limit for refresh.
+ *   rs256   RS256 signatures of one core: node:crypto `sign` in a synchronous loop (one thread)
+ *           with a key of the auth service's size (MIN_RSA_MODULUS_BITS), over a JWS signing
+ *           input of an access token's length. A fixed reference for refresh: every refresh
+ *           signs one access token, and nothing keygate changes moves this number.
  *
  * Every failed operation aborts the run: a fast failure must never count as throughput.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { hash, verify, type Options } from '@node-rs/argon2';
-import pg from 'pg';
+import { MIN_RSA_MODULUS_BITS } from '@keygate/tokens';
 import { percentile } from './stats.js';
 
 export interface LoadSpec {
-  mode: 'argon2' | 'sql';
+  mode: 'argon2' | 'rs256';
   concurrency: number;
   durationSec: number;
   warmupSec: number;
-  /** sql: the users whose sessions are rotated (one per loop). */
-  users?: { email: string; password: string }[];
-  /** sql: the auth service's database. */
-  databaseUrl?: string;
   /** argon2: where services/auth's compiled passwords module lives. */
   authPasswordsModule?: string;
 }
@@ -36,6 +34,8 @@ export interface LoadResult {
   rate: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU µs per operation of this process over the measured window only (rs256: its one thread). */
+  cpuUsPerOp?: number;
   /** argon2 mode: where the parameters came from. */
   parameters?: { source: 'imported' | 'copied'; options: Options };
 }
@@ -87,99 +87,42 @@ async function runArgon2(spec: LoadSpec): Promise<LoadResult> {
   return { ...result, parameters };
 }
 
-const sha256 = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
-const newToken = (): string => randomBytes(32).toString('base64url');
-
-/**
- * services/auth rotateRefreshToken's transaction (src/domain/sessions.ts with the repositories in
- * src/repositories/), one statement per kysely call, same order, parameters and locking. The
- * sealed successor (an AES-GCM box in the service) is a random string of the same length here.
- */
-async function rotateDirect(client: pg.PoolClient, presented: string, idleSeconds: number): Promise<string> {
-  const presentedHash = sha256(presented);
-  await client.query('begin');
-  try {
-    const probe = await client.query('select * from "auth"."refresh_tokens" where "token_hash" = $1', [presentedHash]);
-    const sessionId = probe.rows[0]?.session_id as string | undefined;
-    if (!sessionId) throw new Error('unknown refresh token');
-    const session = await client.query('select *, now() as "db_now" from "auth"."sessions" where "id" = $1 for update', [sessionId]);
-    const row = session.rows[0] as { user_id: string; revoked_at: Date | null } | undefined;
-    if (!row || row.revoked_at !== null) throw new Error('session not live');
-    const user = await client.query('select * from "auth"."users" where "id" = $1', [row.user_id]);
-    if (user.rows.length !== 1) throw new Error('user gone');
-    const token = await client.query('select * from "auth"."refresh_tokens" where "token_hash" = $1', [presentedHash]);
-    const tokenRow = token.rows[0] as { spent_at: Date | null; parent_hash: Buffer | null };
-    if (tokenRow.spent_at !== null) throw new Error('token already spent');
-    const successor = newToken();
-    const successorHash = sha256(successor);
-    const sealed = randomBytes(72).toString('base64url');
-    await client.query(
-      'update "auth"."refresh_tokens" set "spent_at" = now(), "successor_hash" = $1, "successor_sealed" = $2 where "token_hash" = $3 and "spent_at" is null returning "token_hash"',
-      [successorHash, sealed, presentedHash],
-    );
-    await client.query('insert into "auth"."refresh_tokens" ("token_hash", "session_id", "parent_hash") values ($1, $2, $3)', [successorHash, sessionId, presentedHash]);
-    if (tokenRow.parent_hash !== null) {
-      await client.query('update "auth"."refresh_tokens" set "successor_sealed" = $1 where "token_hash" = $2 and "successor_sealed" is not null', [null, tokenRow.parent_hash]);
-    }
-    await client.query('update "auth"."sessions" set "last_used_at" = now(), "idle_expires_at" = least(now() + make_interval(secs => $1), absolute_expires_at) where "id" = $2', [
-      idleSeconds,
-      sessionId,
-    ]);
-    await client.query('insert into "auth"."audit_events" ("event", "user_id", "session_id", "ip", "user_agent", "details") values ($1, $2, $3, $4, $5, $6)', [
-      'refresh',
-      row.user_id,
-      sessionId,
-      '127.0.0.1',
-      'bench',
-      '{}',
-    ]);
-    await client.query('commit');
-    return successor;
-  } catch (error) {
-    await client.query('rollback');
-    throw error;
+/** One core's RS256 signatures per second: no event loop turns, no thread pool, just the RSA work. */
+async function runRs256(spec: LoadSpec): Promise<LoadResult> {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: MIN_RSA_MODULUS_BITS });
+  // An access token's signing input is ~400 bytes of base64url header and claims.
+  const input = Buffer.from(`${Buffer.from('{"alg":"RS256","typ":"at+jwt","kid":"x"}').toString('base64url')}.${randomBytes(300).toString('base64url')}`);
+  const deadline = (seconds: number) => performance.now() + seconds * 1000;
+  const warmEnd = deadline(spec.warmupSec);
+  while (performance.now() < warmEnd) sign('sha256', input, privateKey);
+  const latencies: number[] = [];
+  const cpuBefore = process.cpuUsage();
+  const end = deadline(spec.durationSec);
+  for (let now = performance.now(); now < end; ) {
+    sign('sha256', input, privateKey);
+    const finished = performance.now();
+    latencies.push(finished - now);
+    now = finished;
   }
-}
-
-async function runSql(spec: LoadSpec): Promise<LoadResult> {
-  const idleSeconds = 7 * 86_400;
-  const pool = new pg.Pool({ connectionString: spec.databaseUrl, max: spec.concurrency });
-  try {
-    const users = spec.users!;
-    const heads: string[] = [];
-    for (let i = 0; i < spec.concurrency; i++) {
-      const email = users[i % users.length]!.email;
-      const user = await pool.query('select id from auth.users where email = $1', [email]);
-      const userId = user.rows[0]?.id as string | undefined;
-      if (!userId) throw new Error(`no user ${email}`);
-      const session = await pool.query(
-        `insert into auth.sessions (user_id, client_id, ip, user_agent, idle_expires_at, absolute_expires_at)
-         values ($1, 'first-party', '127.0.0.1', 'bench', now() + interval '7 days', now() + interval '30 days') returning id`,
-        [userId],
-      );
-      const token = newToken();
-      await pool.query('insert into auth.refresh_tokens (token_hash, session_id, parent_hash) values ($1, $2, null)', [sha256(token), session.rows[0].id]);
-      heads.push(token);
-    }
-    const clients = await Promise.all(heads.map(() => pool.connect()));
-    try {
-      return await closedLoops(spec, async (index) => {
-        heads[index] = await rotateDirect(clients[index]!, heads[index]!, idleSeconds);
-      });
-    } finally {
-      for (const client of clients) client.release();
-    }
-  } finally {
-    await pool.end();
-  }
+  const cpu = process.cpuUsage(cpuBefore);
+  latencies.sort((a, b) => a - b);
+  return {
+    operations: latencies.length,
+    seconds: spec.durationSec,
+    rate: latencies.length / spec.durationSec,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    // Without the key generation and warm-up the process-lifetime figure would include.
+    cpuUsPerOp: (cpu.user + cpu.system) / latencies.length,
+  };
 }
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   switch (spec.mode) {
     case 'argon2':
       return runArgon2(spec);
-    case 'sql':
-      return runSql(spec);
+    case 'rs256':
+      return runRs256(spec);
   }
 }
 

@@ -2,7 +2,7 @@
  * The login and refresh loads through wrk (C), like every other HTTP scenario, instead of a Node
  * driver: on these two shared cores the load generator's own CPU is taken from the server it
  * measures, and a Node HTTP client costs ~0.3-0.9 ms of CPU per login or refresh (the node:http
- * driver in auth-load.ts), against tens of µs for wrk. The raw argon2 and raw SQL limits pay no
+ * driver in auth-load.ts), against tens of µs for wrk. The raw argon2 and RS256 references pay no
  * such client, so a Node driver made login and refresh look slower than they are.
  *
  * One wrk thread per closed loop, each with one connection (`-t N -c N`), so every loop has its

@@ -1,7 +1,8 @@
 /**
  * `pnpm bench --quick` runs end to end and writes well-formed results: every scenario measured,
  * every required figure a number. Not timed: nothing here judges speed (the benchmark does).
- * REDIS_URL / DATABASE_URL unset (outside CI only) make the revocation and raw-SQL figures null.
+ * REDIS_URL unset (outside CI only) makes the revocation figure null; DATABASE_URL unset, the
+ * PostgreSQL round trips and CPU per refresh.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -29,8 +30,9 @@ t.test('pnpm bench --quick writes well-formed results', { skip: !hasWrk && !inCi
   t.equal(report.mode, 'quick');
   const nullable = new Set<string>();
   if (!inCi && !process.env.REDIS_URL) nullable.add('revocation_p99_ms');
-  if (!inCi && !process.env.DATABASE_URL) nullable.add('refresh_vs_sql');
-  const required = ['auth_vs_proxy', 'cold_vs_proxy', 'auth_vs_baseline', 'p99_auth_vs_proxy', 'login_vs_argon2', 'refresh_vs_sql'];
+  // The names issue 19 fixed. first_pass_vs_reference needs the cold pass, which a quick run skips.
+  const required = ['auth_vs_reference', 'p99_auth_vs_reference', 'cold_vs_reference', 'auth_vs_baseline', 'refresh_vs_rs256_sign', 'login_cpu_vs_argon2_cpu'];
+  t.ok('first_pass_vs_reference' in report.ratios, 'ratios.first_pass_vs_reference is reported');
   for (const key of required) {
     const value = report.ratios[key];
     if (value === null && nullable.has(key)) t.pass(`${key} is null: its server is not configured outside CI`);
@@ -43,7 +45,7 @@ t.test('pnpm bench --quick writes well-formed results', { skip: !hasWrk && !inCi
   }
 
   const keys = report.scenarios.map((s) => s.key);
-  t.same(keys.slice(0, 5), ['upstream', 'gateway_proxy', 'gateway_auth', 'gateway_auth_many', 'baseline'], 'scenarios 1-5 in order');
+  t.same(keys.slice(0, 6), ['upstream', 'gateway_proxy', 'reference_fastify', 'gateway_auth', 'gateway_auth_many', 'baseline'], 'scenarios 1-5 and the reference 2r in order');
   for (const scenario of report.scenarios) {
     t.ok(typeof scenario.rps === 'number' && scenario.rps > 0, `${scenario.key}: req/s measured`);
     t.ok(typeof scenario.p99Ms === 'number' && scenario.p99Ms > 0, `${scenario.key}: p99 measured`);
@@ -53,7 +55,17 @@ t.test('pnpm bench --quick writes well-formed results', { skip: !hasWrk && !inCi
   t.equal(report.checks['gateway tampered token'], '401');
   t.equal(report.checks['gateway no token, forged x-user-id'], '401');
   t.equal(report.checks['baseline tampered token'], '401');
-  t.equal(report.targets.length, 8, 'every target is reported');
+  t.same(
+    report.targets.map((target) => target.key),
+    ['auth_vs_reference', 'p99_auth_vs_reference', 'cold_vs_reference', 'first_pass_vs_reference', 'auth_vs_baseline', 'refresh_vs_rs256_sign', 'login_cpu_vs_argon2_cpu', 'revocation_p99_ms', 'gateway_rss_mb'],
+    'every target of issue 19 is reported',
+  );
+  const auth = report.auth as { refresh: { pgRoundTripsPerOp: unknown }; rs256Sign: { rate: unknown } };
+  t.ok(typeof auth.rs256Sign.rate === 'number' && auth.rs256Sign.rate > 0, 'RS256 signatures of one core measured');
+  if (process.env.DATABASE_URL) {
+    const trips = auth.refresh.pgRoundTripsPerOp;
+    t.ok(typeof trips === 'number' && trips > 0 && trips <= 2.05, `PostgreSQL round trips per refresh counted: at most 2 (got ${String(trips)})`);
+  }
 });
 
 t.test('the runner refuses to run without wrk rather than report nothing', async (t) => {

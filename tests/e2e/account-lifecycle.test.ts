@@ -1,18 +1,19 @@
 /// <reference lib="dom" />
 // An account's life on the demo page in a real headless Chromium (playwright-core): register,
-// enrol a TOTP second factor from the QR page (the test computes the codes from the secret the
+// verify the address from the mail at /dev/mailbox, enrol a TOTP second factor from the QR page (the test computes the codes from the secret the
 // page shows, as an authenticator app would), log out, sign in again with a code and "remember
 // me", then with a recovery code without it, and delete the account. Screenshots in
-// test-artifacts/account-lifecycle/.
+// test-artifacts/demo/lifecycle-*.png. Then the forgotten password, from the page and the mailbox.
 import { test } from 'tap';
 import type { Page } from 'playwright-core';
 import { Secret, TOTP } from 'otpauth';
-import { browserSkip as skip, screenshot, startBrowserStack } from './browser.js';
+import { chromiumSkip as skip, shot as screenshot, startBrowserStack } from './helpers.js';
 
 const EMAIL = 'erin@example.com';
 const PASSWORD = 'a long enough password';
+const NEW_PASSWORD = 'a brand new passphrase';
 
-const shot = (page: Page, name: string) => screenshot(page, 'account-lifecycle', name);
+const shot = (page: Page, name: string) => screenshot(page, `lifecycle-${name}`);
 
 /** What an authenticator app shows `steps` periods from now. */
 function codeAt(secret: string, steps = 0): string {
@@ -28,9 +29,9 @@ async function status(page: Page, text: string | RegExp): Promise<void> {
   }
 }
 
-async function fillSignIn(page: Page, remember: boolean): Promise<void> {
+async function fillSignIn(page: Page, remember: boolean, password = PASSWORD): Promise<void> {
   await page.getByLabel('Email').fill(EMAIL);
-  await page.getByLabel('Password (8 to 256 characters)').fill(PASSWORD);
+  await page.getByLabel('Password (8 to 256 characters)').fill(password);
   await page.getByLabel('Remember me').setChecked(remember);
   await page.getByRole('button', { name: 'Log in' }).click();
 }
@@ -50,6 +51,14 @@ test('account lifecycle on the demo page: TOTP enrolment, sign-in with a code, r
   await page.getByRole('button', { name: 'Register' }).click();
   await status(page, /^Signed in\.$/);
   t.equal((await refreshCookie())?.expires, -1, 'without "remember me" the refresh cookie ends with the browser session');
+
+  // The verification mail, opened from the development mailbox.
+  await page.getByRole('link', { name: 'development mailbox' }).first().click();
+  await page.getByRole('heading', { name: 'Development mailbox' }).waitFor();
+  await page.getByRole('link', { name: /#verify_email=/ }).first().click();
+  await status(page, /^Signed in\.$/);
+  await page.locator('#me-verified').filter({ hasText: 'yes' }).waitFor();
+  t.pass('the address is verified from the mailed link');
 
   // Enrolment: the QR code and the secret, then a code from the "app".
   await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
@@ -107,15 +116,37 @@ test('account lifecycle on the demo page: TOTP enrolment, sign-in with a code, r
   await status(page, /^Signed in\.$/);
   t.equal((await refreshCookie())?.expires, -1, 'a refresh keeps it a session cookie');
 
+  // A forgotten password: the reset link from the mailbox; the second factor stays on.
+  await page.getByRole('button', { name: 'Log out', exact: true }).click();
+  await status(page, /^Logged out\.$/);
+  await page.getByLabel('Address to send a reset link to').fill(EMAIL);
+  await page.getByRole('button', { name: 'Send reset link' }).click();
+  await status(page, 'a reset link is on its way');
+  await page.goto(`${origin}/dev/mailbox`);
+  const resetLink = page.getByRole('link', { name: /#reset_password=/ }).first();
+  await resetLink.waitFor();
+  await resetLink.click();
+  await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+  await page.getByLabel('New passphrase (8 to 256 chars)').fill(NEW_PASSWORD);
+  await page.getByRole('button', { name: 'Set new password' }).click();
+  await status(page, 'Password changed');
+  await fillSignIn(page, false, NEW_PASSWORD);
+  await status(page, 'Enter the code from your authenticator app.');
+  await page.getByLabel('Authentication code').fill(recoveryCodes[1]!);
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await status(page, /^Signed in\.$/);
+  t.pass('signed in with the new password and a code');
+  await shot(page, '05-after-reset');
+
   // Delete the account.
   await page.getByLabel('Password (to delete your account)').fill('not the password');
   await page.getByRole('button', { name: 'Delete my account' }).click();
   await status(page, 'The password is wrong.');
-  await page.getByLabel('Password (to delete your account)').fill(PASSWORD);
+  await page.getByLabel('Password (to delete your account)').fill(NEW_PASSWORD);
   await page.getByRole('button', { name: 'Delete my account' }).click();
   await status(page, 'Your account was deleted.');
-  await shot(page, '05-deleted');
-  await fillSignIn(page, false);
+  await shot(page, '06-deleted');
+  await fillSignIn(page, false, NEW_PASSWORD);
   await status(page, 'The email or password is wrong.');
   await page.reload();
   await status(page, /^Not signed in\.$/);

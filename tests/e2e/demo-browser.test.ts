@@ -5,9 +5,7 @@
 // screenshot of each step in test-artifacts/demo/.
 import { test, type Test } from 'tap';
 import type { BrowserContext, Page } from 'playwright-core';
-import { browserSkip as skip, screenshot, startBrowserStack } from './browser.js';
-
-const shot = (page: Page, name: string) => screenshot(page, 'demo', name);
+import { chromiumSkip as skip, shot, startBrowserStack } from './helpers.js';
 
 /** Everything script and storage can see must be free of tokens. */
 async function assertNoTokenExposed(t: Test, page: Page, context: BrowserContext, label: string) {
@@ -33,7 +31,8 @@ async function assertNoTokenExposed(t: Test, page: Page, context: BrowserContext
 }
 
 test('the demo page journey in headless Chromium', { skip, timeout: 240_000 }, async (t) => {
-  const { origin, browser } = await startBrowserStack(t);
+  // The page is opened at the issuer's origin: cookie-authenticated calls are checked against it.
+  const { browser, origin } = await startBrowserStack(t);
   const first = await browser.newContext();
   const page = await first.newPage();
   const requestedUrls: string[] = [];

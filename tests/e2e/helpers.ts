@@ -1,5 +1,9 @@
 /** What the end-to-end tests share: a whole stack on free ports, and waiting for a condition. */
-import { createTestEnvironment, freePort, type TestEnvironment } from '@keygate/testing';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Test } from 'tap';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createTestEnvironment, freePort, inCi, type TestEnvironment } from '@keygate/testing';
 import { startStack, type RunningStack } from '@keygate/stack';
 
 /**
@@ -43,4 +47,31 @@ export async function waitUntil(check: () => Promise<boolean>, timeoutMs: number
 /** The value of a hidden form field of an HTML page (the sign-in page's `request`, the consent page's `consent`); '' when absent. */
 export function formField(html: string, name: string): string {
   return (new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1] ?? '').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+}
+
+/** Debian's Chromium, driven by playwright-core for the demo-page tests (no browser download). */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** Why a browser test cannot run here (outside CI, where a missing Chromium is a failure), or false. */
+export const chromiumSkip: string | false = !existsSync(CHROMIUM) && !inCi ? `Chromium not installed at ${CHROMIUM} (apt-get install chromium)` : false;
+
+/** A headless Chromium and a whole stack at ISSUER `http://localhost:<port>`, both closed when `t` ends. */
+export async function startBrowserStack(t: Test, overrides: Record<string, string> = {}): Promise<{ browser: Browser; origin: string }> {
+  const { stack, environment } = await startTestStack({ issuerHost: 'localhost', overrides });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  t.teardown(async () => {
+    await browser.close();
+    await stack.close();
+    await environment.cleanup();
+  });
+  return { browser, origin: environment.gatewayUrl };
+}
+
+const artifacts = resolve(import.meta.dirname, '../../test-artifacts/demo');
+
+/** A full-page screenshot in test-artifacts/demo/<name>.png. */
+export async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 }

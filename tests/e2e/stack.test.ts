@@ -156,7 +156,10 @@ test('API docs: every contract endpoint is documented and browsable at /docs thr
     auth: [
       ['post', '/auth/register'], ['post', '/auth/login'], ['post', '/auth/refresh'], ['post', '/auth/logout'], ['post', '/auth/logout-all'],
       ['get', '/auth/me'], ['get', '/auth/sessions'], ['delete', '/auth/sessions/{id}'], ['post', '/auth/password'],
+      ['post', '/auth/verify-email'], ['post', '/auth/verify-email/resend'], ['post', '/auth/password-reset'], ['post', '/auth/password-reset/confirm'],
       ['get', '/admin/users'], ['patch', '/admin/users/{id}'], ['get', '/.well-known/jwks.json'], ['get', '/.well-known/oauth-authorization-server'],
+      ['get', '/auth/consents'], ['delete', '/auth/consents/{client_id}'], ['get', '/oauth/userinfo'], ['post', '/oauth/userinfo'],
+      ['get', '/oauth/logout'], ['post', '/oauth/authorize/consent'], ['get', '/.well-known/openid-configuration'],
     ],
     orders: [['post', '/orders'], ['get', '/orders'], ['get', '/orders/{id}']],
     notifications: [['get', '/notifications'], ['post', '/notifications/{id}/read']],

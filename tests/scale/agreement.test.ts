@@ -194,6 +194,12 @@ test('docker-compose.yml runs the manifest\'s instances with settings the servic
     for (const { name, upstreamSetting, port: own } of gatewayUpstreams()) t.equal(env[upstreamSetting], `http://lb:${own}`, `${gateway}: ${upstreamSetting} is nginx's ${name} server`);
   }
   for (const store of ['postgres', 'redis']) t.ok(compose.services[store]?.healthcheck?.test, `${store} has a healthcheck`);
+  // Production auth refuses to start without SMTP_URL: compose gives it Mailpit (UI on loopback only).
+  for (const auth of byService.get('auth') ?? []) {
+    t.match(String(compose.services[auth]?.environment?.SMTP_URL), /^\$\{SMTP_URL:-smtp:\/\/mailpit:1025\}$/, `${auth}: SMTP_URL defaults to the compose Mailpit`);
+  }
+  t.ok(compose.services.mailpit?.healthcheck?.test, 'mailpit has a healthcheck');
+  t.ok((compose.services.mailpit?.ports ?? []).every((port) => String(port).startsWith('127.0.0.1:')), 'Mailpit\'s UI is published on 127.0.0.1 only');
   const lb = compose.services.lb;
   t.ok(lb?.volumes?.includes('./infra/nginx/compose.conf:/etc/nginx/conf.d/default.conf:ro'), 'nginx `lb` mounts the generated infra/nginx/compose.conf');
   t.ok(lb?.ports?.some((mapping) => /:80$/.test(mapping)), 'nginx publishes the public server');
@@ -359,6 +365,7 @@ test('infra/k8s: a Deployment per service with the entry point, settings, probes
       `${service}: every variable is a ${service} setting`,
     );
     t.equal(env.find((e) => e.name === 'NODE_ENV')?.value, 'production', `${service}: NODE_ENV=production`);
+    if (service === 'auth') t.ok(env.find((e) => e.name === 'SMTP_URL')?.valueFrom?.secretKeyRef, 'auth: SMTP_URL (required in production, may hold credentials) from a secretKeyRef');
     const required = service === 'auth' ? SECRETS : ['DATABASE_URL', 'REDIS_URL', 'GATEWAY_SECRET'];
     for (const secret of SECRETS) {
       const entry = env.find((e) => e.name === secret);

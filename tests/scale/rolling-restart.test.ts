@@ -3,10 +3,12 @@
  * the documented procedure (nginx `down` + reload + SIGTERM) reset 21 keep-alive requests at
  * ~330 req/s, because every reload closes the idle client connections of nginx's old workers.
  * The gateways' procedure is now SIGTERM alone: the gateway reports not ready and serves out its
- * drain delay with `Connection: close`, then closes its listener; nginx's next connection there is
- * refused before anything was sent, so it goes to the other gateway whatever the method, and the
- * stopped one is out of rotation for fail_timeout (passive health). After the restart, wait
- * fail_timeout before stopping the peer. Clients keep their connections to nginx throughout.
+ * drain delay with `Connection: close`, then closes its listener at an instant its accept queue is
+ * empty (service-kit's listener-close.ts: closing it with connections waiting there reset a POST
+ * nginx had sent, in 4 of 9 runs before); nginx's next connection there is refused before anything
+ * was sent, so it goes to the other gateway whatever the method, and the stopped one is out of
+ * rotation for fail_timeout (passive health). After the restart, wait fail_timeout before stopping
+ * the peer. Clients keep their connections to nginx throughout.
  */
 import { test } from 'tap';
 import { DEFAULT_FAIL_TIMEOUT_SECONDS } from '../../infra/nginx/render.mjs';
@@ -14,6 +16,17 @@ import { registerAndLogin, scaleSkipReason, sleep, startLoad, startStack, type S
 
 const skip = scaleSkipReason();
 const DRAIN_DELAY_MS = 500;
+/**
+ * Known residual, issue 20 (kept open), reported as todo so the suite shows it on every run
+ * without failing it. The listener now closes only at an instant its accept queue is empty
+ * (service-kit listener-close.ts), which serves the 1–7 connections that used to be reset there;
+ * what is left (seen after a check that found the queue empty) is a connection whose handshake
+ * the kernel completed between that check and close(2), or had not completed at the check
+ * (SYN_RECV is not in the accept queue; not yet told apart): nginx has sent its request and gets
+ * a reset, and a POST is not resent. Only a balancer that stops sending first removes it
+ * (docs/operations.md). Measured: see docs/operations.md, "The instant the listener closes".
+ */
+const RESIDUAL = 'a request sent as the gateway closes its listener can still be reset (issue 20)';
 /** Each gateway is stopped and restarted this many times, alternating. */
 const ROUNDS = 2;
 
@@ -46,13 +59,15 @@ test('rolling restart of both gateways under keep-alive load: zero failed reques
     load.recorder.failed,
     0,
     `zero failed client requests of ${load.recorder.total}${load.recorder.failed ? `:\n${load.recorder.describeFailures()}` : ''}`,
-    // Known defect, issue 20 (kept open): on the merged code about one POST per run is reset by the
-    // stopping gateway (nginx: "recv() failed (104) while reading response header", which it may not
-    // retry for a POST): a connection nginx opened as the listener closed is closed as idle before
-    // its request is read. Reported as todo so the suite shows it on every run without failing it;
-    // drop the todo once the drain keeps those connections.
-    { todo: 'a POST sent on a connection accepted as the gateway stops is reset (issue 20)' },
+    { todo: RESIDUAL },
   );
+  // Stricter than the client's view: nginx resends a GET that a gateway dropped after it was
+  // sent, so the client never sees it; a POST it may not. None may be dropped.
+  const dropped = stack.nginx
+    .errorLog()
+    .split('\n')
+    .filter((line) => line.includes('while reading response header from upstream'));
+  t.same(dropped, [], 'no instance dropped a request nginx had sent it (nginx error log)', { todo: RESIDUAL });
   t.ok(load.recorder.total > 500, `the load was steady (${load.recorder.total} requests)`);
   t.same(stack.unexpectedExits(), [], 'no instance exited without being told to');
 });

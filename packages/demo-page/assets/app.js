@@ -96,6 +96,9 @@
     $('me-email').textContent = me.email;
     $('me-role').textContent = me.role;
     $('me-id').textContent = me.id;
+    // Email verification (issue 18 part A).
+    $('me-verified').textContent = me.email_verified ? 'yes' : 'not yet';
+    $('verify-note').hidden = me.email_verified === true;
   }
 
   async function loadOrders() {
@@ -281,6 +284,67 @@
     showSignedOut(everywhere ? 'Logged out everywhere.' : 'Logged out.');
   }
 
+  // ---- Account recovery and email verification (issue 18 part A) --------------------------------
+  // Mailed links carry their token in the URL fragment (#verify_email=… / #reset_password=…): a
+  // fragment never reaches a server or a Referer. It is read once and removed from the address bar.
+  let resetToken = null;
+
+  function takeMailedToken() {
+    const match = /^#(verify_email|reset_password)=([A-Za-z0-9_-]{1,256})$/.exec(window.location.hash);
+    if (!match) return null;
+    window.history.replaceState(null, '', window.location.pathname + window.location.search);
+    return { kind: match[1], token: match[2] };
+  }
+
+  async function verifyEmail(token) {
+    const res = await fetch('/auth/verify-email', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
+    return res.status === 204 ? null : describeError(res);
+  }
+
+  async function sendReset() {
+    const email = $('forgot-address').value;
+    const res = await fetch('/auth/password-reset', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email }) });
+    if (res.status !== 202) return say(await describeError(res), true);
+    say('If an account exists for that address, a reset link is on its way.');
+  }
+
+  async function setNewPassword() {
+    const res = await fetch('/auth/password-reset/confirm', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: resetToken, new_password: $('new-passphrase').value }),
+    });
+    if (res.status !== 204) return say(await describeError(res), true);
+    resetToken = null;
+    $('new-passphrase').value = '';
+    $('reset').hidden = true;
+    showSignedOut('Password changed and every session signed out. Log in with the new password.');
+  }
+
+  async function resendVerification() {
+    const res = await api('/auth/verify-email/resend', { method: 'POST' });
+    if (res.status !== 202) return say(await describeError(res), true);
+    say('A new verification link is on its way.');
+  }
+
+  /** Handles a mailed link the page was opened with; true when it showed a page of its own. */
+  async function followMailedLink() {
+    const mailed = takeMailedToken();
+    if (!mailed) return false;
+    if (mailed.kind === 'verify_email') {
+      const problem = await verifyEmail(mailed.token);
+      say(problem ?? 'Your email address is confirmed.', problem !== null);
+      return false;
+    }
+    resetToken = mailed.token;
+    $('signed-out').hidden = true;
+    $('signed-in').hidden = true;
+    $('reset').hidden = false;
+    say('Choose a new password.');
+    return true;
+  }
+  // ---- End of account recovery and email verification -------------------------------------------
+
   function guard(fn) {
     return (event) => {
       event?.preventDefault?.();
@@ -303,10 +367,21 @@
     $('mfa-confirm-form').addEventListener('submit', guard(confirmMfa));
     $('mfa-remove-form').addEventListener('submit', guard(removeMfa));
     $('delete-form').addEventListener('submit', guard(deleteAccount));
-    // Restore the session after a reload through the refresh cookie.
-    refresh().then(
-      (ok) => (ok ? showSignedIn() : showSignedOut('Not signed in.')),
-      () => showSignedOut('Not signed in.'),
+    // Account recovery and email verification (issue 18 part A).
+    $('forgot-form').addEventListener('submit', guard(sendReset));
+    $('reset-form').addEventListener('submit', guard(setNewPassword));
+    $('resend-verification').addEventListener('click', guard(resendVerification));
+    followMailedLink().then(
+      (ownPage) => {
+        if (ownPage) return;
+        const note = $('status').textContent;
+        // Restore the session after a reload through the refresh cookie.
+        refresh().then(
+          (ok) => (ok ? showSignedIn() : showSignedOut(note === 'Loading…' ? 'Not signed in.' : note)),
+          () => showSignedOut('Not signed in.'),
+        );
+      },
+      () => say('Something went wrong; please try again.', true),
     );
   });
 })();

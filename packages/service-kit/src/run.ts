@@ -2,13 +2,18 @@
  * The one way a service process starts and stops: listen, then on SIGTERM/SIGINT report not
  * ready (GET /readyz 503) while still serving for the drain delay, so a balancer that probes
  * readiness, or an endpoint list being updated, stops routing here before the listener closes;
- * then stop taking new connections (503 on kept-alive ones), let in-flight requests finish, close
+ * then stop taking new connections without resetting any already queued (listener-close.ts; 503 on
+ * kept-alive ones), let in-flight requests finish, close
  * plugins (pools, Redis, the operations listener) and exit 0; exit 1 if draining exceeds the
  * timeout. Used by every services/<name>/src/main.ts.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
+import { closeListenerWhenQueueEmpty } from './listener-close.js';
+
+/** How long the listener may wait for its accept queue to be empty before closing anyway. */
+const ACCEPT_QUEUE_WAIT_MS = 1_000;
 
 export interface ListenOptions {
   host: string;
@@ -63,7 +68,11 @@ export async function runService(app: FastifyInstance, options: RunOptions): Pro
       app.log.info({ signal, drainDelayMs }, 'shutting down: not ready, still serving during the drain delay');
       await sleep(drainDelayMs);
     }
-    app.log.info({ signal }, 'shutting down: draining in-flight requests');
+    // The listener closes at an instant its accept queue is empty (listener-close.ts): closing it
+    // resets what waits there, a request the balancer has sent and may not resend if it is a POST.
+    const closed = await closeListenerWhenQueueEmpty(app.server, ACCEPT_QUEUE_WAIT_MS);
+    // Closing on a queue that never emptied within the bound reset what waited there: a warning.
+    app.log[closed.queueEmpty || closed.mostQueued === 0 ? 'info' : 'warn']({ signal, listener: closed }, 'shutting down: listener closed, draining in-flight requests');
     await app.close();
   });
   const { url, metricsUrl } = await listenService(app, options);

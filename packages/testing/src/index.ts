@@ -125,3 +125,4 @@ export { startTemporaryPostgres, postgresBinDir, freePort, type TemporaryPostgre
 export { serviceNodeFlags } from './node-flags.js';
 export { rawHttp, type RawHttpAnswer } from './raw-http.js';
 export { scrapeMetrics, type ScrapableApp } from './metrics.js';
+export { startCaptureSmtp, type CaptureSmtp, type CapturedMail } from './smtp.js';

@@ -14,6 +14,10 @@ import type { AuthConfig } from './config.js';
 import type { AuthContext } from './context.js';
 import { createPasswordHasher } from './accounts/passwords.js';
 import { accountRoutes } from './accounts/routes.js';
+import { purgeExpiredAccountTokens } from './accounts/account-tokens.js';
+import { recoveryRoutes } from './accounts/recovery-routes.js';
+import { mailSender } from './mail/sender-plugin.js';
+import { purgeSettledMail } from './mail/service.js';
 import { bootstrapAdmin } from './accounts/service.js';
 import { adminRoutes } from './admin/routes.js';
 import { consentRoutes } from './consents/routes.js';
@@ -100,7 +104,10 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
     await app.register(periodicTask, { name: 'purging authorization codes', everyMs: PURGE_MS, task: () => purgeSpentCodes(db) });
     await app.register(periodicTask, { name: 'purging expired token revocations', everyMs: PURGE_MS, task: () => purgeExpiredRevocations(db) });
     await app.register(periodicTask, { name: 'purging two-step login tokens', everyMs: PURGE_MS, task: () => purgeExpiredMfaTokens(db) });
+    await app.register(periodicTask, { name: 'purging expired account tokens', everyMs: PURGE_MS, task: () => purgeExpiredAccountTokens(db) });
+    await app.register(periodicTask, { name: 'purging settled mail', everyMs: PURGE_MS, task: () => purgeSettledMail(db) });
     await app.register(keyStore, { keys });
+    await app.register(mailSender, { ctx });
 
     // Made now so the first login for an unknown email costs one verification, like every other.
     await passwords.dummyHash();
@@ -123,6 +130,7 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
     await app.register(consentRoutes, options);
     await app.register(oauthPlugin, options);
     await app.register(internalRoutes, options);
+    await app.register(recoveryRoutes, { ctx, passwordResetLimiter: limiters.passwordReset, verifyEmailLimiter: limiters.verifyEmail });
     return app;
   } catch (error) {
     if (app) await app.close();

@@ -15,6 +15,7 @@ import {
   serviceSecret,
   serviceSettings,
   trustProxySetting,
+  url,
   type SettingsOf,
 } from '@keygate/config';
 import { SIGNING_ALGS } from '@keygate/tokens';
@@ -72,6 +73,25 @@ export const authSettings = {
   jwksMaxAge: int('JWKS_MAX_AGE', { default: 300, min: 0, max: DAY, unit: 'seconds' }),
   /** How often each instance re-reads the signing keys (so a rotation elsewhere is picked up). */
   keyRefreshSeconds: int('KEY_REFRESH_SECONDS', { default: 5, min: 1, max: 300, unit: 'seconds' }),
+  // Mail (mail/): SMTP_URL is required in production; without it, in development, mail stays in
+  // the outbox and the gateway's /dev/mailbox shows it.
+  smtpUrl: url('SMTP_URL', { protocols: ['smtp:', 'smtps:'], secret: true }),
+  /** The From header; default `keygate <no-reply@ISSUER's host>`. */
+  mailFrom: optionalStr('MAIL_FROM'),
+  /** A front end elsewhere: mailed links point here instead of ISSUER. */
+  appUrl: url('APP_URL', { protocols: ['http:', 'https:'] }),
+  /** How often each instance looks for due mail (new mail from this instance is sent at once). */
+  mailPollMs: int('MAIL_POLL_MS', { default: 1_000, min: 10, max: 60_000, unit: 'milliseconds' }),
+  /** Retry backoff after a failed send: doubles from MAIL_RETRY_MIN_MS up to MAIL_RETRY_MAX_MS. */
+  mailRetryMinMs: int('MAIL_RETRY_MIN_MS', { default: 1_000, min: 10, max: 3_600_000, unit: 'milliseconds' }),
+  mailRetryMaxMs: int('MAIL_RETRY_MAX_MS', { default: 300_000, min: 10, max: 86_400_000, unit: 'milliseconds' }),
+  requireVerifiedEmail: bool('REQUIRE_VERIFIED_EMAIL', { default: false }),
+  emailVerificationTtl: int('EMAIL_VERIFICATION_TTL', { default: DAY, min: 1, max: 30 * DAY, unit: 'seconds' }),
+  passwordResetTtl: int('PASSWORD_RESET_TTL', { default: 1_800, min: 1, max: DAY, unit: 'seconds' }),
+  rateLimitPasswordResetPerIp: int('RATE_LIMIT_PASSWORD_RESET_PER_IP', { default: 10, min: 1, max: 100_000, unit: 'requests per minute' }),
+  rateLimitPasswordResetPerAccount: int('RATE_LIMIT_PASSWORD_RESET_PER_ACCOUNT', { default: 3, min: 1, max: 100_000, unit: 'requests per minute' }),
+  rateLimitVerifyEmailPerIp: int('RATE_LIMIT_VERIFY_EMAIL_PER_IP', { default: 20, min: 1, max: 100_000, unit: 'requests per minute' }),
+  rateLimitVerifyEmailPerAccount: int('RATE_LIMIT_VERIFY_EMAIL_PER_ACCOUNT', { default: 3, min: 1, max: 100_000, unit: 'requests per minute' }),
 } as const;
 
 type Settings = SettingsOf<typeof authSettings>;
@@ -85,6 +105,12 @@ export type AuthConfig = Omit<Settings, 'gatewaySecret' | 'keyEncryptionKey'> & 
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>>, warn: (message: string) => void = () => {}): AuthConfig {
   const settings = loadServiceSettings(authSettings, env, { requiredSecrets: ['keyEncryptionKey'] });
+  if (settings.nodeEnv === 'production' && settings.smtpUrl === undefined) {
+    throw new ConfigError('SMTP_URL', 'is required when NODE_ENV=production (smtp://… or smtps://…; the development mailbox is for development only)');
+  }
+  if (settings.mailRetryMaxMs < settings.mailRetryMinMs) {
+    throw new ConfigError('MAIL_RETRY_MAX_MS', `must be at least MAIL_RETRY_MIN_MS (${settings.mailRetryMinMs}), got ${settings.mailRetryMaxMs}`);
+  }
   if (settings.sessionMaxAge < settings.refreshTokenTtl) {
     throw new ConfigError('SESSION_MAX_AGE', `must be at least REFRESH_TOKEN_TTL (${settings.refreshTokenTtl} s), got ${settings.sessionMaxAge}`);
   }

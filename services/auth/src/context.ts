@@ -22,6 +22,8 @@ export interface AuthContext {
   passwords: PasswordHasher;
   /** Re-announces recent revocations after a failed publish (absent in one-shot tools). */
   revocationResync?: { request(): void };
+  /** Sends queued mail now rather than at the next poll (absent without SMTP_URL and in one-shot tools). */
+  mail?: { wake(): void };
 }
 
 /** Who is calling, for sessions and audit rows. */

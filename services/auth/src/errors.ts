@@ -26,6 +26,12 @@ export const AuthErrors = {
   selfLockout: createError('conflict', 409, 'You cannot remove your own admin access or disable yourself.'),
   rateLimited: (retryAfterSeconds: number) => tooMany('Too many login attempts; retry later.', retryAfterSeconds),
   registrationRateLimited: (retryAfterSeconds: number) => tooMany('Too many registrations from this address; retry later.', retryAfterSeconds),
+  tooManyRequests: (description: string, retryAfterSeconds: number) => tooMany(description, retryAfterSeconds),
+  /** A mailed token (verification, reset) that is unknown, expired or spent: one answer for all three. */
+  invalidAccountToken: createError('invalid_token', 400, 'The link is invalid, has expired or was already used.'),
+  emailNotVerified: createError('email_not_verified', 403, 'Confirm your email address first: follow the link in the mail we sent.'),
+  alreadyVerified: createError('already_verified', 409, 'This email address is already confirmed.'),
+
   /** The password-hash queue is full (PASSWORD_HASH_QUEUE_MAX): shed the request rather than let it wait without bound. */
   hashQueueFull: () => new AppError('service_unavailable', 503, 'The service is busy; retry shortly.', { headers: { 'retry-after': '1' } }),
   noSigningKey: () => new AppError('service_unavailable', 503, 'No signing key is available yet; retry later.', { headers: { 'retry-after': '5' } }),

@@ -11,6 +11,8 @@ export interface AuthMetrics {
   passwordHashesRejected: Counter;
   mfa: Counter<'event'>;
   accountsDeleted: Counter<'by'>;
+  /** Email verification and password reset (accounts/email-verification.ts, accounts/password-reset.ts). */
+  accountEmails: Counter<'event'>;
 }
 
 /** Read at scrape time: a queue that stays above zero means logins arrive faster than the cores can hash. */
@@ -67,5 +69,11 @@ export function createAuthMetrics(registry: Registry): AuthMetrics {
       registers: [registry],
     }),
     accountsDeleted: new Counter({ name: 'auth_accounts_deleted_total', help: 'Accounts deleted, by who asked (user, authctl).', labelNames: ['by'] as const, registers: [registry] }),
+    accountEmails: new Counter({
+      name: 'auth_account_emails_total',
+      help: 'Email verification and password reset by event (verification_sent, verification_confirmed, verification_invalid_token, reset_requested, reset_unknown_account, reset_completed, reset_invalid_token).',
+      labelNames: ['event'] as const,
+      registers: [registry],
+    }),
   };
 }

@@ -78,9 +78,35 @@ test('invalid settings stop start-up naming the setting', async (t) => {
 });
 
 test('production needs KEY_ENCRYPTION_KEY', async (t) => {
-  const env = { NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x', REDIS_URL: 'redis://r', GATEWAY_SECRET: key() };
+  const env = { NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x', REDIS_URL: 'redis://r', GATEWAY_SECRET: key(), SMTP_URL: 'smtp://mail:25' };
   t.equal((thrown(() => loadConfig(env)) as ConfigError).setting, 'KEY_ENCRYPTION_KEY');
   t.equal(loadConfig({ ...env, KEY_ENCRYPTION_KEY: key() }).nodeEnv, 'production');
+});
+
+test('mail settings: SMTP_URL required in production, smtp:// or smtps:// only', async (t) => {
+  const env = { NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x', REDIS_URL: 'redis://r', GATEWAY_SECRET: key(), KEY_ENCRYPTION_KEY: key() };
+  const missing = thrown(() => loadConfig(env)) as ConfigError;
+  t.equal(missing.setting, 'SMTP_URL');
+  t.match(missing.message, /^Invalid setting SMTP_URL: is required when NODE_ENV=production/);
+  t.equal(missing.message.split('\n').length, 1, 'one line');
+  t.equal((thrown(() => loadConfig({ ...env, SMTP_URL: 'http://mail:25' })) as ConfigError).setting, 'SMTP_URL');
+  t.equal(loadConfig({ ...env, SMTP_URL: 'smtps://user:pass@mail.example.com:465' }).smtpUrl, 'smtps://user:pass@mail.example.com:465');
+  const dir = tempDir();
+  t.teardown(() => dir.remove());
+  const development = loadConfig({ DATA_DIR: dir.path });
+  t.match(development, {
+    smtpUrl: undefined,
+    appUrl: undefined,
+    requireVerifiedEmail: false,
+    emailVerificationTtl: 86_400,
+    passwordResetTtl: 1_800,
+    rateLimitPasswordResetPerIp: 10,
+    rateLimitPasswordResetPerAccount: 3,
+    rateLimitVerifyEmailPerIp: 20,
+    rateLimitVerifyEmailPerAccount: 3,
+  }, 'development runs without SMTP_URL; the contract\'s lifetimes are the defaults');
+  t.equal((thrown(() => loadConfig({ DATA_DIR: dir.path, MAIL_RETRY_MIN_MS: '5000', MAIL_RETRY_MAX_MS: '1000' })) as ConfigError).setting, 'MAIL_RETRY_MAX_MS');
+  t.equal((thrown(() => loadConfig({ DATA_DIR: dir.path, APP_URL: 'ftp://x' })) as ConfigError).setting, 'APP_URL');
 });
 
 test('settings parse: lists, origins, proxies, grace', async (t) => {

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { Test } from 'tap';
 import type { FastifyInstance } from 'fastify';
-import { createTestEnvironment, freePort } from '@keygate/testing';
+import { createTestEnvironment, freePort, startCaptureSmtp, type CaptureSmtp, type CapturedMail } from '@keygate/testing';
 import { build } from '../src/app.js';
 import { loadConfig, type AuthConfig } from '../src/config.js';
 import type { AuthContext } from '../src/context.js';
@@ -154,3 +154,18 @@ export async function authctl(env: Record<string, string>, ...args: string[]): P
   }
 }
 
+
+/** An auth app whose mail goes to a capture SMTP server in the test (quick polls and retries). */
+export async function startAuthWithMail(t: Test, overrides: Record<string, string> = {}): Promise<TestAuth & { smtp: CaptureSmtp }> {
+  const smtp = await startCaptureSmtp();
+  t.teardown(() => smtp.stop());
+  const auth = await startAuth(t, { SMTP_URL: smtp.url, MAIL_POLL_MS: '50', MAIL_RETRY_MIN_MS: '50', MAIL_RETRY_MAX_MS: '250', ...overrides });
+  return { ...auth, smtp };
+}
+
+/** The token of a mailed link (`#verify_email=…` or `#reset_password=…`) in a captured mail's text. */
+export function mailedToken(mail: CapturedMail, param: 'verify_email' | 'reset_password'): string {
+  const match = new RegExp(`#${param}=([A-Za-z0-9_-]{43})`).exec(mail.text);
+  if (!match) throw new Error(`no ${param} link in: ${mail.text}`);
+  return match[1]!;
+}

@@ -46,6 +46,8 @@ const TABLE_OWNERS: Record<string, string> = {
   'auth.mfa_recovery_codes': 'mfa',
   'auth.mfa_login_tokens': 'mfa',
   'auth.deleted_account_sessions': 'revocations',
+  'auth.mail_outbox': 'mail',
+  'auth.account_tokens': 'accounts',
 };
 
 /**

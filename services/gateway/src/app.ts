@@ -9,6 +9,7 @@ import { useServiceBus, type Bus } from '@keygate/bus';
 import { demoPage } from '@keygate/demo-page';
 import { createServiceApp } from '@keygate/service-kit';
 import type { GatewayConfig } from './config.js';
+import { devMailbox } from './plugins/dev-mailbox.js';
 import { docsPlugin } from './plugins/docs.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { revocationPlugin } from './plugins/revocation.js';
@@ -83,6 +84,8 @@ export async function build(config: GatewayConfig, deps: GatewayDeps = {}): Prom
     services: config.upstreams,
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
   });
+  // Development only: in production /dev/mailbox is not a route (404) and mail goes out by SMTP.
+  if (config.nodeEnv !== 'production') await app.register(devMailbox, { authUrl: config.authUrl, secret: config.gatewaySecret, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
   await app.register(async (scope) => proxyRoutes(scope, config));
   return app;
 }

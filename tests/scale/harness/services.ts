@@ -93,6 +93,11 @@ const HARNESS_SETTINGS: Readonly<Record<ServiceName, (shared: SharedSettings) =>
     RATE_LIMIT_REGISTER_PER_IP: '100000',
     // A rotation elsewhere (the CLI) is picked up within a second.
     KEY_REFRESH_SECONDS: '1',
+    // Production requires SMTP_URL. Nothing listens on port 1 (mail waits in the outbox and is
+    // retried); a test that reads the mail passes its own capture server in `extra`.
+    SMTP_URL: 'smtp://127.0.0.1:1',
+    RATE_LIMIT_PASSWORD_RESET_PER_IP: '100000',
+    RATE_LIMIT_PASSWORD_RESET_PER_ACCOUNT: '100000',
   }),
   gateway: (shared) => ({
     ...shared.upstreams,

@@ -1,4 +1,5 @@
 /** Users repository: plain functions over kysely; callers pass the db or a transaction. */
+import { sql } from 'kysely';
 import { prepared } from '../db/prepared.js';
 import type { Db, NewUser, UserRow } from '../db/schema.js';
 import { dbNow } from '../db/sql-time.js';
@@ -53,4 +54,13 @@ export async function deleteUserRow(db: Db, id: string): Promise<boolean> {
 /** Row-locks a user for the rest of the transaction (password change vs. concurrent login). */
 export async function lockUser(db: Db, id: string): Promise<UserRow | undefined> {
   return db.selectFrom('auth.users').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+/** Marks the address proven; an earlier proof is kept. */
+export async function setEmailVerified(db: Db, id: string): Promise<void> {
+  await db
+    .updateTable('auth.users')
+    .set({ email_verified_at: sql<Date>`coalesce("email_verified_at", now())`, updated_at: dbNow() })
+    .where('id', '=', id)
+    .execute();
 }

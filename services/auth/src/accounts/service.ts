@@ -6,10 +6,12 @@
 import type { AuthContext, RequestMeta } from '../context.js';
 import { AuthErrors } from '../errors.js';
 import { forgetEmailInAudit, recordAudit } from '../audit/service.js';
+import { forgetMailTo } from '../mail/service.js';
 import type { Db, UserRow } from '../db/schema.js';
 import { revokeUserSessionsIn } from '../sessions/service.js';
 import { adminExists, deleteUserRow, findUserByEmail, findUserById, insertUser, lockUser, setPasswordHash, updateUser } from './repository.js';
 import { normalizeEmail } from './emails.js';
+import { queueVerificationIn } from './email-verification.js';
 import { publishSessionRevocations, recordDeletedAccountSessions, type PublishContext } from '../revocations/service.js';
 
 /** A user by id, for the other features and the CLI (which never read the users table themselves). */
@@ -22,13 +24,20 @@ export function findUserByEmailAddress(db: Db, email: string): Promise<UserRow |
   return findUserByEmail(db, normalizeEmail(email));
 }
 
-export async function registerUser(ctx: Pick<AuthContext, 'db' | 'passwords'>, email: string, password: string, meta: RequestMeta): Promise<UserRow> {
+/** Creates the account and queues its verification mail, in one transaction. */
+export async function registerUser(ctx: Pick<AuthContext, 'db' | 'passwords' | 'config'> & Pick<Partial<AuthContext>, 'mail' | 'metrics'>, email: string, password: string, meta: RequestMeta): Promise<UserRow> {
   const normalized = normalizeEmail(email);
   // Hash before looking: a taken email costs the same time as a free one.
   const passwordHash = await ctx.passwords.hash(password);
-  const user = await insertUser(ctx.db, { email: normalized, password_hash: passwordHash, role: 'user' });
-  if (!user) throw AuthErrors.emailTaken();
-  await recordAudit(ctx.db, { event: 'user_registered', userId: user.id, ip: meta.ip, userAgent: meta.userAgent });
+  const user = await ctx.db.transaction().execute(async (trx) => {
+    const inserted = await insertUser(trx, { email: normalized, password_hash: passwordHash, role: 'user' });
+    if (!inserted) throw AuthErrors.emailTaken();
+    await recordAudit(trx, { event: 'user_registered', userId: inserted.id, ip: meta.ip, userAgent: meta.userAgent });
+    await queueVerificationIn(trx, ctx.config, inserted, meta);
+    return inserted;
+  });
+  ctx.metrics?.accountEmails.inc({ event: 'verification_sent' });
+  ctx.mail?.wake();
   return user;
 }
 
@@ -123,6 +132,7 @@ export async function deleteAccount(
     const ids = await revokeUserSessionsIn(trx, userId, 'account_deleted');
     await recordDeletedAccountSessions(trx, ctx.config, userId);
     await forgetEmailInAudit(trx, userId);
+    await forgetMailTo(trx, locked.email);
     await deleteUserRow(trx, userId);
     await recordAudit(trx, { event: 'account_deleted', userId, ip: meta.ip, userAgent: meta.userAgent, details: { by, revoked_sessions: ids.length } });
     return ids;

@@ -28,7 +28,11 @@ export type AuditEvent =
   | 'account_deleted'
   | 'consent_granted'
   | 'consent_withdrawn'
-  | 'rp_logout';
+  | 'rp_logout'
+  | 'email_verification_sent'
+  | 'email_verification_confirmed'
+  | 'password_reset_requested'
+  | 'password_reset_completed';
 
 export interface AuditEntry {
   event: AuditEvent;

@@ -2,9 +2,9 @@
  * Hot-path statements written once as SQL text and handed to kysely already compiled: login and
  * refresh rotation run them hundreds of times a second, and building + compiling the same query
  * through the builder on every call was ~0.9 ms of CPU per rotation (docs/decisions-auth.md,
- * "Hot-path SQL"). The text is what the builder produced for the same query, so the statements
- * the database sees (and bench/lib/auth-load.ts mirrors) are unchanged. Everything else in the
- * repositories keeps using the builder.
+ * "Hot-path SQL"). The text is what the builder produced for the same query (or, for the refresh
+ * rotation since issue 19, one call of a database function). Everything else in the repositories
+ * keeps using the builder.
  */
 import { CompiledQuery } from 'kysely';
 import type { Db } from './schema.js';

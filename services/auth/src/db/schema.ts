@@ -13,7 +13,7 @@ export interface UsersTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   password_changed_at: NullableTimestamp;
-  /** Set once the address is verified (migration 0006); email_verified of ID tokens and /auth/me. */
+  /** When the owner proved the address (migrations 0006/0007); null until then. email_verified of ID tokens and /auth/me. */
   email_verified_at: NullableTimestamp;
 }
 
@@ -166,6 +166,34 @@ export interface ConsentsTable {
   updated_at: Timestamp;
 }
 
+/** Mail waiting for (or handed to) the SMTP server (migration 0007; mail/). */
+export interface MailOutboxTable {
+  id: Generated<string>;
+  kind: string;
+  to_address: string;
+  subject: string;
+  text_body: string;
+  html_body: string;
+  created_at: Timestamp;
+  next_attempt_at: Timestamp;
+  attempts: Generated<number>;
+  claim_id: string | null;
+  claimed_until: NullableTimestamp;
+  sent_at: NullableTimestamp;
+  failed_at: NullableTimestamp;
+  last_error: string | null;
+}
+
+/** Single-use mailed tokens, by SHA-256 (migration 0007). */
+export interface AccountTokensTable {
+  token_hash: Buffer;
+  user_id: string;
+  purpose: 'verify_email' | 'password_reset';
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+}
+
 export interface AuthDatabase {
   'auth.users': UsersTable;
   'auth.sessions': SessionsTable;
@@ -181,6 +209,8 @@ export interface AuthDatabase {
   'auth.mfa_login_tokens': MfaLoginTokensTable;
   'auth.deleted_account_sessions': DeletedAccountSessionsTable;
   'auth.consents': ConsentsTable;
+  'auth.mail_outbox': MailOutboxTable;
+  'auth.account_tokens': AccountTokensTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -190,6 +220,8 @@ export type RefreshTokenRow = Selectable<RefreshTokensTable>;
 export type SigningKeyRow = Selectable<SigningKeysTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
 export type OAuthClientRow = Selectable<OAuthClientsTable>;
+export type MailOutboxRow = Selectable<MailOutboxTable>;
+export type AccountTokenRow = Selectable<AccountTokensTable>;
 export type AuthorizationCodeRow = Selectable<AuthorizationCodesTable>;
 export type MfaTotpRow = Selectable<MfaTotpTable>;
 export type ConsentRow = Selectable<ConsentsTable>;

@@ -13,11 +13,14 @@ import { revocationMember } from '@keygate/revocation';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { GATEWAY_CALLER_ROLE, gatewayTrust, untrustedRequest } from '@keygate/gateway-trust';
 import { revocationsStillEnforced } from '../revocations/service.js';
+import { mailbox } from '../mail/service.js';
 import { ErrorBody } from '../schemas/auth.js';
-import { RevocationsResponse } from '../schemas/internal.js';
+import { MailboxResponse, RevocationsResponse } from '../schemas/internal.js';
 import type { RouteOptions } from '../http/route-options.js';
 
 export const INTERNAL_REVOCATIONS_PATH = '/internal/revocations';
+/** The development mailbox's source (the gateway's GET /dev/mailbox); absent in production. */
+export const INTERNAL_MAILBOX_PATH = '/internal/mailbox';
 const CACHE_MS = 500;
 
 interface Entry {
@@ -64,4 +67,12 @@ export const internalRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
     const revocations = (await current()).filter((entry) => entry.until > now);
     return reply.header('cache-control', 'no-store').send({ revocations });
   });
+
+  // Development only: the newest mail in the outbox, for the gateway's /dev/mailbox page. In
+  // production the route does not exist (404), whoever calls.
+  if (ctx.config.nodeEnv !== 'production') {
+    app.get(INTERNAL_MAILBOX_PATH, {
+      schema: { hide: true, response: { 200: MailboxResponse, 401: ErrorBody, 503: ErrorBody } },
+    }, async (_request, reply) => reply.header('cache-control', 'no-store').send({ messages: await mailbox(ctx.db) }));
+  }
 };

@@ -39,6 +39,7 @@ import type { OAuthClientRow, UserRow } from '../db/schema.js';
 import { ErrorBody } from '../schemas/auth.js';
 import { AuthorizeCodeForm, AuthorizeForm, AuthorizeQuery, ConsentForm, Empty, Html } from '../schemas/oauth.js';
 import type { RouteOptions } from '../http/route-options.js';
+import { assertMayLogIn } from '../accounts/email-verification.js';
 import { CODE_CHALLENGE_PATTERN, issueAuthorizationCode } from './authorization-codes.js';
 import { issuerId } from './issuer.js';
 import { parseScope, registeredScope } from './scopes.js';
@@ -178,7 +179,7 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
   });
 
   app.post('/oauth/authorize', {
-    schema: { body: AuthorizeForm, response: { 200: Html, 303: Empty, 400: HtmlOrError, 403: ErrorBody, 415: ErrorBody, 429: Html } },
+    schema: { body: AuthorizeForm, response: { 200: Html, 303: Empty, 400: HtmlOrError, 403: HtmlOrError, 415: ErrorBody, 429: Html } },
     onRequest: formOrigin,
   }, async (request: FastifyRequest<{ Body: { email: string; password: string; request: string } }>, reply) => {
     const { email, password } = request.body;
@@ -202,6 +203,12 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
     if (!user) {
       ctx.metrics.logins.inc({ outcome: 'invalid_credentials' });
       return again(400, 'The email or password is wrong.');
+    }
+    try {
+      assertMayLogIn(ctx.config, user);
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'email_not_verified') return again(403, error.message);
+      throw error;
     }
     // A password alone does not get past a second factor: the code page comes next, carrying the
     // two-step login's token (the password was right: nobody else sees this page).

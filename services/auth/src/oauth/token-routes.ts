@@ -21,7 +21,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
   app.addHook('onRequest', async (_request, reply) => noStore(reply));
 
   app.post('/oauth/token', {
-    schema: { body: TokenParams, response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 415: ErrorBody, 429: ErrorBody, 503: ErrorBody } },
+    schema: { body: TokenParams, response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 415: ErrorBody, 429: ErrorBody, 503: ErrorBody } },
   }, async (request) => {
     const params = request.body;
     const grant = GRANTS.get(params.grant_type);

@@ -58,3 +58,9 @@ export const AdminUsersQuery = Type.Object(
 );
 export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
 export const NoQuery = Type.Object({}, { additionalProperties: false });
+
+/** A mailed single-use token (verification, reset): any short string; a wrong shape is invalid_token, not a schema error. */
+const MailedToken = Type.String({ minLength: 1, maxLength: 256 });
+export const VerifyEmailBody = Type.Object({ token: MailedToken }, { additionalProperties: false });
+export const PasswordResetBody = Type.Object({ email: Email }, { additionalProperties: false });
+export const PasswordResetConfirmBody = Type.Object({ token: MailedToken, new_password: Password }, { additionalProperties: false });

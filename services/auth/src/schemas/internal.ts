@@ -12,3 +12,23 @@ export const RevocationEntry = Type.Object(
   { additionalProperties: false },
 );
 export const RevocationsResponse = Type.Object({ revocations: Type.Array(RevocationEntry) }, { additionalProperties: false });
+
+/** The development mailbox: the newest mail first (GET /internal/mailbox, development only). */
+export const MailboxResponse = Type.Object(
+  {
+    messages: Type.Array(
+      Type.Object(
+        {
+          id: Type.String(),
+          to: Type.String(),
+          subject: Type.String(),
+          text: Type.String(),
+          created_at: Type.String(),
+          sent_at: Type.Union([Type.String(), Type.Null()]),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);

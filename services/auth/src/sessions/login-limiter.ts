@@ -10,6 +10,11 @@
  *   counter pair for /auth/login, the /oauth/authorize sign-in form, grant_type=password and
  *   POST /auth/password's current password.
  * - Registration: RATE_LIMIT_REGISTER_PER_IP per client address.
+ * - Password reset (request and confirm): RATE_LIMIT_PASSWORD_RESET_PER_IP per client address and
+ *   RATE_LIMIT_PASSWORD_RESET_PER_ACCOUNT per account (the normalised email asked for, whether or
+ *   not it exists, so a 429 tells nothing; on confirm, the token's user).
+ * - Email verification (confirm and resend): RATE_LIMIT_VERIFY_EMAIL_PER_IP per client address
+ *   and RATE_LIMIT_VERIFY_EMAIL_PER_ACCOUNT per user (resends: each one is a mail).
  *
  * Every attempt counts, before its hash runs (a count taken after a failed verify would let a
  * burst of parallel guesses through before the first one failed). Client addresses count by
@@ -47,9 +52,18 @@ export interface RegisterLimiter {
   check(attempt: Attempt): Promise<void>;
 }
 
+/** A per-address and a per-account count for one kind of request; each check counts one hit. */
+export interface PairLimiter {
+  checkIp(attempt: Attempt): Promise<void>;
+  /** `account`: an email (normalised and hashed here) or a user id. */
+  checkAccount(account: string, attempt: Attempt): Promise<void>;
+}
+
 export interface AuthLimiters {
   login: LoginLimiter;
   register: RegisterLimiter;
+  passwordReset: PairLimiter;
+  verifyEmail: PairLimiter;
 }
 
 /** The per-account key: the identifier as the users domain compares it, hashed. */
@@ -65,7 +79,27 @@ export function createAuthLimiters(config: AuthConfig, bus: Bus, metrics: AuthMe
     return count.current > max ? Math.ceil(count.ttl / 1000) : undefined;
   };
 
+  const pair = (name: string, perIp: number, perAccount: number, description: string): PairLimiter => {
+    const refuse = (limit: string, wait: number, attempt: Attempt): never => {
+      metrics.rateLimited.inc({ limit });
+      attempt.log.warn({ limit }, `${name} rate limited`);
+      throw AuthErrors.tooManyRequests(description, wait);
+    };
+    return {
+      async checkIp(attempt) {
+        const wait = await over(`${name}:${ipRateLimitKey(attempt.ip)}`, perIp);
+        if (wait !== undefined) refuse(`${name}_ip`, wait, attempt);
+      },
+      async checkAccount(account, attempt) {
+        const wait = await over(`${name}:${accountRateLimitKey(account)}`, perAccount);
+        if (wait !== undefined) refuse(`${name}_account`, wait, attempt);
+      },
+    };
+  };
+
   return {
+    passwordReset: pair('password_reset', config.rateLimitPasswordResetPerIp, config.rateLimitPasswordResetPerAccount, 'Too many password reset requests; retry later.'),
+    verifyEmail: pair('verify_email', config.rateLimitVerifyEmailPerIp, config.rateLimitVerifyEmailPerAccount, 'Too many email verification requests; retry later.'),
     login: {
       async check(identifier, attempt) {
         const [ipWait, accountWait] = await Promise.all([

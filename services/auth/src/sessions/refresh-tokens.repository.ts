@@ -1,32 +1,65 @@
 /** Refresh-token repository: SHA-256 hashes only, chained by parent_hash within a session. */
 import { sql } from 'kysely';
 import { prepared } from '../db/prepared.js';
-import type { Db, RefreshTokenRow } from '../db/schema.js';
+import type { Db, RefreshTokenRow, SessionRow, UserRow } from '../db/schema.js';
 
-// The rotation's statements, prepared once (see prepared.ts).
-const INSERT = prepared('insert into "auth"."refresh_tokens" ("token_hash", "session_id", "parent_hash") values ($1, $2, $3)');
 const FIND = prepared<RefreshTokenRow>('select * from "auth"."refresh_tokens" where "token_hash" = $1');
-const SPEND = prepared<{ token_hash: Buffer }>(
-  'update "auth"."refresh_tokens" set "spent_at" = now(), "successor_hash" = $1, "successor_sealed" = $2 where "token_hash" = $3 and "spent_at" is null returning "token_hash"',
-);
-const CLEAR_SEALED = prepared('update "auth"."refresh_tokens" set "successor_sealed" = $1 where "token_hash" = $2 and "successor_sealed" is not null');
-
-export async function insertRefreshToken(db: Db, row: { tokenHash: Buffer; sessionId: string; parentHash: Buffer | null }): Promise<void> {
-  await INSERT.run(db, [row.tokenHash, row.sessionId, row.parentHash]);
-}
 
 export async function findRefreshToken(db: Db, tokenHash: Buffer): Promise<RefreshTokenRow | undefined> {
   return FIND.first(db, [tokenHash]);
 }
 
-/** Spends a live token, recording its successor; false if it was already spent. */
-export async function spendRefreshToken(db: Db, tokenHash: Buffer, successorHash: Buffer, successorSealed: string | null): Promise<boolean> {
-  return (await SPEND.first(db, [successorHash, successorSealed, tokenHash])) !== undefined;
+export type RotationOutcome = 'rotated' | 'grace_retry' | 'unknown_token' | 'wrong_client' | 'session_revoked' | 'session_expired' | 'user_disabled' | 'reuse_detected';
+
+/** The user a rotation vouched for (enabled, owner of the session): what an access token needs. */
+export type RotatedUser = Pick<UserRow, 'id' | 'email' | 'role' | 'email_verified_at'>;
+
+export interface RotationInput {
+  presentedHash: Buffer;
+  successorHash: Buffer;
+  /** The successor sealed for the grace window; null when REFRESH_GRACE is 0. */
+  successorSealed: string | null;
+  /** Only a session of this client is rotated; null: any. */
+  clientId: string | null;
+  idleSeconds: number;
+  graceSeconds: number;
+  ip: string | null;
+  userAgent: string | null;
 }
 
-/** Forgets a sealed successor (its grace window is over). */
-export async function clearSealedSuccessor(db: Db, tokenHash: Buffer): Promise<void> {
-  await CLEAR_SEALED.run(db, [null, tokenHash]);
+export interface RotationRow {
+  outcome: RotationOutcome;
+  /** The session after the call; undefined for unknown_token. */
+  session: SessionRow | undefined;
+  /** The session's user, when it passed the checks (rotated, grace_retry, reuse_detected). */
+  user: RotatedUser | undefined;
+  /** grace_retry: the successor handed out before, still sealed. */
+  successorSealed: string | null;
+}
+
+type RawRotation = { outcome: RotationOutcome; user_email: string | null; user_role: UserRow['role'] | null; user_email_verified_at: Date | null; successor_sealed: string | null } & { [K in keyof SessionRow]: SessionRow[K] | null };
+
+// The whole rotation, one statement and one round trip (migration 0009 has the function and why).
+const ROTATE = prepared<RawRotation>('select * from "auth"."rotate_refresh_token"($1, $2, $3, $4, $5, $6, $7, $8)');
+
+export async function rotateInDatabase(db: Db, input: RotationInput): Promise<RotationRow> {
+  const raw = (await ROTATE.first(db, [
+    input.presentedHash,
+    input.successorHash,
+    input.successorSealed,
+    input.clientId,
+    input.idleSeconds,
+    input.graceSeconds,
+    input.ip,
+    input.userAgent,
+  ]))!;
+  const { outcome, user_email, user_role, user_email_verified_at, successor_sealed, ...session } = raw;
+  return {
+    outcome,
+    session: session.id === null ? undefined : (session as SessionRow),
+    user: user_email === null || user_role === null ? undefined : { id: session.user_id!, email: user_email, role: user_role, email_verified_at: user_email_verified_at },
+    successorSealed: successor_sealed,
+  };
 }
 
 /** Clears every sealed successor older than the grace window; returns how many. */

@@ -62,24 +62,16 @@ export async function insertSessionWithToken(db: Db, session: NewSession): Promi
   return row;
 }
 
-export type LockedSession = SessionRow & { db_now: Date };
+// The session of a refresh token (spent or not) in one round trip: logout by cookie and the OAuth
+// refresh grant's ownership check run it on every call.
+const OF_TOKEN = prepared<SessionRow>('select "s".* from "auth"."refresh_tokens" "t" join "auth"."sessions" "s" on "s"."id" = "t"."session_id" where "t"."token_hash" = $1');
 
-// The rotation's statements, prepared once (see prepared.ts).
-const LOCK = prepared<LockedSession>('select *, now() as "db_now" from "auth"."sessions" where "id" = $1 for update');
-const TOUCH = prepared('update "auth"."sessions" set "last_used_at" = now(), "idle_expires_at" = least(now() + make_interval(secs => $1), absolute_expires_at) where "id" = $2');
-
-/** `select … for update`: serialises every rotation of one session; returns the database's now too. */
-export async function lockSession(db: Db, id: string): Promise<LockedSession | undefined> {
-  return LOCK.first(db, [id]);
+export async function findSessionOfToken(db: Db, tokenHash: Buffer): Promise<SessionRow | undefined> {
+  return OF_TOKEN.first(db, [tokenHash]);
 }
 
 export async function findSession(db: Db, id: string): Promise<SessionRow | undefined> {
   return db.selectFrom('auth.sessions').selectAll().where('id', '=', id).executeTakeFirst();
-}
-
-/** Marks use and slides the idle expiry, never past the absolute expiry. */
-export async function touchSession(db: Db, id: string, idleSeconds: number): Promise<void> {
-  await TOUCH.run(db, [idleSeconds, id]);
 }
 
 /** Revokes one session; returns false when it was already revoked or does not exist. */
@@ -141,4 +133,10 @@ export async function listLiveSessions(db: Db, userId: string): Promise<SessionR
     .where('idle_expires_at', '>', dbNow())
     .orderBy('created_at', 'desc')
     .execute();
+}
+
+/** How a session's user signed in (`amr`) and whether its cookie is persistent (`remember`). */
+export async function sessionLoginKind(db: Db, id: string): Promise<{ amr: string[]; remember: boolean }> {
+  const row = await db.selectFrom('auth.sessions').select(['amr', 'remember']).where('id', '=', id).executeTakeFirst();
+  return row ?? { amr: ['pwd'], remember: false };
 }

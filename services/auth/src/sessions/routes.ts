@@ -5,7 +5,8 @@ import { ACCOUNT_SCOPE, firstPartySessionScope } from '@keygate/tokens';
 import { FIRST_PARTY_CLIENT_ID, type RequestMeta } from '../context.js';
 import { issueAccessToken, type IssuedAccessToken } from './access-tokens.js';
 import { authenticatePassword } from '../accounts/service.js';
-import { PASSWORD_AMR, PASSWORD_OTP_AMR, endAllSessions, endSession, liveSessionsOf, rotateRefreshToken, sessionById, sessionOfRefreshToken, startSession } from './service.js';
+import { assertMayLogIn } from '../accounts/email-verification.js';
+import { PASSWORD_AMR, PASSWORD_OTP_AMR, endAllSessions, endSession, liveSessionsOf, rotateRefreshToken, sessionById, sessionOfRefreshToken, startSession, type RotatedUser } from './service.js';
 import { findUser } from '../accounts/service.js';
 import { completeMfaLogin, mfaEnabled, mfaLoginUser, startMfaLogin } from '../mfa/service.js';
 import { LoginRefusal, MfaLoginBody } from '../schemas/mfa.js';
@@ -37,7 +38,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   const trustedOrigin = requireTrustedOrigin(ctx.config);
 
   /** The session and the answer of a completed login (one step, or two with a second factor). */
-  const completeLogin = async (reply: FastifyReply, user: UserRow, meta: RequestMeta, remember: boolean, amr: readonly string[]) => {
+  const completeLogin = async (reply: FastifyReply, user: Pick<UserRow, 'id' | 'role'>, meta: RequestMeta, remember: boolean, amr: readonly string[]) => {
     // The login_success audit row is written with the session; the scope is stored on it so that
     // every refresh hands out exactly this scope, never more (a role change revokes the session).
     const scope = firstPartySessionScope(user.role);
@@ -49,7 +50,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   };
 
   app.post('/auth/login', {
-    schema: { querystring: NoQuery, body: LoginBody, response: { 200: TokenResponse, 400: ErrorBody, 401: LoginRefusal, 415: ErrorBody, 429: ErrorBody, 503: ErrorBody } },
+    schema: { querystring: NoQuery, body: LoginBody, response: { 200: TokenResponse, 400: ErrorBody, 401: LoginRefusal, 403: ErrorBody, 415: ErrorBody, 429: ErrorBody, 503: ErrorBody } },
   }, async (request, reply) => {
     await loginLimiter.check(request.body.email, request);
     const meta = requestMeta(request);
@@ -58,6 +59,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
       ctx.metrics.logins.inc({ outcome: 'invalid_credentials' });
       throw AuthErrors.invalidCredentials();
     }
+    assertMayLogIn(ctx.config, user);
     const remember = request.body.remember === true;
     // Only a right password reaches this: the answer says "a code is needed" to nobody else.
     if (await mfaEnabled(ctx.db, user.id)) {
@@ -85,6 +87,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
     const user = await findUser(ctx.db, done.userId);
     // Disabled (or deleted) between the two steps: no session.
     if (!user || user.disabled) throw AuthErrors.invalidCredentials();
+    assertMayLogIn(ctx.config, user);
     return completeLogin(reply, user, meta, done.remember, PASSWORD_OTP_AMR);
   });
 
@@ -94,9 +97,9 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   }, async (request, reply) => {
     const presented = request.cookies[REFRESH_COOKIE];
     const meta = requestMeta(request);
-    // The access token is signed beside the rotation's writes and handed out after its commit,
+    // The access token is signed once the rotation's statement has committed,
     // with the scope stored at login (a refresh never widens it; null grants nothing).
-    const sign = (session: SessionRow, user: UserRow) =>
+    const sign = (session: SessionRow, user: RotatedUser) =>
       issueAccessToken(ctx, { sub: user.id, role: user.role, clientId: session.client_id, sid: session.id, scope: session.scope ?? undefined, amr: session.amr });
     // Only keygate-web's sessions: an OAuth client's refresh token refreshes at /oauth/token with
     // that client's own authentication, and is refused here unspent.

@@ -2,9 +2,9 @@
  * Sessions and refresh-token rotation: the domain logic the /auth/* routes use and that an
  * /oauth/token `refresh_token` or `password` grant reuses unchanged.
  *
- * Rotation (contract, "Rotation"): one transaction; the session row is locked (`select … for
- * update`) so concurrent refreshes of one session run one after another; the presented token is
- * spent and its successor issued in the same session. A spent token presented again revokes the
+ * Rotation (contract, "Rotation"): one statement (auth.rotate_refresh_token, migration 0009); the
+ * session row is locked (`select … for update`) so concurrent refreshes of one session run one after
+ * another; the presented token is spent and its successor issued in the same session. A spent token presented again revokes the
  * session, except the immediate predecessor within REFRESH_GRACE while its successor is unused,
  * which gets the SAME successor back (stored sealed for the grace window only; see
  * docs/decisions-auth.md). The idle expiry slides, the absolute expiry never moves.
@@ -12,10 +12,9 @@
 import { deriveKey, openSecret, sealSecret } from '@keygate/tokens';
 import type { AuthContext, RequestMeta } from '../context.js';
 import { recordAudit } from '../audit/service.js';
-import { clearSealedSuccessor, findRefreshToken, insertRefreshToken, purgeSealedSuccessors, spendRefreshToken } from './refresh-tokens.repository.js';
+import { findRefreshToken, purgeSealedSuccessors, rotateInDatabase, type RotatedUser } from './refresh-tokens.repository.js';
 import type { Db, RefreshTokenRow, SessionRow, UserRow } from '../db/schema.js';
-import { findSession, insertSessionWithToken, listLiveSessions, lockSession, revokeClientSessionRows, revokeSessionRow, revokeUserClientSessionRows, revokeUserSessionRows, touchSession } from './repository.js';
-import { findUser } from '../accounts/service.js';
+import { findSession, sessionLoginKind, findSessionOfToken, insertSessionWithToken, listLiveSessions, revokeClientSessionRows, revokeSessionRow, revokeUserClientSessionRows, revokeUserSessionRows } from './repository.js';
 import { generateRefreshToken, hashRefreshToken, looksLikeRefreshToken } from './refresh-token-values.js';
 import { publishSessionRevocations, type PublishContext } from '../revocations/service.js';
 
@@ -100,18 +99,19 @@ export async function startSessionIn(
 
 export type RotationFailure = 'unknown_token' | 'wrong_client' | 'session_revoked' | 'session_expired' | 'user_disabled' | 'reuse_detected';
 
+export type { RotatedUser };
+
 export type RotationResult<T = undefined> =
-  | { ok: true; refreshToken: string; session: SessionRow; user: UserRow; idempotentRetry: boolean; issued: T }
+  | { ok: true; refreshToken: string; session: SessionRow; user: RotatedUser; idempotentRetry: boolean; issued: T }
   | { ok: false; reason: RotationFailure; sessionId?: string; userId?: string };
 
 /**
- * Work for a rotation that will succeed, started as soon as the session and user have passed their
- * checks under the lock (e.g. signing the access token), so it runs beside the rotation's
- * remaining writes instead of after the commit: the RS256 signature (~1 ms on the thread pool)
- * overlaps the round trips. Its result is handed out only once the transaction has committed; if
- * the rotation fails after all, it is dropped unseen.
+ * Work for a rotation that succeeded (signing the access token), run once its statement has
+ * committed; the result is handed out with the rotation's. With the rotation one round trip there
+ * is no database work left to overlap it with (docs/decisions-auth.md, "Refresh rotation: one
+ * round trip").
  */
-export type AlongsideRotation<T> = (session: SessionRow, user: UserRow) => Promise<T>;
+export type AlongsideRotation<T> = (session: SessionRow, user: RotatedUser) => Promise<T>;
 
 export interface RotateOptions {
   /**
@@ -122,74 +122,45 @@ export interface RotateOptions {
 }
 
 /**
- * Spends `presented` and returns its successor. Failures are returned, not thrown, so a reuse
- * revocation commits before the caller answers 401 invalid_grant.
+ * Spends `presented` and returns its successor: one call of auth.rotate_refresh_token (migration
+ * 0009), which locks the session, checks it and writes everything — spend, successor, parent's
+ * sealed successor cleared, idle expiry slid, audit row; or the session revoked and the reuse
+ * audited — as one statement, so one round trip and atomic without begin/commit. Failures are
+ * returned, not thrown; a reuse revocation has committed (and is published here) before the
+ * caller answers 401 invalid_grant.
  */
 export async function rotateRefreshToken(ctx: AuthContext, presented: string, meta: RequestMeta, options?: RotateOptions): Promise<RotationResult>;
 export async function rotateRefreshToken<T>(ctx: AuthContext, presented: string, meta: RequestMeta, options: RotateOptions, alongside: AlongsideRotation<T>): Promise<RotationResult<T>>;
 export async function rotateRefreshToken<T>(ctx: AuthContext, presented: string, meta: RequestMeta, options: RotateOptions = {}, alongside?: AlongsideRotation<T>): Promise<RotationResult<T | undefined>> {
   if (!looksLikeRefreshToken(presented)) return { ok: false, reason: 'unknown_token' };
   const presentedHash = hashRefreshToken(presented);
-  let pending: Promise<T> | undefined;
-  const start = (session: SessionRow, user: UserRow): void => {
-    if (!alongside) return;
-    pending = alongside(session, user);
-    // Awaited after the commit; until then a failure must not surface as an unhandled rejection.
-    pending.catch(() => {});
-  };
-  const rotated = await ctx.db.transaction().execute(async (trx): Promise<RotationResult> => {
-    const probe = await findRefreshToken(trx, presentedHash);
-    if (!probe) return { ok: false, reason: 'unknown_token' };
-    const session = await lockSession(trx, probe.session_id);
-    if (!session) return { ok: false, reason: 'unknown_token' };
-    const failure = { sessionId: session.id, userId: session.user_id };
-    if (options.clientId !== undefined && session.client_id !== options.clientId) return { ok: false, reason: 'wrong_client', ...failure };
-    if (session.revoked_at !== null) return { ok: false, reason: 'session_revoked', ...failure };
-    const now = session.db_now.getTime();
-    if (session.absolute_expires_at.getTime() <= now || session.idle_expires_at.getTime() <= now) return { ok: false, reason: 'session_expired', ...failure };
-    const user = await findUser(trx, session.user_id);
-    if (!user || user.disabled) return { ok: false, reason: 'user_disabled', ...failure };
-    // Re-read under the lock: another rotation of this session may have just spent it.
-    const token = (await findRefreshToken(trx, presentedHash))!;
-
-    if (token.spent_at === null) {
-      start(session, user);
-      const successor = generateRefreshToken();
-      const successorHash = hashRefreshToken(successor);
-      const sealed = ctx.config.refreshGrace > 0 ? sealSecret(Buffer.from(successor, 'utf8'), successorKey(ctx), `rt:${presentedHash.toString('hex')}`) : null;
-      await spendRefreshToken(trx, presentedHash, successorHash, sealed);
-      await insertRefreshToken(trx, { tokenHash: successorHash, sessionId: session.id, parentHash: presentedHash });
-      // Using this token closes its predecessor's grace window.
-      if (token.parent_hash !== null) await clearSealedSuccessor(trx, token.parent_hash);
-      await touchSession(trx, session.id, ctx.config.refreshTokenTtl);
-      await recordAudit(trx, { event: 'refresh', userId: user.id, sessionId: session.id, ip: meta.ip, userAgent: clip(meta.userAgent, 512) });
-      return { ok: true, refreshToken: successor, session, user, idempotentRetry: false, issued: undefined };
-    }
-
-    // Spent. The grace exception: spent within REFRESH_GRACE, its successor still unused.
-    const withinGrace = token.spent_at.getTime() + ctx.config.refreshGrace * 1000 >= now;
-    if (withinGrace && token.successor_hash !== null && token.successor_sealed !== null) {
-      const successorRow = await findRefreshToken(trx, token.successor_hash);
-      if (successorRow && successorRow.spent_at === null) {
-        const successor = openSecret(token.successor_sealed, successorKey(ctx), `rt:${presentedHash.toString('hex')}`).toString('utf8');
-        start(session, user);
-        return { ok: true, refreshToken: successor, session, user, idempotentRetry: true, issued: undefined };
-      }
-    }
-
-    // Theft detection: revoke the whole family.
-    await revokeSessionRow(trx, session.id, 'refresh_token_reuse');
-    await recordAudit(trx, {
-      event: 'refresh_reuse_detected',
-      userId: user.id,
-      sessionId: session.id,
-      ip: meta.ip,
-      userAgent: clip(meta.userAgent, 512),
-      details: { spent_at: token.spent_at.toISOString() },
-    });
-    return { ok: false, reason: 'reuse_detected', ...failure };
+  // The successor is made (and sealed for the grace window) before the call, so the statement can
+  // write it; when the rotation is refused it is dropped, never stored.
+  const successor = generateRefreshToken();
+  const associated = `rt:${presentedHash.toString('hex')}`;
+  const sealed = ctx.config.refreshGrace > 0 ? sealSecret(Buffer.from(successor, 'utf8'), successorKey(ctx), associated) : null;
+  const row = await rotateInDatabase(ctx.db, {
+    presentedHash,
+    successorHash: hashRefreshToken(successor),
+    successorSealed: sealed,
+    clientId: options.clientId ?? null,
+    idleSeconds: ctx.config.refreshTokenTtl,
+    graceSeconds: ctx.config.refreshGrace,
+    ip: meta.ip,
+    userAgent: clip(meta.userAgent, 512),
   });
-  const result: RotationResult<T | undefined> = rotated.ok ? { ...rotated, issued: pending === undefined ? undefined : await pending } : rotated;
+  let result: RotationResult<T | undefined>;
+  if (row.outcome === 'rotated' || row.outcome === 'grace_retry') {
+    const retry = row.outcome === 'grace_retry';
+    const refreshToken = retry ? openSecret(row.successorSealed!, successorKey(ctx), associated).toString('utf8') : successor;
+    // rotate_refresh_token (migration 0009) does not return the session's amr and remember
+    // (migration 0008): read them here, one indexed lookup, until a migration adds them to its result.
+    const session = { ...row.session!, ...(await sessionLoginKind(ctx.db, row.session!.id)) };
+    const issued = alongside ? await alongside(session, row.user!) : undefined;
+    result = { ok: true, refreshToken, session, user: row.user!, idempotentRetry: retry, issued };
+  } else {
+    result = { ok: false, reason: row.outcome, ...(row.session ? { sessionId: row.session.id, userId: row.session.user_id } : {}) };
+  }
   ctx.metrics.refreshes.inc({ outcome: result.ok ? (result.idempotentRetry ? 'grace_retry' : 'rotated') : result.reason });
   if (!result.ok && result.reason === 'reuse_detected' && result.sessionId !== undefined) {
     ctx.log.warn({ sessionId: result.sessionId, userId: result.userId }, 'refresh token reuse detected: session revoked');
@@ -201,8 +172,7 @@ export async function rotateRefreshToken<T>(ctx: AuthContext, presented: string,
 /** The session a refresh token (spent or not) belongs to, for logout by cookie. */
 export async function sessionOfRefreshToken(ctx: Pick<AuthContext, 'db'>, presented: string): Promise<SessionRow | undefined> {
   if (!looksLikeRefreshToken(presented)) return undefined;
-  const token = await findRefreshToken(ctx.db, hashRefreshToken(presented));
-  return token ? findSession(ctx.db, token.session_id) : undefined;
+  return findSessionOfToken(ctx.db, hashRefreshToken(presented));
 }
 
 export type RevocationReason =
@@ -210,6 +180,7 @@ export type RevocationReason =
   | 'logout_all'
   | 'session_delete'
   | 'password_change'
+  | 'password_reset'
   | 'user_disabled'
   | 'role_change'
   | 'refresh_token_reuse'

@@ -32,6 +32,7 @@ test('DELETE /auth/me', async (t) => {
       const rows = await ctx.db.selectFrom(table).select(column).where(column, '=', user.userId).execute();
       t.equal(rows.length, 0, `nothing left in ${table}`);
     }
+    t.equal((await ctx.db.selectFrom('auth.mail_outbox').select('id').where('to_address', '=', user.email).execute()).length, 0, 'no mail to the address is kept');
     const audit = await ctx.db.selectFrom('auth.audit_events').select(['event', 'details']).where('user_id', '=', user.userId).orderBy('id').execute();
     t.ok(audit.length >= 4, 'the audit rows are kept');
     t.notOk(JSON.stringify(audit).includes(user.email), 'without the email');

@@ -14,6 +14,7 @@
 import { startSession } from '../../sessions/service.js';
 import { mfaEnabled } from '../../mfa/service.js';
 import { authenticatePassword } from '../../accounts/service.js';
+import { assertMayLogIn } from '../../accounts/email-verification.js';
 import { requestMeta } from '../../http/authenticate.js';
 import { OAuthErrors } from '../errors.js';
 import { parseScope, registeredScope, scopeForRole } from '../scopes.js';
@@ -33,6 +34,7 @@ export const passwordGrant: GrantHandler = async ({ ctx, client, params, request
     ctx.metrics.logins.inc({ outcome: 'invalid_credentials' });
     throw OAuthErrors.invalidGrant('The username or password is wrong.');
   }
+  assertMayLogIn(ctx.config, user);
   if (await mfaEnabled(ctx.db, user.id)) {
     ctx.metrics.logins.inc({ outcome: 'mfa_required' });
     throw OAuthErrors.invalidGrant('mfa_required: this account has a second factor; the password grant cannot ask for it. Sign in through /oauth/authorize or POST /auth/login.');

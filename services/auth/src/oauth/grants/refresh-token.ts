@@ -21,7 +21,7 @@ export const refreshTokenGrant: GrantHandler = async ({ ctx, client, params, req
   const granted = scopeSet(owner.scope);
   if (requested !== undefined && !requested.every((scope) => granted.has(scope))) throw OAuthErrors.invalidScope('The requested scope exceeds what was granted.');
   const scope = requested !== undefined && requested.length > 0 ? requested.join(' ') : owner.scope;
-  // Signed beside the rotation's last writes, handed out after its commit (as for the cookie refresh).
+  // Signed once the rotation's statement has committed (as for the cookie refresh).
   const result = await rotateRefreshToken(ctx, presented, requestMeta(request), { clientId: client.id }, (session, user) => userAccessToken(ctx, client, user, session, scope));
   if (!result.ok) {
     request.log.info({ reason: result.reason, sessionId: result.sessionId, clientId: client.id }, 'oauth refresh refused');

@@ -1,0 +1,30 @@
+/** The mail outbox's metrics: read at scrape time from the table, so every instance reports the same backlog. */
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Db } from '../db/schema.js';
+import { countPendingMail } from './repository.js';
+
+export interface MailMetrics {
+  sent: Counter;
+  failures: Counter<'kind'>;
+}
+
+export function createMailMetrics(registry: Registry, db: Db): MailMetrics {
+  new Gauge({
+    name: 'mail_outbox_pending',
+    help: 'Mails in the outbox not yet accepted by the SMTP server (nor refused for good). Growing: SMTP is down or too slow.',
+    registers: [registry],
+    async collect() {
+      // A scrape during a database outage keeps the last value rather than failing the whole page.
+      await countPendingMail(db).then((n) => this.set(n), () => undefined);
+    },
+  });
+  return {
+    sent: new Counter({ name: 'mail_sent_total', help: 'Mails the SMTP server accepted (this instance).', registers: [registry] }),
+    failures: new Counter({
+      name: 'mail_send_failures_total',
+      help: 'Failed sends by kind: transient (retried with backoff) or permanent (SMTP 5xx, given up).',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+  };
+}
