@@ -42,6 +42,8 @@ create function auth.rotate_refresh_token(
   revoked_reason text,
   scope text,
   auth_time timestamptz,
+  amr text[],
+  remember boolean,
   user_email text,
   user_role text,
   user_email_verified_at timestamptz,
@@ -138,6 +140,8 @@ begin
   revoked_reason := s.revoked_reason;
   scope := s.scope;
   auth_time := s.auth_time;
+  amr := s.amr;
+  remember := s.remember;
   user_email := u.email;
   user_role := u.role;
   user_email_verified_at := u.email_verified_at;

@@ -57,8 +57,8 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-
 export const chromiumSkip: string | false = !existsSync(CHROMIUM) && !inCi ? `Chromium not installed at ${CHROMIUM} (apt-get install chromium)` : false;
 
 /** A headless Chromium and a whole stack at ISSUER `http://localhost:<port>`, both closed when `t` ends. */
-export async function startBrowserStack(t: Test): Promise<{ browser: Browser; origin: string }> {
-  const { stack, environment } = await startTestStack({ issuerHost: 'localhost' });
+export async function startBrowserStack(t: Test, overrides: Record<string, string> = {}): Promise<{ browser: Browser; origin: string }> {
+  const { stack, environment } = await startTestStack({ issuerHost: 'localhost', overrides });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   t.teardown(async () => {
     await browser.close();

@@ -65,7 +65,9 @@
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (accessToken) headers.authorization = `Bearer ${accessToken}`;
     const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
-    if (res.status === 401 && retry) {
+    // Only a 401 about the token (it carries WWW-Authenticate) is worth a refresh: a wrong
+    // authentication code is a 401 too (invalid_code), and must not sign the page out.
+    if (res.status === 401 && retry && res.headers.has('www-authenticate')) {
       if (await refresh()) return api(path, { method, body, retry: false });
       showSignedOut('You were signed out (this session was revoked or expired). Please log in again.');
       throw new Error('signed out');
@@ -164,12 +166,98 @@
   }
 
   async function login() {
-    const res = await fetch('/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(await credentials()), credentials: 'same-origin' });
+    // remember: a persistent refresh cookie (issue 18, mfa); otherwise it ends with the browser session.
+    const body = { ...(await credentials()), remember: $('remember').checked };
+    const res = await fetch('/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), credentials: 'same-origin' });
+    if (res.status === 401 && (await askForCodeIfNeeded(res))) return;
     if (res.status !== 200) return say(await describeError(res), true);
     useTokenResponse(await res.json());
     $('password').value = '';
     await showSignedIn();
   }
+
+  // --- Two-factor authentication, remember me, account deletion (issue 18, mfa) ---------------
+  // The mfa_token of a login waiting for its code lives in this closure only, like the access token.
+  let mfaToken = null;
+
+  /** A 401 mfa_required: show the code step. False for any other 401 (the caller reports it). */
+  async function askForCodeIfNeeded(res) {
+    const body = await res.clone().json().catch(() => ({}));
+    if (body.error !== 'mfa_required' || !body.mfa_token) return false;
+    mfaToken = body.mfa_token;
+    $('signed-out').hidden = true;
+    $('mfa-step').hidden = false;
+    $('mfa-code').value = '';
+    $('mfa-code').focus();
+    say('Enter the code from your authenticator app.');
+    return true;
+  }
+
+  async function verifyCode() {
+    const res = await fetch('/auth/login/mfa', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mfa_token: mfaToken, code: $('mfa-code').value.trim() }), credentials: 'same-origin' });
+    if (res.status === 400) {
+      cancelCode();
+      return say('The sign-in took too long; please log in again.', true);
+    }
+    if (res.status !== 200) return say(await describeError(res), true);
+    mfaToken = null;
+    $('mfa-step').hidden = true;
+    $('password').value = '';
+    useTokenResponse(await res.json());
+    await showSignedIn();
+  }
+
+  function cancelCode() {
+    mfaToken = null;
+    $('mfa-step').hidden = true;
+    showSignedOut('Not signed in.');
+  }
+
+  async function startMfa() {
+    const res = await api('/auth/mfa/totp', { method: 'POST' });
+    if (res.status !== 200) return say(await describeError(res), true);
+    const enrolment = await res.json();
+    // The server's SVG, parsed as XML (never as HTML): no script can come with it.
+    const svg = new window.DOMParser().parseFromString(enrolment.qr_svg, 'image/svg+xml').documentElement;
+    $('mfa-qr').replaceChildren(document.importNode(svg, true));
+    $('mfa-secret').textContent = enrolment.secret;
+    $('mfa-recovery').hidden = true;
+    $('mfa-enrol').hidden = false;
+    say('Scan the QR code, then enter the code your app shows.');
+  }
+
+  async function confirmMfa() {
+    const res = await api('/auth/mfa/totp/confirm', { method: 'POST', body: { code: $('mfa-enrol-code').value.trim() } });
+    if (res.status !== 200) return say(await describeError(res), true);
+    const { recovery_codes: codes } = await res.json();
+    $('mfa-enrol').hidden = true;
+    $('mfa-qr').replaceChildren();
+    $('mfa-secret').textContent = '';
+    $('mfa-enrol-code').value = '';
+    $('mfa-recovery-codes').replaceChildren(...codes.map(listItem));
+    $('mfa-recovery').hidden = false;
+    say('Two-factor authentication is on.');
+  }
+
+  /** A change confirmed with the account's password (the input is cleared whatever the answer). */
+  async function withPassword(inputId, path, done) {
+    const res = await api(path, { method: 'DELETE', body: { password: $(inputId).value } });
+    $(inputId).value = '';
+    if (res.status !== 204) return say(await describeError(res), true);
+    done();
+  }
+
+  function removeMfa() {
+    return withPassword('mfa-remove-password', '/auth/mfa', () => {
+      $('mfa-recovery').hidden = true;
+      say('Two-factor authentication is off.');
+    });
+  }
+
+  function deleteAccount() {
+    return withPassword('delete-password', '/auth/me', () => showSignedOut('Your account was deleted.'));
+  }
+  // --- end of two-factor authentication, remember me, account deletion -------------------------
 
   async function register() {
     const res = await fetch('/auth/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(await credentials()), credentials: 'same-origin' });
@@ -272,6 +360,13 @@
     $('order-form').addEventListener('submit', guard(placeOrder));
     $('logout').addEventListener('click', guard(() => logout(false)));
     $('logout-all').addEventListener('click', guard(() => logout(true)));
+    // Two-factor authentication and account deletion (issue 18, mfa).
+    $('mfa-step-form').addEventListener('submit', guard(verifyCode));
+    $('mfa-cancel').addEventListener('click', guard(async () => cancelCode()));
+    $('mfa-start').addEventListener('click', guard(startMfa));
+    $('mfa-confirm-form').addEventListener('submit', guard(confirmMfa));
+    $('mfa-remove-form').addEventListener('submit', guard(removeMfa));
+    $('delete-form').addEventListener('submit', guard(deleteAccount));
     // Account recovery and email verification (issue 18 part A).
     $('forgot-form').addEventListener('submit', guard(sendReset));
     $('reset-form').addEventListener('submit', guard(setNewPassword));

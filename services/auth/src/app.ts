@@ -31,6 +31,8 @@ import { keyStore } from './keys/key-store-plugin.js';
 import { createAuthMetrics, registerPasswordHashGauges } from './metrics.js';
 import { purgeSpentCodes } from './oauth/authorization-codes.js';
 import { metadataRoutes } from './oauth/metadata-routes.js';
+import { mfaRoutes } from './mfa/routes.js';
+import { purgeExpiredMfaTokens } from './mfa/service.js';
 import { oauthPlugin } from './oauth/plugin.js';
 import { revocationResync } from './revocations/resync-plugin.js';
 import { purgeExpiredRevocations } from './revocations/service.js';
@@ -101,6 +103,7 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
     await app.register(periodicTask, { name: 'purging sealed refresh successors', everyMs: PURGE_MS, task: () => purgeExpiredSuccessors(db, config.refreshGrace) });
     await app.register(periodicTask, { name: 'purging authorization codes', everyMs: PURGE_MS, task: () => purgeSpentCodes(db) });
     await app.register(periodicTask, { name: 'purging expired token revocations', everyMs: PURGE_MS, task: () => purgeExpiredRevocations(db) });
+    await app.register(periodicTask, { name: 'purging two-step login tokens', everyMs: PURGE_MS, task: () => purgeExpiredMfaTokens(db) });
     await app.register(periodicTask, { name: 'purging expired account tokens', everyMs: PURGE_MS, task: () => purgeExpiredAccountTokens(db) });
     await app.register(periodicTask, { name: 'purging settled mail', everyMs: PURGE_MS, task: () => purgeSettledMail(db) });
     await app.register(keyStore, { keys });
@@ -122,6 +125,7 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
     await app.register(metadataRoutes, options);
     await app.register(accountRoutes, options);
     await app.register(sessionRoutes, options);
+    await app.register(mfaRoutes, options);
     await app.register(adminRoutes, options);
     await app.register(consentRoutes, options);
     await app.register(oauthPlugin, options);

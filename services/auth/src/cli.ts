@@ -16,6 +16,8 @@
  *   authctl users list [--role admin|user] [--disabled] [--json]
  *   authctl users disable|enable <email|id>           disable revokes every session and tells the gateways
  *   authctl users set-role <email|id> <admin|user>    revokes every session (as PATCH /admin/users does)
+ *   authctl users reset-mfa <email|id>                removes a lost second factor (support)
+ *   authctl users delete <email|id>                   deletes the account as DELETE /auth/me does
  *   authctl sessions list <email|id> [--json]
  *   authctl sessions revoke <session_id>
  *   authctl sessions revoke-all <email|id>
@@ -87,6 +89,12 @@ const HELP = {
   Enables a disabled account (its old sessions stay revoked: the user logs in again).`,
   'users set-role': `usage: authctl users set-role <email|id> <admin|user>
   Changes an account's role; a change revokes all its sessions, as PATCH /admin/users does.`,
+  'users reset-mfa': `usage: authctl users reset-mfa <email|id>
+  Removes an account's second factor (TOTP and recovery codes) for a user who lost it; they sign in
+  with their password alone and may enrol again. Writes an mfa_removed audit row (by authctl).`,
+  'users delete': `usage: authctl users delete <email|id>
+  Deletes an account as DELETE /auth/me does: every session revoked (gateways sharing REDIS_URL refuse
+  its tokens within a second), the account and its data removed, audit rows kept without the email.`,
   'sessions list': `usage: authctl sessions list <email|id> [--json]
   Lists a user's sessions: id, created, last used, ip, user agent, state (live, expired, revoked (reason)).`,
   'sessions revoke': `usage: authctl sessions revoke <session_id>
@@ -169,6 +177,8 @@ async function main(argv: string[], env: Readonly<Record<string, string | undefi
       case 'users disable':
       case 'users enable':
       case 'users set-role':
+      case 'users reset-mfa':
+      case 'users delete':
         return await usersCommand(config, commandName, rest);
       case 'sessions list':
       case 'sessions revoke':

@@ -37,4 +37,10 @@ export const AuthErrors = {
   /** The password-hash queue is full (PASSWORD_HASH_QUEUE_MAX): shed the request rather than let it wait without bound. */
   hashQueueFull: () => new AppError('service_unavailable', 503, 'The service is busy; retry shortly.', { headers: { 'retry-after': '1' } }),
   noSigningKey: () => new AppError('service_unavailable', 503, 'No signing key is available yet; retry later.', { headers: { 'retry-after': '5' } }),
+  // TOTP second factor and account deletion (contract, "Accounts").
+  invalidCode: createError('invalid_code', 401, 'The code is wrong, expired or already used.'),
+  invalidMfaToken: createError('invalid_token', 400, 'The mfa_token is invalid, expired or already used; sign in again.'),
+  mfaAlreadyEnabled: createError('mfa_already_enabled', 409, 'A second factor is already set up; remove it first.'),
+  mfaNotPending: createError('mfa_not_pending', 409, 'No second-factor enrolment is pending; start one with POST /auth/mfa/totp.'),
+  mfaNotEnabled: createError('not_found', 404, 'No second factor is set up.'),
 } as const;

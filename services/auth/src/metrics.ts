@@ -9,6 +9,8 @@ export interface AuthMetrics {
   oauthTokens: Counter<'grant' | 'outcome'>;
   rateLimited: Counter<'limit'>;
   passwordHashesRejected: Counter;
+  mfa: Counter<'event'>;
+  accountsDeleted: Counter<'by'>;
   /** Email verification and password reset (accounts/email-verification.ts, accounts/password-reset.ts). */
   accountEmails: Counter<'event'>;
 }
@@ -35,7 +37,7 @@ export function registerPasswordHashGauges(registry: Registry, passwords: Pick<P
 
 export function createAuthMetrics(registry: Registry): AuthMetrics {
   return {
-    logins: new Counter({ name: 'auth_logins_total', help: 'Login attempts by outcome (success, invalid_credentials, rate_limited).', labelNames: ['outcome'] as const, registers: [registry] }),
+    logins: new Counter({ name: 'auth_logins_total', help: 'Login attempts by outcome (success, invalid_credentials, rate_limited, mfa_required).', labelNames: ['outcome'] as const, registers: [registry] }),
     refreshes: new Counter({
       name: 'auth_refreshes_total',
       help: 'Refresh attempts by outcome (rotated, grace_retry, unknown_token, wrong_client, session_revoked, session_expired, user_disabled, reuse_detected).',
@@ -60,6 +62,13 @@ export function createAuthMetrics(registry: Registry): AuthMetrics {
       help: 'Requests answered 503 because PASSWORD_HASH_QUEUE_MAX hashes were already waiting.',
       registers: [registry],
     }),
+    mfa: new Counter({
+      name: 'auth_mfa_events_total',
+      help: 'Second-factor events (enrolled, removed, challenged, verified, recovery_code_used, failed).',
+      labelNames: ['event'] as const,
+      registers: [registry],
+    }),
+    accountsDeleted: new Counter({ name: 'auth_accounts_deleted_total', help: 'Accounts deleted, by who asked (user, authctl).', labelNames: ['by'] as const, registers: [registry] }),
     accountEmails: new Counter({
       name: 'auth_account_emails_total',
       help: 'Email verification and password reset by event (verification_sent, verification_confirmed, verification_invalid_token, reset_requested, reset_unknown_account, reset_completed, reset_invalid_token).',

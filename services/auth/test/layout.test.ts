@@ -42,6 +42,10 @@ const TABLE_OWNERS: Record<string, string> = {
   'auth.revoked_access_tokens': 'revocations',
   'auth.revoked_clients': 'revocations',
   'auth.consents': 'consents',
+  'auth.mfa_totp': 'mfa',
+  'auth.mfa_recovery_codes': 'mfa',
+  'auth.mfa_login_tokens': 'mfa',
+  'auth.deleted_account_sessions': 'revocations',
   'auth.mail_outbox': 'mail',
   'auth.account_tokens': 'accounts',
 };

@@ -38,8 +38,16 @@ export async function setPasswordHash(db: Db, id: string, passwordHash: string):
     .execute();
 }
 
-export async function adminExists(db: Db): Promise<boolean> {
-  const row = await db.selectFrom('auth.users').select('id').where('role', '=', 'admin').limit(1).executeTakeFirst();
+export async function adminExists(db: Db, exceptId?: string): Promise<boolean> {
+  let query = db.selectFrom('auth.users').select('id').where('role', '=', 'admin');
+  if (exceptId !== undefined) query = query.where('id', '!=', exceptId);
+  const row = await query.limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Deletes the user row; the rows that reference it (sessions and their refresh tokens, authorization codes, the second factor) go with it (on delete cascade). */
+export async function deleteUserRow(db: Db, id: string): Promise<boolean> {
+  const row = await db.deleteFrom('auth.users').where('id', '=', id).returning('id').executeTakeFirst();
   return row !== undefined;
 }
 

@@ -1,7 +1,9 @@
-/** POST /auth/register; GET /auth/me; POST /auth/password. */
+/** POST /auth/register; GET /auth/me; POST /auth/password; DELETE /auth/me. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ACCOUNT_SCOPE } from '@keygate/tokens';
-import { changePassword, registerUser } from './service.js';
+import { changePassword, deleteAccount, registerUser } from './service.js';
+import { clearRefreshCookie } from '../sessions/cookie.js';
+import { PasswordBody } from '../schemas/mfa.js';
 import { callerOf, requestMeta, requireBearer } from '../http/authenticate.js';
 import { Credentials, ErrorBody, Me, NoQuery, PasswordChangeBody, PublicUser } from '../schemas/auth.js';
 import type { RouteOptions } from '../http/route-options.js';
@@ -38,6 +40,19 @@ export const accountRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
     await loginLimiter.check(caller.user.email, request);
     await changePassword(ctx, caller.user.id, caller.sessionId, request.body.current_password, request.body.new_password, requestMeta(request));
     request.log.info({ userId: caller.user.id }, 'password changed');
+    return reply.code(204).send();
+  });
+
+  app.delete('/auth/me', {
+    schema: { querystring: NoQuery, body: PasswordBody, response: { 204: { type: 'null' }, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 409: ErrorBody, 415: ErrorBody, 429: ErrorBody, 503: ErrorBody } },
+    preHandler: bearer,
+  }, async (request, reply) => {
+    const caller = callerOf(request);
+    // A password attempt like POST /auth/password's: counted against the login limits.
+    await loginLimiter.check(caller.user.email, request);
+    await deleteAccount(ctx, caller.user.id, { password: request.body.password }, requestMeta(request));
+    request.log.info({ userId: caller.user.id }, 'account deleted');
+    clearRefreshCookie(reply);
     return reply.code(204).send();
   });
 };

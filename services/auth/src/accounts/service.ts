@@ -5,13 +5,14 @@
  */
 import type { AuthContext, RequestMeta } from '../context.js';
 import { AuthErrors } from '../errors.js';
-import { recordAudit } from '../audit/service.js';
+import { forgetEmailInAudit, recordAudit } from '../audit/service.js';
+import { forgetMailTo } from '../mail/service.js';
 import type { Db, UserRow } from '../db/schema.js';
 import { revokeUserSessionsIn } from '../sessions/service.js';
-import { adminExists, findUserByEmail, findUserById, insertUser, lockUser, setPasswordHash, updateUser } from './repository.js';
+import { adminExists, deleteUserRow, findUserByEmail, findUserById, insertUser, lockUser, setPasswordHash, updateUser } from './repository.js';
 import { normalizeEmail } from './emails.js';
 import { queueVerificationIn } from './email-verification.js';
-import { publishSessionRevocations, type PublishContext } from '../revocations/service.js';
+import { publishSessionRevocations, recordDeletedAccountSessions, type PublishContext } from '../revocations/service.js';
 
 /** A user by id, for the other features and the CLI (which never read the users table themselves). */
 export function findUser(db: Db, id: string): Promise<UserRow | undefined> {
@@ -101,6 +102,43 @@ export async function adminUpdateUser(ctx: Pick<AuthContext, 'db'> & PublishCont
   });
   await publishSessionRevocations(ctx, revoked);
   return user;
+}
+
+/**
+ * Deletes an account (DELETE /auth/me with the password, or `authctl users delete` without):
+ * every session revoked and announced to the gateways, the user row and everything of theirs in
+ * this service's database removed with it (sessions, refresh tokens, authorization codes, consents, second
+ * factor, recovery codes, pending two-step logins), the audit rows kept without the email, plus
+ * an `account_deleted` row. The sessions' revocations are kept apart from the deleted session
+ * rows so that a gateway that missed the message still learns of them (re-announcer,
+ * GET /internal/revocations). Orders and notifications are the other services' data: see
+ * docs/decisions-auth.md, "Account deletion".
+ */
+export async function deleteAccount(
+  ctx: Pick<AuthContext, 'db' | 'passwords' | 'metrics'> & PublishContext,
+  userId: string,
+  proof: { password: string } | { by: 'authctl' },
+  meta: RequestMeta,
+): Promise<void> {
+  const user = await findUserById(ctx.db, userId);
+  if (!user) throw AuthErrors.userNotFound();
+  if ('password' in proof && !(await ctx.passwords.verify(user.password_hash, proof.password))) throw AuthErrors.wrongCurrentPassword('The password is wrong.');
+  const by = 'password' in proof ? 'user' : 'authctl';
+  const revoked = await ctx.db.transaction().execute(async (trx) => {
+    const locked = await lockUser(trx, userId);
+    if (!locked) throw AuthErrors.userNotFound();
+    // The last admin cannot delete themselves: nobody would be left to administer the service.
+    if (locked.role === 'admin' && !(await adminExists(trx, userId))) throw AuthErrors.selfLockout('The last admin account cannot be deleted.');
+    const ids = await revokeUserSessionsIn(trx, userId, 'account_deleted');
+    await recordDeletedAccountSessions(trx, ctx.config, userId);
+    await forgetEmailInAudit(trx, userId);
+    await forgetMailTo(trx, locked.email);
+    await deleteUserRow(trx, userId);
+    await recordAudit(trx, { event: 'account_deleted', userId, ip: meta.ip, userAgent: meta.userAgent, details: { by, revoked_sessions: ids.length } });
+    return ids;
+  });
+  ctx.metrics.accountsDeleted.inc({ by });
+  await publishSessionRevocations(ctx, revoked);
 }
 
 export type AdminCreation = 'created' | 'promoted' | 'already_admin' | 'taken_by_user';

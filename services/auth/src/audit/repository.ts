@@ -1,4 +1,5 @@
-/** The audit_events table: one prepared insert. Only audit/service.ts calls it. */
+/** The audit_events table: one prepared insert, and the email scrub of an account deletion. Only audit/service.ts calls it. */
+import { sql } from 'kysely';
 import { prepared } from '../db/prepared.js';
 import type { Db } from '../db/schema.js';
 
@@ -20,6 +21,11 @@ export type AuditEvent =
   | 'key_revoked'
   | 'authorization_code_replay'
   | 'oauth_token_revoked'
+  | 'mfa_enrolled'
+  | 'mfa_removed'
+  | 'mfa_failed'
+  | 'mfa_recovery_code_used'
+  | 'account_deleted'
   | 'consent_granted'
   | 'consent_withdrawn'
   | 'rp_logout'
@@ -42,4 +48,14 @@ const INSERT = prepared('insert into "auth"."audit_events" ("event", "user_id", 
 
 export async function insertAuditEvent(db: Db, entry: AuditEntry): Promise<void> {
   await INSERT.run(db, [entry.event, entry.userId ?? null, entry.sessionId ?? null, entry.ip ?? null, entry.userAgent ?? null, JSON.stringify(entry.details ?? {})]);
+}
+
+/** Drops the `email` member of a user's audit rows' details (any other member is kept). */
+export async function removeEmailFromAuditDetails(db: Db, userId: string): Promise<void> {
+  await db
+    .updateTable('auth.audit_events')
+    .set({ details: sql`details - 'email'` })
+    .where('user_id', '=', userId)
+    .where(sql<boolean>`details ? 'email'`)
+    .execute();
 }

@@ -1,12 +1,13 @@
 /**
- * authctl users create|list|disable|enable|set-role: user administration from the command line.
+ * authctl users create|list|disable|enable|set-role|reset-mfa|delete: user administration from the command line.
  * Changes go through the same domain functions as POST /auth/register and PATCH /admin/users, so
  * disabling a user or changing their role revokes all their sessions and tells every gateway.
  */
 import { parseArgs } from 'node:util';
 import { AppError } from '@keygate/errors';
 import type { AuthConfig } from '../config.js';
-import { adminUpdateUser, createAdmin, findUserByEmailAddress, registerUser } from '../accounts/service.js';
+import { adminUpdateUser, createAdmin, deleteAccount, findUserByEmailAddress, registerUser } from '../accounts/service.js';
+import { resetMfa } from '../mfa/service.js';
 import { usersMatching } from '../admin/service.js';
 import type { UserRow } from '../db/schema.js';
 import { normalizeEmail } from '../accounts/emails.js';
@@ -105,11 +106,40 @@ async function setRole(config: AuthConfig, args: string[]): Promise<void> {
   await change(config, parseUserRef(ref!), { role }, (u) => `user ${u.email} (${u.id}) has role ${u.role}`);
 }
 
+/** Support's reset of a lost second factor: the user signs in with the password alone and may enrol again. */
+async function resetMfaCommand(config: AuthConfig, args: string[]): Promise<void> {
+  const [ref] = oneUser(args);
+  const { user, removed } = await withAuthContext(config, { revokes: false }, async (ctx) => {
+    const target = await resolveUser(ctx.db, parseUserRef(ref!));
+    return { user: target, removed: await resetMfa(ctx, target.id, CLI_META) };
+  });
+  if (!removed) throw new CliFailure(`user ${user.email} (${user.id}) has no second factor: nothing changed`);
+  console.log(`second factor of ${user.email} (${user.id}) removed; they sign in with their password and may enrol again`);
+}
+
+/** Deletes an account as DELETE /auth/me does (without the password): sessions revoked everywhere, data removed. */
+async function deleteCommand(config: AuthConfig, args: string[]): Promise<void> {
+  const [ref] = oneUser(args);
+  const user = await withAuthContext(config, { revokes: true }, async (ctx) => {
+    const target = await resolveUser(ctx.db, parseUserRef(ref!));
+    try {
+      await deleteAccount(ctx, target.id, { by: 'authctl' }, CLI_META);
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'conflict') throw new CliFailure(`${error.message} Nothing changed.`);
+      throw error;
+    }
+    return target;
+  });
+  console.log(`account ${user.email} (${user.id}) deleted; all its sessions are revoked`);
+}
+
 export async function usersCommand(config: AuthConfig, command: string, args: string[]): Promise<void> {
   if (command === 'users create') return create(config, args);
   if (command === 'users list') return list(config, args);
   if (command === 'users disable') return disable(config, args);
   if (command === 'users enable') return enable(config, args);
   if (command === 'users set-role') return setRole(config, args);
+  if (command === 'users reset-mfa') return resetMfaCommand(config, args);
+  if (command === 'users delete') return deleteCommand(config, args);
   throw new UsageError(`unknown command: ${command}`);
 }

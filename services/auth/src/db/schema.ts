@@ -34,6 +34,10 @@ export interface SessionsTable {
    * (migration 0004 filled it in for the cookie flow's sessions started before it was stored).
    */
   scope: ColumnType<string | null, string | null | undefined, string | null>;
+  /** How the user authenticated (`pwd`, `otp`), put in every access token of the session (migration 0008). */
+  amr: ColumnType<string[], string[] | undefined, string[]>;
+  /** Remember me: the refresh cookie carries Max-Age (else it is a browser-session cookie). */
+  remember: Generated<boolean>;
   /** When the user's password was checked for this session: OIDC `auth_time` (migration 0006). */
   auth_time: Timestamp;
 }
@@ -102,6 +106,8 @@ export interface AuthorizationCodesTable {
   expires_at: Timestamp;
   used_at: NullableTimestamp;
   session_id: string | null;
+  /** The `amr` of the sign-in behind the code (migration 0008). */
+  amr: ColumnType<string[], string[] | undefined, string[]>;
   /** The OIDC nonce of the authorization request, echoed in the ID token (migration 0006). */
   nonce: ColumnType<string | null, string | null | undefined, string | null>;
   /** When the sign-in form checked the password (migration 0006). */
@@ -118,6 +124,37 @@ export interface RevokedClientsTable {
   client_id: string;
   revoked_at: Timestamp;
   revoked_until: Timestamp;
+}
+
+/** A user's TOTP factor (migration 0008): sealed secret, confirmed or pending, last accepted step. */
+export interface MfaTotpTable {
+  user_id: string;
+  secret_sealed: string;
+  created_at: Timestamp;
+  confirmed_at: NullableTimestamp;
+  last_used_step: ColumnType<string | null, number | null | undefined, number | null>;
+}
+
+export interface MfaRecoveryCodesTable {
+  user_id: string;
+  code_hash: Buffer;
+  used_at: NullableTimestamp;
+}
+
+/** The first step of a two-step login, by SHA-256 only. */
+export interface MfaLoginTokensTable {
+  token_hash: Buffer;
+  user_id: string;
+  remember: boolean;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+}
+
+/** Sessions of deleted accounts, still refused by the gateways for ACCESS_TOKEN_TTL + skew. */
+export interface DeletedAccountSessionsTable {
+  session_id: string;
+  revoked_at: Timestamp;
 }
 
 /** A user's approval of a third-party client's scopes (migration 0006). */
@@ -167,6 +204,10 @@ export interface AuthDatabase {
   'auth.authorization_codes': AuthorizationCodesTable;
   'auth.revoked_access_tokens': RevokedAccessTokensTable;
   'auth.revoked_clients': RevokedClientsTable;
+  'auth.mfa_totp': MfaTotpTable;
+  'auth.mfa_recovery_codes': MfaRecoveryCodesTable;
+  'auth.mfa_login_tokens': MfaLoginTokensTable;
+  'auth.deleted_account_sessions': DeletedAccountSessionsTable;
   'auth.consents': ConsentsTable;
   'auth.mail_outbox': MailOutboxTable;
   'auth.account_tokens': AccountTokensTable;
@@ -182,6 +223,7 @@ export type OAuthClientRow = Selectable<OAuthClientsTable>;
 export type MailOutboxRow = Selectable<MailOutboxTable>;
 export type AccountTokenRow = Selectable<AccountTokensTable>;
 export type AuthorizationCodeRow = Selectable<AuthorizationCodesTable>;
+export type MfaTotpRow = Selectable<MfaTotpTable>;
 export type ConsentRow = Selectable<ConsentsTable>;
 
 /** A database handle or an open transaction: repositories accept either. */

@@ -81,3 +81,8 @@ export async function deleteSettledMail(db: Db, days: number): Promise<void> {
   const cutoff = sql<Date>`now() - make_interval(days => ${days})`;
   await db.deleteFrom('auth.mail_outbox').where((eb) => eb.or([eb('sent_at', '<', cutoff), eb('failed_at', '<', cutoff)])).execute();
 }
+
+/** Deletes every mail to `address` (an account deletion: the outbox must not keep the address). */
+export async function deleteMailTo(db: Db, address: string): Promise<void> {
+  await db.deleteFrom('auth.mail_outbox').where('to_address', '=', address).execute();
+}

@@ -5,7 +5,7 @@
  * at a time (repository.ts), so several auth instances send it once.
  */
 import type { Db, MailOutboxRow } from '../db/schema.js';
-import { claimDueMail, deleteSettledMail, insertMail, latestMail, settleMail, type NewMail } from './repository.js';
+import { claimDueMail, deleteMailTo, deleteSettledMail, insertMail, latestMail, settleMail, type NewMail } from './repository.js';
 
 export type { NewMail } from './repository.js';
 
@@ -103,4 +103,9 @@ const SETTLED_MAIL_DAYS = 7;
 
 export function purgeSettledMail(db: Db): Promise<void> {
   return deleteSettledMail(db, SETTLED_MAIL_DAYS);
+}
+
+/** An account deletion's part of the outbox: every mail to the account's address, sent or not, is deleted. */
+export function forgetMailTo(db: Db, address: string): Promise<void> {
+  return deleteMailTo(db, address);
 }

@@ -12,6 +12,8 @@ export interface NewAuthorizationCode {
   scope: string | null;
   nonce: string | null;
   authTime: Date;
+  /** How the user signed in (`pwd`, `otp`): carried to the session the exchange starts. */
+  amr: readonly string[];
   ttlSeconds: number;
 }
 
@@ -27,6 +29,7 @@ export async function insertAuthorizationCode(db: Db, code: NewAuthorizationCode
       scope: code.scope,
       nonce: code.nonce,
       auth_time: code.authTime,
+      amr: [...code.amr],
       expires_at: dbNowPlus(code.ttlSeconds),
     })
     .execute();

@@ -51,6 +51,8 @@ export interface CodeRequest {
   nonce: string | null;
   /** When the sign-in form checked the password: the session's auth_time. */
   authTime: Date;
+  /** How the user signed in: `["pwd"]`, or `["pwd", "otp"]` after the code step. */
+  amr: readonly string[];
 }
 
 export async function issueAuthorizationCode(ctx: Pick<AuthContext, 'db'>, request: CodeRequest): Promise<string> {
@@ -104,7 +106,7 @@ export async function exchangeAuthorizationCode(
     if (!user || user.disabled) return { ok: false, reason: 'user_disabled' };
     // The user is known only now: `admin` goes to admins alone (their role as of this exchange).
     const scope = scopeForRole([...scopeSet(row.scope)], user.role);
-    const started = await startSessionIn(trx, ctx.config, user, row.client_id, meta, { scope, authTime: row.auth_time ?? undefined, auditDetails: { client_id: row.client_id, grant: 'authorization_code' } });
+    const started = await startSessionIn(trx, ctx.config, user, row.client_id, meta, { scope, amr: row.amr, authTime: row.auth_time ?? undefined, auditDetails: { client_id: row.client_id, grant: 'authorization_code' } });
     await markAuthorizationCodeUsed(trx, codeHash, started.session.id);
     return { ok: true, user, started, scope, nonce: row.nonce };
   });

@@ -13,6 +13,11 @@
  * at once; any other third-party client first gets the consent page (a second signed form, bound
  * to the same cookie, carrying the user and the whole pending request).
  *
+ * An account with a second factor gets a code page after the right password (POST
+ * /oauth/authorize/mfa: the signed request again, the two-step login's mfa_token, the code); the
+ * code attempt counts against the login limits like the password, and the session the code
+ * starts carries `amr` ["pwd", "otp"].
+ *
  * Every sign-in here asks for the password: there is no sign-in cookie at this endpoint. So
  * `prompt=login` and `max_age` are always met, the session's `auth_time` is the moment of that
  * password check, and `prompt=none` (which forbids showing a page) is always `login_required`.
@@ -26,17 +31,19 @@ import type { AuthContext } from '../context.js';
 import { findClient, resolveRedirectUri } from './clients.js';
 import { authenticatePassword, findUser } from '../accounts/service.js';
 import { consentCovers, grantConsent } from '../consents/service.js';
+import { completeMfaLogin, mfaEnabled, mfaLoginUser, startMfaLogin } from '../mfa/service.js';
+import { PASSWORD_AMR, PASSWORD_OTP_AMR } from '../sessions/service.js';
 import { requestMeta } from '../http/authenticate.js';
 import { requireFormPostOrigin } from '../sessions/origin-check.js';
 import type { OAuthClientRow, UserRow } from '../db/schema.js';
 import { ErrorBody } from '../schemas/auth.js';
-import { AuthorizeForm, AuthorizeQuery, ConsentForm, Empty, Html } from '../schemas/oauth.js';
+import { AuthorizeCodeForm, AuthorizeForm, AuthorizeQuery, ConsentForm, Empty, Html } from '../schemas/oauth.js';
 import type { RouteOptions } from '../http/route-options.js';
 import { assertMayLogIn } from '../accounts/email-verification.js';
 import { CODE_CHALLENGE_PATTERN, issueAuthorizationCode } from './authorization-codes.js';
 import { issuerId } from './issuer.js';
 import { parseScope, registeredScope } from './scopes.js';
-import { STYLE_HASH, consentPage, errorPage, loginPage } from './login-page.js';
+import { STYLE_HASH, codePage, consentPage, errorPage, loginPage } from './login-page.js';
 import { signInForm, type PendingAuthorization } from './sign-in-form.js';
 
 /** An HTML page (sent as text/html, never serialised) or, for a malformed request, the JSON error body. */
@@ -98,7 +105,7 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
   const clearFormCookie = (reply: FastifyReply) => reply.clearCookie(FORM_COOKIE, { httpOnly: true, secure: true, sameSite: 'strict', path: FORM_COOKIE_PATH });
 
   /** The code for a signed-in (and, for a third-party client, consenting) user, and the redirect. */
-  const complete = async (request: FastifyRequest, reply: FastifyReply, client: OAuthClientRow, pending: PendingAuthorization, userId: string, authTime: Date) => {
+  const complete = async (request: FastifyRequest, reply: FastifyReply, client: OAuthClientRow, pending: PendingAuthorization, userId: string, authTime: Date, amr: readonly string[]) => {
     const code = await issueAuthorizationCode(ctx, {
       clientId: client.id,
       userId,
@@ -107,6 +114,7 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
       scope: pending.scope,
       nonce: pending.oidcNonce ?? null,
       authTime,
+      amr,
     });
     request.log.info({ userId, clientId: client.id }, 'authorization code issued');
     void clearFormCookie(reply);
@@ -114,11 +122,19 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
   };
 
   /** The consent page for `user`, its field signed for this request and this browser's cookie. */
-  const askConsent = async (reply: FastifyReply, client: OAuthClientRow, pending: PendingAuthorization, nonce: string, user: Pick<UserRow, 'id' | 'email'>, authTime: Date) => {
-    const consent = await form.signConsent(nonce, { pending, userId: user.id, authTime: authTime.getTime() });
+  const askConsent = async (reply: FastifyReply, client: OAuthClientRow, pending: PendingAuthorization, nonce: string, user: Pick<UserRow, 'id' | 'email'>, authTime: Date, amr: readonly string[]) => {
+    const consent = await form.signConsent(nonce, { pending, userId: user.id, authTime: authTime.getTime(), amr: [...amr] });
     return htmlHeaders(reply, pending.redirectUri).send(
       consentPage({ clientName: client.name, consent, email: user.email, scopes: consentScopes(pending), describe: (scope) => SCOPE_DESCRIPTIONS.get(scope) ?? scope }),
     );
+  };
+
+  /** After the sign-in (and its code, if any): the consent page for a third-party client not yet approved, else the code. */
+  const signedIn = async (request: FastifyRequest, reply: FastifyReply, client: OAuthClientRow, pending: PendingAuthorization, nonce: string, user: Pick<UserRow, 'id' | 'email'>, amr: readonly string[]) => {
+    const authTime = new Date();
+    const approved = client.first_party || (!pending.forceConsent && (await consentCovers(ctx.db, user.id, client.id, consentScopes(pending))));
+    if (!approved) return askConsent(reply, client, pending, nonce, user, authTime, amr);
+    return complete(request, reply, client, pending, user.id, authTime, amr);
   };
 
   app.get('/oauth/authorize', {
@@ -194,11 +210,52 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
       if (error instanceof AppError && error.code === 'email_not_verified') return again(403, error.message);
       throw error;
     }
+    // A password alone does not get past a second factor: the code page comes next, carrying the
+    // two-step login's token (the password was right: nobody else sees this page).
+    if (await mfaEnabled(ctx.db, user.id)) {
+      ctx.metrics.logins.inc({ outcome: 'mfa_required' });
+      const mfaToken = await startMfaLogin(ctx, user.id, false);
+      return htmlHeaders(reply, pending.redirectUri).send(codePage({ clientName: target.client.name, request: request.body.request, mfaToken }));
+    }
     ctx.metrics.logins.inc({ outcome: 'success' });
-    const authTime = new Date();
-    const approved = target.client.first_party || (!pending.forceConsent && (await consentCovers(ctx.db, user.id, target.client.id, consentScopes(pending))));
-    if (!approved) return askConsent(reply, target.client, pending, nonce, user, authTime);
-    return complete(request, reply, target.client, pending, user.id, authTime);
+    return signedIn(request, reply, target.client, pending, nonce, user, PASSWORD_AMR);
+  });
+
+  app.post('/oauth/authorize/mfa', {
+    schema: { body: AuthorizeCodeForm, response: { 200: Html, 303: Empty, 400: HtmlOrError, 403: ErrorBody, 415: ErrorBody, 429: Html } },
+    onRequest: formOrigin,
+  }, async (request, reply) => {
+    const { mfa_token: mfaToken, code } = request.body;
+    const nonce = request.cookies[FORM_COOKIE];
+    const pending = nonce !== undefined && NONCE_PATTERN.test(nonce) ? await form.open(nonce, request.body.request) : undefined;
+    if (!pending || nonce === undefined) return htmlHeaders(reply).code(400).send(errorPage('This sign-in form has expired or did not come from this site.'));
+    const target = await trustedTarget(ctx, pending.clientId, pending.redirectUri);
+    if (typeof target === 'string') return htmlHeaders(reply).code(400).send(errorPage(target));
+    const expired = () => htmlHeaders(reply).code(400).send(errorPage('This sign-in took too long or was already used. Go back to the application and sign in again.'));
+    const again = (status: number, error: string) =>
+      htmlHeaders(reply, pending.redirectUri).code(status).send(codePage({ clientName: target.client.name, request: request.body.request, mfaToken, error }));
+    // As at POST /auth/login/mfa: an unknown token spends no limit; a live one names the account
+    // whose login limits (per account and per IP) the code attempt counts against.
+    const userId = await mfaLoginUser(ctx.db, mfaToken);
+    const pendingUser = userId === undefined ? undefined : await findUser(ctx.db, userId);
+    if (!pendingUser) return expired();
+    try {
+      await loginLimiter.check(pendingUser.email, request);
+      const done = await completeMfaLogin(ctx, mfaToken, code, requestMeta(request));
+      const user = await findUser(ctx.db, done.userId);
+      if (!user || user.disabled) return htmlHeaders(reply).code(400).send(errorPage('This account cannot sign in.'));
+      ctx.metrics.logins.inc({ outcome: 'success' });
+      return await signedIn(request, reply, target.client, pending, nonce, user, PASSWORD_OTP_AMR);
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      if (error.statusCode === 429) {
+        void reply.header('retry-after', error.headers['retry-after'] ?? '60');
+        return again(429, 'Too many sign-in attempts. Wait a minute and try again.');
+      }
+      if (error.code === 'invalid_code') return again(400, 'The code is wrong or was already used. Try the next code from your app.');
+      if (error.code === 'invalid_token') return expired();
+      throw error;
+    }
   });
 
   app.post('/oauth/authorize/consent', {
@@ -219,6 +276,6 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
       return redirectWith(reply, ctx, pending.redirectUri, { error: 'access_denied', error_description: 'The user denied the request.', state: pending.state });
     }
     await grantConsent(ctx, user.id, target.client.id, consentScopes(pending), requestMeta(request));
-    return complete(request, reply, target.client, pending, user.id, new Date(consent.authTime));
+    return complete(request, reply, target.client, pending, user.id, new Date(consent.authTime), consent.amr);
   });
 };

@@ -94,6 +94,33 @@ ${list}
   );
 }
 
+export interface CodePageOptions {
+  clientName: string;
+  /** The signed authorization request (hidden field). */
+  request: string;
+  /** The two-step login's token (hidden field): the password was right. */
+  mfaToken: string;
+  error?: string;
+}
+
+/** The second step of a sign-in for an account with a second factor: the code from the app (or a recovery code). */
+export function codePage(options: CodePageOptions): string {
+  const alert = options.error === undefined ? '' : `<p role="alert" id="code-error">${escapeHtml(options.error)}</p>\n`;
+  const described = options.error === undefined ? '' : ' aria-describedby="code-error"';
+  return page(
+    'Two-factor authentication',
+    `<h1>Two-factor authentication</h1>
+<p>Signing in to <strong>${escapeHtml(options.clientName)}</strong>. Enter the code from your authenticator app.</p>
+${alert}<form method="post" action="/oauth/authorize/mfa">
+<input type="hidden" name="request" value="${escapeHtml(options.request)}">
+<input type="hidden" name="mfa_token" value="${escapeHtml(options.mfaToken)}">
+<label for="code">Authentication code (or a recovery code)</label>
+<input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" required${described}>
+<button type="submit">Verify</button>
+</form>`,
+  );
+}
+
 /** RP-initiated logout without a place to return to. */
 export function signedOutPage(): string {
   return page('Signed out', '<h1>You are signed out</h1>\n<p>You can close this window.</p>');

@@ -30,6 +30,8 @@ export interface PendingConsent {
   userId: string;
   /** Milliseconds since the epoch: when the password was checked (the ID token's auth_time). */
   authTime: number;
+  /** How the user signed in (`pwd`, `otp`), for the session the code starts. */
+  amr: string[];
 }
 
 export interface SignInForm {
@@ -71,7 +73,8 @@ export function signInForm(keyEncryptionKey: Uint8Array, ttlSeconds: number): Si
     async openConsent(nonce, signed) {
       const payload = await open(CONSENT_TYP, nonce, signed);
       if (payload === undefined || typeof payload.userId !== 'string' || typeof payload.authTime !== 'number' || typeof payload.pending !== 'object') return undefined;
-      return { pending: pendingOf(payload.pending), userId: payload.userId, authTime: payload.authTime };
+      const amr = Array.isArray(payload.amr) && payload.amr.every((value) => typeof value === 'string') ? (payload.amr as string[]) : ['pwd'];
+      return { pending: pendingOf(payload.pending), userId: payload.userId, authTime: payload.authTime, amr };
     },
   };
 }

@@ -47,6 +47,12 @@ export async function recentRevocations(db: Kysely<AuthDatabase>, windows: Revoc
     .execute();
   const tokens = await db.selectFrom('auth.revoked_access_tokens').select(['jti', 'expires_at']).where('expires_at', '>', sql<Date>`now()`).execute();
   const clients = await db.selectFrom('auth.revoked_clients').select(['client_id', 'revoked_until']).where('revoked_until', '>', sql<Date>`now()`).execute();
+  // Sessions of deleted accounts: their rows went with the user row (migration 0008).
+  const deleted = await db
+    .selectFrom('auth.deleted_account_sessions')
+    .select(['session_id', 'revoked_at'])
+    .where('revoked_at', '>=', sql<Date>`now() - make_interval(secs => ${windowSeconds})`)
+    .execute();
   const keys = await db
     .selectFrom('auth.signing_keys')
     .select(['kid', 'revoked_at'])
@@ -54,6 +60,7 @@ export async function recentRevocations(db: Kysely<AuthDatabase>, windows: Revoc
     .execute();
   return [
     ...sessions.map((row) => ({ type: 'session' as const, id: row.id, untilMs: new Date(row.revoked_at!).getTime() + windowSeconds * 1000 })),
+    ...deleted.map((row) => ({ type: 'session' as const, id: row.session_id, untilMs: new Date(row.revoked_at).getTime() + windowSeconds * 1000 })),
     ...tokens.map((row) => ({ type: 'token' as const, id: row.jti, untilMs: new Date(row.expires_at).getTime() + skewSeconds * 1000 })),
     ...clients.map((row) => ({ type: 'client' as const, id: row.client_id, untilMs: new Date(row.revoked_until).getTime() })),
     ...keys.map((row) => ({ type: 'key' as const, id: row.kid, untilMs: new Date(row.revoked_at!).getTime() + keyWindowSeconds * 1000 })),
@@ -76,4 +83,25 @@ export async function isAccessTokenRevoked(db: Db, jti: string): Promise<boolean
 /** Deletes access-token revocations whose token has expired (nothing left to refuse). */
 export async function purgeExpiredTokenRevocations(db: Db): Promise<void> {
   await db.deleteFrom('auth.revoked_access_tokens').where('expires_at', '<', dbNow()).execute();
+  // Two days are longer than any ACCESS_TOKEN_TTL (at most a day) plus skew: no token of these is left.
+  await db.deleteFrom('auth.deleted_account_sessions').where('revoked_at', '<', sql<Date>`now() - interval '2 days'`).execute();
+}
+
+/**
+ * Keeps the revocations of a user's sessions that can still matter (revoked within `windowSeconds`)
+ * before the user row, and with it the session rows, is deleted.
+ */
+export async function insertDeletedAccountSessions(db: Db, userId: string, windowSeconds: number): Promise<void> {
+  await db
+    .insertInto('auth.deleted_account_sessions')
+    .columns(['session_id', 'revoked_at'])
+    .expression((eb) =>
+      eb
+        .selectFrom('auth.sessions')
+        .select(['id', 'revoked_at'])
+        .where('user_id', '=', userId)
+        .where('revoked_at', '>=', sql<Date>`now() - make_interval(secs => ${windowSeconds})`),
+    )
+    .onConflict((oc) => oc.column('session_id').doNothing())
+    .execute();
 }

@@ -11,7 +11,7 @@ import { CLOCK_SKEW_SECONDS } from '@keygate/tokens';
 import type { AuthContext } from '../context.js';
 import { retentionSeconds } from '../keys/rotation.js';
 import type { Db } from '../db/schema.js';
-import { insertRevokedAccessToken, insertRevokedClient, isAccessTokenRevoked, purgeExpiredTokenRevocations, recentRevocations, type RevocationRecord } from './repository.js';
+import { insertDeletedAccountSessions, insertRevokedAccessToken, insertRevokedClient, isAccessTokenRevoked, purgeExpiredTokenRevocations, recentRevocations, type RevocationRecord } from './repository.js';
 
 export type Revocation = RevocationRecord;
 
@@ -76,6 +76,15 @@ export async function revokeAccessToken(ctx: PublishContext & Pick<AuthContext, 
 /** Records a deleted client's revocation in the caller's transaction; returns until when it holds (epoch ms). */
 export function recordClientRevocation(db: Db, clientId: string, windowSeconds: number): Promise<number> {
   return insertRevokedClient(db, clientId, windowSeconds);
+}
+
+/**
+ * In an account deletion's transaction, after its sessions were revoked: keeps their revocations
+ * (and those of sessions revoked within ACCESS_TOKEN_TTL + skew) once the session rows are gone,
+ * so the re-announcer and GET /internal/revocations still know them.
+ */
+export function recordDeletedAccountSessions(db: Db, config: Pick<AuthContext['config'], 'accessTokenTtl'>, userId: string): Promise<void> {
+  return insertDeletedAccountSessions(db, userId, accessTokenWindowSeconds(config));
 }
 
 /** Forgets access-token revocations past their token's expiry (the purge plugin's task). */

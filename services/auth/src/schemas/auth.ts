@@ -13,7 +13,12 @@ export const Role = Type.Union([Type.Literal('user'), Type.Literal('admin')]);
 export const Credentials = Type.Object({ email: Email, password: Password }, { additionalProperties: false });
 /** Login accepts any string length so a wrong-length password is 401, not a 400 that leaks policy. */
 export const LoginBody = Type.Object(
-  { email: Type.String({ minLength: 1, maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: 256 }) },
+  {
+    email: Type.String({ minLength: 1, maxLength: 254 }),
+    password: Type.String({ minLength: 1, maxLength: 256 }),
+    /** Remember me: a persistent refresh cookie (Max-Age); otherwise it ends with the browser session. */
+    remember: Type.Optional(Type.Boolean()),
+  },
   { additionalProperties: false },
 );
 export const PasswordChangeBody = Type.Object({ current_password: Type.String({ minLength: 1, maxLength: 256 }), new_password: Password }, { additionalProperties: false });

@@ -82,6 +82,12 @@ export const AuthorizeForm = Type.Object(
   { additionalProperties: false },
 );
 
+/** The sign-in form's second step for an account with a second factor (issue 18). */
+export const AuthorizeCodeForm = Type.Object(
+  { request: Type.String({ minLength: 1, maxLength: 8192 }), mfa_token: Type.String({ minLength: 1, maxLength: 128 }), code: Type.String({ minLength: 1, maxLength: 64 }) },
+  { additionalProperties: false },
+);
+
 export const ConsentForm = Type.Object(
   { consent: Type.String({ minLength: 1, maxLength: 8192 }), decision: Type.Union([Type.Literal('approve'), Type.Literal('deny')]) },
   { additionalProperties: false },

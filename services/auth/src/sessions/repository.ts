@@ -12,6 +12,10 @@ export interface NewSession {
   absoluteSeconds: number;
   /** The OAuth scope granted at login, carried into every access token of the session. */
   scope?: string | null;
+  /** How the user authenticated (`pwd`, `otp`): carried into every access token of the session. */
+  amr: readonly string[];
+  /** Remember me: whether its refresh cookie is persistent (Max-Age) or ends with the browser. */
+  remember: boolean;
   /** OIDC auth_time; null is now. */
   authTime: Date | null;
   /** SHA-256 of the session's first refresh token. */
@@ -26,8 +30,8 @@ export interface NewSession {
  * round trip instead of five (docs/decisions-auth.md, "Login in one statement").
  */
 const INSERT_WITH_TOKEN = prepared<SessionRow>(`with "session" as (
-  insert into "auth"."sessions" ("user_id", "client_id", "ip", "user_agent", "scope", "idle_expires_at", "absolute_expires_at", "auth_time")
-  values ($1, $2, $3, $4, $5, least(now() + make_interval(secs => $6), now() + make_interval(secs => $7)), now() + make_interval(secs => $7), coalesce($12::timestamptz, now()))
+  insert into "auth"."sessions" ("user_id", "client_id", "ip", "user_agent", "scope", "idle_expires_at", "absolute_expires_at", "auth_time", "amr", "remember")
+  values ($1, $2, $3, $4, $5, least(now() + make_interval(secs => $6), now() + make_interval(secs => $7)), now() + make_interval(secs => $7), coalesce($12::timestamptz, now()), $13::text[], $14::boolean)
   returning *
 ), "token" as (
   insert into "auth"."refresh_tokens" ("token_hash", "session_id", "parent_hash") select $8::bytea, "id", null from "session"
@@ -51,6 +55,8 @@ export async function insertSessionWithToken(db: Db, session: NewSession): Promi
     session.audit.userAgent,
     JSON.stringify(session.audit.details),
     session.authTime,
+    [...session.amr],
+    session.remember,
   ]);
   if (!row) throw new Error('insert into auth.sessions returned no row');
   return row;
@@ -128,3 +134,4 @@ export async function listLiveSessions(db: Db, userId: string): Promise<SessionR
     .orderBy('created_at', 'desc')
     .execute();
 }
+

@@ -1,16 +1,19 @@
-/** POST /auth/login, /auth/refresh, /auth/logout, /auth/logout-all; GET /auth/sessions; DELETE /auth/sessions/{id}. */
+/** POST /auth/login, /auth/login/mfa, /auth/refresh, /auth/logout, /auth/logout-all; GET /auth/sessions; DELETE /auth/sessions/{id}. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ACCOUNT_SCOPE, firstPartySessionScope } from '@keygate/tokens';
-import { FIRST_PARTY_CLIENT_ID } from '../context.js';
+import { FIRST_PARTY_CLIENT_ID, type RequestMeta } from '../context.js';
 import { issueAccessToken, type IssuedAccessToken } from './access-tokens.js';
 import { authenticatePassword } from '../accounts/service.js';
 import { assertMayLogIn } from '../accounts/email-verification.js';
-import { endAllSessions, endSession, liveSessionsOf, rotateRefreshToken, sessionById, sessionOfRefreshToken, startSession, type RotatedUser } from './service.js';
+import { PASSWORD_AMR, PASSWORD_OTP_AMR, endAllSessions, endSession, liveSessionsOf, rotateRefreshToken, sessionById, sessionOfRefreshToken, startSession, type RotatedUser } from './service.js';
+import { findUser } from '../accounts/service.js';
+import { completeMfaLogin, mfaEnabled, mfaLoginUser, startMfaLogin } from '../mfa/service.js';
+import { LoginRefusal, MfaLoginBody } from '../schemas/mfa.js';
 import { AuthErrors } from '../errors.js';
 import { authenticateBearer, authorizeCaller, bearerToken, callerOf, requestMeta, requireBearer } from '../http/authenticate.js';
 import { requireTrustedOrigin } from './origin-check.js';
-import type { SessionRow } from '../db/schema.js';
+import type { SessionRow, UserRow } from '../db/schema.js';
 import { ErrorBody, IdParams, LoginBody, NoQuery, SessionView, TokenResponse } from '../schemas/auth.js';
 import { noStore } from '../http/no-store.js';
 import { REFRESH_COOKIE, clearRefreshCookie, setRefreshCookie } from './cookie.js';
@@ -22,9 +25,13 @@ const Empty = { type: 'null' } as const;
 const IGNORED_BODY_LIMIT = 4096;
 
 export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { ctx, loginLimiter }) => {
-  /** A login's or a refresh's answer: the new refresh cookie, no-store, and the access token. */
-  const tokenAnswer = (reply: FastifyReply, access: IssuedAccessToken, refreshToken: string) => {
-    setRefreshCookie(reply, refreshToken, ctx.config.refreshTokenTtl);
+  /**
+   * A login's or a refresh's answer: the new refresh cookie, no-store, and the access token. The
+   * cookie is persistent (Max-Age) only when the login asked to be remembered; a refresh keeps the
+   * login's choice, stored on the session.
+   */
+  const tokenAnswer = (reply: FastifyReply, access: IssuedAccessToken, refreshToken: string, remember: boolean) => {
+    setRefreshCookie(reply, refreshToken, remember ? ctx.config.refreshTokenTtl : undefined);
     noStore(reply);
     return { access_token: access.access_token, token_type: access.token_type, expires_in: access.expires_in };
   };
@@ -32,8 +39,20 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   const bearer = requireBearer(ctx, { scope: ACCOUNT_SCOPE });
   const trustedOrigin = requireTrustedOrigin(ctx.config);
 
+  /** The session and the answer of a completed login (one step, or two with a second factor). */
+  const completeLogin = async (reply: FastifyReply, user: Pick<UserRow, 'id' | 'role'>, meta: RequestMeta, remember: boolean, amr: readonly string[]) => {
+    // The login_success audit row is written with the session; the scope is stored on it so that
+    // every refresh hands out exactly this scope, never more (a role change revokes the session).
+    const scope = firstPartySessionScope(user.role);
+    const { session, refreshToken } = await startSession(ctx, user, FIRST_PARTY_CLIENT_ID, meta, { scope, amr, remember });
+    const access = await issueAccessToken(ctx, { sub: user.id, role: user.role, clientId: FIRST_PARTY_CLIENT_ID, sid: session.id, scope, amr });
+    ctx.metrics.logins.inc({ outcome: 'success' });
+    reply.request.log.info({ userId: user.id, sessionId: session.id, amr }, 'login');
+    return tokenAnswer(reply, access, refreshToken, remember);
+  };
+
   app.post('/auth/login', {
-    schema: { querystring: NoQuery, body: LoginBody, response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 415: ErrorBody, 429: ErrorBody, 503: ErrorBody } },
+    schema: { querystring: NoQuery, body: LoginBody, response: { 200: TokenResponse, 400: ErrorBody, 401: LoginRefusal, 403: ErrorBody, 415: ErrorBody, 429: ErrorBody, 503: ErrorBody } },
   }, async (request, reply) => {
     await loginLimiter.check(request.body.email, request);
     const meta = requestMeta(request);
@@ -43,14 +62,35 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
       throw AuthErrors.invalidCredentials();
     }
     assertMayLogIn(ctx.config, user);
-    // The login_success audit row is written with the session; the scope is stored on it so that
-    // every refresh hands out exactly this scope, never more (a role change revokes the session).
-    const scope = firstPartySessionScope(user.role);
-    const { session, refreshToken } = await startSession(ctx, user, FIRST_PARTY_CLIENT_ID, meta, { scope });
-    const access = await issueAccessToken(ctx, { sub: user.id, role: user.role, clientId: FIRST_PARTY_CLIENT_ID, sid: session.id, scope });
-    ctx.metrics.logins.inc({ outcome: 'success' });
-    request.log.info({ userId: user.id, sessionId: session.id }, 'login');
-    return tokenAnswer(reply, access, refreshToken);
+    const remember = request.body.remember === true;
+    // Only a right password reaches this: the answer says "a code is needed" to nobody else.
+    if (await mfaEnabled(ctx.db, user.id)) {
+      const mfaToken = await startMfaLogin(ctx, user.id, remember);
+      ctx.metrics.logins.inc({ outcome: 'mfa_required' });
+      noStore(reply);
+      return reply.code(401).send({ error: 'mfa_required', error_description: 'A second factor is required: send the code with this mfa_token to POST /auth/login/mfa.', mfa_token: mfaToken });
+    }
+    return completeLogin(reply, user, meta, remember, PASSWORD_AMR);
+  });
+
+  app.post('/auth/login/mfa', {
+    schema: { querystring: NoQuery, body: MfaLoginBody, response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 415: ErrorBody, 429: ErrorBody, 503: ErrorBody } },
+  }, async (request, reply) => {
+    const meta = requestMeta(request);
+    // The token is 256 random bits: guessing one is hopeless, so an unknown one is refused before
+    // any limit is spent. A live one names the account whose login limits the code attempt counts
+    // against (per account and per IP, the same counters as the password), so six digits cannot
+    // be brute-forced with one mfa_token.
+    const userId = await mfaLoginUser(ctx.db, request.body.mfa_token);
+    const pending = userId === undefined ? undefined : await findUser(ctx.db, userId);
+    if (!pending) throw AuthErrors.invalidMfaToken();
+    await loginLimiter.check(pending.email, request);
+    const done = await completeMfaLogin(ctx, request.body.mfa_token, request.body.code, meta);
+    const user = await findUser(ctx.db, done.userId);
+    // Disabled (or deleted) between the two steps: no session.
+    if (!user || user.disabled) throw AuthErrors.invalidCredentials();
+    assertMayLogIn(ctx.config, user);
+    return completeLogin(reply, user, meta, done.remember, PASSWORD_OTP_AMR);
   });
 
   // The cookie calls take no body, but clients send one anyway: axios posts an empty form body,
@@ -69,7 +109,8 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
       const meta = requestMeta(request);
       // The access token is signed once the rotation's statement has committed,
       // with the scope stored at login (a refresh never widens it; null grants nothing).
-      const sign = (session: SessionRow, user: RotatedUser) => issueAccessToken(ctx, { sub: user.id, role: user.role, clientId: session.client_id, sid: session.id, scope: session.scope ?? undefined });
+      const sign = (session: SessionRow, user: RotatedUser) =>
+        issueAccessToken(ctx, { sub: user.id, role: user.role, clientId: session.client_id, sid: session.id, scope: session.scope ?? undefined, amr: session.amr });
       // Only keygate-web's sessions: an OAuth client's refresh token refreshes at /oauth/token with
       // that client's own authentication, and is refused here unspent.
       const result = await rotateRefreshToken(ctx, presented, meta, { clientId: FIRST_PARTY_CLIENT_ID }, sign);
@@ -78,7 +119,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
         clearRefreshCookie(reply);
         throw AuthErrors.invalidGrant();
       }
-      return tokenAnswer(reply, result.issued, result.refreshToken);
+      return tokenAnswer(reply, result.issued, result.refreshToken, result.session.remember);
     });
 
     cookieCalls.post('/auth/logout', {

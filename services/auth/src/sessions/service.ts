@@ -35,6 +35,10 @@ function clip(value: string | null, max: number): string | null {
   return value === null ? null : value.slice(0, max);
 }
 
+/** RFC 8176 `amr` of a password sign-in, and of a password plus a one-time code. */
+export const PASSWORD_AMR: readonly string[] = Object.freeze(['pwd']);
+export const PASSWORD_OTP_AMR: readonly string[] = Object.freeze(['pwd', 'otp']);
+
 export interface StartedSession {
   session: SessionRow;
   refreshToken: string;
@@ -42,6 +46,10 @@ export interface StartedSession {
 
 export interface StartOptions {
   scope?: string | null;
+  /** How the user authenticated (RFC 8176); `["pwd"]` unless a second factor was checked too. */
+  amr?: readonly string[];
+  /** Remember me (the cookie flow): a persistent refresh cookie. OAuth clients keep their own tokens. */
+  remember?: boolean;
   /** When the password was checked, if not now (the sign-in form, before the code exchange). */
   authTime?: Date;
   /** `details` of the login_success audit row (which grant, which client). */
@@ -80,6 +88,8 @@ export async function startSessionIn(
     idleSeconds: config.refreshTokenTtl,
     absoluteSeconds: config.sessionMaxAge,
     scope: options.scope ?? null,
+    amr: options.amr ?? PASSWORD_AMR,
+    remember: options.remember ?? false,
     authTime: options.authTime ?? null,
     firstTokenHash: hashRefreshToken(refreshToken),
     audit: { ip: meta.ip, userAgent: meta.userAgent, details: options.auditDetails ?? {} },
@@ -143,8 +153,9 @@ export async function rotateRefreshToken<T>(ctx: AuthContext, presented: string,
   if (row.outcome === 'rotated' || row.outcome === 'grace_retry') {
     const retry = row.outcome === 'grace_retry';
     const refreshToken = retry ? openSecret(row.successorSealed!, successorKey(ctx), associated).toString('utf8') : successor;
-    const issued = alongside ? await alongside(row.session!, row.user!) : undefined;
-    result = { ok: true, refreshToken, session: row.session!, user: row.user!, idempotentRetry: retry, issued };
+    const session = row.session!;
+    const issued = alongside ? await alongside(session, row.user!) : undefined;
+    result = { ok: true, refreshToken, session, user: row.user!, idempotentRetry: retry, issued };
   } else {
     result = { ok: false, reason: row.outcome, ...(row.session ? { sessionId: row.session.id, userId: row.session.user_id } : {}) };
   }
@@ -174,6 +185,7 @@ export type RevocationReason =
   | 'oauth_revoke'
   | 'authorization_code_replay'
   | 'client_deleted'
+  | 'account_deleted'
   | 'consent_withdrawn'
   | 'rp_logout';
 

@@ -59,13 +59,15 @@ test('register, login, me, password change over HTTP', async (t) => {
     t.match(res.body, { token_type: 'Bearer', expires_in: 900 });
     t.equal(res.headers.get('cache-control'), 'no-store');
     t.equal(res.cookies.length, 1);
-    t.match(res.cookies[0], /^refresh_token=[A-Za-z0-9_-]{43}; Max-Age=604800; Path=\/auth; HttpOnly; Secure; SameSite=Strict$/);
+    // No `remember`: a browser-session cookie, without Max-Age or Expires (contract, "Remember me").
+    t.match(res.cookies[0], /^refresh_token=[A-Za-z0-9_-]{43}; Path=\/auth; HttpOnly; Secure; SameSite=Strict$/);
     const token = (res.body as { access_token: string }).access_token;
     const header = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8')) as Record<string, unknown>;
     t.same(Object.keys(header).sort(), ['alg', 'kid', 'typ']);
     t.match(header, { alg: 'RS256', typ: 'at+jwt', kid: String });
     const claims = claimsOf(token);
-    t.same(Object.keys(claims).sort(), ['aud', 'client_id', 'exp', 'iat', 'iss', 'jti', 'role', 'scope', 'sid', 'sub']);
+    t.same(Object.keys(claims).sort(), ['amr', 'aud', 'client_id', 'exp', 'iat', 'iss', 'jti', 'role', 'scope', 'sid', 'sub']);
+    t.same(claims.amr, ['pwd'], 'a password sign-in (RFC 8176)');
     t.match(claims, { iss: 'http://localhost:8080', aud: 'api', role: 'user', client_id: 'keygate-web', sid: String, sub: String });
     t.equal(claims.scope, 'account orders:read orders:write notifications:read notifications:write', 'the first-party scope, without admin for a user');
     t.equal((claims.exp as number) - (claims.iat as number), 900);

@@ -13,10 +13,10 @@ export function userAccessToken(
   ctx: AuthContext,
   client: OAuthClientRow,
   user: Pick<UserRow, 'id' | 'role'>,
-  session: Pick<SessionRow, 'id'>,
+  session: Pick<SessionRow, 'id' | 'amr'>,
   scope: string | null,
 ): Promise<IssuedAccessToken> {
-  return issueAccessToken(ctx, { sub: user.id, role: user.role, clientId: client.id, sid: session.id, ...(scope ? { scope } : {}) });
+  return issueAccessToken(ctx, { sub: user.id, role: user.role, clientId: client.id, sid: session.id, amr: session.amr, ...(scope ? { scope } : {}) });
 }
 
 /** The response body around an access token already issued (and the ID token, if any). */
@@ -44,7 +44,7 @@ export async function userTokenResponse(
   ctx: AuthContext,
   client: OAuthClientRow,
   user: Pick<UserRow, 'id' | 'role'> & IdTokenUser,
-  session: Pick<SessionRow, 'id' | 'auth_time'>,
+  session: Pick<SessionRow, 'id' | 'auth_time' | 'amr'>,
   refreshToken: string,
   scope: string | null,
   nonce?: string | null,

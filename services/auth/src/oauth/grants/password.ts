@@ -4,8 +4,15 @@
  * third-party app the user's password), switched off by PASSWORD_GRANT_ENABLED=false. Same
  * equal-time check and the same rate limits as POST /auth/login. Scope: the client's registration,
  * `admin` only for admins.
+ *
+ * An account with a second factor cannot sign in here: RFC 6749 has no step for a code, so after
+ * the right password it gets invalid_grant saying a second factor is required (the client signs
+ * in through /oauth/authorize or /auth/login instead; docs/decisions-auth.md, "The password grant
+ * and a second factor"). A wrong password gets the usual answer, so this reveals the factor only
+ * to whoever knows the password.
  */
 import { startSession } from '../../sessions/service.js';
+import { mfaEnabled } from '../../mfa/service.js';
 import { authenticatePassword } from '../../accounts/service.js';
 import { assertMayLogIn } from '../../accounts/email-verification.js';
 import { requestMeta } from '../../http/authenticate.js';
@@ -28,6 +35,10 @@ export const passwordGrant: GrantHandler = async ({ ctx, client, params, request
     throw OAuthErrors.invalidGrant('The username or password is wrong.');
   }
   assertMayLogIn(ctx.config, user);
+  if (await mfaEnabled(ctx.db, user.id)) {
+    ctx.metrics.logins.inc({ outcome: 'mfa_required' });
+    throw OAuthErrors.invalidGrant('mfa_required: this account has a second factor; the password grant cannot ask for it. Sign in through /oauth/authorize or POST /auth/login.');
+  }
   const scope = scopeForRole(asked, user.role);
   const { session, refreshToken } = await startSession(ctx, user, client.id, meta, { scope, auditDetails: { client_id: client.id, grant: 'password' } });
   ctx.metrics.logins.inc({ outcome: 'success' });
