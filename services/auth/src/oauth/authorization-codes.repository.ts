@@ -10,7 +10,9 @@ export interface NewAuthorizationCode {
   redirectUri: string;
   codeChallenge: string;
   scope: string | null;
+  /** The OIDC nonce of the request, for the ID token. */
   nonce: string | null;
+  /** When the sign-in form checked the password: the session's auth_time. */
   authTime: Date;
   /** How the user signed in (`pwd`, `otp`): carried to the session the exchange starts. */
   amr: readonly string[];

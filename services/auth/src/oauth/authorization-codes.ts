@@ -11,7 +11,7 @@ import type { AuthContext, RequestMeta } from '../context.js';
 import { publishSessionRevocations, type PublishContext } from '../revocations/service.js';
 import { revokeSessionIn, startSessionIn, type StartedSession } from '../sessions/service.js';
 import { recordAudit } from '../audit/service.js';
-import { insertAuthorizationCode, lockAuthorizationCode, markAuthorizationCodeUsed, purgeAuthorizationCodes } from './authorization-codes.repository.js';
+import { insertAuthorizationCode, lockAuthorizationCode, markAuthorizationCodeUsed, purgeAuthorizationCodes, type NewAuthorizationCode } from './authorization-codes.repository.js';
 import type { Db, UserRow } from '../db/schema.js';
 import { findUser } from '../accounts/service.js';
 import { scopeForRole } from './scopes.js';
@@ -41,19 +41,8 @@ export function s256(verifier: string): string {
   return createHash('sha256').update(verifier, 'ascii').digest('base64url');
 }
 
-export interface CodeRequest {
-  clientId: string;
-  userId: string;
-  redirectUri: string;
-  codeChallenge: string;
-  scope: string | null;
-  /** The OIDC nonce of the request, for the ID token. */
-  nonce: string | null;
-  /** When the sign-in form checked the password: the session's auth_time. */
-  authTime: Date;
-  /** How the user signed in: `["pwd"]`, or `["pwd", "otp"]` after the code step. */
-  amr: readonly string[];
-}
+/** What the sign-in hands over for a code: the stored row's fields but its hash and lifetime. */
+export type CodeRequest = Omit<NewAuthorizationCode, 'codeHash' | 'ttlSeconds'>;
 
 export async function issueAuthorizationCode(ctx: Pick<AuthContext, 'db'>, request: CodeRequest): Promise<string> {
   const code = randomBytes(32).toString('base64url');

@@ -8,7 +8,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { FIRST_PARTY_SCOPES, KNOWN_SCOPES } from '@keygate/tokens';
 import type { AuthContext } from '../context.js';
-import { deleteClient, findClient, insertClient, listClients, setClientSecretHash } from './clients.repository.js';
+import { deleteClient, findClient, insertClient, listClients, setClientSecretHash, type NewClient } from './clients.repository.js';
 import type { Db, OAuthClientRow } from '../db/schema.js';
 import { accessTokenWindowSeconds, publishRevocation, publishSessionRevocations, recordClientRevocation } from '../revocations/service.js';
 import { revokeClientSessionsIn } from '../sessions/service.js';
@@ -123,20 +123,26 @@ export function validateClientSpec(spec: ClientSpec): void {
 export async function createClient(db: Db, spec: ClientSpec): Promise<CreatedClient> {
   validateClientSpec(spec);
   const secret = spec.public ? undefined : generateSecret();
-  const client = await insertClient(db, {
-    // Hex: never starts with '-' (which a command line would take for an option).
-    id: randomBytes(16).toString('hex'),
+  // Hex: never starts with '-' (which a command line would take for an option).
+  const id = randomBytes(16).toString('hex');
+  const client = await insertClient(db, newClientRow(id, spec, secret === undefined ? null : hashClientSecret(secret)));
+  return { client, secret };
+}
+
+/** The row a validated spec registers: lists without repeats, the name trimmed. */
+export function newClientRow(id: string, spec: ClientSpec, secretHash: Buffer | null): NewClient {
+  return {
+    id,
     name: spec.name.trim(),
     public: spec.public,
-    secretHash: secret === undefined ? null : hashClientSecret(secret),
+    secretHash,
     grantTypes: [...new Set(spec.grants)],
     redirectUris: [...new Set(spec.redirectUris)],
     scopes: [...new Set(spec.scopes)],
     firstParty: spec.firstParty,
     introspect: spec.introspect,
     postLogoutRedirectUris: [...new Set(spec.postLogoutRedirectUris ?? [])],
-  });
-  return { client, secret };
+  };
 }
 
 export { findClient, listClients };

@@ -5,7 +5,7 @@
  * start-up says so when it differs). Only the stack calls this, and never in production.
  */
 import type { Db } from '../db/schema.js';
-import { findClient, validateClientSpec, type ClientSpec } from './clients.js';
+import { findClient, newClientRow, validateClientSpec, type ClientSpec } from './clients.js';
 import { insertClient } from './clients.repository.js';
 
 export type DevClientOutcome = 'created' | 'kept' | 'differs';
@@ -14,18 +14,7 @@ export async function ensureDevClient(db: Db, id: string, spec: ClientSpec): Pro
   validateClientSpec(spec);
   const existing = await findClient(db, id);
   if (existing === undefined) {
-    await insertClient(db, {
-      id,
-      name: spec.name,
-      public: spec.public,
-      secretHash: null,
-      grantTypes: [...new Set(spec.grants)],
-      redirectUris: [...new Set(spec.redirectUris)],
-      scopes: [...new Set(spec.scopes)],
-      firstParty: spec.firstParty,
-      introspect: spec.introspect,
-      postLogoutRedirectUris: [...new Set(spec.postLogoutRedirectUris ?? [])],
-    });
+    await insertClient(db, newClientRow(id, spec, null));
     return 'created';
   }
   const same = (a: readonly string[], b: readonly string[]) => [...new Set(a)].sort().join(' ') === [...new Set(b)].sort().join(' ');
