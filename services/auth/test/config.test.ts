@@ -132,7 +132,7 @@ test('the cookie calls trust the other loopback name of ISSUER in development on
   t.same(loadConfig({ ...base, ISSUER: 'http://127.0.0.1:9999/' }).trustedOrigins, ['http://127.0.0.1:9999', 'http://localhost:9999']);
   t.same(loadConfig({ ...base, NODE_ENV: 'test', ISSUER: 'http://localhost:8080' }).trustedOrigins, ['http://localhost:8080', 'http://127.0.0.1:8080']);
   t.same(loadConfig({ ...base, ISSUER: 'https://auth.example.com' }).trustedOrigins, ['https://auth.example.com'], 'no twin for a public name');
-  const production = { ...base, NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x', REDIS_URL: 'redis://r', ISSUER: 'http://localhost:8080' };
+  const production = { ...base, NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x', REDIS_URL: 'redis://r', SMTP_URL: 'smtp://mail:25', ISSUER: 'http://localhost:8080' };
   t.same(loadConfig(production).trustedOrigins, ['http://localhost:8080'], 'production trusts exactly ISSUER');
   t.same(loadConfig({ ...base, ALLOWED_ORIGINS: 'http://localhost:8080, https://app.example.com/' }).trustedOrigins, ['http://localhost:8080', 'http://127.0.0.1:8080', 'https://app.example.com'], 'deduplicated and normalised');
 });
