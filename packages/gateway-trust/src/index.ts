@@ -14,6 +14,7 @@ export {
   type ProofCheck,
   type ProofFailure,
 } from './proof.js';
+export { IDENTITY_HEADERS } from './headers.js';
 export { gatewayTrust, untrustedRequest, type GatewayTrustOptions, type GatewayUser } from './plugin.js';
 export { ReplayGuard } from './replay-guard.js';
 export { GATEWAY_CALLER_ROLE, internalCallHeaders } from './internal-call.js';

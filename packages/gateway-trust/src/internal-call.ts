@@ -6,7 +6,8 @@
  * route table that forwarded /internal to it would not let a user's request through.
  */
 import { randomUUID } from 'node:crypto';
-import { PROOF_HEADER, REQUEST_ID_HEADER, USER_ID_HEADER, USER_ROLE_HEADER, signGatewayProof } from './proof.js';
+import { IDENTITY_HEADERS } from './headers.js';
+import { signGatewayProof } from './proof.js';
 
 export const GATEWAY_CALLER_ROLE = 'gateway';
 const GATEWAY_CALLER_ID = 'gateway';
@@ -18,11 +19,11 @@ export function internalCallHeaders(secret: Buffer, method: string, path: string
   // covers and requires both, v1 ignores them; a claims variable (not a literal) fits either.
   const claims = { method, path, userId: GATEWAY_CALLER_ID, role: GATEWAY_CALLER_ROLE, clientId: '', scope: '', requestId };
   return {
-    [PROOF_HEADER]: signGatewayProof(secret, claims),
-    [USER_ID_HEADER]: GATEWAY_CALLER_ID,
-    [USER_ROLE_HEADER]: GATEWAY_CALLER_ROLE,
-    'x-client-id': '',
-    'x-user-scope': '',
-    [REQUEST_ID_HEADER]: requestId,
+    [IDENTITY_HEADERS.proof]: signGatewayProof(secret, claims),
+    [IDENTITY_HEADERS.userId]: GATEWAY_CALLER_ID,
+    [IDENTITY_HEADERS.role]: GATEWAY_CALLER_ROLE,
+    [IDENTITY_HEADERS.clientId]: '',
+    [IDENTITY_HEADERS.scope]: '',
+    [IDENTITY_HEADERS.requestId]: requestId,
   };
 }

@@ -8,16 +8,8 @@
 import fp from 'fastify-plugin';
 import type { FastifyRequest } from 'fastify';
 import { createError } from '@keygate/errors';
-import {
-  CLIENT_ID_HEADER,
-  PROOF_HEADER,
-  REQUEST_ID_HEADER,
-  USER_ID_HEADER,
-  USER_ROLE_HEADER,
-  USER_SCOPE_HEADER,
-  verifyGatewayProof,
-  type ProofFailure,
-} from './proof.js';
+import { IDENTITY_HEADERS } from './headers.js';
+import { verifyGatewayProof, type ProofFailure } from './proof.js';
 import { ReplayGuard } from './replay-guard.js';
 
 export interface GatewayUser {
@@ -75,12 +67,12 @@ export const gatewayTrust = fp<GatewayTrustOptions>(
         request.log.warn({ reason }, 'request without a valid gateway proof');
         return untrustedRequest();
       };
-      const proof = single(request, PROOF_HEADER);
-      const userId = single(request, USER_ID_HEADER);
-      const role = single(request, USER_ROLE_HEADER);
-      const clientId = single(request, CLIENT_ID_HEADER);
-      const scope = single(request, USER_SCOPE_HEADER);
-      const requestId = single(request, REQUEST_ID_HEADER);
+      const proof = single(request, IDENTITY_HEADERS.proof);
+      const userId = single(request, IDENTITY_HEADERS.userId);
+      const role = single(request, IDENTITY_HEADERS.role);
+      const clientId = single(request, IDENTITY_HEADERS.clientId);
+      const scope = single(request, IDENTITY_HEADERS.scope);
+      const requestId = single(request, IDENTITY_HEADERS.requestId);
       if (proof === null || userId === null || role === null || clientId === null || scope === null || requestId === null) throw reject('duplicate_header');
       if (!proof) throw reject('missing');
       // Client id and scope may be empty (a token without them), never absent: the gateway always sends both.

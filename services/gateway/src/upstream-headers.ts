@@ -9,18 +9,13 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyRequest } from 'fastify';
-import {
-  CLIENT_ID_HEADER,
-  PROOF_HEADER,
-  REQUEST_ID_HEADER,
-  USER_ID_HEADER,
-  USER_ROLE_HEADER,
-  USER_SCOPE_HEADER,
-  signGatewayProof,
-} from '@keygate/gateway-trust';
+import { IDENTITY_HEADERS, signGatewayProof } from '@keygate/gateway-trust';
 import type { AccessTokenClaims } from '@keygate/tokens';
 import type { Grant } from './grant.js';
 import type { Route } from './route-table.js';
+
+const { proof: PROOF_HEADER, userId: USER_ID_HEADER, role: USER_ROLE_HEADER, clientId: CLIENT_ID_HEADER, scope: USER_SCOPE_HEADER, requestId: REQUEST_ID_HEADER } =
+  IDENTITY_HEADERS;
 
 const HOP_BY_HOP = new Set([
   'connection',
