@@ -1,8 +1,9 @@
 /**
- * The bus's own coded errors. The bus sits below @keygate/errors (it never talks HTTP), so it only
- * gives callers a stable `code` to branch on; the service that catches one decides what the client
- * sees (typically 503 `service_unavailable`).
+ * The bus's own coded errors. The bus never talks HTTP, so it only gives callers a stable `code`
+ * to branch on (@keygate/errors' CodedError, the base it shares with AppError); the service that
+ * catches one decides what the client sees (typically 503 `service_unavailable`).
  */
+import { CodedError } from '@keygate/errors';
 
 export type BusErrorCode =
   /** The Bus was closed; the operation was not attempted. */
@@ -12,15 +13,7 @@ export type BusErrorCode =
   /** The caller passed something the backend cannot store (e.g. a stream entry without fields). */
   | 'ERR_BUS_INVALID_ARGUMENT';
 
-export class BusError extends Error {
-  readonly code: BusErrorCode;
-
-  constructor(code: BusErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'BusError';
-    this.code = code;
-  }
-}
+export class BusError extends CodedError<BusErrorCode> {}
 
 export const busClosed = (): BusError => new BusError('ERR_BUS_CLOSED', 'The bus is closed.');
 

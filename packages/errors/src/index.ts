@@ -6,21 +6,34 @@
  * error, a bug) becomes a generic 500 so stack traces, SQL and library text never leak.
  */
 
+/**
+ * An error with a stable `code` to branch on (jose's habit): the base of AppError here and of the
+ * packages below HTTP (the bus's BusError, the tokens package's TokensError and TokenError),
+ * which give callers a code and leave the response to the service that catches it. `name` is
+ * the subclass's own.
+ */
+export class CodedError<Code extends string = string> extends Error {
+  readonly code: Code;
+
+  constructor(code: Code, message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
 export interface AppErrorOptions {
   /** Extra response headers, e.g. WWW-Authenticate or Retry-After. */
   headers?: Record<string, string>;
   cause?: unknown;
 }
 
-export class AppError extends Error {
-  readonly code: string;
+export class AppError extends CodedError {
   readonly statusCode: number;
   readonly headers: Readonly<Record<string, string>>;
 
   constructor(code: string, statusCode: number, description: string, options: AppErrorOptions = {}) {
-    super(description, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'AppError';
-    this.code = code;
+    super(code, description, options);
     this.statusCode = statusCode;
     this.headers = options.headers ?? {};
   }
@@ -86,40 +99,25 @@ const FRAMEWORK_CODES: Record<string, { status: number; code: string; descriptio
  * is reduced to its status class.
  */
 export function toWireError(error: unknown): WireError {
-  if (error instanceof AppError) {
-    return {
-      statusCode: error.statusCode,
-      headers: { ...error.headers },
-      body: { error: error.code, error_description: error.message },
-    };
-  }
+  if (error instanceof AppError) return wire(error.statusCode, error.code, error.message, { ...error.headers });
   if (isDependencyUnavailable(error)) {
-    return {
-      statusCode: 503,
-      headers: { 'retry-after': String(RETRY_AFTER_UNAVAILABLE_SECONDS) },
-      body: { error: 'service_unavailable', error_description: 'A dependency is unavailable; retry later.' },
-    };
+    return wire(503, 'service_unavailable', 'A dependency is unavailable; retry later.', { 'retry-after': String(RETRY_AFTER_UNAVAILABLE_SECONDS) });
   }
   const shape = (typeof error === 'object' && error !== null ? error : {}) as FrameworkErrorShape;
-  if (Array.isArray(shape.validation)) {
-    const message = typeof shape.message === 'string' ? shape.message : 'The request is invalid.';
-    return { statusCode: 400, headers: {}, body: { error: 'invalid_request', error_description: message } };
-  }
-  if (typeof shape.code === 'string') {
-    const known = FRAMEWORK_CODES[shape.code];
-    if (known) {
-      return { statusCode: known.status, headers: {}, body: { error: known.code, error_description: known.description } };
-    }
-  }
-  if (error instanceof SyntaxError && shape.statusCode === 400) {
-    return { statusCode: 400, headers: {}, body: { error: 'invalid_request', error_description: 'The body is not valid JSON.' } };
-  }
+  if (Array.isArray(shape.validation)) return wire(400, 'invalid_request', typeof shape.message === 'string' ? shape.message : 'The request is invalid.');
+  const known = typeof shape.code === 'string' ? FRAMEWORK_CODES[shape.code] : undefined;
+  if (known) return wire(known.status, known.code, known.description);
+  if (error instanceof SyntaxError && shape.statusCode === 400) return wire(400, 'invalid_request', 'The body is not valid JSON.');
   const status = typeof shape.statusCode === 'number' ? shape.statusCode : 500;
   if (status >= 400 && status < 500) {
     const fallback = STATUS_FALLBACK[status] ?? { code: 'invalid_request', description: 'The request is invalid.' };
-    return { statusCode: status, headers: {}, body: { error: fallback.code, error_description: fallback.description } };
+    return wire(status, fallback.code, fallback.description);
   }
-  return { statusCode: 500, headers: {}, body: { error: 'internal_error', error_description: 'Something went wrong on our side.' } };
+  return wire(500, 'internal_error', 'Something went wrong on our side.');
+}
+
+function wire(statusCode: number, code: string, description: string, headers: Record<string, string> = {}): WireError {
+  return { statusCode, headers, body: { error: code, error_description: description } };
 }
 
 const STATUS_FALLBACK: Record<number, { code: string; description: string }> = {

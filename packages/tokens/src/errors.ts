@@ -10,7 +10,10 @@
  *   `invalid_token` (a 503 for `jwks_unavailable`) and uses it as a metric label; auth answers
  *   401 `invalid_token` for all of them. Messages are safe to show a client: they name the failed
  *   check, never the token or key material.
+ *
+ * Both extend @keygate/errors' CodedError (the base AppError and the bus's errors share).
  */
+import { CodedError } from '@keygate/errors';
 
 export type TokensErrorCode =
   /** A sealed value could not be opened: wrong key, wrong associated data, or tampered bytes. */
@@ -20,15 +23,7 @@ export type TokensErrorCode =
   /** A key of the wrong size or shape was passed. */
   | 'ERR_TOKENS_INVALID_KEY';
 
-export class TokensError extends Error {
-  readonly code: TokensErrorCode;
-
-  constructor(code: TokensErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'TokensError';
-    this.code = code;
-  }
-}
+export class TokensError extends CodedError<TokensErrorCode> {}
 
 export type TokenErrorCode =
   /** Longer than the configured cap. */
@@ -60,15 +55,7 @@ export type TokenErrorCode =
   /** The keys have never been loaded, so nothing can be verified (a dependency problem, not the token's). */
   | 'jwks_unavailable';
 
-export class TokenError extends Error {
-  readonly code: TokenErrorCode;
-
-  constructor(code: TokenErrorCode, message: string) {
-    super(message);
-    this.name = 'TokenError';
-    this.code = code;
-  }
-}
+export class TokenError extends CodedError<TokenErrorCode> {}
 
 export function tokenError(code: TokenErrorCode, message: string): TokenError {
   return new TokenError(code, message);
