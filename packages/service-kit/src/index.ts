@@ -2,7 +2,7 @@
 export { createServiceApp, type ServiceAppOptions } from './create-app.js';
 export { errorsPlugin } from './errors-plugin.js';
 export { healthPlugin, type ReadinessCheck } from './health-plugin.js';
-export { metricsPlugin, type AppMetrics } from './metrics-plugin.js';
+export { counter, metricsPlugin, type AppMetrics } from './metrics-plugin.js';
 export { openApiPlugin, type OpenApiOptions } from './openapi-plugin.js';
 export { runService, runServiceProcess, listenService, exitOnStartupError, type RunOptions, type ListenOptions, type ServiceProcessConfig } from './run.js';
 export { ErrorResponse, errorSchema } from './schemas.js';

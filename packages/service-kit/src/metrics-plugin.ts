@@ -6,7 +6,7 @@
  * (`app.metrics.listen`, see run.ts), and closing the app closes it.
  */
 import fp from 'fastify-plugin';
-import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { createOpsListener, type OpsListener } from './ops-listener.js';
 
 /** `app.metrics`: the registry services add to, and the operations listener (closed with the app). */
@@ -52,3 +52,12 @@ export const metricsPlugin = fp<{ service: string }>(
   },
   { name: 'keygate-metrics', fastify: '5.x' },
 );
+
+/**
+ * A counter on a service's own registry (`app.metrics.registry`, never prom-client's global one):
+ * one line per counter in each service's metrics.ts, e.g.
+ * `counter(registry, 'orders_placed_total', 'Orders placed by this instance.')`.
+ */
+export function counter<Label extends string = string>(registry: Registry, name: string, help: string, labelNames: readonly Label[] = []): Counter<Label> {
+  return new Counter({ name, help, labelNames, registers: [registry] });
+}

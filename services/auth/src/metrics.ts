@@ -1,5 +1,6 @@
 /** The auth service's own Prometheus metrics, registered on the app's registry (never the global one). */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Gauge, type Counter, type Registry } from 'prom-client';
+import { counter } from '@keygate/service-kit';
 import type { PasswordHasher } from './accounts/passwords.js';
 
 export interface AuthMetrics {
@@ -37,43 +38,24 @@ export function registerPasswordHashGauges(registry: Registry, passwords: Pick<P
 
 export function createAuthMetrics(registry: Registry): AuthMetrics {
   return {
-    logins: new Counter({ name: 'auth_logins_total', help: 'Login attempts by outcome (success, invalid_credentials, rate_limited, mfa_required).', labelNames: ['outcome'] as const, registers: [registry] }),
-    refreshes: new Counter({
-      name: 'auth_refreshes_total',
-      help: 'Refresh attempts by outcome (rotated, grace_retry, unknown_token, wrong_client, session_revoked, session_expired, user_disabled, reuse_detected).',
-      labelNames: ['outcome'] as const,
-      registers: [registry],
-    }),
-    revocationPublishFailures: new Counter({ name: 'auth_revocation_publish_failures_total', help: 'Revocations written to the database but not published on the bus.', registers: [registry] }),
-    oauthTokens: new Counter({
-      name: 'auth_oauth_token_requests_total',
-      help: 'POST /oauth/token by grant type and outcome (issued, or the RFC 6749 error code).',
-      labelNames: ['grant', 'outcome'] as const,
-      registers: [registry],
-    }),
-    rateLimited: new Counter({
-      name: 'auth_rate_limited_total',
-      help: 'Requests refused with 429, by limit (login_ip, login_account, register_ip).',
-      labelNames: ['limit'] as const,
-      registers: [registry],
-    }),
-    passwordHashesRejected: new Counter({
-      name: 'auth_password_hashes_rejected_total',
-      help: 'Requests answered 503 because PASSWORD_HASH_QUEUE_MAX hashes were already waiting.',
-      registers: [registry],
-    }),
-    mfa: new Counter({
-      name: 'auth_mfa_events_total',
-      help: 'Second-factor events (enrolled, removed, challenged, verified, recovery_code_used, failed).',
-      labelNames: ['event'] as const,
-      registers: [registry],
-    }),
-    accountsDeleted: new Counter({ name: 'auth_accounts_deleted_total', help: 'Accounts deleted, by who asked (user, authctl).', labelNames: ['by'] as const, registers: [registry] }),
-    accountEmails: new Counter({
-      name: 'auth_account_emails_total',
-      help: 'Email verification and password reset by event (verification_sent, verification_confirmed, verification_invalid_token, reset_requested, reset_unknown_account, reset_completed, reset_invalid_token).',
-      labelNames: ['event'] as const,
-      registers: [registry],
-    }),
+    logins: counter(registry, 'auth_logins_total', 'Login attempts by outcome (success, invalid_credentials, rate_limited, mfa_required).', ['outcome']),
+    refreshes: counter(
+      registry,
+      'auth_refreshes_total',
+      'Refresh attempts by outcome (rotated, grace_retry, unknown_token, wrong_client, session_revoked, session_expired, user_disabled, reuse_detected).',
+      ['outcome'],
+    ),
+    revocationPublishFailures: counter(registry, 'auth_revocation_publish_failures_total', 'Revocations written to the database but not published on the bus.'),
+    oauthTokens: counter(registry, 'auth_oauth_token_requests_total', 'POST /oauth/token by grant type and outcome (issued, or the RFC 6749 error code).', ['grant', 'outcome']),
+    rateLimited: counter(registry, 'auth_rate_limited_total', 'Requests refused with 429, by limit (login_ip, login_account, register_ip).', ['limit']),
+    passwordHashesRejected: counter(registry, 'auth_password_hashes_rejected_total', 'Requests answered 503 because PASSWORD_HASH_QUEUE_MAX hashes were already waiting.'),
+    mfa: counter(registry, 'auth_mfa_events_total', 'Second-factor events (enrolled, removed, challenged, verified, recovery_code_used, failed).', ['event']),
+    accountsDeleted: counter(registry, 'auth_accounts_deleted_total', 'Accounts deleted, by who asked (user, authctl).', ['by']),
+    accountEmails: counter(
+      registry,
+      'auth_account_emails_total',
+      'Email verification and password reset by event (verification_sent, verification_confirmed, verification_invalid_token, reset_requested, reset_unknown_account, reset_completed, reset_invalid_token).',
+      ['event'],
+    ),
   };
 }

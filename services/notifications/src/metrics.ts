@@ -1,5 +1,6 @@
 /** The notifications service's own metrics, on the app's registry (several apps may share a process). */
-import { Counter, type Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
+import { counter } from '@keygate/service-kit';
 
 export interface NotificationsMetrics {
   consumed: Counter<'result'>;
@@ -8,12 +9,12 @@ export interface NotificationsMetrics {
 
 export function createNotificationsMetrics(registry: Registry): NotificationsMetrics {
   return {
-    consumed: new Counter({
-      name: 'notifications_events_consumed_total',
-      help: 'Events read from the order-events stream, by outcome: created, duplicate (already stored) or invalid (skipped).',
-      labelNames: ['result'] as const,
-      registers: [registry],
-    }),
-    consumerFailures: new Counter({ name: 'notifications_consumer_failures_total', help: 'Consumer rounds that failed (database or bus unavailable).', registers: [registry] }),
+    consumed: counter(
+      registry,
+      'notifications_events_consumed_total',
+      'Events read from the order-events stream, by outcome: created, duplicate (already stored) or invalid (skipped).',
+      ['result'],
+    ),
+    consumerFailures: counter(registry, 'notifications_consumer_failures_total', 'Consumer rounds that failed (database or bus unavailable).'),
   };
 }

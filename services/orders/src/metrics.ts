@@ -1,5 +1,6 @@
 /** The orders service's own metrics, on the app's registry (several apps may share a process). */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Gauge, type Counter, type Registry } from 'prom-client';
+import { counter } from '@keygate/service-kit';
 
 export interface OrdersMetrics {
   placed: Counter;
@@ -21,8 +22,8 @@ export function createOrdersMetrics(registry: Registry, countBacklog: () => Prom
     },
   });
   return {
-    placed: new Counter({ name: 'orders_placed_total', help: 'Orders placed by this instance.', registers: [registry] }),
-    relayed: new Counter({ name: 'orders_outbox_relayed_total', help: 'Outbox events this instance appended to the bus stream.', registers: [registry] }),
-    relayFailures: new Counter({ name: 'orders_outbox_relay_failures_total', help: 'Relay rounds that failed (database or bus unavailable).', registers: [registry] }),
+    placed: counter(registry, 'orders_placed_total', 'Orders placed by this instance.'),
+    relayed: counter(registry, 'orders_outbox_relayed_total', 'Outbox events this instance appended to the bus stream.'),
+    relayFailures: counter(registry, 'orders_outbox_relay_failures_total', 'Relay rounds that failed (database or bus unavailable).'),
   };
 }

@@ -1,5 +1,6 @@
 /** The mail outbox's metrics: read at scrape time from the table, so every instance reports the same backlog. */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Gauge, type Counter, type Registry } from 'prom-client';
+import { counter } from '@keygate/service-kit';
 import type { Db } from '../db/schema.js';
 import { countPendingMail } from './repository.js';
 
@@ -19,12 +20,7 @@ export function createMailMetrics(registry: Registry, db: Db): MailMetrics {
     },
   });
   return {
-    sent: new Counter({ name: 'mail_sent_total', help: 'Mails the SMTP server accepted (this instance).', registers: [registry] }),
-    failures: new Counter({
-      name: 'mail_send_failures_total',
-      help: 'Failed sends by kind: transient (retried with backoff) or permanent (SMTP 5xx, given up).',
-      labelNames: ['kind'] as const,
-      registers: [registry],
-    }),
+    sent: counter(registry, 'mail_sent_total', 'Mails the SMTP server accepted (this instance).'),
+    failures: counter(registry, 'mail_send_failures_total', 'Failed sends by kind: transient (retried with backoff) or permanent (SMTP 5xx, given up).', ['kind']),
   };
 }
