@@ -1,6 +1,6 @@
 /**
  * The gateway's own calls to the auth service's /internal/* routes (the revocation list, the
- * public clients' origins): signed with the gateway's proof (role `gateway`), bounded in time so a
+ * public clients' origins, the development mailbox; paths and shapes in @keygate/internal-api): signed with the gateway's proof (role `gateway`), bounded in time so a
  * start-up or a poll never hangs on an auth instance that does not answer, and refused unless
  * auth answers 200 with JSON.
  */

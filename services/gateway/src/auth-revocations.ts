@@ -6,15 +6,15 @@
  * does not know is skipped rather than failing the whole list.
  */
 import { parseRevocationMember, type Revocation } from '@keygate/revocation';
+import { INTERNAL_REVOCATIONS_PATH } from '@keygate/internal-api';
 import { getAuthInternal, type AuthInternalOptions } from './auth-internal.js';
 
-export const AUTH_REVOCATIONS_PATH = '/internal/revocations';
 
 export type AuthRevocationsOptions = AuthInternalOptions;
 
 /** Loads the full list; throws when auth cannot be reached or answers anything but the list. */
 export async function fetchAuthRevocations(options: AuthRevocationsOptions): Promise<Revocation[]> {
-  const entries = (await getAuthInternal(options, AUTH_REVOCATIONS_PATH)).revocations;
+  const entries = (await getAuthInternal(options, INTERNAL_REVOCATIONS_PATH)).revocations;
   if (!Array.isArray(entries)) throw new Error('the auth service did not answer a revocation list');
   const out: Revocation[] = [];
   for (const entry of entries as unknown[]) {

@@ -10,9 +10,9 @@
  * A loopback origin (http://127.0.0.1, http://[::1]) stands for every port of that host, as its
  * redirect URI does (RFC 8252 §7.3: a native or development app takes whatever port is free).
  */
+import { INTERNAL_CORS_ORIGINS_PATH } from '@keygate/internal-api';
 import { getAuthInternal, type AuthInternalOptions } from './auth-internal.js';
 
-export const AUTH_CORS_ORIGINS_PATH = '/internal/cors-origins';
 const RETRY_MIN_MS = 1_000;
 /** Hosts whose registered origin matches any port (the contract's loopback redirect rule). */
 const ANY_PORT_HOSTS = new Set(['127.0.0.1', '[::1]']);
@@ -24,7 +24,7 @@ export interface PublicClientOriginsOptions extends AuthInternalOptions {
 
 /** Reads the list once; throws when auth cannot be reached or answers anything but the list. */
 async function fetchOrigins(options: PublicClientOriginsOptions): Promise<string[]> {
-  const { origins } = await getAuthInternal(options, AUTH_CORS_ORIGINS_PATH);
+  const { origins } = await getAuthInternal(options, INTERNAL_CORS_ORIGINS_PATH);
   if (!Array.isArray(origins)) throw new Error('the auth service did not answer an origin list');
   return origins.filter((origin): origin is string => typeof origin === 'string');
 }

@@ -12,21 +12,20 @@
  * GET /internal/cors-origins: the origins of the redirect URIs of public clients, which the
  * gateway (it has no database) lets call /oauth/token, /oauth/revoke and /oauth/userinfo from a
  * browser. Same caller rule; gateways poll it every CORS_ORIGINS_REFRESH_MS, one query per CACHE_MS.
+ *
+ * The paths and the answers' schemas are @keygate/internal-api's, which the gateway reads too.
  */
 import { revocationMember } from '@keygate/revocation';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { GATEWAY_CALLER_ROLE, gatewayTrust, untrustedRequest } from '@keygate/gateway-trust';
+import { INTERNAL_CORS_ORIGINS_PATH, INTERNAL_MAILBOX_PATH, INTERNAL_REVOCATIONS_PATH, type RevocationEntry } from '@keygate/internal-api';
+import { CorsOriginsResponse, MailboxResponse, RevocationsResponse } from '@keygate/internal-api/schemas';
 import { revocationsStillEnforced } from '../revocations/service.js';
 import { mailbox } from '../mail/service.js';
 import { ErrorBody } from '../schemas/auth.js';
-import { CorsOriginsResponse, MailboxResponse, RevocationsResponse } from '../schemas/internal.js';
 import type { RouteOptions } from '../http/route-options.js';
 import { publicClientOrigins } from './cors-origins.js';
 
-export const INTERNAL_REVOCATIONS_PATH = '/internal/revocations';
-/** The development mailbox's source (the gateway's GET /dev/mailbox); absent in production. */
-export const INTERNAL_MAILBOX_PATH = '/internal/mailbox';
-export const INTERNAL_CORS_ORIGINS_PATH = '/internal/cors-origins';
 const CACHE_MS = 500;
 
 /** Single flight: concurrent callers share one load, kept CACHE_MS; a failed one is not kept. */
@@ -45,11 +44,6 @@ function shortCache<T>(load: () => Promise<T>): () => Promise<T> {
   };
 }
 
-interface Entry {
-  member: string;
-  until: number;
-}
-
 export const internalRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { ctx }) => {
   // Registered inside this (encapsulated) plugin: the proof check covers /internal/* only.
   await app.register(gatewayTrust, { secret: ctx.config.gatewaySecret });
@@ -63,7 +57,7 @@ export const internalRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
   });
 
   // The same list, with the same windows, the re-announcer publishes.
-  const current = shortCache(async (): Promise<Entry[]> => {
+  const current = shortCache(async (): Promise<RevocationEntry[]> => {
     const rows = await revocationsStillEnforced(ctx);
     return rows.map((row) => ({ member: revocationMember(row), until: row.untilMs }));
   });

@@ -4,6 +4,7 @@
  * (sender-plugin.ts) hands due messages to the SMTP server. Each message is claimed by one sender
  * at a time (repository.ts), so several auth instances send it once.
  */
+import type { MailboxEntry } from '@keygate/internal-api';
 import type { Db, MailOutboxRow } from '../db/schema.js';
 import { claimDueMail, deleteMailTo, deleteSettledMail, insertMail, latestMail, settleMail, type NewMail } from './repository.js';
 
@@ -76,16 +77,7 @@ export async function sendDueMail(db: Db, transport: MailTransport, policy: Send
   return outcome;
 }
 
-export interface MailboxEntry {
-  id: string;
-  to: string;
-  subject: string;
-  text: string;
-  created_at: string;
-  sent_at: string | null;
-}
-
-/** The newest messages first, for the development mailbox. */
+/** The newest messages first, for the development mailbox (GET /internal/mailbox's wire shape). */
 export async function mailbox(db: Db, limit = 50): Promise<MailboxEntry[]> {
   const rows: MailOutboxRow[] = await latestMail(db, limit);
   return rows.map((row) => ({

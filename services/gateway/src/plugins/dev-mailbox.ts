@@ -6,28 +6,14 @@
  * the revocation list. Plain HTML under a CSP that allows no script and no style from anywhere.
  */
 import type { FastifyPluginAsync } from 'fastify';
+import { INTERNAL_MAILBOX_PATH, type MailboxEntry as Mail } from '@keygate/internal-api';
+import { getAuthInternal, type AuthInternalOptions } from '../auth-internal.js';
 import { GatewayErrors } from '../errors.js';
-import { internalCallHeaders } from '@keygate/gateway-trust';
 
 export const DEV_MAILBOX_PATH = '/dev/mailbox';
-const AUTH_MAILBOX_PATH = '/internal/mailbox';
-const FETCH_TIMEOUT_MS = 2_000;
 const CSP = "default-src 'none'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
 
-export interface DevMailboxOptions {
-  authUrl: string;
-  secret: Buffer;
-  fetch?: typeof fetch;
-}
-
-interface Mail {
-  id: string;
-  to: string;
-  subject: string;
-  text: string;
-  created_at: string;
-  sent_at: string | null;
-}
+export type DevMailboxOptions = AuthInternalOptions;
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -63,16 +49,10 @@ ${items.length === 0 ? '<p>No mail yet.</p>' : items.join('\n<hr>\n')}
 }
 
 export const devMailbox: FastifyPluginAsync<DevMailboxOptions> = async (app, options) => {
-  const doFetch = options.fetch ?? globalThis.fetch;
   app.get(DEV_MAILBOX_PATH, { schema: { hide: true } as Record<string, unknown> }, async (request, reply) => {
     let mails: Mail[];
     try {
-      const response = await doFetch(new URL(AUTH_MAILBOX_PATH, options.authUrl), {
-        headers: { ...internalCallHeaders(options.secret, 'GET', AUTH_MAILBOX_PATH), accept: 'application/json' },
-        signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
-      });
-      if (response.status !== 200) throw new Error(`the auth service answered ${response.status}`);
-      const messages = ((await response.json()) as { messages?: unknown }).messages;
+      const { messages } = await getAuthInternal(options, INTERNAL_MAILBOX_PATH);
       if (!Array.isArray(messages)) throw new Error('the auth service did not answer a mailbox');
       mails = messages as Mail[];
     } catch (err) {
