@@ -8,14 +8,13 @@ import type { Bus } from '@keygate/bus';
 import { createDatabase, type DatabaseHandle } from '@keygate/db';
 import { build as buildOrders } from '@keygate/orders';
 import { loadConfig as loadOrdersConfig, type OrdersConfig } from '@keygate/orders/config';
+import { sharedStores } from '@keygate/sample-service/test-helpers';
 import { createTestEnvironment } from '@keygate/testing';
 import { build as buildNotifications } from '../src/app.js';
 import { loadConfig as loadNotificationsConfig, type NotificationsConfig } from '../src/config.js';
 
-// The gateway-playing and polling helpers are the orders tests' own (both services test the same
-// trust model); they belong in @keygate/testing once that package takes a gateway-trust dependency.
-export { admin, alice, asUser, bob, eventually, gatewayHeaders, metric, startMain, type Caller } from '../../orders/test/helpers.js';
-import { sharedStores } from '../../orders/test/helpers.js';
+// The gateway-playing, polling and process helpers every sample service's tests share.
+export * from '@keygate/sample-service/test-helpers';
 
 type Teardown = { teardown(fn: () => unknown): void };
 

@@ -1,72 +1,13 @@
-/** Test helpers: play the gateway (sign proofs) and call the app as a given user. */
-import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import type { PGlite } from '@electric-sql/pglite';
-import { createBus, type Bus } from '@keygate/bus';
-import type { CoreConfig } from '@keygate/config';
-import { openEmbeddedPglite } from '@keygate/db';
-import { signGatewayProof } from '@keygate/gateway-trust';
-import { createTestEnvironment, freePort, scrapeMetrics } from '@keygate/testing';
+/**
+ * Test helpers: orders' own (a config and an app on a fresh test environment); the gateway-playing,
+ * polling and process helpers every sample service shares come from @keygate/sample-service.
+ */
+import type { FastifyInstance } from 'fastify';
+import { createTestEnvironment } from '@keygate/testing';
 import { build, type OrdersDeps } from '../src/app.js';
 import { loadConfig, type OrdersConfig } from '../src/config.js';
 
-export interface Caller {
-  id: string;
-  role: string;
-  clientId: string;
-  scope: string;
-}
-
-/** What a first-party sign-in grants (the orders and notifications scopes among others). */
-const SIGNED_IN = 'account orders:read orders:write notifications:read notifications:write';
-
-export const alice: Caller = { id: 'user-alice', role: 'user', clientId: 'keygate-web', scope: SIGNED_IN };
-export const bob: Caller = { id: 'user-bob', role: 'user', clientId: 'keygate-web', scope: SIGNED_IN };
-export const admin: Caller = { id: 'user-admin', role: 'admin', clientId: 'keygate-web', scope: `${SIGNED_IN} admin` };
-
-/** The headers the gateway adds for this caller on exactly this method and URL. */
-export function gatewayHeaders(secret: Buffer, caller: Caller, method: string, url: string, now: number = Date.now()): Record<string, string> {
-  const requestId = randomUUID();
-  return {
-    'x-user-id': caller.id,
-    'x-user-role': caller.role,
-    'x-client-id': caller.clientId,
-    'x-user-scope': caller.scope,
-    'x-request-id': requestId,
-    'x-gateway-proof': signGatewayProof(secret, { method, path: url, userId: caller.id, role: caller.role, clientId: caller.clientId, scope: caller.scope, requestId }, now),
-  };
-}
-
-/** app.inject as if through the gateway: a fresh proof for this caller, method and URL. */
-export function asUser(app: FastifyInstance, secret: Buffer, caller: Caller) {
-  return (method: 'GET' | 'POST', url: string, options: Omit<InjectOptions, 'method' | 'url'> = {}): Promise<LightMyRequestResponse> =>
-    app.inject({ ...options, method, url, headers: { ...gatewayHeaders(secret, caller, method, url), ...(options.headers as Record<string, string> | undefined) } });
-}
-
-/** One sample from the app's Prometheus text, e.g. metric(app, 'orders_placed_total'). */
-export async function metric(app: FastifyInstance, name: string, labels = ''): Promise<number | undefined> {
-  const text = await scrapeMetrics(app);
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (labels && !line.includes(labels)) continue;
-    return Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return undefined;
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls until check returns a value other than undefined, or fails after timeoutMs. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
+export * from '@keygate/sample-service/test-helpers';
 
 /** A fresh test environment and config; cleaned up when the test ends. */
 export async function testConfig(t: { teardown(fn: () => unknown): void }): Promise<OrdersConfig> {
@@ -75,65 +16,10 @@ export async function testConfig(t: { teardown(fn: () => unknown): void }): Prom
   return loadConfig(env);
 }
 
-/**
- * One bus, and without DATABASE_URL one PGlite, for several apps to share as in the embedded stack
- * (two instances of a service, or orders and notifications); closed when the test ends.
- */
-export async function sharedStores(t: { teardown(fn: () => unknown): void }, config: Pick<CoreConfig, 'databaseUrl' | 'redisUrl' | 'redisPrefix'>): Promise<{ bus: Bus; pglite: PGlite | undefined }> {
-  const bus = createBus({ redisUrl: config.redisUrl, keyPrefix: config.redisPrefix });
-  t.teardown(() => bus.close());
-  if (config.databaseUrl) return { bus, pglite: undefined };
-  const pglite = await openEmbeddedPglite();
-  t.teardown(() => pglite.close());
-  return { bus, pglite };
-}
-
 /** An orders app on a fresh test environment, closed (before the environment goes) when the test ends. */
 export async function buildTestApp(t: { teardown(fn: () => unknown): void }, deps: OrdersDeps = {}): Promise<{ app: FastifyInstance; config: OrdersConfig }> {
   const config = await testConfig(t);
   const app = await build(config, deps);
   t.teardown(() => app.close());
   return { app, config };
-}
-
-export interface RunningService {
-  url: string;
-  /** Its operations listener (METRICS_PORT, a free port of 127.0.0.1). */
-  metricsUrl: string;
-  /** Sends SIGTERM; resolves with the exit code and everything the process logged. */
-  terminate(): Promise<{ code: number | null; stdout: string; stderr: string }>;
-}
-
-/**
- * Starts a service's real entry point (dist/main.js) as a child process on free public and
- * operations ports and waits until /readyz answers 200; killed at the end of the test if still running.
- */
-export async function startMain(t: { teardown(fn: () => unknown): void }, main: string, env: Record<string, string>, portVariable: string): Promise<RunningService> {
-  const [port, metricsPort] = await Promise.all([freePort(), freePort()]);
-  const child = spawn(process.execPath, [main], {
-    env: { ...process.env, ...env, [portVariable]: String(port), METRICS_HOST: '127.0.0.1', METRICS_PORT: String(metricsPort) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.teardown(() => child.kill('SIGKILL'));
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  let running = true;
-  void exited.then(() => (running = false));
-  const url = `http://127.0.0.1:${port}`;
-  await eventually(async () => {
-    if (!running) throw new Error(`${main} exited early: ${stderr}`);
-    const ready = await fetch(`${url}/readyz`).then((res) => res.status === 200, () => false);
-    return ready || undefined;
-  }, 45_000, `${main} to be ready`);
-  return {
-    url,
-    metricsUrl: `http://127.0.0.1:${metricsPort}`,
-    async terminate() {
-      child.kill('SIGTERM');
-      return { code: await exited, stdout, stderr };
-    },
-  };
 }
