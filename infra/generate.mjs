@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
  * Writes the deployment files that follow from the services manifest (services.json) alone:
+ * infra/Dockerfile (from infra/Dockerfile.template: one image target per service),
  * docker-compose.yml (from infra/docker-compose.yml.template), its nginx configuration and its
  * Prometheus targets, the Kubernetes files of the services rendered from
  * infra/k8s/service.yaml.template, infra/k8s/kustomization.yaml, and the root tsconfig.json's
@@ -10,9 +11,10 @@
  *   node infra/generate.mjs           # rewrite the files
  *   node infra/generate.mjs --check   # exit 1, naming the stale files, if any differs
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import process from 'node:process';
 import { URL, fileURLToPath } from 'node:url';
+import { runIfMain } from './cli.mjs';
 import { MANIFEST_PATH, renderKeygateConf } from './nginx/render.mjs';
 
 const repoPath = (relative) => fileURLToPath(new URL(`../${relative}`, import.meta.url));
@@ -132,6 +134,69 @@ function dockerCompose(all) {
   });
 }
 
+/** `{{NAME}}` placeholders of a template, each from `values`; an unknown one is an error naming the template. */
+function fill(text, values, templateName) {
+  return text.replace(/\{\{([A-Z_]+)\}\}/g, (match, name) => {
+    if (!(name in values)) throw new Error(`unknown placeholder ${match} in ${templateName}`);
+    return values[name];
+  });
+}
+
+/**
+ * One service's image target: services/<name>/Dockerfile.stage when the service keeps its own
+ * (extra build steps of its own; it must start `FROM runtime AS <dockerTarget>`), else the
+ * template's stage filled in with its target, ports and start command.
+ */
+function dockerStage(service, stageTemplate, ownStage) {
+  if (ownStage !== undefined) {
+    if (!ownStage.startsWith(`FROM runtime AS ${service.dockerTarget}\n`)) {
+      throw new Error(`services/${service.name}/Dockerfile.stage must start with "FROM runtime AS ${service.dockerTarget}"`);
+    }
+    return ownStage;
+  }
+  const values = {
+    TARGET: service.dockerTarget,
+    PORT: String(service.port),
+    METRICS_PORT: String(service.metricsPort),
+    PORT_SETTING: portSetting(service),
+    CMD: JSON.stringify(startCommand(service)).replace(/","/g, '", "'),
+  };
+  return fill(stageTemplate, values, 'infra/Dockerfile.template');
+}
+
+/**
+ * infra/Dockerfile from infra/Dockerfile.template: its common stages with the manifest's targets
+ * and production filters, then one stage per service (the gateway's last: a plain `docker build`
+ * builds the last stage). `readOwnStage(name)` gives a service's own stage file, if any.
+ */
+export function renderDockerfile(all, template, readOwnStage) {
+  const marker = '#---\n';
+  const body = template.slice(template.indexOf(marker) + marker.length);
+  const stageMarker = '#--- stage\n';
+  const at = body.indexOf(stageMarker);
+  if (at < 0) throw new Error('infra/Dockerfile.template has no "#--- stage" line');
+  const ordered = [...all.filter((service) => service.name !== 'gateway'), ...all.filter((service) => service.name === 'gateway')];
+  const width = Math.max(...ordered.map((service) => service.dockerTarget.length));
+  const common = fill(
+    body.slice(0, at),
+    {
+      TARGETS: ordered.map((s) => `#   docker build -f infra/Dockerfile --target ${s.dockerTarget.padEnd(width)} -t keygate/${s.name} .`).join('\n'),
+      PROD_FILTERS: ordered.map((s) => `      --filter '@keygate/${s.name}...'`).join(' \\\n'),
+    },
+    'infra/Dockerfile.template',
+  );
+  const stageTemplate = body.slice(at + stageMarker.length);
+  return `${common}${ordered.map((service) => dockerStage(service, stageTemplate, readOwnStage(service.name))).join('\n')}`;
+}
+
+function dockerfile(all) {
+  const ownStage = (name) => {
+    const path = repoPath(`services/${name}/Dockerfile.stage`);
+    return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+  };
+  return renderDockerfile(all, readFileSync(repoPath('infra/Dockerfile.template'), 'utf8'), ownStage);
+}
+
 /**
  * The root tsconfig.json (what `pnpm build` builds): its references to the packages and to
  * services outside the manifest (the stack) as they are, then one per manifest service.
@@ -150,10 +215,7 @@ const portSetting = (service) => `${service.name.toUpperCase().replace(/-/g, '_'
 
 function k8sService(service, template) {
   const values = { NAME: service.name, PORT_SETTING: portSetting(service), PORT: String(service.port), METRICS_PORT: String(service.metricsPort) };
-  const body = template.slice(template.indexOf('apiVersion:')).replace(/\{\{([A-Z_]+)\}\}/g, (match, name) => {
-    if (!(name in values)) throw new Error(`unknown placeholder ${match} in infra/k8s/service.yaml.template`);
-    return values[name];
-  });
+  const body = fill(template.slice(template.indexOf('apiVersion:')), values, 'infra/k8s/service.yaml.template');
   return `# ${service.name}: rendered from infra/k8s/service.yaml.template for its services.json entry by\n# infra/generate.mjs; edit those, then re-run it.\n${body}`;
 }
 
@@ -184,6 +246,7 @@ export function generatedFiles() {
   const all = services();
   const template = readFileSync(repoPath('infra/k8s/service.yaml.template'), 'utf8');
   return {
+    'infra/Dockerfile': dockerfile(all),
     'docker-compose.yml': dockerCompose(all),
     'tsconfig.json': rootTsconfig(all),
     'infra/nginx/compose.conf': nginxComposeConf(all),
@@ -214,11 +277,4 @@ function main() {
   for (const path of check ? [] : stale) process.stdout.write(`wrote ${path}\n`);
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  try {
-    main();
-  } catch (error) {
-    process.stderr.write(`generate.mjs: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  }
-}
+runIfMain(import.meta.url, main);

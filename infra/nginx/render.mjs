@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import process from 'node:process';
 import { URL, fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runIfMain } from '../cli.mjs';
 
 export const TEMPLATE_PATH = fileURLToPath(new URL('./keygate.conf.template', import.meta.url));
 /**
@@ -159,11 +160,4 @@ function main() {
   );
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  try {
-    main();
-  } catch (error) {
-    process.stderr.write(`render.mjs: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  }
-}
+runIfMain(import.meta.url, main);

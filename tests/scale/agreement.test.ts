@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { test } from 'tap';
 import { parse, parseAllDocuments } from 'yaml';
 import { gatewayUpstreams } from '@keygate/config';
-import { composeInstances, generatedFiles } from '../../infra/generate.mjs';
+import { composeInstances, generatedFiles, renderDockerfile } from '../../infra/generate.mjs';
 import { INTERNAL_SERVICES, renderKeygateConf } from '../../infra/nginx/render.mjs';
 import { mainConf } from './harness/nginx.js';
 import { MANIFEST, SERVICES, instanceEnv, repoPath, serviceCommand, serviceEntry, type ServiceName } from './harness/services.js';
@@ -279,8 +279,10 @@ test('infra/Dockerfile: multi-stage, locked install, non-root, one target per se
     t.equal(target?.from, 'runtime', `${service} builds on the runtime stage`);
     const cmd = target?.lines.find((line) => line.startsWith('CMD '));
     t.same(cmd ? JSON.parse(cmd.slice(4)) : undefined, serviceCommand(service), `${service}: CMD is ${serviceCommand(service).join(' ')}`);
-    t.ok(target?.lines.includes(`EXPOSE ${own}`), `${service}: EXPOSE ${own}`);
-    t.ok(target?.lines.includes(`EXPOSE ${ops}`), `${service}: EXPOSE ${ops} (operations)`);
+    const exposed = (target?.lines ?? []).filter((line) => line.startsWith('EXPOSE ')).flatMap((line) => line.split(/\s+/).slice(1));
+    t.ok(exposed.includes(String(own)), `${service}: EXPOSE ${own}`);
+    t.ok(exposed.includes(String(ops)), `${service}: EXPOSE ${ops} (operations)`);
+    t.match(text, new RegExp(`--filter '@keygate/${service}\\.\\.\\.'`), `${service}: its production dependencies are installed in the prune stage`);
     const health = target?.lines.find((line) => line.startsWith('HEALTHCHECK '));
     t.match(health ?? '', /\/healthz/, `${service}: HEALTHCHECK on /healthz`);
     t.match(
@@ -289,6 +291,18 @@ test('infra/Dockerfile: multi-stage, locked install, non-root, one target per se
       `${service}: healthcheck follows ${portSetting}`,
     );
   }
+});
+
+test('infra/Dockerfile: the gateway is the default (last) target; a service may keep its own stage', async (t) => {
+  const stages = dockerfileStages(readFileSync(repoPath('infra/Dockerfile'), 'utf8'));
+  t.equal(stages.at(-1)?.name, serviceEntry('gateway').dockerTarget, 'a plain docker build builds the gateway');
+  const template = readFileSync(repoPath('infra/Dockerfile.template'), 'utf8');
+  const billing = { name: 'billing', port: 8084, metricsPort: 9084, dockerTarget: 'billing' };
+  const own = 'FROM runtime AS billing\nRUN echo its own step\nCMD ["node", "services/billing/dist/main.js"]\n';
+  const rendered = renderDockerfile([billing], template, (name) => (name === 'billing' ? own : undefined));
+  t.ok(rendered.endsWith(own), 'services/<name>/Dockerfile.stage is used as it is');
+  t.match(rendered, "--filter '@keygate/billing...'", 'and the service is still in the prune stage');
+  t.throws(() => renderDockerfile([billing], template, () => 'FROM runtime AS other\n'), /must start with "FROM runtime AS billing"/, 'a stage for another target is refused');
 });
 
 // ---------------------------------------------------------------- infra/k8s
