@@ -3,7 +3,7 @@
 // refresh tokens and password stop working, the email is free again, and the audit rows stay
 // without it.
 import { test } from 'tap';
-import { startTestStack, waitUntil } from './helpers.js';
+import { useTestStack, waitUntil } from './helpers.js';
 
 const PASSWORD = 'correct horse battery';
 
@@ -15,11 +15,7 @@ async function call(url: string, method: string, headers: Record<string, string>
 }
 
 test('an account deleted through the gateway: its tokens are refused at the gateway within 1 s', async (t) => {
-  const { stack, environment } = await startTestStack();
-  t.teardown(async () => {
-    await stack.close();
-    await environment.cleanup();
-  });
+  const { stack } = await useTestStack(t);
   const gw = stack.gatewayUrl;
   const email = 'leaving@example.com';
   t.equal((await call(`${gw}/auth/register`, 'POST', {}, { email, password: PASSWORD })).status, 201);

@@ -7,7 +7,7 @@
 import { test } from 'tap';
 import type { Page } from 'playwright-core';
 import { Secret, TOTP } from 'otpauth';
-import { chromiumSkip as skip, shot as screenshot, startBrowserStack } from './helpers.js';
+import { chromiumSkip as skip, openDemoPage, openMailedResetLink, shot as screenshot } from './helpers.js';
 
 const EMAIL = 'erin@example.com';
 const PASSWORD = 'a long enough password';
@@ -39,13 +39,9 @@ async function fillSignIn(page: Page, remember: boolean, password = PASSWORD): P
 test('account lifecycle on the demo page: TOTP enrolment, sign-in with a code, remember me, deletion', { skip, timeout: 240_000 }, async (t) => {
   // Every password and code attempt counts against the per-account login limit (10 a minute by
   // default), and this journey makes more than ten in its minute.
-  const { origin, browser } = await startBrowserStack(t, { RATE_LIMIT_LOGIN_PER_ACCOUNT: '50' });
-  const context = await browser.newContext();
-  const page = await context.newPage();
+  const { origin, context, page } = await openDemoPage(t, { RATE_LIMIT_LOGIN_PER_ACCOUNT: '50' });
   const refreshCookie = async () => (await context.cookies()).find((c) => c.name === 'refresh_token');
 
-  await page.goto(`${origin}/`);
-  await status(page, /^Not signed in\.$/);
   await page.getByLabel('Email').fill(EMAIL);
   await page.getByLabel('Password (8 to 256 characters)').fill(PASSWORD);
   await page.getByRole('button', { name: 'Register' }).click();
@@ -119,14 +115,7 @@ test('account lifecycle on the demo page: TOTP enrolment, sign-in with a code, r
   // A forgotten password: the reset link from the mailbox; the second factor stays on.
   await page.getByRole('button', { name: 'Log out', exact: true }).click();
   await status(page, /^Logged out\.$/);
-  await page.getByLabel('Address to send a reset link to').fill(EMAIL);
-  await page.getByRole('button', { name: 'Send reset link' }).click();
-  await status(page, 'a reset link is on its way');
-  await page.goto(`${origin}/dev/mailbox`);
-  const resetLink = page.getByRole('link', { name: /#reset_password=/ }).first();
-  await resetLink.waitFor();
-  await resetLink.click();
-  await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+  await openMailedResetLink(page, origin, EMAIL);
   await page.getByLabel('New passphrase (8 to 256 chars)').fill(NEW_PASSWORD);
   await page.getByRole('button', { name: 'Set new password' }).click();
   await status(page, 'Password changed');

@@ -5,7 +5,7 @@
 // screenshot of each step in test-artifacts/demo/.
 import { test, type Test } from 'tap';
 import type { BrowserContext, Page } from 'playwright-core';
-import { chromiumSkip as skip, shot, startBrowserStack } from './helpers.js';
+import { chromiumSkip as skip, openDemoPage, shot } from './helpers.js';
 
 /** Everything script and storage can see must be free of tokens. */
 async function assertNoTokenExposed(t: Test, page: Page, context: BrowserContext, label: string) {
@@ -32,14 +32,7 @@ async function assertNoTokenExposed(t: Test, page: Page, context: BrowserContext
 
 test('the demo page journey in headless Chromium', { skip, timeout: 240_000 }, async (t) => {
   // The page is opened at the issuer's origin: cookie-authenticated calls are checked against it.
-  const { browser, origin } = await startBrowserStack(t);
-  const first = await browser.newContext();
-  const page = await first.newPage();
-  const requestedUrls: string[] = [];
-  page.on('request', (request) => requestedUrls.push(request.url()));
-
-  await page.goto(`${origin}/`);
-  await page.getByRole('status').filter({ hasText: /^Not signed in\.$/ }).waitFor();
+  const { browser, origin, context: first, page, requestedUrls } = await openDemoPage(t);
   await shot(page, '01-signed-out');
 
   await page.getByLabel('Email').fill('dana@example.com');

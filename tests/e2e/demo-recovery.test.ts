@@ -3,17 +3,10 @@
 // SMTP_URL): register, open the verify link from /dev/mailbox, then "forgot password" → the reset
 // link from the mailbox → a new password → log in with it. Screenshots in test-artifacts/demo/.
 import { test } from 'tap';
-import { chromiumSkip as skip, shot, startBrowserStack } from './helpers.js';
+import { chromiumSkip as skip, openDemoPage, openMailedResetLink, shot } from './helpers.js';
 
 test('verify the address and reset a forgotten password from the demo page', { skip, timeout: 240_000 }, async (t) => {
-  const { browser, origin } = await startBrowserStack(t);
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const requestedUrls: string[] = [];
-  page.on('request', (request) => requestedUrls.push(request.url()));
-
-  await page.goto(`${origin}/`);
-  await page.getByRole('status').filter({ hasText: /^Not signed in\.$/ }).waitFor();
+  const { origin, page, requestedUrls } = await openDemoPage(t);
   await page.getByLabel('Email').fill('erin@example.com');
   await page.getByLabel('Password (8 to 256 characters)').fill('the first password');
   await page.getByRole('button', { name: 'Register' }).click();
@@ -34,16 +27,7 @@ test('verify the address and reset a forgotten password from the demo page', { s
 
   await page.getByRole('button', { name: 'Log out', exact: true }).click();
   await page.getByRole('status').filter({ hasText: /^Logged out\.$/ }).waitFor();
-  await page.getByLabel('Address to send a reset link to').fill('erin@example.com');
-  await page.getByRole('button', { name: 'Send reset link' }).click();
-  await page.getByRole('status').filter({ hasText: 'a reset link is on its way' }).waitFor();
-  await shot(page, 'recovery-03-reset-asked');
-
-  await page.goto(`${origin}/dev/mailbox`);
-  const resetLink = page.getByRole('link', { name: /#reset_password=/ }).first();
-  await resetLink.waitFor();
-  await resetLink.click();
-  await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+  await openMailedResetLink(page, origin, 'erin@example.com', () => shot(page, 'recovery-03-reset-asked'));
   t.equal(new URL(page.url()).hash, '', 'the reset token is taken out of the address bar');
   await page.getByLabel('New passphrase (8 to 256 chars)').fill('the second password');
   await shot(page, 'recovery-04-new-password');

@@ -2,16 +2,12 @@
 // reset mails stay in the outbox and GET /dev/mailbox on the gateway lists them, newest first,
 // with their links clickable; the links work through the gateway.
 import { test } from 'tap';
-import { startTestStack } from './helpers.js';
+import { useTestStack } from './helpers.js';
 
 const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 test('without SMTP_URL the gateway shows the mail at /dev/mailbox and its links work', async (t) => {
-  const { stack, environment } = await startTestStack();
-  t.teardown(async () => {
-    await stack.close();
-    await environment.cleanup();
-  });
+  const { stack } = await useTestStack(t);
   const gw = stack.gatewayUrl;
   const email = `mailbox-${process.pid}@example.com`;
   t.equal((await post(`${gw}/auth/register`, { email, password: 'correct horse battery' })).status, 201);

@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Test } from 'tap';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createTestEnvironment, freePort, inCi, type TestEnvironment } from '@keygate/testing';
 import { startStack, type RunningStack } from '@keygate/stack';
 
@@ -32,6 +32,16 @@ export async function startTestStack(options: Parameters<typeof stackEnvironment
     await environment.cleanup();
     throw error;
   }
+}
+
+/** startTestStack, closed (then its environment removed) when `t` ends. */
+export async function useTestStack(t: Test, options: Parameters<typeof stackEnvironment>[0] = {}): ReturnType<typeof startTestStack> {
+  const started = await startTestStack(options);
+  t.teardown(async () => {
+    await started.stack.close();
+    await started.environment.cleanup();
+  });
+  return started;
 }
 
 /** Polls `check` until it holds; the milliseconds it took, or undefined after `timeoutMs`. */
@@ -74,4 +84,39 @@ const artifacts = resolve(import.meta.dirname, '../../test-artifacts/demo');
 export async function shot(page: Page, name: string): Promise<void> {
   mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+}
+
+/**
+ * A new browser stack (startBrowserStack) and the demo page open in a fresh context, signed out;
+ * every URL the page requests is recorded in `requestedUrls` (for "no token in a URL" checks).
+ */
+export async function openDemoPage(
+  t: Test,
+  overrides: Record<string, string> = {},
+): Promise<{ browser: Browser; origin: string; context: BrowserContext; page: Page; requestedUrls: string[] }> {
+  const { browser, origin } = await startBrowserStack(t, overrides);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const requestedUrls: string[] = [];
+  page.on('request', (request) => requestedUrls.push(request.url()));
+  await page.goto(`${origin}/`);
+  await page.getByRole('status').filter({ hasText: /^Not signed in\.$/ }).waitFor();
+  return { browser, origin, context, page, requestedUrls };
+}
+
+/**
+ * On the signed-out demo page: asks for a reset link for `email`, then opens it from the
+ * development mailbox, up to the "Choose a new password" form. `asked` runs once the page says
+ * the link is on its way (a screenshot, say).
+ */
+export async function openMailedResetLink(page: Page, origin: string, email: string, asked?: () => Promise<void>): Promise<void> {
+  await page.getByLabel('Address to send a reset link to').fill(email);
+  await page.getByRole('button', { name: 'Send reset link' }).click();
+  await page.getByRole('status').filter({ hasText: 'a reset link is on its way' }).waitFor();
+  await asked?.();
+  await page.goto(`${origin}/dev/mailbox`);
+  const resetLink = page.getByRole('link', { name: /#reset_password=/ }).first();
+  await resetLink.waitFor();
+  await resetLink.click();
+  await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
 }

@@ -3,7 +3,7 @@
 // a platform team's client would use it.
 import { test } from 'tap';
 import type { RunningStack } from '@keygate/stack';
-import { startTestStack, waitUntil } from './helpers.js';
+import { useTestStack, waitUntil } from './helpers.js';
 
 interface Session {
   accessToken: string;
@@ -32,11 +32,7 @@ async function login(stack: RunningStack, email: string, password: string): Prom
 }
 
 test('a user registers, logs in, orders through the gateway, is notified, refreshes and logs out', async (t) => {
-  const { stack, environment } = await startTestStack();
-  t.teardown(async () => {
-    await stack.close();
-    await environment.cleanup();
-  });
+  const { stack } = await useTestStack(t);
   const gw = stack.gatewayUrl;
   const bearer = (s: Session) => ({ authorization: `Bearer ${s.accessToken}` });
 
@@ -100,11 +96,7 @@ test('a user registers, logs in, orders through the gateway, is notified, refres
 });
 
 test('reusing a spent refresh token revokes the session at the gateway', async (t) => {
-  const { stack, environment } = await startTestStack();
-  t.teardown(async () => {
-    await stack.close();
-    await environment.cleanup();
-  });
+  const { stack } = await useTestStack(t);
   const gw = stack.gatewayUrl;
   await register(stack, 'carol@example.com', 'a very long password');
   const carol = await login(stack, 'carol@example.com', 'a very long password');
@@ -123,11 +115,7 @@ test('reusing a spent refresh token revokes the session at the gateway', async (
 });
 
 test('the sample services refuse requests that bypass the gateway', async (t) => {
-  const { stack, environment } = await startTestStack();
-  t.teardown(async () => {
-    await stack.close();
-    await environment.cleanup();
-  });
+  const { stack } = await useTestStack(t);
   for (const url of [`${stack.urls.orders}/orders`, `${stack.urls.notifications}/notifications`]) {
     const response = await fetch(url, { headers: { 'x-user-id': 'admin', 'x-user-role': 'admin', 'x-request-id': 'forged' } });
     t.equal(response.status, 401, url);
@@ -139,11 +127,7 @@ test('the sample services refuse requests that bypass the gateway', async (t) =>
 });
 
 test('API docs: every contract endpoint is documented and browsable at /docs through the gateway', async (t) => {
-  const { stack, environment } = await startTestStack();
-  t.teardown(async () => {
-    await stack.close();
-    await environment.cleanup();
-  });
+  const { stack } = await useTestStack(t);
   const ui = await fetch(`${stack.gatewayUrl}/docs`);
   t.equal(ui.status, 200);
   t.match(ui.headers.get('content-type') ?? '', /text\/html/);
