@@ -79,30 +79,28 @@ export async function createDatabase<DB = unknown>(options: DatabaseOptions): Pr
     };
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: { connect, end: () => pool.end() } }) });
     let closed = false;
-    return {
-      db,
-      kind: 'postgres',
-      async ping() {
-        await sql`select 1`.execute(db);
-      },
-      async close() {
-        if (closed) return;
-        closed = true;
-        await db.destroy();
-      },
-    };
+    return handle(db, 'postgres', async () => {
+      if (closed) return;
+      closed = true;
+      await db.destroy();
+    });
   }
   const owned = options.pglite === undefined;
   const client = options.pglite ?? (await openEmbeddedPglite(options.dataDir));
   const db = new Kysely<DB>({ dialect: new PGliteDialect(client) });
+  return handle(db, 'pglite', async () => {
+    if (owned && !client.closed) await client.close();
+  });
+}
+
+/** The handle over either backend: the same ping, each its own close. */
+function handle<DB>(db: Kysely<DB>, kind: DatabaseHandle<DB>['kind'], close: () => Promise<void>): DatabaseHandle<DB> {
   return {
     db,
-    kind: 'pglite',
+    kind,
     async ping() {
       await sql`select 1`.execute(db);
     },
-    async close() {
-      if (owned && !client.closed) await client.close();
-    },
+    close,
   };
 }

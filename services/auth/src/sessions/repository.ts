@@ -74,25 +74,20 @@ export async function findSession(db: Db, id: string): Promise<SessionRow | unde
   return db.selectFrom('auth.sessions').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** The UPDATE that revokes live (not yet revoked) sessions, for the callers below to narrow with their WHERE. */
+function revokeLive(db: Db, reason: string) {
+  return db.updateTable('auth.sessions').set({ revoked_at: dbNow(), revoked_reason: reason }).where('revoked_at', 'is', null);
+}
+
 /** Revokes one session; returns false when it was already revoked or does not exist. */
 export async function revokeSessionRow(db: Db, id: string, reason: string): Promise<boolean> {
-  const row = await db
-    .updateTable('auth.sessions')
-    .set({ revoked_at: dbNow(), revoked_reason: reason })
-    .where('id', '=', id)
-    .where('revoked_at', 'is', null)
-    .returning('id')
-    .executeTakeFirst();
+  const row = await revokeLive(db, reason).where('id', '=', id).returning('id').executeTakeFirst();
   return row !== undefined;
 }
 
 /** Revokes every live session of a user (optionally but one); returns the revoked ids. */
 export async function revokeUserSessionRows(db: Db, userId: string, reason: string, exceptId?: string): Promise<string[]> {
-  let query = db
-    .updateTable('auth.sessions')
-    .set({ revoked_at: dbNow(), revoked_reason: reason })
-    .where('user_id', '=', userId)
-    .where('revoked_at', 'is', null);
+  let query = revokeLive(db, reason).where('user_id', '=', userId);
   if (exceptId !== undefined) query = query.where('id', '!=', exceptId);
   const rows = await query.returning('id').execute();
   return rows.map((row) => row.id);
@@ -100,13 +95,7 @@ export async function revokeUserSessionRows(db: Db, userId: string, reason: stri
 
 /** Revokes every live session a client holds (its refresh tokens die with them); returns their ids. */
 export async function revokeClientSessionRows(db: Db, clientId: string, reason: string): Promise<string[]> {
-  const rows = await db
-    .updateTable('auth.sessions')
-    .set({ revoked_at: dbNow(), revoked_reason: reason })
-    .where('client_id', '=', clientId)
-    .where('revoked_at', 'is', null)
-    .returning('id')
-    .execute();
+  const rows = await revokeLive(db, reason).where('client_id', '=', clientId).returning('id').execute();
   return rows.map((row) => row.id);
 }
 
