@@ -101,46 +101,38 @@
     $('verify-note').hidden = me.email_verified === true;
   }
 
+  /** GET `path`, then the list `id` shows one item per entry (`item(entry)`), or `empty` when there is none. */
+  async function showList(path, id, item, empty) {
+    const res = await api(path);
+    const entries = await res.json();
+    $(id).replaceChildren(...(entries.length === 0 && empty ? [listItem(empty)] : entries.map(item)));
+  }
+
   async function loadOrders() {
-    const res = await api('/orders');
-    const orders = await res.json();
-    const list = $('orders');
-    list.replaceChildren(...orders.map((o) => listItem(`${o.quantity} × ${o.item} — ${o.status} (${new Date(o.created_at).toLocaleString()})`)));
-    if (orders.length === 0) list.replaceChildren(listItem('No orders yet.'));
+    await showList('/orders', 'orders', (o) => listItem(`${o.quantity} × ${o.item} — ${o.status} (${new Date(o.created_at).toLocaleString()})`), 'No orders yet.');
   }
 
   async function loadNotifications() {
-    const res = await api('/notifications');
-    const items = await res.json();
-    const list = $('notifications');
-    list.replaceChildren(
-      ...items.map((n) => {
-        const what = n.type === 'order_placed' && n.data ? `Order placed: ${n.data.quantity} × ${n.data.item}` : n.type;
-        const li = listItem(`${what}${n.read ? '' : ' (new)'}`);
-        li.dataset.type = n.type;
-        return li;
-      }),
-    );
-    if (items.length === 0) list.replaceChildren(listItem('No notifications yet.'));
+    await showList('/notifications', 'notifications', (n) => {
+      const what = n.type === 'order_placed' && n.data ? `Order placed: ${n.data.quantity} × ${n.data.item}` : n.type;
+      const li = listItem(`${what}${n.read ? '' : ' (new)'}`);
+      li.dataset.type = n.type;
+      return li;
+    }, 'No notifications yet.');
   }
 
   async function loadSessions() {
-    const res = await api('/auth/sessions');
-    const sessions = await res.json();
-    const list = $('sessions');
-    list.replaceChildren(
-      ...sessions.map((s) => {
-        const li = listItem(`${s.current ? 'This browser' : 'Other session'} — ${s.user_agent || 'unknown device'}, ${s.ip || 'unknown address'}, last used ${new Date(s.last_used_at).toLocaleString()} `);
-        if (s.current) li.classList.add('current');
-        const button = document.createElement('button');
-        button.type = 'button';
-        button.textContent = s.current ? 'Revoke (signs this browser out)' : 'Revoke';
-        button.setAttribute('aria-label', `Revoke ${s.current ? 'this' : 'the other'} session started ${new Date(s.created_at).toLocaleString()}`);
-        button.addEventListener('click', () => revokeSession(s.id, s.current));
-        li.append(button);
-        return li;
-      }),
-    );
+    await showList('/auth/sessions', 'sessions', (s) => {
+      const li = listItem(`${s.current ? 'This browser' : 'Other session'} — ${s.user_agent || 'unknown device'}, ${s.ip || 'unknown address'}, last used ${new Date(s.last_used_at).toLocaleString()} `);
+      if (s.current) li.classList.add('current');
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = s.current ? 'Revoke (signs this browser out)' : 'Revoke';
+      button.setAttribute('aria-label', `Revoke ${s.current ? 'this' : 'the other'} session started ${new Date(s.created_at).toLocaleString()}`);
+      button.addEventListener('click', () => revokeSession(s.id, s.current));
+      li.append(button);
+      return li;
+    });
   }
 
   async function revokeSession(id, current) {

@@ -120,20 +120,19 @@ function wire(statusCode: number, code: string, description: string, headers: Re
   return { statusCode, headers, body: { error: code, error_description: description } };
 }
 
+/** A framework's 4xx that is not an AppError: the common error of that status where there is one, with its text. */
 const STATUS_FALLBACK: Record<number, { code: string; description: string }> = {
   400: { code: 'invalid_request', description: 'The request is invalid.' },
-  401: { code: 'unauthorized', description: 'Authentication is required.' },
-  403: { code: 'forbidden', description: 'You are not allowed to do this.' },
-  404: { code: 'not_found', description: 'Not found.' },
   405: { code: 'method_not_allowed', description: 'Method not allowed.' },
   406: { code: 'not_acceptable', description: 'Not acceptable.' },
   408: { code: 'request_timeout', description: 'The request took too long.' },
-  409: { code: 'conflict', description: 'The request conflicts with the current state.' },
-  413: { code: 'payload_too_large', description: 'The request body is too large.' },
   414: { code: 'uri_too_long', description: 'The URL is too long.' },
-  415: { code: 'unsupported_media_type', description: 'Unsupported content type.' },
-  429: { code: 'rate_limited', description: 'Too many requests; retry later.' },
   431: { code: 'headers_too_large', description: 'The request headers are too large.' },
+  ...Object.fromEntries(
+    [CommonErrors.unauthorized, CommonErrors.forbidden, CommonErrors.notFound, CommonErrors.conflict, CommonErrors.payloadTooLarge, CommonErrors.unsupportedMediaType, CommonErrors.rateLimited]
+      .map((make) => make())
+      .map((error) => [error.statusCode, { code: error.code, description: error.message }]),
+  ),
 };
 
 const UNAVAILABLE_CODES = new Set([

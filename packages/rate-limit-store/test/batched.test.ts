@@ -27,6 +27,17 @@ function hit(store: Store, key: string, windowMs: number): Hit {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A batched store (3 counters, no periodic sync) over a Redis bus of its own key prefix; both closed when `t` ends. */
+function batchedOnOwnRedisPrefix(t: { teardown(fn: () => unknown): void }) {
+  const bus = createRedisBus({ url: redisUrl!, keyPrefix: `kgt_rls_${randomUUID().slice(0, 8)}:` });
+  const batched = batchedRateLimitStore(bus.counters!, '', { syncIntervalMs: 60_000, maxCounters: 3 });
+  t.teardown(async () => {
+    batched.close();
+    await bus.close();
+  });
+  return batched;
+}
+
 t.test('two stores (two instances) share totals through Redis; windows restart; Redis away keeps counting local', { skip: redisUrl ? false : 'needs REDIS_URL' }, async (t) => {
   const prefix = `kgt_rls_${randomUUID().slice(0, 8)}:`;
   // Two buses are two instances; the counters live under the bus's keyPrefix.
@@ -77,12 +88,7 @@ t.test('two stores (two instances) share totals through Redis; windows restart; 
 });
 
 t.test('the number of counters kept is bounded (oldest dropped first)', { skip: redisUrl ? false : 'needs REDIS_URL' }, async (t) => {
-  const bus = createRedisBus({ url: redisUrl!, keyPrefix: `kgt_rls_${randomUUID().slice(0, 8)}:` });
-  const batched = batchedRateLimitStore(bus.counters!, '', { syncIntervalMs: 60_000, maxCounters: 3 });
-  t.teardown(async () => {
-    batched.close();
-    await bus.close();
-  });
+  const batched = batchedOnOwnRedisPrefix(t);
   const store = new batched.Store({}) as unknown as Store;
   hit(store, 'oldest', 60_000);
   hit(store, 'oldest', 60_000);
@@ -91,12 +97,7 @@ t.test('the number of counters kept is bounded (oldest dropped first)', { skip: 
 });
 
 t.test('a store refuses the sliding options it does not implement instead of ignoring them', { skip: redisUrl ? false : 'needs REDIS_URL' }, async (t) => {
-  const bus = createRedisBus({ url: redisUrl!, keyPrefix: `kgt_rls_${randomUUID().slice(0, 8)}:` });
-  const batched = batchedRateLimitStore(bus.counters!, '', { syncIntervalMs: 60_000, maxCounters: 3 });
-  t.teardown(async () => {
-    batched.close();
-    await bus.close();
-  });
+  const batched = batchedOnOwnRedisPrefix(t);
   t.throws(() => new batched.Store({ continueExceeding: true } as never), /fixed windows only/);
   t.throws(() => new batched.Store({ exponentialBackoff: true } as never), /fixed windows only/);
 });
