@@ -17,6 +17,8 @@ export class LoadRecorder {
   readonly failures: Failure[] = [];
   /** Attempts that failed and were then retried (only with `retries` > 0). */
   retried = 0;
+  /** The orders the client got a 201 for, by user id: what must be in orders' database, once each. */
+  readonly placedOrders = new Map<string, string[]>();
   private readonly startedAt = Date.now();
 
   record(kind: string, reply: Reply, ok: boolean): void {
@@ -27,6 +29,15 @@ export class LoadRecorder {
       this.failures.push({ kind, at: Date.now() - this.startedAt, detail: describe(reply) });
     }
     this.counts.set(kind, entry);
+  }
+
+  /** Notes an order a 201 answered (its body's id and user_id). */
+  placed(reply: Reply): void {
+    const body = reply.body as { id?: unknown; user_id?: unknown } | undefined;
+    if (typeof body?.id !== 'string' || typeof body.user_id !== 'string') throw new Error(`a 201 for POST /orders without an order: ${describe(reply)}`);
+    const ids = this.placedOrders.get(body.user_id) ?? [];
+    ids.push(body.id);
+    this.placedOrders.set(body.user_id, ids);
   }
 
   get total(): number {
@@ -136,6 +147,7 @@ export function startLoad(options: LoadOptions): RunningLoad {
         result = await attempt(options, session, operation, i);
       }
       recorder.record(operation, result.reply, result.ok);
+      if (operation === 'order' && result.ok) recorder.placed(result.reply);
       await sleep(options.pauseMs ?? 10);
     }
   };
