@@ -53,6 +53,7 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
       const order = { id: randomUUID(), userId: request.user.id, item: request.body.item, quantity: request.body.quantity };
       const header = request.headers['idempotency-key'];
       let row: OrderRow;
+      let replayed = false;
       if (header === undefined) row = await placeOrder(db, order, randomUUID());
       else {
         // The schema has checked the shape: parsing only takes the quotes off.
@@ -60,14 +61,16 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
         const placed = await placeOrderOnce(db, order, randomUUID(), { key, requestHash: requestHash(request.body), lifetimeSeconds: IDEMPOTENCY_KEY_LIFETIME_SECONDS });
         if (placed.outcome === 'key_reused') throw idempotencyKeyReused();
         row = placed.order;
-        if (placed.outcome === 'replayed') {
-          request.log.info({ orderId: row.id }, 'order request replayed');
-          void reply.code(201).header('location', `/orders/${row.id}`).header(IDEMPOTENT_REPLAYED_HEADER, 'true');
-          return toOrder(row);
-        }
+        replayed = placed.outcome === 'replayed';
       }
-      onPlaced(row);
-      request.log.info({ orderId: row.id }, 'order placed');
+      if (replayed) {
+        // The first answer again, marked: nothing was placed, nothing is announced.
+        void reply.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
+        request.log.info({ orderId: row.id }, 'order request replayed');
+      } else {
+        onPlaced(row);
+        request.log.info({ orderId: row.id }, 'order placed');
+      }
       void reply.code(201).header('location', `/orders/${row.id}`);
       return toOrder(row);
     },
