@@ -19,6 +19,8 @@ export class LoadRecorder {
   retried = 0;
   /** The orders the client got a 201 for, by user id: what must be in orders' database, once each. */
   readonly placedOrders = new Map<string, string[]>();
+  /** 201s marked `Idempotent-Replayed: true`: an order a resend found already placed. */
+  replayedOrders = 0;
   private readonly startedAt = Date.now();
 
   record(kind: string, reply: Reply, ok: boolean): void {
@@ -35,6 +37,7 @@ export class LoadRecorder {
   placed(reply: Reply): void {
     const body = reply.body as { id?: unknown; user_id?: unknown } | undefined;
     if (typeof body?.id !== 'string' || typeof body.user_id !== 'string') throw new Error(`a 201 for POST /orders without an order: ${describe(reply)}`);
+    if (reply.headers.get('idempotent-replayed') === 'true') this.replayedOrders += 1;
     const ids = this.placedOrders.get(body.user_id) ?? [];
     ids.push(body.id);
     this.placedOrders.set(body.user_id, ids);
@@ -53,7 +56,7 @@ export class LoadRecorder {
   summary(): string {
     const seconds = (Date.now() - this.startedAt) / 1000;
     const kinds = [...this.counts.entries()].map(([kind, { ok, failed }]) => `${kind} ${ok} ok/${failed} failed`).join(', ');
-    return `${this.total} requests in ${seconds.toFixed(1)} s (${(this.total / seconds).toFixed(0)}/s): ${kinds}; retried attempts ${this.retried}`;
+    return `${this.total} requests in ${seconds.toFixed(1)} s (${(this.total / seconds).toFixed(0)}/s): ${kinds}; retried attempts ${this.retried}; orders answered as replays ${this.replayedOrders}`;
   }
 
   describeFailures(limit = 10): string {
