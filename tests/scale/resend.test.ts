@@ -4,7 +4,8 @@
  * in its accept queue, or crashing while it handled it) is resent to the next instance with the
  * same Idempotency-Key — the client's, else nginx's $request_id — on the public server and on the
  * internal servers, for the routes where a repeat is safe; a POST elsewhere (/auth/login) is never
- * sent twice. The instances are stubs that reset every request whose key they have not seen yet
+ * sent twice. The 503 retry (a service's "not done, try later") sends the same key as well. The
+ * instances are stubs that reset (or answer 503 to) every request whose key they have not seen yet
  * and answer one they have: whichever nginx tries first, the first try is reset and the resend is
  * answered, so the test does not depend on round-robin order.
  */
@@ -39,7 +40,11 @@ async function stubPair(name: string, seen: Seen[]): Promise<{ ports: number[]; 
         seen.push({ instance, method: request.method ?? '', url: request.url ?? '', key, body });
         if (key === undefined || !known.has(key)) {
           if (key !== undefined) known.add(key);
-          request.socket.destroy(); // as if the instance died after reading the request
+          if (request.headers['x-stub-answer'] === '503') {
+            // The contract's "not done, try later": nginx's 503 retry location tries again.
+            response.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
+            response.end('{"error":"service_unavailable","error_description":"A dependency is unavailable; retry later."}');
+          } else request.socket.destroy(); // as if the instance died after reading the request
           return;
         }
         response.writeHead(201, { 'content-type': 'application/json' });
@@ -112,6 +117,16 @@ test('nginx resends a reset request with the same Idempotency-Key only where a r
       t.equal(status, 201, `${path}: answered by the second instance`);
       t.equal(sent.length, 2);
     }
+  });
+
+  await t.test("public server: the 503 retry sends the same key (a POST nginx may retry after a service's 503)", async (t) => {
+    const { status, tries: sent } = await tries('POST /auth/login answered 503 first', () =>
+      fetch(`${front}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-stub-answer': '503' }, body: '{}' }),
+    );
+    t.equal(status, 201);
+    t.equal(sent.length, 2, 'tried twice');
+    t.match(sent[0]!.key, /^[0-9a-f]{32}$/);
+    t.equal(sent[1]!.key, sent[0]!.key, 'with the same $request_id');
   });
 
   await t.test('public server: POST /auth/login is never sent twice (a second session): 502', async (t) => {
