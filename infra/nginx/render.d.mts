@@ -2,6 +2,8 @@
 export declare const TEMPLATE_PATH: string;
 /** How long nginx leaves out an instance after a failed connection (and so, at most, ignores one that is back). */
 export declare const DEFAULT_FAIL_TIMEOUT_SECONDS: number;
+/** Services behind the gateways whose internal server resends any method after a connection error (they honour Idempotency-Key). */
+export declare const RESENDABLE_SERVICES: ReadonlySet<string>;
 /** The services manifest (services.json) this module reads. */
 export declare const MANIFEST_PATH: string;
 /** A service of the manifest with gateway routes (auth, orders, …). */

@@ -50,6 +50,13 @@ function serverLines(addresses, failTimeout, what, down) {
     .join('\n');
 }
 
+/**
+ * The services behind the gateways whose every POST/PATCH honours Idempotency-Key or is
+ * idempotent: their internal server lets nginx resend any request after a connection error
+ * (`non_idempotent`). Only a service that deduplicates by the key may be listed.
+ */
+export const RESENDABLE_SERVICES = new Set(['orders', 'notifications']);
+
 export const MANIFEST_PATH = fileURLToPath(new URL('../../services.json', import.meta.url));
 
 /**
@@ -107,6 +114,7 @@ export function renderKeygateConf(options) {
           NAME: entry.name,
           SETTING: INTERNAL_SERVICES[entry.name],
           LISTEN: check(LISTEN, String(entry.listen), `${entry.name} listen address`),
+          NEXT_UPSTREAM: RESENDABLE_SERVICES.has(entry.name) ? 'error timeout non_idempotent' : 'error timeout',
           ACCESS_LOG: accessLog,
           EDGE_ERRORS: errorLocations,
         },

@@ -13,7 +13,7 @@ import { test } from 'tap';
 import { parse, parseAllDocuments } from 'yaml';
 import { gatewayUpstreams } from '@keygate/config';
 import { composeInstances, generatedFiles, renderDockerfile } from '../../infra/generate.mjs';
-import { INTERNAL_SERVICES, renderKeygateConf } from '../../infra/nginx/render.mjs';
+import { INTERNAL_SERVICES, RESENDABLE_SERVICES, renderKeygateConf } from '../../infra/nginx/render.mjs';
 import { mainConf } from './harness/nginx.js';
 import { MANIFEST, SERVICES, instanceEnv, repoPath, serviceCommand, serviceEntry, type ServiceName } from './harness/services.js';
 
@@ -228,6 +228,43 @@ test('nginx never routes /metrics: refused at the edge, and no server reaches an
   for (const file of [rendered, readFileSync(repoPath('infra/nginx/compose.conf'), 'utf8')]) {
     for (const { metricsPort: ops } of MANIFEST) t.notMatch(file, new RegExp(`:${ops}\\b`), `no upstream or listener on operations port ${ops}`);
   }
+});
+
+/** The server blocks of a rendered configuration, by their heading comment's first word after "# ". */
+function serverBlock(rendered: string, heading: string): string {
+  const start = rendered.indexOf(heading);
+  return start < 0 ? '' : rendered.slice(start, rendered.indexOf('\n}\n', start));
+}
+
+test('nginx sends one Idempotency-Key per request and resends a sent POST only where a repeat is safe', async (t) => {
+  const rendered = renderKeygateConf({
+    publicListen: '80',
+    gateways: ['gateway-1:8080', 'gateway-2:8080'],
+    internal: Object.keys(INTERNAL_SERVICES).map((name, index) => ({ name, listen: String(8081 + index), servers: [`${name}-1:${8081 + index}`] })),
+  });
+  t.match(rendered, /map \$http_idempotency_key \$keygate_idempotency_key \{\s*""\s+\$request_id;\s*default\s+\$http_idempotency_key;\s*\}/, "the client's key, else $request_id");
+  const servers = [serverBlock(rendered, '# Public entry point'), ...Object.keys(INTERNAL_SERVICES).map((name) => serverBlock(rendered, `# Internal: ${name} `))];
+  for (const server of servers) {
+    t.ok(server.length > 0, `found ${server.split('\n')[0]}`);
+    t.match(server, /\n {4}proxy_set_header Idempotency-Key \$keygate_idempotency_key;/, 'the server sets it, replacing whatever the client sent');
+  }
+  // The public server's resend location, as nginx would match it (PCRE; this one is JS-compatible).
+  const publicServer = servers[0]!;
+  const pattern = /location ~ (\S+) \{\s*proxy_next_upstream error timeout non_idempotent;/.exec(publicServer)?.[1];
+  t.ok(pattern, 'the public server has one resend location');
+  const resends = new RegExp(pattern ?? '^$');
+  for (const path of ['/orders', '/orders/4b1c', '/notifications', '/notifications/4b1c/read', '/auth/refresh', '/auth/logout', '/oauth/revoke', '/oauth/introspect', '/admin/users/4b1c']) {
+    t.ok(resends.test(path), `${path}: resent after a reset (keyed, or a repeat does nothing)`);
+  }
+  for (const path of ['/auth/login', '/auth/login/mfa', '/auth/register', '/auth/logout-all', '/auth/password', '/auth/password-reset', '/auth/verify-email/resend', '/oauth/token', '/oauth/authorize', '/oauth/authorize/consent', '/ordersx', '/auth/refresh/x']) {
+    t.notOk(resends.test(path), `${path}: never sent twice`);
+  }
+  t.equal((publicServer.match(/non_idempotent/g) ?? []).length, 1, 'nowhere else on the public server');
+  for (const name of Object.keys(INTERNAL_SERVICES)) {
+    const root = /location \/ \{\s*(?:#[^\n]*\n\s*)*proxy_next_upstream ([^;]+);/.exec(serverBlock(rendered, `# Internal: ${name} `))?.[1];
+    t.equal(root, RESENDABLE_SERVICES.has(name) ? 'error timeout non_idempotent' : 'error timeout', `internal ${name}: location / resends POSTs only if the service honours keys`);
+  }
+  t.same([...RESENDABLE_SERVICES].sort(), ['notifications', 'orders'], 'the services that honour Idempotency-Key (services/orders routes, notifications is idempotent)');
 });
 
 // ---------------------------------------------------------------- infra/Dockerfile

@@ -34,6 +34,8 @@ export interface TestDatabase {
   /** postgres:// URL of a fresh, empty database; undefined means use in-memory PGlite. */
   url: string | undefined;
   drop(): Promise<void>;
+  /** One query on its own connection, for a test to look at what services wrote (real PostgreSQL only). */
+  query<Row extends Record<string, unknown>>(text: string, values?: unknown[]): Promise<Row[]>;
 }
 
 function withDatabase(url: string, database: string): string {
@@ -46,7 +48,13 @@ function withDatabase(url: string, database: string): string {
 export async function createTestDatabase(): Promise<TestDatabase> {
   if (!realDatabaseUrl) {
     noteEmbedded('DATABASE_URL unset: using in-memory PGlite instead of real PostgreSQL');
-    return { url: undefined, drop: async () => {} };
+    return {
+      url: undefined,
+      drop: async () => {},
+      query: async () => {
+        throw new Error('query needs DATABASE_URL (real PostgreSQL)');
+      },
+    };
   }
   const name = randomName('kg_test');
   const admin = new pg.Client({ connectionString: realDatabaseUrl });
@@ -56,8 +64,18 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   } finally {
     await admin.end();
   }
+  const url = withDatabase(realDatabaseUrl, name);
   return {
-    url: withDatabase(realDatabaseUrl, name),
+    url,
+    async query<Row extends Record<string, unknown>>(text: string, values: unknown[] = []): Promise<Row[]> {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        return (await client.query<Row>(text, values)).rows;
+      } finally {
+        await client.end();
+      }
+    },
     async drop() {
       const client = new pg.Client({ connectionString: realDatabaseUrl });
       await client.connect();

@@ -4,6 +4,7 @@
  * is missing names the scopes the request needs (RFC 6750 §3's `scope` attribute).
  */
 import { AppError, CommonErrors, createError } from '@keygate/errors';
+import { IDEMPOTENCY_KEY_RULE } from '@keygate/service-kit';
 
 const REALM = 'Bearer realm="keygate"';
 
@@ -39,4 +40,5 @@ export const GatewayErrors = {
     }),
   tokenInQuery: createError('invalid_request', 400, 'Send the access token in the Authorization header, never in the query string.'),
   duplicateAuthorization: createError('invalid_request', 400, 'Send exactly one Authorization header.'),
+  invalidIdempotencyKey: createError('invalid_request', 400, IDEMPOTENCY_KEY_RULE),
 } as const;

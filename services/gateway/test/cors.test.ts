@@ -83,8 +83,13 @@ test('resource routes and the other token routes: ALLOWED_ORIGINS only, errors r
       t.notOk(acao(denied), `${method} ${path}: ${refused} refused (public clients’ origins reach only the token endpoints)`);
     }
   }
+  // A browser may send an Idempotency-Key (a safe retry of POST /orders) and read Idempotent-Replayed.
+  const keyed = await preflight('/orders', APP, 'POST', 'authorization, content-type, idempotency-key');
+  t.equal(acao(keyed), APP);
+  t.match(String(keyed.headers['access-control-allow-headers']), /(^|, )Idempotency-Key(,|$)/, 'Idempotency-Key may be sent');
   const unauthenticated = await call('/orders', APP);
   t.equal(unauthenticated.status, 401);
+  t.match(String(unauthenticated.headers['access-control-expose-headers']), /(^|, )Idempotent-Replayed(,|$)/, 'Idempotent-Replayed may be read');
   t.equal(acao(unauthenticated), APP, 'a 401 is readable by the allowed origin');
   t.match(String(unauthenticated.headers['access-control-expose-headers']), /WWW-Authenticate/);
   const token = await rig.mint({ scope: 'orders:read' });

@@ -4,7 +4,8 @@
  * follows its order within milliseconds; the timer catches rows placed by other instances or left
  * over by a crash. While the database or the bus is down it backs off and keeps trying: the
  * events wait in the outbox, never lost. Relayed events are kept for retentionMs (audits, manual
- * replays), then pruned a bounded batch at a time.
+ * replays), then pruned a bounded batch at a time; expired Idempotency-Keys are pruned in the same
+ * step (the one housekeeping timer of the service).
  *
  * Not a fastify plugin on purpose: app.ts stops it before it closes the bus and the database it
  * uses, an order that plugins' onClose hooks do not promise.
@@ -14,6 +15,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Bus } from '@keygate/bus';
 import { ORDER_EVENTS_STREAM, toStreamFields, type OutboxEvent } from './events.js';
+import { IDEMPOTENCY_KEY_LIFETIME_SECONDS } from './idempotency.js';
+import { pruneExpiredKeys } from './repositories/orders.js';
 import { pruneRelayed, relayPending } from './repositories/outbox.js';
 import type { OrdersDatabase } from './repositories/tables.js';
 
@@ -27,6 +30,8 @@ export interface OutboxRelayOptions {
   retentionMs?: number;
   /** How often to prune. Default 10 minutes. */
   pruneEveryMs?: number;
+  /** Idempotency-Keys older than this are pruned too. Default the keys' lifetime (24 h). */
+  keyLifetimeSeconds?: number;
   onRelayed?: (count: number) => void;
   onFailure?: (error: unknown) => void;
 }
@@ -48,6 +53,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const batchSize = options.batchSize ?? 100;
   const retentionMs = options.retentionMs ?? 7 * 24 * 3_600_000;
   const pruneEveryMs = options.pruneEveryMs ?? 10 * 60_000;
+  const keyLifetimeSeconds = options.keyLifetimeSeconds ?? IDEMPOTENCY_KEY_LIFETIME_SECONDS;
   let lastPrune = 0;
   let stopped = false;
   let failures = 0;
@@ -84,7 +90,8 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     lastPrune = Date.now();
     try {
       const pruned = await pruneRelayed(db, new Date(lastPrune - retentionMs), PRUNE_LIMIT);
-      if (pruned > 0) log.debug({ pruned }, 'pruned relayed outbox events');
+      const keys = await pruneExpiredKeys(db, keyLifetimeSeconds, PRUNE_LIMIT);
+      if (pruned > 0 || keys > 0) log.debug({ pruned, keys }, 'pruned relayed outbox events and expired idempotency keys');
     } catch (error) {
       // Housekeeping only: the next prune tries again.
       log.debug({ err: error }, 'pruning the outbox failed');

@@ -8,3 +8,4 @@ export * from './redis.js';
 export * from './services.js';
 export * from './stack.js';
 export * from './timing.js';
+export * from './orders.js';

@@ -17,6 +17,10 @@ export class LoadRecorder {
   readonly failures: Failure[] = [];
   /** Attempts that failed and were then retried (only with `retries` > 0). */
   retried = 0;
+  /** The orders the client got a 201 for, by user id: what must be in orders' database, once each. */
+  readonly placedOrders = new Map<string, string[]>();
+  /** 201s marked `Idempotent-Replayed: true`: an order a resend found already placed. */
+  replayedOrders = 0;
   private readonly startedAt = Date.now();
 
   record(kind: string, reply: Reply, ok: boolean): void {
@@ -27,6 +31,16 @@ export class LoadRecorder {
       this.failures.push({ kind, at: Date.now() - this.startedAt, detail: describe(reply) });
     }
     this.counts.set(kind, entry);
+  }
+
+  /** Notes an order a 201 answered (its body's id and user_id). */
+  placed(reply: Reply): void {
+    const body = reply.body as { id?: unknown; user_id?: unknown } | undefined;
+    if (typeof body?.id !== 'string' || typeof body.user_id !== 'string') throw new Error(`a 201 for POST /orders without an order: ${describe(reply)}`);
+    if (reply.headers.get('idempotent-replayed') === 'true') this.replayedOrders += 1;
+    const ids = this.placedOrders.get(body.user_id) ?? [];
+    ids.push(body.id);
+    this.placedOrders.set(body.user_id, ids);
   }
 
   get total(): number {
@@ -42,7 +56,7 @@ export class LoadRecorder {
   summary(): string {
     const seconds = (Date.now() - this.startedAt) / 1000;
     const kinds = [...this.counts.entries()].map(([kind, { ok, failed }]) => `${kind} ${ok} ok/${failed} failed`).join(', ');
-    return `${this.total} requests in ${seconds.toFixed(1)} s (${(this.total / seconds).toFixed(0)}/s): ${kinds}; retried attempts ${this.retried}`;
+    return `${this.total} requests in ${seconds.toFixed(1)} s (${(this.total / seconds).toFixed(0)}/s): ${kinds}; retried attempts ${this.retried}; orders answered as replays ${this.replayedOrders}`;
   }
 
   describeFailures(limit = 10): string {
@@ -136,6 +150,7 @@ export function startLoad(options: LoadOptions): RunningLoad {
         result = await attempt(options, session, operation, i);
       }
       recorder.record(operation, result.reply, result.ok);
+      if (operation === 'order' && result.ok) recorder.placed(result.reply);
       await sleep(options.pauseMs ?? 10);
     }
   };

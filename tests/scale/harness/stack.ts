@@ -165,6 +165,11 @@ export class Stack {
     }
   }
 
+  /** A query on the stack's database (every service's schema is there), on a connection of its own. */
+  query<Row extends Record<string, unknown>>(text: string, values: unknown[] = []): Promise<Row[]> {
+    return this.database.query<Row>(text, values);
+  }
+
   /** The auth CLI (`node services/auth/dist/cli.js …`) with auth-1's environment. */
   authCli(args: string[]): Promise<CliResult> {
     return new Promise((resolve) => {

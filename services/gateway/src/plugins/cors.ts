@@ -38,10 +38,10 @@ const TOKEN_ENDPOINTS = new Set(['/oauth/token', '/oauth/revoke', '/oauth/userin
 const COOKIE_CALLS = new Set(['/auth/login', '/auth/refresh', '/auth/logout']);
 /** Seconds a browser may reuse a preflight's answer: short, so a withdrawn origin stops soon. */
 const PREFLIGHT_MAX_AGE = 600;
-/** What a browser script may send besides the CORS-safelisted headers. */
-const ALLOWED_HEADERS = 'Authorization, Content-Type';
-/** What a browser script may read besides the safelisted response headers: challenges, limits, ids. */
-const EXPOSED_HEADERS = 'WWW-Authenticate, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Location, X-Request-Id';
+/** What a browser script may send besides the CORS-safelisted headers (Idempotency-Key: safe retries of a POST). */
+const ALLOWED_HEADERS = 'Authorization, Content-Type, Idempotency-Key';
+/** What a browser script may read besides the safelisted response headers: challenges, limits, ids, replays. */
+const EXPOSED_HEADERS = 'WWW-Authenticate, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Location, X-Request-Id, Idempotent-Replayed';
 
 type Policy = Omit<FastifyCorsOptions, 'origin'>;
 const base: Policy = { strictPreflight: false, maxAge: PREFLIGHT_MAX_AGE, allowedHeaders: ALLOWED_HEADERS, exposedHeaders: EXPOSED_HEADERS };

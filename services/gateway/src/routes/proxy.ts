@@ -2,14 +2,16 @@
  * The one public route: every request not answered by the gateway itself (/healthz, /readyz, the
  * demo page and /docs, and every OPTIONS — the CORS plugin's; /metrics lives on the operations listener) is normalised, matched against the route table, authenticated when the route says
  * so, rate limited, and forwarded through @fastify/reply-from (undici keep-alive pools, bodies
- * streamed both ways). Errors are the contract's: 400 for unsafe paths and tokens in the query,
- * 401 with a Bearer challenge, 403 insufficient_scope (a role the route does not allow, or a
- * scope the route needs for this method that the token was not granted), 404 for no route, 502
- * when the upstream cannot be reached, 504 when it does not answer in time.
+ * streamed both ways). Errors are the contract's: 400 for unsafe paths, tokens in the query and
+ * a malformed Idempotency-Key (a valid one travels on unchanged), 401 with a Bearer challenge,
+ * 403 insufficient_scope (a role the route does not allow, or a scope the route needs for this
+ * method that the token was not granted), 404 for no route, 502 when the upstream cannot be
+ * reached, 504 when it does not answer in time.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import replyFrom from '@fastify/reply-from';
+import { IDEMPOTENCY_KEY_HEADER, isIdempotencyKey } from '@keygate/service-kit';
 import { TokenError, hasScopes, parseBearer, type AccessTokenClaims } from '@keygate/tokens';
 import type { GatewayConfig } from '../config.js';
 import { GatewayErrors } from '../errors.js';
@@ -116,6 +118,9 @@ export async function proxyRoutes(app: FastifyInstance, config: GatewayConfig): 
     const authorization = request.headers.authorization;
     // Node keeps only the first of repeated Authorization headers: count them on the raw list.
     if (authorization !== undefined && countHeader(request.raw.rawHeaders, 'authorization') > 1) throw GatewayErrors.duplicateAuthorization();
+    // Forwarded unchanged (services deduplicate by it, nginx resends by it), so only its shape is ours to check.
+    const idempotencyKey = request.headers[IDEMPOTENCY_KEY_HEADER];
+    if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || !isIdempotencyKey(idempotencyKey))) throw GatewayErrors.invalidIdempotencyKey();
     const length = request.headers['content-length'];
     if (length !== undefined && Number(length) > bodyLimit) throw GatewayErrors.payloadTooLarge();
 

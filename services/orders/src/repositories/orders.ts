@@ -12,19 +12,85 @@ export interface NewOrder {
 
 /** Inserts the order and its `order_placed` outbox row atomically: no order without its event, no event without its order. */
 export async function placeOrder(db: Kysely<OrdersDatabase>, order: NewOrder, eventId: string): Promise<OrderRow> {
+  return db.transaction().execute((trx) => insertOrder(trx, order, eventId));
+}
+
+async function insertOrder(trx: Kysely<OrdersDatabase>, order: NewOrder, eventId: string): Promise<OrderRow> {
+  const row = await trx
+    .insertInto('orders.orders')
+    .values({ id: order.id, user_id: order.userId, item: order.item, quantity: order.quantity })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  const payload: OrderPlacedPayload = { order_id: row.id, item: row.item, quantity: row.quantity };
+  await trx
+    .insertInto('orders.outbox')
+    .values({ event_id: eventId, type: ORDER_PLACED, user_id: row.user_id, payload: JSON.stringify(payload) })
+    .execute();
+  return row;
+}
+
+export interface IdempotencyKey {
+  /** The key as the client meant it (quotes removed), 1..255 characters. */
+  key: string;
+  /** Fingerprint of the request (SHA-256 hex of its canonical form). */
+  requestHash: string;
+  /** A key older than this no longer counts: a new request with it places a new order. */
+  lifetimeSeconds: number;
+}
+
+export type KeyedPlacement =
+  | { outcome: 'placed' | 'replayed'; order: OrderRow }
+  /** The key placed an order for another request: nothing was done. */
+  | { outcome: 'key_reused' };
+
+/**
+ * placeOrder with an Idempotency-Key: the first request with (user, key) places the order and
+ * records the key in the same transaction; a later one with the same request gets that order back
+ * (`replayed`), with another request `key_reused`. The key row is inserted first: a concurrent
+ * duplicate (a resend overtaking its original, twenty clicks) blocks on the primary key until the
+ * first transaction ends, then finds its row, so there is never a second order and no visible
+ * "in progress" state (the draft's 409) to report.
+ */
+export async function placeOrderOnce(db: Kysely<OrdersDatabase>, order: NewOrder, eventId: string, idempotency: IdempotencyKey): Promise<KeyedPlacement> {
+  const expired = sql<boolean>`orders.idempotency_keys.created_at <= now() - make_interval(secs => ${idempotency.lifetimeSeconds})`;
   return db.transaction().execute(async (trx) => {
-    const row = await trx
-      .insertInto('orders.orders')
-      .values({ id: order.id, user_id: order.userId, item: order.item, quantity: order.quantity })
-      .returningAll()
+    const claimed = await trx
+      .insertInto('orders.idempotency_keys')
+      .values({ user_id: order.userId, key: idempotency.key, request_hash: idempotency.requestHash, order_id: order.id })
+      // An expired row is taken over (not yet purged); a live one is left alone and read below.
+      .onConflict((oc) =>
+        oc
+          .columns(['user_id', 'key'])
+          .doUpdateSet({ request_hash: idempotency.requestHash, order_id: order.id, created_at: sql<Date>`now()` })
+          .where(expired),
+      )
+      .returning('order_id')
+      .executeTakeFirst();
+    if (claimed) return { outcome: 'placed', order: await insertOrder(trx, order, eventId) };
+    const previous = await trx
+      .selectFrom('orders.idempotency_keys as k')
+      .innerJoin('orders.orders as o', 'o.id', 'k.order_id')
+      .selectAll('o')
+      .select('k.request_hash')
+      .where('k.user_id', '=', order.userId)
+      .where('k.key', '=', idempotency.key)
       .executeTakeFirstOrThrow();
-    const payload: OrderPlacedPayload = { order_id: row.id, item: row.item, quantity: row.quantity };
-    await trx
-      .insertInto('orders.outbox')
-      .values({ event_id: eventId, type: ORDER_PLACED, user_id: row.user_id, payload: JSON.stringify(payload) })
-      .execute();
-    return row;
+    if (previous.request_hash !== idempotency.requestHash) return { outcome: 'key_reused' };
+    const { request_hash: _hash, ...row } = previous;
+    return { outcome: 'replayed', order: row };
   });
+}
+
+/** Deletes up to `limit` keys older than their lifetime; returns how many. */
+export async function pruneExpiredKeys(db: Kysely<OrdersDatabase>, lifetimeSeconds: number, limit: number): Promise<number> {
+  // A bounded batch, like the outbox's pruning: one purge never holds locks for long.
+  const result = await sql`
+    delete from orders.idempotency_keys
+    where (user_id, key) in (
+      select user_id, key from orders.idempotency_keys
+      where created_at <= now() - make_interval(secs => ${lifetimeSeconds})
+      limit ${limit})`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
 }
 
 /** The order, if it exists and (when ownerId is given) belongs to that user. */

@@ -20,9 +20,20 @@ export interface OutboxTable {
   relayed_at: Date | null;
 }
 
+/** An Idempotency-Key that placed an order: (user_id, key) is the primary key. */
+export interface IdempotencyKeysTable {
+  user_id: string;
+  key: string;
+  /** SHA-256 (hex) of the canonical request the key was first used with. */
+  request_hash: string;
+  order_id: string;
+  created_at: Generated<Date>;
+}
+
 export interface OrdersDatabase {
   'orders.orders': OrdersTable;
   'orders.outbox': OutboxTable;
+  'orders.idempotency_keys': IdempotencyKeysTable;
 }
 
 export type OrderRow = Selectable<OrdersTable>;

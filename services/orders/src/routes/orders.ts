@@ -1,17 +1,21 @@
 /**
  * POST /orders, GET /orders, GET /orders/{id}. Every caller is `request.user` (gateway-trust ran
  * first); role admin reads everyone's orders, anyone else only their own, and another user's
- * order is a 404 exactly like an unknown one.
+ * order is a 404 exactly like an unknown one. POST /orders honours Idempotency-Key: a repeat of
+ * the same request with the same key gets the first answer again (201, same order, marked
+ * `Idempotent-Replayed: true`) instead of a second order; nginx relies on it to resend a POST
+ * whose connection was reset (infra/nginx).
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Kysely } from 'kysely';
-import { errorSchema } from '@keygate/service-kit';
-import { orderNotFound } from '../errors.js';
-import { findOrder, listOrders, placeOrder } from '../repositories/orders.js';
+import { IDEMPOTENT_REPLAYED_HEADER, errorSchema, parseIdempotencyKey } from '@keygate/service-kit';
+import { idempotencyKeyReused, orderNotFound } from '../errors.js';
+import { IDEMPOTENCY_KEY_LIFETIME_SECONDS, requestHash } from '../idempotency.js';
+import { findOrder, listOrders, placeOrder, placeOrderOnce } from '../repositories/orders.js';
 import type { OrderRow, OrdersDatabase } from '../repositories/tables.js';
 import { IdParams, PageQuery } from '@keygate/sample-service';
-import { CreateOrderBody, Order, OrderList } from '../schemas/orders.js';
+import { CreateOrderBody, CreateOrderHeaders, Order, OrderList } from '../schemas/orders.js';
 
 export interface OrderRoutesOptions {
   db: Kysely<OrdersDatabase>;
@@ -40,14 +44,33 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
     '/orders',
     {
       schema: {
+        headers: CreateOrderHeaders,
         body: CreateOrderBody,
-        response: { 201: Order, 400: errorSchema, 401: errorSchema, 413: errorSchema, 415: errorSchema, 503: errorSchema },
+        response: { 201: Order, 400: errorSchema, 401: errorSchema, 413: errorSchema, 415: errorSchema, 422: errorSchema, 503: errorSchema },
       },
     },
     async (request, reply) => {
-      const row = await placeOrder(db, { id: randomUUID(), userId: request.user.id, item: request.body.item, quantity: request.body.quantity }, randomUUID());
-      onPlaced(row);
-      request.log.info({ orderId: row.id }, 'order placed');
+      const order = { id: randomUUID(), userId: request.user.id, item: request.body.item, quantity: request.body.quantity };
+      const header = request.headers['idempotency-key'];
+      let row: OrderRow;
+      let replayed = false;
+      if (header === undefined) row = await placeOrder(db, order, randomUUID());
+      else {
+        // The schema has checked the shape: parsing only takes the quotes off.
+        const key = parseIdempotencyKey(header)!;
+        const placed = await placeOrderOnce(db, order, randomUUID(), { key, requestHash: requestHash(request.body), lifetimeSeconds: IDEMPOTENCY_KEY_LIFETIME_SECONDS });
+        if (placed.outcome === 'key_reused') throw idempotencyKeyReused();
+        row = placed.order;
+        replayed = placed.outcome === 'replayed';
+      }
+      if (replayed) {
+        // The first answer again, marked: nothing was placed, nothing is announced.
+        void reply.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
+        request.log.info({ orderId: row.id }, 'order request replayed');
+      } else {
+        onPlaced(row);
+        request.log.info({ orderId: row.id }, 'order placed');
+      }
       void reply.code(201).header('location', `/orders/${row.id}`);
       return toOrder(row);
     },

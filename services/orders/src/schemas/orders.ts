@@ -1,5 +1,6 @@
 /** JSON schemas of the orders API (contract: "Sample services"). Strict: no extra properties, no coercion. */
 import { Type, type Static } from '@sinclair/typebox';
+import { IDEMPOTENCY_KEY_PATTERN } from '@keygate/service-kit';
 
 export const CreateOrderBody = Type.Object(
   {
@@ -9,6 +10,11 @@ export const CreateOrderBody = Type.Object(
   { additionalProperties: false },
 );
 export type CreateOrderBody = Static<typeof CreateOrderBody>;
+
+/** Optional Idempotency-Key (service-kit's shape); other headers are not this schema's business. */
+export const CreateOrderHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ pattern: IDEMPOTENCY_KEY_PATTERN })),
+});
 
 export const Order = Type.Object({
   id: Type.String({ format: 'uuid' }),
