@@ -64,16 +64,16 @@ const POLICIES = {
   refusedPreflight: { ...base, methods: 'GET, HEAD, POST' },
 } satisfies Record<string, Policy>;
 
-type Headers = readonly (readonly [name: string, value: string])[];
+type HeaderList = readonly (readonly [name: string, value: string])[];
 
 /** A policy's headers besides Access-Control-Allow-Origin: on an answer, and on a preflight's 204. */
 interface CompiledPolicy {
-  answer: Headers;
-  preflight: Headers;
+  answer: HeaderList;
+  preflight: HeaderList;
 }
 
 function compile(policy: Policy): CompiledPolicy {
-  const answer: Headers = [...(policy.credentials ? [['access-control-allow-credentials', 'true'] as const] : []), ['access-control-expose-headers', EXPOSED_HEADERS]];
+  const answer: HeaderList = [...(policy.credentials ? [['access-control-allow-credentials', 'true'] as const] : []), ['access-control-expose-headers', EXPOSED_HEADERS]];
   return {
     answer,
     preflight: [
