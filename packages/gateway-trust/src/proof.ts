@@ -45,9 +45,12 @@ export interface ProofClaims {
   requestId: string;
 }
 
+function macInput(timestamp: number, claims: ProofClaims): string {
+  return `${PROOF_VERSION}\n${timestamp}\n${claims.method.toUpperCase()}\n${claims.path}\n${claims.userId}\n${claims.role}\n${claims.clientId}\n${claims.scope}\n${claims.requestId}`;
+}
+
 function mac(secret: Buffer, timestamp: number, claims: ProofClaims): Buffer {
-  const fields = [PROOF_VERSION, String(timestamp), claims.method.toUpperCase(), claims.path, claims.userId, claims.role, claims.clientId, claims.scope, claims.requestId];
-  return createHmac('sha256', secret).update(fields.join('\n')).digest();
+  return createHmac('sha256', secret).update(macInput(timestamp, claims)).digest();
 }
 
 function assertSecret(secret: Buffer): void {
@@ -56,7 +59,8 @@ function assertSecret(secret: Buffer): void {
 
 export function signGatewayProof(secret: Buffer, claims: ProofClaims, now: number = Date.now()): string {
   assertSecret(secret);
-  return `t=${now};v2=${mac(secret, now, claims).toString('base64url')}`;
+  // Encoded by the digest itself: no intermediate Buffer on the gateway's hot path.
+  return `t=${now};v2=${createHmac('sha256', secret).update(macInput(now, claims)).digest('base64url')}`;
 }
 
 export type ProofFailure = 'missing' | 'malformed' | 'expired' | 'bad_signature';

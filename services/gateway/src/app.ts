@@ -16,6 +16,7 @@ import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { revocationPlugin } from './plugins/revocation.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
 import { tokenVerificationPlugin } from './plugins/token-verification.js';
+import { requestTargetPlugin } from './request-target.js';
 import { proxyRoutes } from './routes/proxy.js';
 
 const MAX_HEADER_BYTES = 128 * 1024;
@@ -58,6 +59,7 @@ export async function build(config: GatewayConfig, deps: GatewayDeps = {}): Prom
   });
   app.addHook('onClose', releaseBus);
   await app.register(securityHeadersPlugin, { https: config.issuer.startsWith('https:') });
+  await app.register(requestTargetPlugin);
   // Before every route: a preflight is answered (204) ahead of authentication and routing.
   await app.register(corsPlugin, {
     allowedOrigins: config.allowedOrigins,

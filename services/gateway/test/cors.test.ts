@@ -153,3 +153,20 @@ test('the public clients’ list follows the auth service; an auth outage keeps 
   t.equal(acao(await preflight('/oauth/token', 'https://new.example.com')), 'https://new.example.com', 'auth answering 503 keeps the last list');
   t.equal(acao(await preflight('/oauth/token', APP)), APP, 'and ALLOWED_ORIGINS');
 });
+
+test('the policy follows the normalised path; a request without Origin gets Vary: Origin and no CORS header', async (t) => {
+  for (const path of ['/auth/%72efresh', '/auth/./refresh', '/auth//refresh', '/orders/../auth/refresh']) {
+    const pre = await preflight(path, APP, 'POST', 'content-type');
+    t.equal(pre.status, 204, `${path}: preflight`);
+    t.equal(pre.headers['access-control-allow-credentials'], 'true', `${path} is the cookie call /auth/refresh`);
+    t.equal(pre.headers['access-control-allow-methods'], 'POST');
+  }
+  const dotted = await preflight('/orders/%2e%2e/.well-known/jwks.json', EVIL, 'GET', 'content-type');
+  t.equal(acao(dotted), '*', 'an encoded dot segment resolves to /.well-known/ (any origin)');
+  t.equal(acao(await preflight('/.well-known/%2e%2e/orders', EVIL, 'GET')), undefined, 'and out of it again: /orders refuses that origin');
+  for (const path of ['/.well-known/jwks.json', '/orders', '/auth/refresh']) {
+    const res = await send(rig.url, { path });
+    t.equal(res.headers.vary, 'Origin', `${path}: Vary: Origin without an Origin`);
+    t.notOk(res.headers['access-control-allow-origin'] ?? res.headers['access-control-expose-headers'] ?? res.headers['access-control-allow-credentials'], `${path}: no CORS header`);
+  }
+});
