@@ -20,8 +20,10 @@
  * --quick), --docs / --no-docs (docs/benchmarks.md; written by a full run by default),
  * --profile (gateway and auth under `node --cpu-prof`, profiles in bench/profiles/ and bench/profiles/auth/), --keep-logs,
  * --only <key,key> (HTTP scenarios to run, for profiling one of them), --proxy-only (skip auth,
- * revocation), --rounds N, --duration S. A run with any of those is partial: it never writes the
- * docs and writes bench/results/partial.json unless --out says otherwise.
+ * revocation), --auth-only (only the auth rows that targets compare: raw argon2id, logins, RS256
+ * signing, refresh; no gateway, revocation or SIGNING_ALG context rows), --rounds N, --duration S.
+ * A run with any of those is partial: it never writes the docs and writes
+ * bench/results/partial.json unless --out says otherwise.
  * Environment, for profiling: BENCH_GATEWAY_NODE_ARGS / BENCH_AUTH_NODE_ARGS (space-separated Node
  * flags added to the gateway's / auth's, e.g. `--perf-basic-prof` for `perf record`).
  */
@@ -65,7 +67,10 @@ const CONTEXT_ALGS = ['ES256', 'EdDSA'] as const;
 const profile = flag('--profile');
 const only = option('--only')?.split(',');
 const proxyOnly = flag('--proxy-only');
-const partial = only !== undefined || proxyOnly || option('--rounds') !== undefined || option('--duration') !== undefined;
+const authOnly = flag('--auth-only');
+if (proxyOnly && authOnly) throw new Error('--proxy-only and --auth-only exclude each other');
+if (authOnly) settings.contextAlgRounds = 0;
+const partial = only !== undefined || proxyOnly || authOnly || option('--rounds') !== undefined || option('--duration') !== undefined;
 // Development overrides (a run with them is partial too).
 if (option('--rounds')) settings.rounds = Number(option('--rounds'));
 if (option('--duration')) settings.durationSec = Number(option('--duration'));
@@ -264,8 +269,9 @@ async function runLoadProcess(spec: LoadSpec): Promise<LoadResult & { serverCpuU
   const line = /LOAD_JSON (\{.*\})/.exec(out)?.[1];
   if (code !== 0 || !line) throw new Error(`auth-load ${spec.mode} failed (${code}): ${out.slice(-2000)}`);
   const result = JSON.parse(line) as LoadResult;
-  // CPU over the whole process life (warm-up included) divided by the measured operations is an
-  // overestimate; scale by the measured share of the wall time instead.
+  // Both modes report their own CPU over the measured window (auth-load.ts). Only if one did not:
+  // CPU over the whole process life (warm-up included) scaled by the measured share of the wall
+  // time, an estimate that also charges start-up and the operations still running at the end.
   const share = spec.durationSec / (spec.durationSec + spec.warmupSec);
   const cpu = lastCpu * share;
   if (result.cpuUsPerOp !== undefined) return { ...result, serverCpuUsPerOp: round(result.cpuUsPerOp, 1) };
@@ -477,7 +483,8 @@ interface AuthRun extends LoadResult {
   pgCpuUsPerOp?: number | null;
 }
 
-async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret: string, cleanup: Cleanup) {
+/** `echo` undefined (--auth-only): no gateways, so no revocation scenario. */
+async function authScenarios(logDir: string, echo: ServerProcess | undefined, gatewaySecret: string, cleanup: Cleanup) {
   const environment = await createTestEnvironment({ LOG_LEVEL: 'warn', GATEWAY_SECRET: gatewaySecret, ISSUER: issuerUrl, AUDIENCE: audience });
   cleanup.environments.push(environment);
   if (!realDatabaseUrl) notes.push('DATABASE_URL unset: the auth service ran on embedded PGlite; PostgreSQL round trips and CPU per refresh were not measured.');
@@ -605,7 +612,9 @@ async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret:
     // others). The raw limits are fresh processes every round, with their own warm-up.
     const serviceWarmupSec = round === 0 ? settings.authFirstWarmupSec : settings.authWarmupSec;
     const argon2 = await runLoadProcess({ ...base, mode: 'argon2', authPasswordsModule: passwordsModule });
-    argon2Source = argon2.parameters ? `${argon2.parameters.source} (${JSON.stringify(argon2.parameters.options)})` : undefined;
+    argon2Source = argon2.parameters
+      ? `${argon2.parameters.source} (${JSON.stringify(argon2.parameters.options)}); at most ${argon2.hashesAtOnce?.value ?? '?'} verifies at once (the service's default PASSWORD_HASH_CONCURRENCY, ${argon2.hashesAtOnce?.source ?? 'unknown'})`
+      : undefined;
     argon2Runs.push(argon2);
     // The reference runs before the service in even rounds and after it in odd ones, so neither
     // always inherits the other's leftover work.
@@ -677,7 +686,9 @@ async function authScenarios(logDir: string, echo: ServerProcess, gatewaySecret:
   };
 
   let revocation: (RevocationResult & { gateways: number }) | null = null;
-  if (!realRedisUrl) {
+  if (!echo) {
+    log('--auth-only: no revocation scenario');
+  } else if (!realRedisUrl) {
     notes.push('REDIS_URL unset: the revocation scenario (two gateways on one Redis) was not run; revocation_p99_ms is null.');
     log('REDIS_URL unset: skipping the revocation scenario');
   } else {
@@ -768,8 +779,10 @@ async function main(): Promise<void> {
   let failed = false;
   try {
     log(`${quick ? 'quick' : 'full'} run; logs in ${logDir}`);
-    const proxy = await proxyScenarios(workDir, logDir, cleanup);
-    if (profile) {
+    const proxy = authOnly
+      ? { summaries: [] as ScenarioSummary[], checks: {} as Awaited<ReturnType<typeof proxyScenarios>>['checks'], gatewayPeakRssMb: NaN, gatewayInternals: {}, gateway: undefined, echo: undefined, gatewaySecret: secretBase64() }
+      : await proxyScenarios(workDir, logDir, cleanup);
+    if (profile && proxy.gateway) {
       // Stop the gateway now so it writes its CPU profile of exactly the proxy scenarios.
       await proxy.gateway.stop();
       log(`CPU profile written to ${relative(repo, join(repo, 'bench', 'profiles'))}/`);

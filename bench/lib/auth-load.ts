@@ -5,6 +5,9 @@
  * themselves go through wrk: auth-wrk.ts.)
  *
  *   argon2  raw @node-rs/argon2 verify with the auth service's parameters: the limit for login.
+ *           Measured the way the login is: `concurrency` closed loops (the login's clients), at
+ *           most as many verifies at once as the service runs (its default
+ *           PASSWORD_HASH_CONCURRENCY), and CPU over the measured window only.
  *   rs256   RS256 signatures of one core: node:crypto `sign` in a synchronous loop (one thread)
  *           with a key of the auth service's size (MIN_RSA_MODULUS_BITS), over a JWS signing
  *           input of an access token's length. A fixed reference for refresh: every refresh
@@ -14,7 +17,8 @@
  */
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { hash, verify, type Options } from '@node-rs/argon2';
 import { MIN_RSA_MODULUS_BITS } from '@keygate/tokens';
 import { percentile } from './stats.js';
@@ -24,7 +28,7 @@ export interface LoadSpec {
   concurrency: number;
   durationSec: number;
   warmupSec: number;
-  /** argon2: where services/auth's compiled passwords module lives. */
+  /** argon2: where services/auth's compiled passwords module lives (its config.js beside it gives the hash cap). */
   authPasswordsModule?: string;
 }
 
@@ -34,10 +38,12 @@ export interface LoadResult {
   rate: number;
   p50Ms: number;
   p99Ms: number;
-  /** CPU µs per operation of this process over the measured window only (rs256: its one thread). */
+  /** CPU µs per operation of this process over the measured window only (all its threads). */
   cpuUsPerOp?: number;
   /** argon2 mode: where the parameters came from. */
   parameters?: { source: 'imported' | 'copied'; options: Options };
+  /** argon2 mode: verifies run at once (the service's default cap), and where that number came from. */
+  hashesAtOnce?: { value: number; source: 'imported' | 'copied' };
 }
 
 /** The numbers of services/auth/src/accounts/passwords.ts, used only if that module cannot be imported. */
@@ -51,6 +57,14 @@ async function closedLoops(spec: LoadSpec, operation: (loop: number) => Promise<
   const latencies: number[] = [];
   const windowStart = performance.now() + spec.warmupSec * 1000;
   const windowEnd = windowStart + spec.durationSec * 1000;
+  // The process's CPU (all threads) read at the window's edges, as the service's is read around
+  // its timed run: start-up, the warm-up and the operations still running after the window are
+  // not charged to the operations that completed inside it. The operations run on the thread pool,
+  // so the event loop is free to read the clock on time.
+  let cpuAtStart: NodeJS.CpuUsage | undefined;
+  let cpuAtEnd: NodeJS.CpuUsage | undefined;
+  const startTimer = setTimeout(() => (cpuAtStart = process.cpuUsage()), windowStart - performance.now());
+  const endTimer = setTimeout(() => (cpuAtEnd = process.cpuUsage()), windowEnd - performance.now());
   const loop = async (index: number): Promise<void> => {
     while (performance.now() < windowEnd) {
       const started = performance.now();
@@ -60,9 +74,37 @@ async function closedLoops(spec: LoadSpec, operation: (loop: number) => Promise<
     }
   };
   await Promise.all(Array.from({ length: spec.concurrency }, (_, i) => loop(i)));
+  if (!cpuAtEnd) await new Promise((resolve) => setTimeout(resolve, Math.max(0, windowEnd - performance.now()) + 1));
+  clearTimeout(startTimer);
+  clearTimeout(endTimer);
   const seconds = spec.durationSec;
   latencies.sort((a, b) => a - b);
-  return { operations: latencies.length, seconds, rate: latencies.length / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+  const windowCpu = cpuAtStart && cpuAtEnd ? cpuAtEnd.user + cpuAtEnd.system - cpuAtStart.user - cpuAtStart.system : NaN;
+  return {
+    operations: latencies.length,
+    seconds,
+    rate: latencies.length / seconds,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    ...(Number.isFinite(windowCpu) && latencies.length > 0 ? { cpuUsPerOp: windowCpu / latencies.length } : {}),
+  };
+}
+
+/** At most `limit` of `work` at once; the rest wait in order (the service's hash cap, without its lanes). */
+function atMost(limit: number): <T>(work: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (work) => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running += 1;
+    try {
+      return await work();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running -= 1;
+    }
+  };
 }
 
 async function argon2Options(modulePath: string | undefined): Promise<{ source: 'imported' | 'copied'; options: Options }> {
@@ -77,14 +119,29 @@ async function argon2Options(modulePath: string | undefined): Promise<{ source: 
   return { source: 'copied', options: COPIED_ARGON2_OPTIONS };
 }
 
+/** The service's default PASSWORD_HASH_CONCURRENCY (services/auth's config.js beside its passwords module). */
+async function serviceHashCap(passwordsModule: string | undefined): Promise<{ value: number; source: 'imported' | 'copied' }> {
+  if (passwordsModule) {
+    try {
+      const module = (await import(pathToFileURL(resolve(dirname(passwordsModule), '..', 'config.js')).href)) as { defaultHashConcurrency?: () => number };
+      if (module.defaultHashConcurrency) return { value: module.defaultHashConcurrency(), source: 'imported' };
+    } catch {
+      // fall through to the copied rule
+    }
+  }
+  return { value: Math.max(1, Math.min(availableParallelism(), (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 1)), source: 'copied' };
+}
+
 async function runArgon2(spec: LoadSpec): Promise<LoadResult> {
   const parameters = await argon2Options(spec.authPasswordsModule);
+  const hashesAtOnce = await serviceHashCap(spec.authPasswordsModule);
+  const slot = atMost(hashesAtOnce.value);
   const password = 'correct horse battery staple';
   const stored = await hash(password, parameters.options);
   const result = await closedLoops(spec, async () => {
-    if (!(await verify(stored, password))) throw new Error('argon2 verify failed');
+    if (!(await slot(() => verify(stored, password)))) throw new Error('argon2 verify failed');
   });
-  return { ...result, parameters };
+  return { ...result, parameters, hashesAtOnce };
 }
 
 /** One core's RS256 signatures per second: no event loop turns, no thread pool, just the RSA work. */

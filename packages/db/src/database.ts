@@ -20,6 +20,40 @@ pg.types.setTypeParser(20, (value: string) => {
 
 export type DatabaseKind = 'postgres' | 'pglite';
 
+/** SQL text → statement name, for the texts node-postgres sends as named statements (nameStatement). */
+const namedStatements = new Map<string, string>();
+
+/**
+ * Has node-postgres send `text` as a named (server-side prepared) statement: PostgreSQL parses,
+ * analyses and plans it once per connection instead of at every call, and the driver stops
+ * sending its text. For hot statements whose result columns cannot change while an instance runs
+ * (a call of a function with a fixed result type): PostgreSQL refuses a prepared statement whose
+ * result type changed ("cached plan must not change result type"), so a `select *` from a table
+ * that a later migration widens must not be named. PGlite ignores it (no wire protocol).
+ */
+export function nameStatement(text: string, name: string): void {
+  const known = namedStatements.get(text);
+  if (known !== undefined && known !== name) throw new Error(`statement already named ${known}`);
+  for (const [other, otherName] of namedStatements) if (otherName === name && other !== text) throw new Error(`statement name ${name} is taken`);
+  namedStatements.set(text, name);
+}
+
+type Query = (config: unknown, values?: unknown, callback?: unknown) => unknown;
+
+/**
+ * Routes the named texts of `client.query(text, values)` (kysely's call) to `{ name, text, values }`.
+ * The class's `query` is looked up at every call, so whatever wraps it later (a test's or the
+ * benchmark's query counter) still sees every query.
+ */
+function sendNamedStatements(client: pg.PoolClient): void {
+  const target = client as unknown as { query: Query };
+  const ownClass = Object.getPrototypeOf(target) as { query: Query };
+  target.query = function (this: unknown, config: unknown, values?: unknown, callback?: unknown) {
+    const name = typeof config === 'string' ? namedStatements.get(config) : undefined;
+    return name === undefined ? ownClass.query.call(this, config, values, callback) : ownClass.query.call(this, { name, text: config, values }, undefined, callback);
+  };
+}
+
 export interface DatabaseHandle<DB = unknown> {
   readonly db: Kysely<DB>;
   readonly kind: DatabaseKind;
@@ -64,7 +98,10 @@ export async function createDatabase<DB = unknown>(options: DatabaseOptions): Pr
     pool.on('error', (error) => options.onPoolError?.(error));
     // A checked-out client whose server goes away emits 'error' outside any pending query;
     // without a listener that would crash the process instead of failing one request with 503.
-    pool.on('connect', (client) => client.on('error', (error) => options.onPoolError?.(error)));
+    pool.on('connect', (client) => {
+      client.on('error', (error) => options.onPoolError?.(error));
+      sendNamedStatements(client);
+    });
     // With several hosts, a connection refused by one (or a standby) is tried on the next at once,
     // each host once, so a primary switch fails only the queries in flight on the old primary.
     const attempts = multiHost?.urls.length ?? 1;

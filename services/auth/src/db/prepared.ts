@@ -7,6 +7,7 @@
  * keeps using the builder.
  */
 import { CompiledQuery } from 'kysely';
+import { nameStatement } from '@keygate/db';
 import type { Db } from './schema.js';
 
 export interface PreparedStatement<R> {
@@ -16,7 +17,17 @@ export interface PreparedStatement<R> {
   run(db: Db, parameters: unknown[]): Promise<void>;
 }
 
-export function prepared<R = never>(text: string): PreparedStatement<R> {
+export interface PreparedOptions {
+  /**
+   * Sent as a named (server-side prepared) statement on PostgreSQL: parsed and planned once per
+   * connection. Only for a statement whose result columns cannot change under a running instance
+   * (see nameStatement in @keygate/db): a database function call, never a `select *` from a table.
+   */
+  name?: string;
+}
+
+export function prepared<R = never>(text: string, options: PreparedOptions = {}): PreparedStatement<R> {
+  if (options.name !== undefined) nameStatement(text, options.name);
   const rows = async (db: Db, parameters: unknown[]): Promise<R[]> => (await db.executeQuery<R>(CompiledQuery.raw(text, parameters))).rows;
   return {
     text,

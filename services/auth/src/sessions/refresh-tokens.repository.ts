@@ -39,8 +39,10 @@ export interface RotationRow {
 
 type RawRotation = { outcome: RotationOutcome; user_email: string | null; user_role: UserRow['role'] | null; user_email_verified_at: Date | null; successor_sealed: string | null } & { [K in keyof SessionRow]: SessionRow[K] | null };
 
-// The whole rotation, one statement and one round trip (migration 0009 has the function and why).
-const ROTATE = prepared<RawRotation>('select * from "auth"."rotate_refresh_token"($1, $2, $3, $4, $5, $6, $7, $8)');
+// The whole rotation, one statement and one round trip (migration 0009 has the function and why,
+// 0010 its current body). A named statement: PostgreSQL parses and plans the call once per
+// connection (the function's result type is fixed, so the prepared statement stays valid).
+const ROTATE = prepared<RawRotation>('select * from "auth"."rotate_refresh_token"($1, $2, $3, $4, $5, $6, $7, $8)', { name: 'auth_rotate_refresh_token' });
 
 export async function rotateInDatabase(db: Db, input: RotationInput): Promise<RotationRow> {
   const raw = (await ROTATE.first(db, [
