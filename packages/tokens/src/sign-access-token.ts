@@ -5,11 +5,10 @@
  * Every refresh and every login signs one, so this is the product's hottest signing path and is
  * built by hand on node:crypto (docs/decisions-auth.md, "Access tokens: node:crypto on a KeyObject,
  * header encoded once"): the key's KeyObject and the encoded protected header are made once per
- * key, and each token is one JSON.stringify, two base64url encodings and one `sign` on the libuv
- * thread pool.
+ * key, and each token is one JSON.stringify, two base64url encodings and one synchronous `sign`.
  * jose's SignJWT on the WebCrypto key did the same RSA work plus ~0.1 ms of CPU per token around
- * it (its claim builders and encoders, WebCrypto's algorithm normalisation and key checks on the
- * event loop). Verification and every other JOSE operation stay with jose.
+ * it (claim builders, algorithm normalisation, key checks, a thread-pool hop). Verification and
+ * every other JOSE operation stay with jose.
  */
 import { constants, KeyObject, randomUUID, sign, type SignKeyObjectInput } from 'node:crypto';
 import type { CryptoKey } from 'jose';
@@ -110,8 +109,6 @@ export async function signAccessToken(key: SigningKey, claims: NewAccessToken, o
   payload.exp = exp;
   payload.jti = jti;
   const signingInput = ready.headerDot + Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
-  // With a callback node:crypto signs on the libuv pool, as WebCrypto did: the event loop keeps
-  // serving other requests while the private-key operation runs.
-  const signature = await new Promise<Buffer>((resolve, reject) => sign(ready.digest, Buffer.from(signingInput, 'ascii'), ready.key, (error, result) => (error ? reject(error) : resolve(result))));
+  const signature = sign(ready.digest, Buffer.from(signingInput, 'ascii'), ready.key);
   return { token: `${signingInput}.${signature.toString('base64url')}`, jti, iat, exp };
 }
