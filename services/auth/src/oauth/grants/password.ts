@@ -12,6 +12,7 @@
  * to whoever knows the password.
  */
 import { startSession } from '../../sessions/service.js';
+import { idempotencyKeyOf } from '../../sessions/login-key.js';
 import { mfaEnabled } from '../../mfa/service.js';
 import { authenticatePassword } from '../../accounts/service.js';
 import { assertMayLogIn } from '../../accounts/email-verification.js';
@@ -40,7 +41,9 @@ export const passwordGrant: GrantHandler = async ({ ctx, client, params, request
     throw OAuthErrors.invalidGrant('mfa_required: this account has a second factor; the password grant cannot ask for it. Sign in through /oauth/authorize or POST /auth/login.');
   }
   const scope = scopeForRole(asked, user.role);
-  const { session, refreshToken } = await startSession(ctx, user, client.id, meta, { scope, auditDetails: { client_id: client.id, grant: 'password' } });
+  // A repeat with the request's Idempotency-Key (nginx's resend) supersedes the first try's session.
+  const idempotencyKey = idempotencyKeyOf(request.headers);
+  const { session, refreshToken } = await startSession(ctx, user, client.id, meta, { scope, auditDetails: { client_id: client.id, grant: 'password' }, ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) });
   ctx.metrics.logins.inc({ outcome: 'success' });
   request.log.info({ userId: user.id, sessionId: session.id, clientId: client.id }, 'oauth password grant');
   return userTokenResponse(ctx, client, user, session, refreshToken, scope);

@@ -1,0 +1,40 @@
+/**
+ * A login's Idempotency-Key (contract, "Sessions"): nginx resends a login reset on its way (a
+ * gateway's last instant, or a gateway killed after forwarding it), with the same key. The first
+ * try's refresh token is kept only as a hash, so its answer cannot be handed back; instead the
+ * resend's session supersedes the one the first try started (migration 0011), so no orphan
+ * session stays live.
+ *
+ * The key counts only for the same login: the session row stores SHA-256 over the key and what
+ * the login asked for and from where (the endpoint or grant, the client, remember, amr, scope,
+ * the client address and user agent; never the password), so a client that reuses one key for
+ * every login, or another device with the same key, starts an independent session as without a
+ * key.
+ */
+import { createHash } from 'node:crypto';
+import { parseIdempotencyKey } from '@keygate/service-kit';
+import type { RequestMeta } from '../context.js';
+
+/** How long after a login a repeat with its key supersedes its session (nginx resends within 10 s). */
+export const LOGIN_SUPERSEDE_SECONDS = 60;
+
+export interface LoginKeyRequest {
+  /** Which endpoint or grant (the login_success row's details): /auth/login and the password grant differ. */
+  via: string;
+  clientId: string;
+  remember: boolean;
+  amr: readonly string[];
+  scope: string | null;
+}
+
+/** The header's key, when the request carries one of the accepted shape (the gateway refused any other). */
+export function idempotencyKeyOf(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const header = headers['idempotency-key'];
+  return typeof header === 'string' ? parseIdempotencyKey(header) : undefined;
+}
+
+/** The session's `login_key`: SHA-256 over the key and the login's request, fields NUL-separated. */
+export function loginKey(key: string, request: LoginKeyRequest, meta: RequestMeta): Buffer {
+  const fields = [key, request.via, request.clientId, request.remember ? '1' : '0', request.amr.join(' '), request.scope ?? '', meta.ip ?? '', meta.userAgent ?? ''];
+  return createHash('sha256').update(fields.join('\0')).digest();
+}
