@@ -11,8 +11,9 @@
  * every login, or another device with the same key, starts an independent session as without a
  * key.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { parseIdempotencyKey } from '@keygate/service-kit';
+import { deriveKey } from '@keygate/tokens';
 import type { RequestMeta } from '../context.js';
 
 /** How long after a login a repeat with its key supersedes its session (nginx resends within 10 s). */
@@ -31,6 +32,26 @@ export interface LoginKeyRequest {
 export function idempotencyKeyOf(headers: Record<string, string | string[] | undefined>): string | undefined {
   const header = headers['idempotency-key'];
   return typeof header === 'string' ? parseIdempotencyKey(header) : undefined;
+}
+
+const ATTEMPT_PURPOSE = 'login-attempt-id';
+// HKDF once per configuration, not once per login.
+const attemptKeys = new WeakMap<object, Buffer>();
+
+/**
+ * The login limits' id of one attempt (login-limiter.ts): HMAC over the key, the identifier and the
+ * password, so a resend counts once while a client reusing one key for another guess is counted
+ * again. Keyed with a secret derived from KEY_ENCRYPTION_KEY: what Redis holds is no fast hash of a
+ * password. Undefined without a key.
+ */
+export function loginAttemptId(config: { keyEncryptionKey: Buffer }, key: string | undefined, identifier: string, password: string): string | undefined {
+  if (key === undefined) return undefined;
+  let secret = attemptKeys.get(config);
+  if (!secret) {
+    secret = deriveKey(config.keyEncryptionKey, ATTEMPT_PURPOSE);
+    attemptKeys.set(config, secret);
+  }
+  return createHmac('sha256', secret).update(JSON.stringify([key, identifier, password])).digest('base64url');
 }
 
 /** The session's `login_key`: SHA-256 over the key and the login's request, fields NUL-separated. */

@@ -13,7 +13,7 @@ import { LoginRefusal, MfaLoginBody } from '../schemas/mfa.js';
 import { AuthErrors } from '../errors.js';
 import { authenticateBearer, authorizeCaller, bearerToken, callerOf, requestMeta, requireBearer } from '../http/authenticate.js';
 import { requireTrustedOrigin } from './origin-check.js';
-import { idempotencyKeyOf } from './login-key.js';
+import { idempotencyKeyOf, loginAttemptId } from './login-key.js';
 import type { SessionRow, UserRow } from '../db/schema.js';
 import { ErrorBody, IdParams, LoginBody, NoQuery, SessionView, TokenResponse } from '../schemas/auth.js';
 import { noStore } from '../http/no-store.js';
@@ -58,7 +58,8 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   app.post('/auth/login', {
     schema: { querystring: NoQuery, body: LoginBody, response: { 200: TokenResponse, 400: ErrorBody, 401: LoginRefusal, 403: ErrorBody, 415: ErrorBody, 429: ErrorBody, 503: ErrorBody } },
   }, async (request, reply) => {
-    await loginLimiter.check(request.body.email, request);
+    // A resend of this attempt (same Idempotency-Key and credentials) is counted once.
+    await loginLimiter.check(request.body.email, request, loginAttemptId(ctx.config, idempotencyKeyOf(request.headers), request.body.email, request.body.password));
     const meta = requestMeta(request);
     const user = await authenticatePassword(ctx, request.body.email, request.body.password, meta);
     if (!user) {
