@@ -8,6 +8,9 @@
 -- statement that starts the new one.
 alter table auth.sessions add column login_key bytea check (octet_length(login_key) = 32);
 create index sessions_login_key_idx on auth.sessions (user_id, login_key) where login_key is not null and revoked_at is null;
+-- Statistics for the new column at once: without them the function's generic plan may pick
+-- sessions_user_idx (the same estimated cost) and filter every live session of the user.
+analyze auth.sessions;
 
 -- Revokes the live sessions of `p_user_id` started with `p_login_key` in the last
 -- `p_window_seconds`; returns their ids. The transaction-scoped advisory lock serialises two
