@@ -253,13 +253,20 @@ test('nginx sends one Idempotency-Key per request and resends a sent POST only w
   const pattern = /location ~ (\S+) \{\s*proxy_next_upstream error timeout non_idempotent;/.exec(publicServer)?.[1];
   t.ok(pattern, 'the public server has one resend location');
   const resends = new RegExp(pattern ?? '^$');
-  for (const path of ['/orders', '/orders/4b1c', '/notifications', '/notifications/4b1c/read', '/auth/refresh', '/auth/logout', '/oauth/revoke', '/oauth/introspect', '/admin/users/4b1c']) {
+  const authResent = ['/auth/login', '/auth/login/mfa', '/auth/refresh', '/auth/logout', '/oauth/token', '/oauth/revoke', '/oauth/introspect', '/admin/users/4b1c'];
+  const neverResent = ['/auth/register', '/auth/logout-all', '/auth/password', '/auth/password-reset', '/auth/verify-email/resend', '/auth/login/x', '/auth/loginx', '/oauth/tokens', '/oauth/authorize', '/oauth/authorize/consent', '/ordersx', '/auth/refresh/x'];
+  for (const path of ['/orders', '/orders/4b1c', '/notifications', '/notifications/4b1c/read', ...authResent]) {
     t.ok(resends.test(path), `${path}: resent after a reset (keyed, or a repeat does nothing)`);
   }
-  for (const path of ['/auth/login', '/auth/login/mfa', '/auth/register', '/auth/logout-all', '/auth/password', '/auth/password-reset', '/auth/verify-email/resend', '/oauth/token', '/oauth/authorize', '/oauth/authorize/consent', '/ordersx', '/auth/refresh/x']) {
-    t.notOk(resends.test(path), `${path}: never sent twice`);
-  }
+  for (const path of neverResent) t.notOk(resends.test(path), `${path}: never sent twice`);
   t.equal((publicServer.match(/non_idempotent/g) ?? []).length, 1, 'nowhere else on the public server');
+  // The internal auth server resends the same auth calls (the gateways' hop to a draining auth).
+  const authServer = serverBlock(rendered, '# Internal: auth ');
+  const authPattern = /location ~ (\S+) \{\s*proxy_next_upstream error timeout non_idempotent;/.exec(authServer)?.[1];
+  t.ok(authPattern, 'the internal auth server has one resend location');
+  const authResends = new RegExp(authPattern ?? '^$');
+  for (const path of authResent) t.ok(authResends.test(path), `internal auth: ${path} resent`);
+  for (const path of neverResent) t.notOk(authResends.test(path), `internal auth: ${path} never sent twice`);
   for (const name of Object.keys(INTERNAL_SERVICES)) {
     const root = /location \/ \{\s*(?:#[^\n]*\n\s*)*proxy_next_upstream ([^;]+);/.exec(serverBlock(rendered, `# Internal: ${name} `))?.[1];
     t.equal(root, RESENDABLE_SERVICES.has(name) ? 'error timeout non_idempotent' : 'error timeout', `internal ${name}: location / resends POSTs only if the service honours keys`);

@@ -3,8 +3,9 @@
  * to an instance that then reset the connection (a gateway closing its listener with the request
  * in its accept queue, or crashing while it handled it) is resent to the next instance with the
  * same Idempotency-Key — the client's, else nginx's $request_id — on the public server and on the
- * internal servers, for the routes where a repeat is safe; a POST elsewhere (/auth/login) is never
- * sent twice. The 503 retry (a service's "not done, try later") sends the same key as well. The
+ * internal servers, for the routes where a repeat is safe (logins and /oauth/token included: auth
+ * supersedes the first try's session by the key); a POST elsewhere (/auth/register) is never sent
+ * twice. The 503 retry (a service's "not done, try later") sends the same key as well. The
  * instances are stubs that reset (or answer 503 to) every request whose key they have not seen yet
  * and answer one they have: whichever nginx tries first, the first try is reset and the resend is
  * answered, so the test does not depend on round-robin order.
@@ -129,13 +130,28 @@ test('nginx resends a reset request with the same Idempotency-Key only where a r
     t.equal(sent[1]!.key, sent[0]!.key, 'with the same $request_id');
   });
 
-  await t.test('public server: POST /auth/login is never sent twice (a second session): 502', async (t) => {
-    const { status, tries: sent } = await tries('POST /auth/login', () => call(front, 'POST', '/auth/login', { json: { email: 'a@b.c', password: 'x' } }));
+  await t.test('public server: POST /auth/login, /auth/login/mfa and /oauth/token are resent with the same key', async (t) => {
+    for (const [path, send] of [
+      ['/auth/login', () => call(front, 'POST', '/auth/login', { json: { email: 'a@b.c', password: 'x' } })],
+      ['/auth/login/mfa', () => call(front, 'POST', '/auth/login/mfa', { json: { mfa_token: 't', code: '123456' } })],
+      ['/oauth/token', () => fetch(`${front}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=password&username=a&password=x' })],
+    ] as const) {
+      const { status, tries: sent } = await tries(`POST ${path}`, send);
+      t.equal(status, 201, `${path}: answered by the second instance`);
+      t.equal(sent.length, 2, 'sent twice');
+      t.match(sent[0]!.key, /^[0-9a-f]{32}$/);
+      t.equal(sent[1]!.key, sent[0]!.key, 'with the same key: auth supersedes the session of the first try');
+      t.equal(sent[1]!.body, sent[0]!.body, 'the same request');
+    }
+  });
+
+  await t.test('public server: POST /auth/register is never sent twice (a second account attempt, a second mail): 502', async (t) => {
+    const { status, tries: sent } = await tries('POST /auth/register', () => call(front, 'POST', '/auth/register', { json: { email: 'a@b.c', password: 'x' } }));
     t.equal(status, 502);
     t.equal(sent.length, 1, 'sent once');
   });
 
-  await t.test("internal servers: the gateway's key is kept; orders' POSTs are resent, auth's login is not", async (t) => {
+  await t.test("internal servers: the gateway's key is kept; orders' POSTs and auth's login are resent, registration is not", async (t) => {
     const internalOrders = nginx.internalUrl('orders');
     const keyed = await tries('internal POST /orders with the gateway-forwarded key', () =>
       fetch(`${internalOrders}/orders`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': 'abc123' }, body: '{}' }),
@@ -147,9 +163,14 @@ test('nginx resends a reset request with the same Idempotency-Key only where a r
     t.match(unkeyed.tries[0]?.key, /^[0-9a-f]{32}$/, "a gateway reached directly: the internal server's own $request_id");
     t.equal(unkeyed.tries[1]?.key, unkeyed.tries[0]?.key);
     const internalAuth = nginx.internalUrl('auth');
-    const login = await tries('internal POST /auth/login', () => call(internalAuth, 'POST', '/auth/login', { json: {} }));
-    t.equal(login.status, 502);
-    t.equal(login.tries.length, 1, 'sent once');
+    const login = await tries('internal POST /auth/login with the gateway-forwarded key', () =>
+      fetch(`${internalAuth}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': 'login-key-1' }, body: '{}' }),
+    );
+    t.equal(login.status, 201);
+    t.same(login.tries.map((entry) => entry.key), ['login-key-1', 'login-key-1'], 'resent with the same key');
+    const register = await tries('internal POST /auth/register', () => call(internalAuth, 'POST', '/auth/register', { json: {} }));
+    t.equal(register.status, 502);
+    t.equal(register.tries.length, 1, 'sent once');
     const refresh = await tries('internal POST /auth/refresh', () => call(internalAuth, 'POST', '/auth/refresh'));
     t.equal(refresh.status, 201);
     t.equal(refresh.tries.length, 2);

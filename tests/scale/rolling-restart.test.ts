@@ -13,13 +13,15 @@
  * What is left of the listener's last instant (a connection the kernel completed between the
  * empty-queue check and close(2), or still in SYN_RECV at the check: nginx has sent its request and
  * gets a reset) no longer fails a request: nginx resends it to the peer, a POST /orders included,
- * with the same Idempotency-Key ($request_id), and orders places a resent order once. So the
- * checks are the client's (nothing failed) and the database's (every order the client got a 201
- * for exists exactly once, and no other order exists).
+ * with the same Idempotency-Key ($request_id), and orders places a resent order once; a login is
+ * resent too, and auth revokes the session its first try started (same user, same key). So the
+ * checks are the client's (nothing failed, logins included) and the databases' (every order the
+ * client got a 201 for exists exactly once, and no other order exists; each user's live sessions
+ * are exactly its first and those of the logins answered 200).
  */
 import { test } from 'tap';
 import { DEFAULT_FAIL_TIMEOUT_SECONDS } from '../../infra/nginx/render.mjs';
-import { checkOrdersAgainstAnswers, registerAndLogin, scaleSkipReason, sleep, startLoad, startStack, type Session } from './harness/index.js';
+import { checkOrdersAgainstAnswers, checkSessionsAgainstLogins, registerAndLogin, scaleSkipReason, sleep, startLoad, startStack, startingSessions, type Session } from './harness/index.js';
 
 const skip = scaleSkipReason();
 const DRAIN_DELAY_MS = 500;
@@ -30,8 +32,10 @@ test('rolling restart of both gateways under keep-alive load: zero failed reques
   const stack = await startStack(t, { name: 'rolling', env: { gateway: { SHUTDOWN_DRAIN_DELAY_MS: String(DRAIN_DELAY_MS) } } });
   const sessions: Session[] = [];
   for (let i = 0; i < 8; i += 1) sessions.push(await registerAndLogin(stack.front, `rolling${i}`));
-  // fetch's keep-alive pool: each worker's connection to nginx lives across every restart.
-  const load = startLoad({ base: stack.front, sessions, pauseMs: 5, refreshEvery: 6, orderEvery: 3, maxDurationMs: 120_000 });
+  const starting = startingSessions(sessions);
+  // fetch's keep-alive pool: each worker's connection to nginx lives across every restart. Every
+  // 10th operation is a login (argon2id: the auth instances' CPU bounds how many).
+  const load = startLoad({ base: stack.front, sessions, pauseMs: 5, refreshEvery: 6, orderEvery: 3, loginEvery: 10, maxDurationMs: 120_000 });
   await sleep(1_500);
 
   for (let round = 0; round < ROUNDS; round += 1) {
@@ -64,6 +68,9 @@ test('rolling restart of both gateways under keep-alive load: zero failed reques
   // Every 201 is one order in orders' database, and every order there was answered with a 201.
   const answered = await checkOrdersAgainstAnswers(t, stack, sessions, load.recorder);
   t.ok(answered > 50, `orders were placed throughout (${answered})`);
+  // Every login answered 200 is a live session, and no other session of these users is.
+  const logins = await checkSessionsAgainstLogins(t, stack, starting, load.recorder);
+  t.ok(logins > 20, `logins throughout (${logins})`);
   t.ok(load.recorder.total > 500, `the load was steady (${load.recorder.total} requests)`);
   t.same(stack.unexpectedExits(), [], 'no instance exited without being told to');
 });

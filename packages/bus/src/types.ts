@@ -47,6 +47,11 @@ export interface WindowHit {
   increment: number;
   /** The window a counter that has none starts with. */
   windowMs: number;
+  /**
+   * An id of the request being counted (a resend carries the same): counted only the first time
+   * it is hit under this key within `windowMs`; a later hit with it adds nothing and reads the count.
+   */
+  once?: string;
 }
 
 export interface WindowCount {

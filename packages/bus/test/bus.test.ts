@@ -97,6 +97,17 @@ function behaviour(t: Test, backend: Backend): void {
     t.match(second, { total: 3 }, 'another bus adds to the same counter');
     t.ok(!(second instanceof Error) && second!.ttlMs > 55_000 && second!.ttlMs <= 60_000, 'the window the first hit started');
     t.match(third, { total: 1 }, 'keys count apart');
+    // A hit with a request id counts once per key and window; the repeat reads the count.
+    const [once, again, another] = await other.counters!.hitWindows([
+      { key: 'hits', increment: 1, windowMs: 60_000, once: 'request-1' },
+      { key: 'hits', increment: 1, windowMs: 60_000, once: 'request-1' },
+      { key: 'hits', increment: 1, windowMs: 60_000, once: 'request-2' },
+    ]);
+    t.match(once, { total: 4 }, 'the first hit of an id counts');
+    t.match(again, { total: 4 }, 'its repeat adds nothing');
+    t.match(another, { total: 5 }, 'another id counts');
+    const [elsewhere] = await bus.counters!.hitWindows([{ key: 'elsewhere', increment: 1, windowMs: 60_000, once: 'request-1' }]);
+    t.match(elsewhere, { total: 1 }, 'an id counts once per key, not once overall');
   });
 
   t.test('connection events: down when the command connection drops, ready when it is back', async (t) => {

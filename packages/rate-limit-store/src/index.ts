@@ -18,15 +18,17 @@ import { storeClass, type CountHit } from './store.js';
  */
 export const DEFAULT_LOCAL_COUNTERS = 20_000;
 
-/** One hit: Redis's count while connected, this instance's own otherwise. */
-function failoverCount(shared: SharedCounters | undefined, localCounters: number): CountHit {
+/** One hit (counted once per `once` id, when given): Redis's count while connected, this instance's own otherwise. */
+type CountHitOnce = (key: string, windowMs: number, once: string | undefined, callback: Parameters<CountHit>[2]) => void;
+
+function failoverCountOnce(shared: SharedCounters | undefined, localCounters: number): CountHitOnce {
   const local = new LocalWindows(localCounters);
-  return (key, windowMs, callback) => {
+  return (key, windowMs, once, callback) => {
     if (!shared?.isConnected()) {
-      callback(null, local.hit(key, windowMs));
+      callback(null, once === undefined ? local.hit(key, windowMs) : local.hitOnce(key, windowMs, once));
       return;
     }
-    shared.hitWindows([{ key, increment: 1, windowMs }]).then(
+    shared.hitWindows([{ key, increment: 1, windowMs, ...(once === undefined ? {} : { once }) }]).then(
       ([result]) => {
         if (result === undefined || result instanceof Error) callback(result ?? new Error('the shared counter gave no count'));
         else callback(null, { current: result.total, ttl: result.ttlMs });
@@ -34,6 +36,11 @@ function failoverCount(shared: SharedCounters | undefined, localCounters: number
       (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
     );
   };
+}
+
+function failoverCount(shared: SharedCounters | undefined, localCounters: number): CountHit {
+  const count = failoverCountOnce(shared, localCounters);
+  return (key, windowMs, callback) => count(key, windowMs, undefined, callback);
 }
 
 /** The `store` option for @fastify/rate-limit: one Redis round trip per hit while connected, memory otherwise. */
@@ -51,16 +58,20 @@ export type RateLimitCount = HitCount;
  * otherwise (memory only when `shared` is undefined).
  */
 export interface RateLimitCounter {
-  hit(key: string, windowMs: number, max: number): Promise<RateLimitCount>;
+  /**
+   * `once`: the request's id (the same on a resend of it): a hit with an id already counted under
+   * this key in this window adds nothing and returns the count.
+   */
+  hit(key: string, windowMs: number, max: number, once?: string): Promise<RateLimitCount>;
 }
 
 /** `shared` is the bus's `counters` (undefined on the in-memory bus); keys get the bus's keyPrefix. */
 export function rateLimitCounter(shared: SharedCounters | undefined, nameSpace: string, localCounters = DEFAULT_LOCAL_COUNTERS): RateLimitCounter {
-  const count = failoverCount(shared, localCounters);
+  const count = failoverCountOnce(shared, localCounters);
   return {
-    hit: (key, windowMs) =>
+    hit: (key, windowMs, _max, once) =>
       new Promise((resolve, reject) => {
-        count(nameSpace + key, windowMs, (error, result) => (error || !result ? reject(error ?? new Error('the rate-limit store returned no count')) : resolve(result)));
+        count(nameSpace + key, windowMs, once, (error, result) => (error || !result ? reject(error ?? new Error('the rate-limit store returned no count')) : resolve(result)));
       }),
   };
 }

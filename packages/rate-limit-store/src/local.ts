@@ -17,10 +17,10 @@ export class LocalWindows {
 
   constructor(private readonly maxCounters: number) {}
 
-  hit(key: string, windowMs: number, now = Date.now()): HitCount {
+  hit(key: string, windowMs: number, now = Date.now(), increment = 1): HitCount {
     let window = this.windows.get(key);
     if (window === undefined || now >= window.resetAt) window = { count: 0, resetAt: now + windowMs };
-    window.count += 1;
+    window.count += increment;
     this.windows.delete(key);
     this.windows.set(key, window);
     if (this.windows.size > this.maxCounters) {
@@ -28,5 +28,11 @@ export class LocalWindows {
       if (oldest !== undefined) this.windows.delete(oldest);
     }
     return { current: window.count, ttl: window.resetAt - now };
+  }
+
+  /** A hit counted only the first time `once` (a request's id) comes under `key` within the window. */
+  hitOnce(key: string, windowMs: number, once: string, now = Date.now()): HitCount {
+    const first = this.hit(`${key}:once:${once}`, windowMs, now).current === 1;
+    return this.hit(key, windowMs, now, first ? 1 : 0);
   }
 }

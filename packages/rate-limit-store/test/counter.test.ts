@@ -22,6 +22,17 @@ t.test('in memory: counts per key, reports the window left, restarts the window 
   t.match(await counter.hit('a', 200, 5), { current: 1 }, 'a new window');
 });
 
+t.test('in memory: a hit with a request id counts once per key and window; a repeat reads the count', async (t) => {
+  const counter = rateLimitCounter(undefined, 'unused:');
+  t.match(await counter.hit('a', 200, 5, 'request-1'), { current: 1 });
+  t.match(await counter.hit('a', 200, 5, 'request-1'), { current: 1 }, 'the repeat adds nothing');
+  t.match(await counter.hit('a', 200, 5, 'request-2'), { current: 2 }, 'another id counts');
+  t.match(await counter.hit('a', 200, 5), { current: 3 }, 'a hit without an id counts');
+  t.match(await counter.hit('b', 200, 5, 'request-1'), { current: 1 }, 'an id counts once per key');
+  await sleep(250);
+  t.match(await counter.hit('a', 200, 5, 'request-1'), { current: 1 }, 'in a new window it counts again');
+});
+
 t.test('in memory: the counters kept are bounded, the least recently hit dropped first (a flood of keys cannot grow the heap)', async (t) => {
   const counter = rateLimitCounter(undefined, 'unused:', 3);
   await counter.hit('kept', 60_000, 5);

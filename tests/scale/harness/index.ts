@@ -9,3 +9,4 @@ export * from './services.js';
 export * from './stack.js';
 export * from './timing.js';
 export * from './orders.js';
+export * from './logins.js';

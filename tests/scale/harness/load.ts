@@ -1,9 +1,10 @@
 /**
  * Steady client load through the front: each worker is one logged-in user that reads its orders
- * and notifications, sometimes places an order and regularly refreshes its session, recording every reply against the
- * status the contract promises. Bounded in iterations and time; `stop()` ends it.
+ * and notifications, sometimes places an order, regularly refreshes its session and, if asked,
+ * logs in again (continuing with the new session), recording every reply against the status the
+ * contract promises. Bounded in iterations and time; `stop()` ends it.
  */
-import { describe, protectedGet, refresh, sessionFrom, tryCall, type Reply, type Session } from './client.js';
+import { describe, peek, protectedGet, refresh, sessionFrom, tryCall, type Reply, type Session } from './client.js';
 import { sleep } from './timing.js';
 
 export interface Failure {
@@ -21,6 +22,8 @@ export class LoadRecorder {
   readonly placedOrders = new Map<string, string[]>();
   /** 201s marked `Idempotent-Replayed: true`: an order a resend found already placed. */
   replayedOrders = 0;
+  /** The sessions (sid) of the logins the client got a 200 for, by user id: what must be live in auth's database. */
+  readonly loggedIn = new Map<string, string[]>();
   private readonly startedAt = Date.now();
 
   record(kind: string, reply: Reply, ok: boolean): void {
@@ -41,6 +44,13 @@ export class LoadRecorder {
     const ids = this.placedOrders.get(body.user_id) ?? [];
     ids.push(body.id);
     this.placedOrders.set(body.user_id, ids);
+  }
+
+  /** Notes a login a 200 answered (its access token's sid). */
+  loggedInto(session: Session): void {
+    const { sub, sid } = peek(session.accessToken);
+    if (sub === undefined || sid === undefined) throw new Error('a 200 login without sub and sid');
+    this.loggedIn.set(sub, [...(this.loggedIn.get(sub) ?? []), sid]);
   }
 
   get total(): number {
@@ -76,6 +86,8 @@ export interface LoadOptions {
   refreshEvery?: number;
   /** Every Nth operation places an order (default 5). */
   orderEvery?: number;
+  /** Every Nth operation logs in again and continues with the new session (default 0: never). */
+  loginEvery?: number;
   maxIterations?: number;
   maxDurationMs?: number;
   /** Attempts after the first one for a failed operation (401 invalid_grant is never retried). */
@@ -94,7 +106,7 @@ export interface RunningLoad {
   done: Promise<void>;
 }
 
-type Operation = 'read' | 'inbox' | 'order' | 'refresh';
+type Operation = 'read' | 'inbox' | 'order' | 'refresh' | 'login';
 
 async function attempt(
   options: LoadOptions,
@@ -114,6 +126,15 @@ async function attempt(
     }
     // A broken chain (spent token, revoked session) must never be hidden by a retry.
     return { reply, ok: false, final: reply.status === 401 };
+  }
+  if (operation === 'login') {
+    const reply = await tryCall(options.base, 'POST', '/auth/login', { json: session.credentials, newConnection });
+    const next = sessionFrom(session.credentials, reply);
+    if (!next) return { reply, ok: false, final: reply.status === 401 };
+    session.accessToken = next.accessToken;
+    session.cookie = next.cookie;
+    options.onToken?.(next.accessToken);
+    return { reply, ok: true, final: true };
   }
   if (operation === 'order') {
     const reply = await tryCall(options.base, 'POST', '/orders', {
@@ -137,12 +158,21 @@ export function startLoad(options: LoadOptions): RunningLoad {
   const maxIterations = options.maxIterations ?? 5_000;
   const refreshEvery = options.refreshEvery ?? 8;
   const orderEvery = options.orderEvery ?? 5;
+  const loginEvery = options.loginEvery ?? 0;
   const worker = async (session: Session, workerIndex: number): Promise<void> => {
     for (let i = 0; i < maxIterations && !stopping && Date.now() < deadline; i += 1) {
       // Workers start at different points of the cycle so refreshes do not come in bursts.
       const step = i + workerIndex;
       const operation: Operation =
-        step % refreshEvery === refreshEvery - 1 ? 'refresh' : step % orderEvery === 1 ? 'order' : step % 3 === 0 ? 'inbox' : 'read';
+        loginEvery > 0 && step % loginEvery === loginEvery - 2
+          ? 'login'
+          : step % refreshEvery === refreshEvery - 1
+            ? 'refresh'
+            : step % orderEvery === 1
+              ? 'order'
+              : step % 3 === 0
+                ? 'inbox'
+                : 'read';
       let result = await attempt(options, session, operation, i);
       for (let retry = 0; !result.ok && !result.final && retry < (options.retries ?? 0); retry += 1) {
         recorder.retried += 1;
@@ -151,6 +181,7 @@ export function startLoad(options: LoadOptions): RunningLoad {
       }
       recorder.record(operation, result.reply, result.ok);
       if (operation === 'order' && result.ok) recorder.placed(result.reply);
+      if (operation === 'login' && result.ok) recorder.loggedInto(session);
       await sleep(options.pauseMs ?? 10);
     }
   };

@@ -40,6 +40,8 @@ export interface SessionsTable {
   remember: Generated<boolean>;
   /** When the user's password was checked for this session: OIDC `auth_time` (migration 0006). */
   auth_time: Timestamp;
+  /** SHA-256 of the login's Idempotency-Key and request (sessions/login-key.ts), null without a key (migration 0011). */
+  login_key: ColumnType<Buffer | null, Buffer | null | undefined, Buffer | null>;
 }
 
 export interface RefreshTokensTable {

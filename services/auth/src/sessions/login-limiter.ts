@@ -16,6 +16,10 @@
  * - Email verification (confirm and resend): RATE_LIMIT_VERIFY_EMAIL_PER_IP per client address
  *   and RATE_LIMIT_VERIFY_EMAIL_PER_ACCOUNT per user (resends: each one is a mail).
  *
+ * A login resent with its Idempotency-Key (nginx's resend after a gateway died holding it) counts
+ * once: the attempt's id (the key and the credentials under a server key, so a client reusing one
+ * key for different guesses is counted for each) is set beside each counter for the window.
+ *
  * Every attempt counts, before its hash runs (a count taken after a failed verify would let a
  * burst of parallel guesses through before the first one failed). Client addresses count by
  * `ipRateLimitKey` (IPv6 by its /64). Counts live in Redis when the bus has it (shared by every
@@ -39,12 +43,18 @@ export interface Attempt {
   log: FastifyBaseLogger;
 }
 
+/**
+ * What one login attempt is (login-key.ts's loginAttemptId: the Idempotency-Key and the
+ * credentials, under a server key): a resend of it is counted once.
+ */
+export type AttemptId = string;
+
 export interface LoginLimiter {
   /**
    * Counts one password attempt for `identifier` (exactly the email or username the caller then
    * verifies) from `attempt.ip`; throws 429 `rate_limited` once either limit is exhausted.
    */
-  check(identifier: string, attempt: Attempt): Promise<void>;
+  check(identifier: string, attempt: Attempt, once?: AttemptId): Promise<void>;
 }
 
 export interface RegisterLimiter {
@@ -74,8 +84,8 @@ export function accountRateLimitKey(identifier: string): string {
 export function createAuthLimiters(config: AuthConfig, bus: Bus, metrics: AuthMetrics): AuthLimiters {
   const counter = rateLimitCounter(bus.counters, 'auth:rl:');
   /** Seconds until the window ends when this hit went over `max`, else undefined. */
-  const over = async (key: string, max: number): Promise<number | undefined> => {
-    const count = await counter.hit(key, WINDOW_MS, max);
+  const over = async (key: string, max: number, once?: AttemptId): Promise<number | undefined> => {
+    const count = await counter.hit(key, WINDOW_MS, max, once);
     return count.current > max ? Math.ceil(count.ttl / 1000) : undefined;
   };
 
@@ -101,10 +111,10 @@ export function createAuthLimiters(config: AuthConfig, bus: Bus, metrics: AuthMe
     passwordReset: pair('password_reset', config.rateLimitPasswordResetPerIp, config.rateLimitPasswordResetPerAccount, 'Too many password reset requests; retry later.'),
     verifyEmail: pair('verify_email', config.rateLimitVerifyEmailPerIp, config.rateLimitVerifyEmailPerAccount, 'Too many email verification requests; retry later.'),
     login: {
-      async check(identifier, attempt) {
+      async check(identifier, attempt, once) {
         const [ipWait, accountWait] = await Promise.all([
-          over(`login:${ipRateLimitKey(attempt.ip)}`, config.rateLimitLoginPerIp),
-          over(`login:${accountRateLimitKey(identifier)}`, config.rateLimitLoginPerAccount),
+          over(`login:${ipRateLimitKey(attempt.ip)}`, config.rateLimitLoginPerIp, once),
+          over(`login:${accountRateLimitKey(identifier)}`, config.rateLimitLoginPerAccount, once),
         ]);
         if (ipWait === undefined && accountWait === undefined) return;
         const limit = accountWait !== undefined ? 'login_account' : 'login_ip';

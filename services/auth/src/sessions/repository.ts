@@ -22,26 +22,43 @@ export interface NewSession {
   firstTokenHash: Buffer;
   /** The login_success audit row written with it (`ip` and `user_agent` as given here). */
   audit: { ip: string | null; userAgent: string | null; details: Record<string, unknown> };
+  /**
+   * SHA-256 of the login's Idempotency-Key and request (sessions/login-key.ts), or null: a live
+   * session of the user with the same key started within `supersedeSeconds` is revoked
+   * ('login_superseded') by the same statement (migration 0011).
+   */
+  loginKey: Buffer | null;
+  supersedeSeconds: number;
 }
+
+/** A started session and the ids of the sessions its login superseded (usually none). */
+export type InsertedSession = SessionRow & { superseded_ids: string[] };
 
 /**
  * A login's writes as one statement: the session, its first refresh token and the login_success
  * audit row. One statement is atomic on its own, so a login needs no begin/commit and makes one
- * round trip instead of five (docs/decisions-auth.md, "Login in one statement").
+ * round trip instead of five (docs/decisions-auth.md, "Login in one statement"). With a login key,
+ * auth.supersede_login (migration 0011) first revokes the session an earlier try with the same key
+ * started; the insert reads its result, so it runs after it, and the audit row names what it revoked.
  */
-const INSERT_WITH_TOKEN = prepared<SessionRow>(`with "session" as (
-  insert into "auth"."sessions" ("user_id", "client_id", "ip", "user_agent", "scope", "idle_expires_at", "absolute_expires_at", "auth_time", "amr", "remember")
-  values ($1, $2, $3, $4, $5, least(now() + make_interval(secs => $6), now() + make_interval(secs => $7)), now() + make_interval(secs => $7), coalesce($12::timestamptz, now()), $13::text[], $14::boolean)
+const INSERT_WITH_TOKEN = prepared<InsertedSession>(`with "superseded" as (
+  select "auth"."supersede_login"($1, $15::bytea, $16::integer) as "ids"
+), "session" as (
+  insert into "auth"."sessions" ("user_id", "client_id", "ip", "user_agent", "scope", "idle_expires_at", "absolute_expires_at", "auth_time", "amr", "remember", "login_key")
+  select $1, $2, $3, $4, $5, least(now() + make_interval(secs => $6), now() + make_interval(secs => $7)), now() + make_interval(secs => $7), coalesce($12::timestamptz, now()), $13::text[], $14::boolean, $15::bytea
+  from "superseded"
   returning *
 ), "token" as (
   insert into "auth"."refresh_tokens" ("token_hash", "session_id", "parent_hash") select $8::bytea, "id", null from "session"
 ), "audit" as (
   insert into "auth"."audit_events" ("event", "user_id", "session_id", "ip", "user_agent", "details")
-  select 'login_success', "user_id", "id", $9::text, $10::text, $11::jsonb from "session"
+  select 'login_success', "s"."user_id", "s"."id", $9::text, $10::text,
+    case when cardinality("x"."ids") = 0 then $11::jsonb else $11::jsonb || jsonb_build_object('superseded_sessions', "x"."ids") end
+  from "session" "s", "superseded" "x"
 )
-select * from "session"`);
+select "s".*, "x"."ids" as "superseded_ids" from "session" "s", "superseded" "x"`);
 
-export async function insertSessionWithToken(db: Db, session: NewSession): Promise<SessionRow> {
+export async function insertSessionWithToken(db: Db, session: NewSession): Promise<InsertedSession> {
   const row = await INSERT_WITH_TOKEN.first(db, [
     session.userId,
     session.clientId,
@@ -57,6 +74,8 @@ export async function insertSessionWithToken(db: Db, session: NewSession): Promi
     session.authTime,
     [...session.amr],
     session.remember,
+    session.loginKey,
+    session.supersedeSeconds,
   ]);
   if (!row) throw new Error('insert into auth.sessions returned no row');
   return row;

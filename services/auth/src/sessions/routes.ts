@@ -13,6 +13,7 @@ import { LoginRefusal, MfaLoginBody } from '../schemas/mfa.js';
 import { AuthErrors } from '../errors.js';
 import { authenticateBearer, authorizeCaller, bearerToken, callerOf, requestMeta, requireBearer } from '../http/authenticate.js';
 import { requireTrustedOrigin } from './origin-check.js';
+import { idempotencyKeyOf, loginAttemptId } from './login-key.js';
 import type { SessionRow, UserRow } from '../db/schema.js';
 import { ErrorBody, IdParams, LoginBody, NoQuery, SessionView, TokenResponse } from '../schemas/auth.js';
 import { noStore } from '../http/no-store.js';
@@ -43,8 +44,11 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   const completeLogin = async (reply: FastifyReply, user: Pick<UserRow, 'id' | 'role'>, meta: RequestMeta, remember: boolean, amr: readonly string[]) => {
     // The login_success audit row is written with the session; the scope is stored on it so that
     // every refresh hands out exactly this scope, never more (a role change revokes the session).
+    // A repeat of this login with its Idempotency-Key (nginx's resend) revokes the session the
+    // first try started (login-key.ts).
     const scope = firstPartySessionScope(user.role);
-    const { session, refreshToken } = await startSession(ctx, user, FIRST_PARTY_CLIENT_ID, meta, { scope, amr, remember });
+    const idempotencyKey = idempotencyKeyOf(reply.request.headers);
+    const { session, refreshToken } = await startSession(ctx, user, FIRST_PARTY_CLIENT_ID, meta, { scope, amr, remember, ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) });
     const access = await issueAccessToken(ctx, { sub: user.id, role: user.role, clientId: FIRST_PARTY_CLIENT_ID, sid: session.id, scope, amr });
     ctx.metrics.logins.inc({ outcome: 'success' });
     reply.request.log.info({ userId: user.id, sessionId: session.id, amr }, 'login');
@@ -54,7 +58,8 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
   app.post('/auth/login', {
     schema: { querystring: NoQuery, body: LoginBody, response: { 200: TokenResponse, 400: ErrorBody, 401: LoginRefusal, 403: ErrorBody, 415: ErrorBody, 429: ErrorBody, 503: ErrorBody } },
   }, async (request, reply) => {
-    await loginLimiter.check(request.body.email, request);
+    // A resend of this attempt (same Idempotency-Key and credentials) is counted once.
+    await loginLimiter.check(request.body.email, request, loginAttemptId(ctx.config, idempotencyKeyOf(request.headers), request.body.email, request.body.password));
     const meta = requestMeta(request);
     const user = await authenticatePassword(ctx, request.body.email, request.body.password, meta);
     if (!user) {

@@ -17,6 +17,7 @@ import type { Db, RefreshTokenRow, SessionRow, UserRow } from '../db/schema.js';
 import { findSession, findSessionOfToken, insertSessionWithToken, listLiveSessions, revokeClientSessionRows, revokeSessionRow, revokeUserClientSessionRows, revokeUserSessionRows } from './repository.js';
 import { generateRefreshToken, hashRefreshToken, looksLikeRefreshToken } from './refresh-token-values.js';
 import { publishSessionRevocations, type PublishContext } from '../revocations/service.js';
+import { LOGIN_SUPERSEDE_SECONDS, loginKey } from './login-key.js';
 
 const SUCCESSOR_PURPOSE = 'refresh-successor';
 // HKDF once per configuration, not once per rotation (it was ~0.15 ms of every refresh).
@@ -42,6 +43,8 @@ export const PASSWORD_OTP_AMR: readonly string[] = Object.freeze(['pwd', 'otp'])
 export interface StartedSession {
   session: SessionRow;
   refreshToken: string;
+  /** Sessions an earlier try of this login (same Idempotency-Key) started, revoked with this one's insert. */
+  superseded: string[];
 }
 
 export interface StartOptions {
@@ -54,20 +57,31 @@ export interface StartOptions {
   authTime?: Date;
   /** `details` of the login_success audit row (which grant, which client). */
   auditDetails?: Record<string, unknown>;
+  /**
+   * The request's Idempotency-Key: a live session of the user started by the same login with the
+   * same key in the last LOGIN_SUPERSEDE_SECONDS is revoked with this one's insert (login-key.ts).
+   */
+  idempotencyKey?: string;
 }
 
 /**
  * A new session (one login): the session, its first refresh token and the login_success audit
- * row, written by one statement (atomic without a transaction of its own).
+ * row, written by one statement (atomic without a transaction of its own). A session it
+ * superseded (a resent login) is announced to the gateways once that statement has committed.
  */
 export async function startSession(
-  ctx: Pick<AuthContext, 'db' | 'config'>,
+  ctx: RevokeContext,
   user: Pick<UserRow, 'id'>,
   clientId: string,
   meta: RequestMeta,
   options: StartOptions = {},
 ): Promise<StartedSession> {
-  return startSessionIn(ctx.db, ctx.config, user, clientId, meta, options);
+  const started = await startSessionIn(ctx.db, ctx.config, user, clientId, meta, options);
+  if (started.superseded.length > 0) {
+    ctx.log.info({ userId: user.id, sessionId: started.session.id, superseded: started.superseded }, 'login repeated with its Idempotency-Key: the earlier session revoked');
+    await publishSessionRevocations(ctx, started.superseded);
+  }
+  return started;
 }
 
 /** startSession inside a transaction the caller holds (the authorization-code exchange does). */
@@ -80,21 +94,26 @@ export async function startSessionIn(
   options: StartOptions = {},
 ): Promise<StartedSession> {
   const refreshToken = generateRefreshToken();
-  const session = await insertSessionWithToken(db, {
+  const scope = options.scope ?? null;
+  const amr = options.amr ?? PASSWORD_AMR;
+  const remember = options.remember ?? false;
+  const { superseded_ids: superseded, ...session } = await insertSessionWithToken(db, {
     userId: user.id,
     clientId,
     ip: clip(meta.ip, 64),
     userAgent: clip(meta.userAgent, 512),
     idleSeconds: config.refreshTokenTtl,
     absoluteSeconds: config.sessionMaxAge,
-    scope: options.scope ?? null,
-    amr: options.amr ?? PASSWORD_AMR,
-    remember: options.remember ?? false,
+    scope,
+    amr,
+    remember,
     authTime: options.authTime ?? null,
     firstTokenHash: hashRefreshToken(refreshToken),
     audit: { ip: meta.ip, userAgent: meta.userAgent, details: options.auditDetails ?? {} },
+    loginKey: options.idempotencyKey === undefined ? null : loginKey(options.idempotencyKey, { via: JSON.stringify(options.auditDetails ?? {}), clientId, remember, amr, scope }, meta),
+    supersedeSeconds: LOGIN_SUPERSEDE_SECONDS,
   });
-  return { session, refreshToken };
+  return { session, refreshToken, superseded };
 }
 
 export type RotationFailure = 'unknown_token' | 'wrong_client' | 'session_revoked' | 'session_expired' | 'user_disabled' | 'reuse_detected';
@@ -187,7 +206,8 @@ export type RevocationReason =
   | 'client_deleted'
   | 'account_deleted'
   | 'consent_withdrawn'
-  | 'rp_logout';
+  | 'rp_logout'
+  | 'login_superseded';
 
 /** What revoking sessions needs: the database and what announcing them needs. */
 export type RevokeContext = PublishContext & Pick<AuthContext, 'db'>;

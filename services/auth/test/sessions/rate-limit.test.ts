@@ -61,6 +61,41 @@ test('login rate limits per account and per IP: 429 with Retry-After in the cont
   });
 });
 
+test('a login resent with its Idempotency-Key counts once; another guess under the same key counts', async (t) => {
+  const auth = await startAuth(t, { RATE_LIMIT_LOGIN_PER_ACCOUNT: '3', RATE_LIMIT_LOGIN_PER_IP: '1000' });
+  const { base } = auth;
+  const attempt = (email: string, password: string, key?: string) =>
+    http(base, 'POST', '/auth/login', { json: { email, password }, headers: key === undefined ? {} : { 'idempotency-key': key } });
+
+  await t.test('the same failed attempt resent five times is one count (nginx resends after a gateway died holding it)', async (t) => {
+    const user = await registerAndLogin(base); // 1 attempt used
+    for (let i = 0; i < 5; i += 1) t.equal((await attempt(user.email, 'wrong password', 'resent-1')).status, 401, `try ${i + 1}: 401, not 429`);
+    t.equal((await attempt(user.email, 'wrong password 2', 'other-key')).status, 401, 'the 3rd counted attempt');
+    t.equal((await attempt(user.email, PASSWORD, 'third-key')).status, 429, 'the 4th counted attempt is limited');
+  });
+
+  await t.test('a client reusing one key for different guesses is counted for each', async (t) => {
+    const user = await registerAndLogin(base);
+    t.equal((await attempt(user.email, 'guess 1', 'constant-key')).status, 401);
+    t.equal((await attempt(user.email, 'guess 2', 'constant-key')).status, 401);
+    t.equal((await attempt(user.email, 'guess 3', 'constant-key')).status, 429);
+  });
+
+  await t.test('without a key every attempt counts, as before', async (t) => {
+    const user = await registerAndLogin(base);
+    t.equal((await attempt(user.email, 'wrong password')).status, 401);
+    t.equal((await attempt(user.email, 'wrong password')).status, 401);
+    t.equal((await attempt(user.email, 'wrong password')).status, 429);
+  });
+
+  await t.test('the password grant: a resent attempt counts once', async (t) => {
+    const user = await registerAndLogin(base);
+    for (let i = 0; i < 4; i += 1) {
+      t.equal((await passwordGrant(base, { username: user.email, password: 'wrong password' }, { 'idempotency-key': 'grant-resent' })).status, 400, `try ${i + 1}: invalid_grant, not 429`);
+    }
+  });
+});
+
 test('X-Forwarded-For is ignored unless the peer is in TRUST_PROXY', async (t) => {
   const { base } = await startAuth(t, { RATE_LIMIT_LOGIN_PER_IP: '2' });
   for (let i = 0; i < 2; i += 1) {

@@ -12,6 +12,7 @@
  * to whoever knows the password.
  */
 import { startSession } from '../../sessions/service.js';
+import { idempotencyKeyOf, loginAttemptId } from '../../sessions/login-key.js';
 import { mfaEnabled } from '../../mfa/service.js';
 import { authenticatePassword } from '../../accounts/service.js';
 import { assertMayLogIn } from '../../accounts/email-verification.js';
@@ -26,8 +27,10 @@ export const passwordGrant: GrantHandler = async ({ ctx, client, params, request
   const username = required(params, 'username');
   const password = required(params, 'password');
   const asked = registeredScope(parseScope(params.scope), client.scopes);
-  // Keyed on `username`, the identifier verified below, whatever other parameters the body carries.
-  await loginLimiter.check(username, request);
+  // Keyed on `username`, the identifier verified below, whatever other parameters the body carries;
+  // a resend of this attempt (same Idempotency-Key and credentials) is counted once.
+  const idempotencyKey = idempotencyKeyOf(request.headers);
+  await loginLimiter.check(username, request, loginAttemptId(ctx.config, idempotencyKey, username, password));
   const meta = requestMeta(request);
   const user = await authenticatePassword(ctx, username, password, meta);
   if (!user) {
@@ -40,7 +43,8 @@ export const passwordGrant: GrantHandler = async ({ ctx, client, params, request
     throw OAuthErrors.invalidGrant('mfa_required: this account has a second factor; the password grant cannot ask for it. Sign in through /oauth/authorize or POST /auth/login.');
   }
   const scope = scopeForRole(asked, user.role);
-  const { session, refreshToken } = await startSession(ctx, user, client.id, meta, { scope, auditDetails: { client_id: client.id, grant: 'password' } });
+  // A repeat with the request's Idempotency-Key (nginx's resend) supersedes the first try's session.
+  const { session, refreshToken } = await startSession(ctx, user, client.id, meta, { scope, auditDetails: { client_id: client.id, grant: 'password' }, ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) });
   ctx.metrics.logins.inc({ outcome: 'success' });
   request.log.info({ userId: user.id, sessionId: session.id, clientId: client.id }, 'oauth password grant');
   return userTokenResponse(ctx, client, user, session, refreshToken, scope);
