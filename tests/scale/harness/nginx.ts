@@ -21,6 +21,8 @@ export interface NginxOptions {
   gateways: readonly number[];
   /** The internal server of each service behind the gateways: its port and its instances' ports. */
   internal: Record<InternalService, { port: number; instances: readonly number[] }>;
+  /** nginx's fail_timeout for every upstream (render.mjs's default when unset). */
+  failTimeoutSeconds?: number;
 }
 
 /** The process wrapper around the rendered template; everything lives under `prefix`. */
@@ -136,6 +138,7 @@ export class Nginx {
       ),
       accessLog: join(options.prefix, 'access.log'),
       down: [...down].map(address),
+      ...(options.failTimeoutSeconds === undefined ? {} : { failTimeoutSeconds: options.failTimeoutSeconds }),
     });
   }
 
