@@ -39,3 +39,9 @@ export function parseIdempotencyKey(value: string): string | undefined {
   if (!VALID.test(value)) return undefined;
   return value.charCodeAt(0) === 34 ? value.slice(1, -1) : value;
 }
+
+/** The key a request carries: its header parsed, or undefined when absent, repeated or malformed. */
+export function idempotencyKeyOf(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const header = headers[IDEMPOTENCY_KEY_HEADER];
+  return typeof header === 'string' ? parseIdempotencyKey(header) : undefined;
+}

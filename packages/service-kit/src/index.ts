@@ -14,4 +14,5 @@ export {
   IDEMPOTENT_REPLAYED_HEADER,
   isIdempotencyKey,
   parseIdempotencyKey,
+  idempotencyKeyOf,
 } from './idempotency-key.js';

@@ -12,7 +12,6 @@
  * key.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { parseIdempotencyKey } from '@keygate/service-kit';
 import { deriveKey } from '@keygate/tokens';
 import type { RequestMeta } from '../context.js';
 
@@ -26,12 +25,6 @@ export interface LoginKeyRequest {
   remember: boolean;
   amr: readonly string[];
   scope: string | null;
-}
-
-/** The header's key, when the request carries one of the accepted shape (the gateway refused any other). */
-export function idempotencyKeyOf(headers: Record<string, string | string[] | undefined>): string | undefined {
-  const header = headers['idempotency-key'];
-  return typeof header === 'string' ? parseIdempotencyKey(header) : undefined;
 }
 
 const ATTEMPT_PURPOSE = 'login-attempt-id';

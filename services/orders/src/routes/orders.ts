@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Kysely } from 'kysely';
-import { IDEMPOTENT_REPLAYED_HEADER, errorSchema, parseIdempotencyKey } from '@keygate/service-kit';
+import { IDEMPOTENT_REPLAYED_HEADER, errorSchema, idempotencyKeyOf } from '@keygate/service-kit';
 import { idempotencyKeyReused, orderNotFound } from '../errors.js';
 import { IDEMPOTENCY_KEY_LIFETIME_SECONDS, requestHash } from '../idempotency.js';
 import { findOrder, listOrders, placeOrder, placeOrderOnce } from '../repositories/orders.js';
@@ -51,13 +51,12 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
     },
     async (request, reply) => {
       const order = { id: randomUUID(), userId: request.user.id, item: request.body.item, quantity: request.body.quantity };
-      const header = request.headers['idempotency-key'];
+      // The schema has checked the header's shape: reading it only takes the quotes off.
+      const key = idempotencyKeyOf(request.headers);
       let row: OrderRow;
       let replayed = false;
-      if (header === undefined) row = await placeOrder(db, order, randomUUID());
+      if (key === undefined) row = await placeOrder(db, order, randomUUID());
       else {
-        // The schema has checked the shape: parsing only takes the quotes off.
-        const key = parseIdempotencyKey(header)!;
         const placed = await placeOrderOnce(db, order, randomUUID(), { key, requestHash: requestHash(request.body), lifetimeSeconds: IDEMPOTENCY_KEY_LIFETIME_SECONDS });
         if (placed.outcome === 'key_reused') throw idempotencyKeyReused();
         row = placed.order;

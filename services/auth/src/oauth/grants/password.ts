@@ -12,7 +12,8 @@
  * to whoever knows the password.
  */
 import { startSession } from '../../sessions/service.js';
-import { idempotencyKeyOf, loginAttemptId } from '../../sessions/login-key.js';
+import { idempotencyKeyOf } from '@keygate/service-kit';
+import { loginAttemptId } from '../../sessions/login-key.js';
 import { mfaEnabled } from '../../mfa/service.js';
 import { authenticatePassword } from '../../accounts/service.js';
 import { assertMayLogIn } from '../../accounts/email-verification.js';
