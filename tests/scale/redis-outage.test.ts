@@ -11,6 +11,7 @@
  */
 import { test } from 'tap';
 import {
+  authRedisConnected,
   call,
   describe,
   hasOrderNotification,
@@ -56,6 +57,11 @@ test('Redis stopped and restarted empty', { skip }, async (t) => {
     intervalMs: 200,
   });
   t.ok(live !== undefined, `both gateways report gateway_revocation_live 0 (${live ?? 'never'} ms after Redis stopped)`);
+  t.same(
+    await Promise.all(stack.auth.map((instance) => authRedisConnected(instance.metricsUrl))),
+    ['0', '0'],
+    'both auth instances report auth_redis_connected 0 (their rate limits count alone)',
+  );
 
   // During the outage.
   for (const base of [front, ...gateways]) {
@@ -117,6 +123,11 @@ test('Redis stopped and restarted empty', { skip }, async (t) => {
     intervalMs: 200,
   });
   t.ok(liveAgain !== undefined, 'both gateways report gateway_revocation_live 1 again');
+  const authAgain = await waitUntil(
+    async () => (await Promise.all(stack.auth.map((instance) => authRedisConnected(instance.metricsUrl)))).every((value) => value === '1'),
+    { timeoutMs: 10_000, intervalMs: 200 },
+  );
+  t.ok(authAgain !== undefined, 'both auth instances report auth_redis_connected 1 again');
 
   // A gateway that starts now knows only what Redis holds, and Redis lost everything.
   const late = stack.gateways[1];

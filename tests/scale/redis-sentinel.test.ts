@@ -3,11 +3,13 @@
  * processes): the primary is killed (SIGKILL) under light load, the sentinels promote the replica,
  * and every Redis path works on the new primary without restarting anything:
  * - a logout made after the failover is refused at both gateways within 1 s (revocation);
- * - the login limit per account still counts across both auth instances (rate limits);
+ * - the login limit per account still counts across both auth instances once each reports
+ *   auth_redis_connected 1 again (rate limits);
  * - an order placed after the failover yields its notification (events).
  */
 import { test } from 'tap';
 import {
+  authRedisConnected,
   call,
   hasOrderNotification,
   protectedGet,
@@ -68,7 +70,14 @@ test('Redis Sentinel failover under load', { skip }, async (t) => {
 
   // Rate limits: RATE_LIMIT_LOGIN_PER_ACCOUNT (10 a minute) counted in Redis across both auth
   // instances (nginx alternates between them): refused with 429 by the 11th wrong password, where
-  // two instances counting alone would admit about 20.
+  // two instances counting alone would admit about 20. An instance still reconnecting counts in its
+  // own memory by design (a Redis outage must not lock everyone out: CI once saw eleven 401s when
+  // the first attempt reached such an instance), so the count starts once both are back on Redis.
+  const reconnected = await waitUntil(
+    async () => (await Promise.all(stack.auth.map((instance) => authRedisConnected(instance.metricsUrl)))).every((value) => value === '1'),
+    { timeoutMs: 10_000, intervalMs: 50 },
+  );
+  t.ok(reconnected !== undefined, `both auth instances report auth_redis_connected 1 (${reconnected ?? 'never'} ms after the logout's check)`);
   const statuses: number[] = [];
   for (let i = 0; i < 12; i += 1) {
     const reply = await call(front, 'POST', '/auth/login', {

@@ -28,7 +28,7 @@ import { internalRoutes } from './internal/routes.js';
 import { jwksRoutes } from './keys/jwks-routes.js';
 import { KeyStore } from './keys/key-store.js';
 import { keyStore } from './keys/key-store-plugin.js';
-import { createAuthMetrics, registerPasswordHashGauges } from './metrics.js';
+import { createAuthMetrics, registerPasswordHashGauges, registerRedisGauge } from './metrics.js';
 import { purgeSpentCodes } from './oauth/authorization-codes.js';
 import { metadataRoutes } from './oauth/metadata-routes.js';
 import { mfaRoutes } from './mfa/routes.js';
@@ -91,6 +91,7 @@ export async function build(config: AuthConfig, deps: AuthDeps = {}): Promise<Fa
       onRejected: () => metrics.passwordHashesRejected.inc(),
     });
     registerPasswordHashGauges(app.metrics.registry, passwords);
+    registerRedisGauge(app.metrics.registry, bus.connection);
     const ctx: AuthContext = { config, db, bus, keys, log: app.log, metrics, passwords };
     app.decorate('authContext', ctx);
     // Added before the resources' plugins: onClose hooks run last-added first, so the database

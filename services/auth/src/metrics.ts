@@ -36,6 +36,21 @@ export function registerPasswordHashGauges(registry: Registry, passwords: Pick<P
   });
 }
 
+/**
+ * Read at scrape time: 0 while this instance cannot reach Redis, so its rate limits count in its
+ * own memory (alone, not shared with the other instances) and its revocations wait for the resync.
+ */
+export function registerRedisGauge(registry: Registry, connection: { isConnected(): boolean }): void {
+  new Gauge({
+    name: 'auth_redis_connected',
+    help: '1 while the Redis connection (shared rate limits, revocation publishing) is ready, 0 otherwise.',
+    registers: [registry],
+    collect() {
+      this.set(connection.isConnected() ? 1 : 0);
+    },
+  });
+}
+
 export function createAuthMetrics(registry: Registry): AuthMetrics {
   return {
     logins: counter(registry, 'auth_logins_total', 'Login attempts by outcome (success, invalid_credentials, rate_limited, mfa_required).', ['outcome']),
@@ -47,7 +62,7 @@ export function createAuthMetrics(registry: Registry): AuthMetrics {
     ),
     revocationPublishFailures: counter(registry, 'auth_revocation_publish_failures_total', 'Revocations written to the database but not published on the bus.'),
     oauthTokens: counter(registry, 'auth_oauth_token_requests_total', 'POST /oauth/token by grant type and outcome (issued, or the RFC 6749 error code).', ['grant', 'outcome']),
-    rateLimited: counter(registry, 'auth_rate_limited_total', 'Requests refused with 429, by limit (login_ip, login_account, register_ip).', ['limit']),
+    rateLimited: counter(registry, 'auth_rate_limited_total', 'Requests refused with 429, by limit (login_ip, login_account, register_ip, password_reset_ip, password_reset_account, verify_email_ip, verify_email_account).', ['limit']),
     passwordHashesRejected: counter(registry, 'auth_password_hashes_rejected_total', 'Requests answered 503 because PASSWORD_HASH_QUEUE_MAX hashes were already waiting.'),
     mfa: counter(registry, 'auth_mfa_events_total', 'Second-factor events (enrolled, removed, challenged, verified, recovery_code_used, failed).', ['event']),
     accountsDeleted: counter(registry, 'auth_accounts_deleted_total', 'Accounts deleted, by who asked (user, authctl).', ['by']),

@@ -134,6 +134,12 @@ export async function revocationLive(base: string): Promise<string | undefined> 
   return /^gateway_revocation_live(?:\{[^}]*\})? (\d+)/m.exec(typeof reply.body === 'string' ? reply.body : '')?.[1];
 }
 
+/** An auth instance's auth_redis_connected value, read from its operations listener (`base` = metricsUrl) ('1' or '0'), or undefined when it does not answer. */
+export async function authRedisConnected(base: string): Promise<string | undefined> {
+  const reply = await tryCall(base, 'GET', '/metrics', { timeoutMs: 2_000 });
+  return /^auth_redis_connected(?:\{[^}]*\})? (\d+)/m.exec(typeof reply.body === 'string' ? reply.body : '')?.[1];
+}
+
 /** The master name the private sentinels monitor. */
 export const SENTINEL_MASTER = 'm';
 

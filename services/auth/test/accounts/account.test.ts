@@ -155,6 +155,7 @@ test('register, login, me, password change over HTTP', async (t) => {
     t.match(text, /auth_logins_total\{outcome="invalid_credentials",service="auth"\} [1-9]/);
     t.match(text, /auth_password_hashes_active\{service="auth"\} 0\n/, 'no hash running between requests');
     t.match(text, /auth_password_hashes_queued\{service="auth"\} 0\n/);
+    t.match(text, /auth_redis_connected\{service="auth"\} 1\n/, 'the bus is connected (its Redis, or the in-memory bus)');
   });
 
   await t.test('password change: 204; other sessions revoked, the current one kept; old password refused', async (t) => {
