@@ -25,21 +25,24 @@
  *
  * Run from the repository root: pnpm authctl clients list
  */
-import { parseArgs } from 'node:util';
 import { ConfigError } from '@keygate/config';
 import { KNOWN_SCOPES } from '@keygate/tokens';
-import { UsageError, withDatabase } from './cli/support.js';
+import { CliFailure, UsageError } from './cli/support.js';
 import { loadConfig, type AuthConfig } from './config.js';
-import { createPasswordHasher } from './accounts/passwords.js';
-import { createAdmin } from './accounts/service.js';
-import { ClientRegistrationError } from './oauth/clients.js';
-import { CliFailure, clientsCommand } from './cli/clients.js';
-import { keysCommand } from './cli/keys.js';
-import { sessionsCommand } from './cli/sessions.js';
-import { configCommand } from './cli/settings.js';
-import { usersCommand } from './cli/users.js';
-import { RotationPendingError, promoteDueKeys } from './keys/rotation.js';
-import { listAllKeys } from './keys/service.js';
+
+/**
+ * Each command's module (and what it pulls in: the database driver, the bus, argon2, the domain)
+ * is loaded when that command runs, so `--help`, a usage error or `config` answer without loading
+ * the rest (about a second of module loading per run otherwise).
+ */
+type Command = (config: AuthConfig, command: string, args: string[]) => Promise<void>;
+const COMMAND_GROUPS: Record<string, () => Promise<Command>> = {
+  keys: async () => (await import('./cli/keys.js')).keysCommand,
+  admin: async () => (await import('./cli/users.js')).usersCommand,
+  users: async () => (await import('./cli/users.js')).usersCommand,
+  sessions: async () => (await import('./cli/sessions.js')).sessionsCommand,
+  clients: async () => (await import('./cli/clients.js')).clientsCommand,
+};
 
 const HELP = {
   'keys rotate': `usage: authctl keys rotate [--activate-after <seconds>] [--wait]
@@ -113,36 +116,6 @@ function usageOf(command: string | undefined): string {
   return command !== undefined && command in HELP ? `${HELP[command as CommandName]}\n` : USAGE;
 }
 
-async function keysList(config: AuthConfig): Promise<void> {
-  await withDatabase(config, async (db) => {
-    await promoteDueKeys(db, config);
-    const rows = await listAllKeys(db);
-    console.log(['kid', 'alg', 'state', 'created_at', 'activates_at', 'retires_at'].join('\t'));
-    for (const row of rows) {
-      console.log([row.kid, row.alg, row.revoked_at ? 'revoked' : row.state, row.created_at.toISOString(), row.activates_at.toISOString(), row.retires_at?.toISOString() ?? '-'].join('\t'));
-    }
-  });
-}
-
-async function adminCreate(config: AuthConfig, args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { email: { type: 'string' }, password: { type: 'string' }, promote: { type: 'boolean', default: false } }, strict: true });
-  const { email, password } = values;
-  if (email === undefined || password === undefined) throw new UsageError('admin create needs --email and --password');
-  if (!/^[^\s@]+@[^\s@]+$/.test(email.trim())) throw new UsageError('--email must be an email address');
-  if (password.length < 8 || password.length > 256) throw new UsageError('--password must be 8 to 256 characters');
-  await withDatabase(config, async (db) => {
-    const outcome = await createAdmin({ db, passwords: createPasswordHasher({ concurrency: config.passwordHashConcurrency }) }, email, password, { promoteExisting: values.promote ?? false });
-    const messages = {
-      created: 'admin created',
-      promoted: 'existing account promoted to admin (password reset to the one given)',
-      already_admin: 'that account is already an admin: nothing changed',
-      taken_by_user: 'that email belongs to a non-admin account: nothing changed (pass --promote to make it admin)',
-    } as const;
-    console.log(messages[outcome]);
-    if (outcome === 'taken_by_user') process.exitCode = 1;
-  });
-}
-
 async function main(argv: string[], env: Readonly<Record<string, string | undefined>>): Promise<void> {
   // `config` is a one-word command: everything after it is its arguments.
   const oneWord = argv[0] === 'config';
@@ -163,32 +136,12 @@ async function main(argv: string[], env: Readonly<Record<string, string | undefi
   }
   const config = loadConfig({ LOG_LEVEL: 'warn', ...env }, (message) => console.error(`warning: ${message}`));
   try {
-    switch (commandName) {
-      case 'keys rotate':
-      case 'keys schedule':
-      case 'keys revoke':
-        return await keysCommand(config, commandName, rest);
-      case 'keys list':
-        return await keysList(config);
-      case 'admin create':
-        return await adminCreate(config, rest);
-      case 'users create':
-      case 'users list':
-      case 'users disable':
-      case 'users enable':
-      case 'users set-role':
-      case 'users reset-mfa':
-      case 'users delete':
-        return await usersCommand(config, commandName, rest);
-      case 'sessions list':
-      case 'sessions revoke':
-      case 'sessions revoke-all':
-        return await sessionsCommand(config, commandName, rest);
-      case 'config':
-        return configCommand(rest, env);
-      default:
-        return await clientsCommand(config, commandName, rest);
+    if (commandName === 'config') {
+      (await import('./cli/settings.js')).configCommand(rest, env);
+      return;
     }
+    const command = await COMMAND_GROUPS[group!]!();
+    await command(config, commandName, rest);
   } catch (error) {
     if (error instanceof UsageError && error.command === undefined) throw new UsageError(error.message, commandName);
     if (error instanceof Error && 'code' in error && String((error as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) throw new UsageError(error.message, commandName);
@@ -198,7 +151,7 @@ async function main(argv: string[], env: Readonly<Record<string, string | undefi
 
 main(process.argv.slice(2), process.env).catch((error: unknown) => {
   if (error instanceof UsageError) console.error(`${error.message}\n${usageOf(error.command)}`);
-  else if (error instanceof ConfigError || error instanceof RotationPendingError || error instanceof ClientRegistrationError || error instanceof CliFailure) console.error(error.message);
+  else if (error instanceof ConfigError || error instanceof CliFailure) console.error(error.message);
   else if (error instanceof Error && 'code' in error && String((error as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) console.error(`${error.message}\n${USAGE}`);
   else console.error(`authctl failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;

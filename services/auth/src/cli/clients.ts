@@ -7,9 +7,9 @@ import { parseArgs } from 'node:util';
 import type { FastifyBaseLogger } from 'fastify';
 import { Registry } from 'prom-client';
 import { createBus } from '@keygate/bus';
-import { UsageError, withDatabase } from './support.js';
+import { CliFailure, UsageError, withDatabase } from './support.js';
 import type { AuthConfig } from '../config.js';
-import { createClient, listClients, removeClient, rotateClientSecret, validateClientSpec } from '../oauth/clients.js';
+import { ClientRegistrationError, createClient, listClients, removeClient, rotateClientSecret, validateClientSpec } from '../oauth/clients.js';
 import { createAuthMetrics } from '../metrics.js';
 
 /** Warnings and errors of the domain code (a failed revocation publish) go to stderr, one line each. */
@@ -114,13 +114,20 @@ async function remove(config: AuthConfig, args: string[]): Promise<void> {
   }
 }
 
-/** A command that ran but could not do what was asked: message only, exit code 1. */
-export class CliFailure extends Error {}
-
-export async function clientsCommand(config: AuthConfig, command: string, args: string[]): Promise<void> {
+function run(config: AuthConfig, command: string, args: string[]): Promise<void> {
   if (command === 'clients create') return create(config, args);
   if (command === 'clients list') return list(config, args);
   if (command === 'clients rotate-secret') return rotate(config, args);
   if (command === 'clients delete') return remove(config, args);
   throw new UsageError(`unknown command: ${command}`);
+}
+
+export async function clientsCommand(config: AuthConfig, command: string, args: string[]): Promise<void> {
+  try {
+    await run(config, command, args);
+  } catch (error) {
+    // A client spec the rules refuse is the operator's to fix: its message alone, exit code 1.
+    if (error instanceof ClientRegistrationError) throw new CliFailure(error.message);
+    throw error;
+  }
 }

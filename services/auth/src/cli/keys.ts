@@ -5,17 +5,17 @@
  * minutes: it prints a progress line every few seconds until the key signs.
  *
  * authctl keys revoke <kid>: the emergency rotation for a compromised key (docs/operations.md).
+ * authctl keys list: every key's kid, alg, state and dates.
  */
 import { parseArgs } from 'node:util';
 import type { Kysely } from 'kysely';
 import type { AuthConfig } from '../config.js';
 import { publishRevocation } from '../revocations/service.js';
-import { UnknownKeyError, promoteDueKeys, retentionSeconds, revokeSigningKey, rotateSigningKey } from '../keys/rotation.js';
+import { RotationPendingError, UnknownKeyError, promoteDueKeys, retentionSeconds, revokeSigningKey, rotateSigningKey } from '../keys/rotation.js';
 import type { AuthDatabase, SigningKeyRow } from '../db/schema.js';
 import { findKeyInState, listAllKeys } from '../keys/service.js';
-import { CliFailure } from './clients.js';
 import { withAuthContext } from './context.js';
-import { UsageError, withDatabase } from './support.js';
+import { CliFailure, UsageError, withDatabase } from './support.js';
 
 const PROGRESS_EVERY_MS = 5_000;
 const POLL_MS = 500;
@@ -148,9 +148,31 @@ async function revoke(config: AuthConfig, args: string[]): Promise<void> {
   }
 }
 
-export async function keysCommand(config: AuthConfig, command: string, args: string[]): Promise<void> {
+async function list(config: AuthConfig): Promise<void> {
+  await withDatabase(config, async (db) => {
+    await promoteDueKeys(db, config);
+    const rows = await listAllKeys(db);
+    console.log(['kid', 'alg', 'state', 'created_at', 'activates_at', 'retires_at'].join('\t'));
+    for (const row of rows) {
+      console.log([row.kid, row.alg, row.revoked_at ? 'revoked' : row.state, row.created_at.toISOString(), row.activates_at.toISOString(), row.retires_at?.toISOString() ?? '-'].join('\t'));
+    }
+  });
+}
+
+function run(config: AuthConfig, command: string, args: string[]): Promise<void> {
   if (command === 'keys rotate') return rotate(config, args);
   if (command === 'keys schedule') return schedule(config, args);
   if (command === 'keys revoke') return revoke(config, args);
+  if (command === 'keys list') return list(config);
   throw new UsageError(`unknown command: ${command}`);
+}
+
+export async function keysCommand(config: AuthConfig, command: string, args: string[]): Promise<void> {
+  try {
+    await run(config, command, args);
+  } catch (error) {
+    // A rotation already pending is a state the operator reads about, not a crash: its message alone.
+    if (error instanceof RotationPendingError) throw new CliFailure(error.message);
+    throw error;
+  }
 }

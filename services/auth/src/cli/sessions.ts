@@ -9,9 +9,8 @@ import { revokeSession, revokeUserSessions, sessionById } from '../sessions/serv
 import { sessionsOfUser } from '../admin/service.js';
 import type { SessionRow } from '../db/schema.js';
 import { findUser } from '../accounts/service.js';
-import { CliFailure } from './clients.js';
 import { assertUuid, parseUserRef, resolveUser, withAuthContext } from './context.js';
-import { UsageError, withDatabase } from './support.js';
+import { CliFailure, UsageError, withDatabase } from './support.js';
 
 /** live, or why not: revoked (with the reason) or expired (idle or absolute lifetime passed). */
 function stateOf(session: SessionRow, now: number): string {

@@ -14,6 +14,9 @@ export class UsageError extends Error {
   }
 }
 
+/** A command that ran but could not do what was asked: message only, exit code 1. */
+export class CliFailure extends Error {}
+
 export async function withDatabase<T>(config: AuthConfig, run: (db: Kysely<AuthDatabase>) => Promise<T>): Promise<T> {
   const handle = await createDatabase<AuthDatabase>({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {

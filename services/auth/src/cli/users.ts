@@ -1,5 +1,6 @@
 /**
- * authctl users create|list|disable|enable|set-role|reset-mfa|delete: user administration from the command line.
+ * authctl users create|list|disable|enable|set-role|reset-mfa|delete and admin create: user
+ * administration from the command line.
  * Changes go through the same domain functions as POST /auth/register and PATCH /admin/users, so
  * disabling a user or changing their role revokes all their sessions and tells every gateway.
  */
@@ -11,9 +12,9 @@ import { resetMfa } from '../mfa/service.js';
 import { usersMatching } from '../admin/service.js';
 import type { UserRow } from '../db/schema.js';
 import { normalizeEmail } from '../accounts/emails.js';
-import { CliFailure } from './clients.js';
+import { createPasswordHasher } from '../accounts/passwords.js';
 import { CLI_ACTOR, CLI_META, parseUserRef, resolveUser, withAuthContext, type UserRef } from './context.js';
-import { UsageError, withDatabase } from './support.js';
+import { CliFailure, UsageError, withDatabase } from './support.js';
 
 type Role = 'user' | 'admin';
 
@@ -133,7 +134,27 @@ async function deleteCommand(config: AuthConfig, args: string[]): Promise<void> 
   console.log(`account ${user.email} (${user.id}) deleted; all its sessions are revoked`);
 }
 
+async function adminCreate(config: AuthConfig, args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { email: { type: 'string' }, password: { type: 'string' }, promote: { type: 'boolean', default: false } }, strict: true });
+  const { email, password } = values;
+  if (email === undefined || password === undefined) throw new UsageError('admin create needs --email and --password');
+  if (!/^[^\s@]+@[^\s@]+$/.test(email.trim())) throw new UsageError('--email must be an email address');
+  if (password.length < 8 || password.length > 256) throw new UsageError('--password must be 8 to 256 characters');
+  await withDatabase(config, async (db) => {
+    const outcome = await createAdmin({ db, passwords: createPasswordHasher({ concurrency: config.passwordHashConcurrency }) }, email, password, { promoteExisting: values.promote ?? false });
+    const messages = {
+      created: 'admin created',
+      promoted: 'existing account promoted to admin (password reset to the one given)',
+      already_admin: 'that account is already an admin: nothing changed',
+      taken_by_user: 'that email belongs to a non-admin account: nothing changed (pass --promote to make it admin)',
+    } as const;
+    console.log(messages[outcome]);
+    if (outcome === 'taken_by_user') process.exitCode = 1;
+  });
+}
+
 export async function usersCommand(config: AuthConfig, command: string, args: string[]): Promise<void> {
+  if (command === 'admin create') return adminCreate(config, args);
   if (command === 'users create') return create(config, args);
   if (command === 'users list') return list(config, args);
   if (command === 'users disable') return disable(config, args);
