@@ -4,7 +4,8 @@
 // origins (CORS at the gateway), the sign-in form and the consent step of a third-party client,
 // authorization code + PKCE + OpenID Connect (nonce, ID token), /orders through the gateway, a
 // refresh with the refresh_token grant, and RP-initiated logout back to the SPA. A first-party
-// client gets no consent step.
+// client gets no consent step. A POST /orders sent twice with one Idempotency-Key from the SPA's
+// origin is placed once, and the page reads Idempotent-Replayed.
 import { test } from 'tap';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -148,6 +149,48 @@ test('the SPA demo on its own origin, in headless Chromium', { skip, timeout: 24
     const arrived = new URL((await callback).url());
     t.ok(arrived.searchParams.get('code'), 'straight back to the app with a code');
     t.equal(arrived.searchParams.get('state'), 'first-party-state');
+    await context.close();
+  });
+
+  // What the page's own code sends and reads across origins: a POST /orders with an
+  // Idempotency-Key passes the gateway's preflight, a resend of it is answered from the first
+  // (Idempotent-Replayed, exposed to the page by CORS), and a malformed key gets a 400 the page
+  // can read. The token is the user's own from /auth/login, held by the page as a SPA holds it.
+  await t.test('POST /orders from the SPA origin with an Idempotency-Key, sent twice', async (t) => {
+    const loggedIn = await fetch(`${gateway}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: EMAIL, password: PASSWORD }) });
+    t.equal(loggedIn.status, 200);
+    const { access_token: token } = (await loggedIn.json()) as { access_token: string };
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${spa}/`);
+    // No named functions inside: tsx would wrap them in a helper the page does not have.
+    const [first, again, malformed] = await page.evaluate(
+      async ({ gateway, token }) => {
+        const key = `browser-${crypto.randomUUID()}`;
+        const answers: { status: number; replayed: string | null; body: Record<string, unknown> }[] = [];
+        for (const sent of [key, key, 'not\tprintable']) {
+          const response = await fetch(`${gateway}/orders`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': sent },
+            body: JSON.stringify({ item: 'sent twice from a browser', quantity: 1 }),
+          });
+          answers.push({ status: response.status, replayed: response.headers.get('idempotent-replayed'), body: (await response.json()) as Record<string, unknown> });
+        }
+        return answers;
+      },
+      { gateway, token },
+    );
+    const answers = { first: first!, again: again!, malformed: malformed! };
+    t.equal(answers.first.status, 201, 'the first POST places the order');
+    t.equal(answers.first.replayed, null, 'a first answer is not a replay');
+    t.equal(answers.again.status, 201, 'the resend gets the same status');
+    t.equal(answers.again.replayed, 'true', 'and Idempotent-Replayed: true, readable by the page');
+    t.equal(answers.again.body.id, answers.first.body.id, 'the same order, placed once');
+    t.equal(answers.malformed.status, 400, 'a malformed key is refused before any service sees it');
+    t.equal(answers.malformed.body.error, 'invalid_request', "and the page reads the contract's error body");
+    const orders = await fetch(`${gateway}/orders`, { headers: { authorization: `Bearer ${token}` } });
+    const items = (await orders.json()) as { item: string }[];
+    t.equal(items.filter((order) => order.item === 'sent twice from a browser').length, 1, 'one order stored');
     await context.close();
   });
 });
