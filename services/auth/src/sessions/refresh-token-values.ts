@@ -1,5 +1,5 @@
 /** Refresh tokens are 256 random bits, base64url (43 characters); only their SHA-256 is stored. */
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 export const REFRESH_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
@@ -7,8 +7,9 @@ export function generateRefreshToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
+// One-shot crypto.hash: no Hash object per call (a refresh hashes twice: the presented token and its successor).
 export function hashRefreshToken(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
+  return hash('sha256', token, 'buffer');
 }
 
 /** Cheap shape check before any database work: anything else cannot be one of ours. */

@@ -6,7 +6,7 @@ import { FIRST_PARTY_CLIENT_ID, type RequestMeta } from '../context.js';
 import { issueAccessToken, type IssuedAccessToken } from './access-tokens.js';
 import { authenticatePassword } from '../accounts/service.js';
 import { assertMayLogIn } from '../accounts/email-verification.js';
-import { PASSWORD_AMR, PASSWORD_OTP_AMR, endAllSessions, endSession, liveSessionsOf, rotateRefreshToken, sessionById, sessionOfRefreshToken, startSession, type RotatedUser } from './service.js';
+import { PASSWORD_AMR, PASSWORD_OTP_AMR, endAllSessions, endSession, liveSessionsOf, rotateRefreshToken, sessionById, sessionOfRefreshToken, startSession, type RotatedSession, type RotatedUser } from './service.js';
 import { findUser } from '../accounts/service.js';
 import { completeMfaLogin, mfaEnabled, mfaLoginUser, startMfaLogin } from '../mfa/service.js';
 import { LoginRefusal, MfaLoginBody } from '../schemas/mfa.js';
@@ -15,7 +15,7 @@ import { authenticateBearer, authorizeCaller, bearerToken, callerOf, requestMeta
 import { requireTrustedOrigin } from './origin-check.js';
 import { idempotencyKeyOf } from '@keygate/service-kit';
 import { loginAttemptId } from './login-key.js';
-import type { SessionRow, UserRow } from '../db/schema.js';
+import type { UserRow } from '../db/schema.js';
 import { ErrorBody, IdParams, LoginBody, NoQuery, SessionView, TokenResponse } from '../schemas/auth.js';
 import { noStore } from '../http/no-store.js';
 import { REFRESH_COOKIE, clearRefreshCookie, setRefreshCookie } from './cookie.js';
@@ -115,7 +115,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
       const meta = requestMeta(request);
       // The access token is signed once the rotation's statement has committed,
       // with the scope stored at login (a refresh never widens it; null grants nothing).
-      const sign = (session: SessionRow, user: RotatedUser) =>
+      const sign = (session: RotatedSession, user: RotatedUser) =>
         issueAccessToken(ctx, { sub: user.id, role: user.role, clientId: session.client_id, sid: session.id, scope: session.scope ?? undefined, amr: session.amr });
       // Only keygate-web's sessions: an OAuth client's refresh token refreshes at /oauth/token with
       // that client's own authentication, and is refused here unspent.

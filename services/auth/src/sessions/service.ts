@@ -12,7 +12,7 @@
 import { deriveKey, openSecret, sealSecret } from '@keygate/tokens';
 import type { AuthContext, RequestMeta } from '../context.js';
 import { recordAudit } from '../audit/service.js';
-import { findRefreshToken, purgeSealedSuccessors, rotateInDatabase, type RotatedUser } from './refresh-tokens.repository.js';
+import { findRefreshToken, purgeSealedSuccessors, rotateInDatabase, type RotatedSession, type RotatedUser } from './refresh-tokens.repository.js';
 import type { Db, RefreshTokenRow, SessionRow, UserRow } from '../db/schema.js';
 import { findSession, findSessionOfToken, insertSessionWithToken, listLiveSessions, revokeClientSessionRows, revokeSessionRow, revokeUserClientSessionRows, revokeUserSessionRows } from './repository.js';
 import { generateRefreshToken, hashRefreshToken, looksLikeRefreshToken } from './refresh-token-values.js';
@@ -118,10 +118,10 @@ export async function startSessionIn(
 
 export type RotationFailure = 'unknown_token' | 'wrong_client' | 'session_revoked' | 'session_expired' | 'user_disabled' | 'reuse_detected';
 
-export type { RotatedUser };
+export type { RotatedSession, RotatedUser };
 
 export type RotationResult<T = undefined> =
-  | { ok: true; refreshToken: string; session: SessionRow; user: RotatedUser; idempotentRetry: boolean; issued: T }
+  | { ok: true; refreshToken: string; session: RotatedSession; user: RotatedUser; idempotentRetry: boolean; issued: T }
   | { ok: false; reason: RotationFailure; sessionId?: string; userId?: string };
 
 /**
@@ -130,7 +130,7 @@ export type RotationResult<T = undefined> =
  * is no database work left to overlap it with (docs/decisions-auth.md, "Refresh rotation: one
  * round trip").
  */
-export type AlongsideRotation<T> = (session: SessionRow, user: RotatedUser) => Promise<T>;
+export type AlongsideRotation<T> = (session: RotatedSession, user: RotatedUser) => Promise<T>;
 
 export interface RotateOptions {
   /**
