@@ -128,16 +128,20 @@ export async function startStackOnPrivateRedis(t: Test, options: Omit<StackOptio
   return { stack: await startStackOn(t, options, redis), redis };
 }
 
-/** A gateway's gateway_revocation_live value, read from its operations listener (`base` = metricsUrl) ('1' or '0'), or undefined when it does not answer. */
-export async function revocationLive(base: string): Promise<string | undefined> {
+/** A gauge's value ('1', '0', …; with or without labels) from an operations listener (`base` = metricsUrl), or undefined when it does not answer. */
+async function gaugeValue(base: string, name: string): Promise<string | undefined> {
   const reply = await tryCall(base, 'GET', '/metrics', { timeoutMs: 2_000 });
-  return /^gateway_revocation_live(?:\{[^}]*\})? (\d+)/m.exec(typeof reply.body === 'string' ? reply.body : '')?.[1];
+  return new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, 'm').exec(typeof reply.body === 'string' ? reply.body : '')?.[1];
 }
 
-/** An auth instance's auth_redis_connected value, read from its operations listener (`base` = metricsUrl) ('1' or '0'), or undefined when it does not answer. */
-export async function authRedisConnected(base: string): Promise<string | undefined> {
-  const reply = await tryCall(base, 'GET', '/metrics', { timeoutMs: 2_000 });
-  return /^auth_redis_connected(?:\{[^}]*\})? (\d+)/m.exec(typeof reply.body === 'string' ? reply.body : '')?.[1];
+/** A gateway's gateway_revocation_live value ('1' or '0'), or undefined when it does not answer. */
+export function revocationLive(base: string): Promise<string | undefined> {
+  return gaugeValue(base, 'gateway_revocation_live');
+}
+
+/** An auth instance's auth_redis_connected value ('1' or '0'), or undefined when it does not answer. */
+export function authRedisConnected(base: string): Promise<string | undefined> {
+  return gaugeValue(base, 'auth_redis_connected');
 }
 
 /** The master name the private sentinels monitor. */
