@@ -4,6 +4,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { freePort, postgresBinDir, startTemporaryPostgres } from '@keygate/testing';
 import { createDatabase } from '../src/index.js';
 import { parseMultiHostUrl } from '../src/multi-host.js';
@@ -57,6 +58,24 @@ test('a multi-host DATABASE_URL with target_session_attrs=read-write follows a p
   t.equal(await port(), primary.port, 'the standby listed first is skipped: connected to the primary');
   await sql`create table failover_probe (n int)`.execute(handle.db);
   await sql`insert into failover_probe values (1)`.execute(handle.db);
+
+  // Replication is asynchronous: a primary stopped before its standby has streamed the table
+  // takes it along (a CI run under load promoted a standby whose WAL receiver had not connected
+  // yet). A switchover waits for the standby to replay the primary's last write, as this does.
+  const { lsn } = (await sql<{ lsn: string }>`select pg_current_wal_lsn()::text as lsn`.execute(handle.db)).rows[0]!;
+  const standby = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${standbyPort}/postgres` });
+  await standby.connect();
+  try {
+    const replayedBy = Date.now() + 15_000;
+    for (;;) {
+      const { rows } = await standby.query<{ caught_up: boolean }>('select coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) as caught_up', [lsn]);
+      if (rows[0]!.caught_up) break;
+      if (Date.now() > replayedBy) throw new Error(`the standby did not replay ${lsn} within 15 s`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    await standby.end();
+  }
 
   // Failover: the primary stops, the standby is promoted.
   primary.stop();
