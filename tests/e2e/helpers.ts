@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Test } from 'tap';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { createTestEnvironment, freePort, inCi, type TestEnvironment } from '@keygate/testing';
+import { createTestEnvironment, freePorts, inCi, type TestEnvironment } from '@keygate/testing';
 import { startStack, type RunningStack } from '@keygate/stack';
 
 /**
@@ -11,7 +11,7 @@ import { startStack, type RunningStack } from '@keygate/stack';
  * (the gateway's own origin is what cookie-authenticated calls are checked against).
  */
 export async function stackEnvironment(options: { issuerHost?: string; overrides?: Record<string, string> } = {}): Promise<TestEnvironment & { gatewayUrl: string }> {
-  const [gateway, auth, orders, notifications] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const [gateway, auth, orders, notifications] = (await freePorts(4)) as [number, number, number, number];
   const gatewayUrl = `http://${options.issuerHost ?? '127.0.0.1'}:${gateway}`;
   const environment = await createTestEnvironment({
     GATEWAY_PORT: String(gateway),

@@ -15,7 +15,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'tap';
-import { Nginx, call, freePorts, nginxBinary, scaleSkipReason, sleep } from './harness/index.js';
+import { freePorts } from '@keygate/testing';
+import { Nginx, call, nginxBinary, scaleSkipReason, sleep } from './harness/index.js';
 
 const skip = scaleSkipReason();
 /**

@@ -14,7 +14,7 @@ import { createBus, type Bus } from '@keygate/bus';
 import type { CoreConfig } from '@keygate/config';
 import { openEmbeddedPglite } from '@keygate/db';
 import { IDENTITY_HEADERS, signGatewayProof } from '@keygate/gateway-trust';
-import { createTestEnvironment, freePort, scrapeMetrics } from '@keygate/testing';
+import { createTestEnvironment, freePorts, scrapeMetrics } from '@keygate/testing';
 
 type Teardown = { teardown(fn: () => unknown): void };
 
@@ -109,7 +109,7 @@ export interface RunningService {
  * operations ports and waits until /readyz answers 200; killed at the end of the test if still running.
  */
 export async function startMain(t: Teardown, main: string, env: Record<string, string>, portVariable: string): Promise<RunningService> {
-  const [port, metricsPort] = await Promise.all([freePort(), freePort()]);
+  const [port, metricsPort] = (await freePorts(2)) as [number, number];
   const child = spawn(process.execPath, [main], {
     env: { ...process.env, ...env, [portVariable]: String(port), METRICS_HOST: '127.0.0.1', METRICS_PORT: String(metricsPort) },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -139,7 +139,8 @@ export async function createTestEnvironment(overrides: Record<string, string> = 
   };
 }
 
-export { startTemporaryPostgres, postgresBinDir, freePort, type TemporaryPostgres } from './temporary-postgres.js';
+export { startTemporaryPostgres, postgresBinDir, type TemporaryPostgres } from './temporary-postgres.js';
+export { freePort, freePorts } from './ports.js';
 export { serviceNodeFlags } from './node-flags.js';
 export { rawHttp, type RawHttpAnswer } from './raw-http.js';
 export { scrapeMetrics, type ScrapableApp } from './metrics.js';

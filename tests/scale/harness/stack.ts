@@ -8,11 +8,10 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
-import { createTestDatabase, type TestDatabase } from '@keygate/testing';
+import { createTestDatabase, freePorts, type TestDatabase } from '@keygate/testing';
 import { Nginx } from './nginx.js';
 import { nginxBinary } from './prerequisites.js';
 import { ServiceProcess } from './process.js';
@@ -39,26 +38,6 @@ function pair(instances: readonly ServiceProcess[] | undefined, service: string)
   return instances as unknown as readonly [ServiceProcess, ServiceProcess];
 }
 
-/** `count` distinct free ports: every listener stays open until all are chosen, so none repeats. */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < count; i += 1) {
-      const server = createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => resolve());
-      });
-    }
-    return servers.map((server) => {
-      const address = server.address();
-      return typeof address === 'object' && address ? address.port : 0;
-    });
-  } finally {
-    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
-  }
-}
 
 export interface CliResult {
   code: number | null;
