@@ -24,13 +24,20 @@ export async function stackEnvironment(options: { issuerHost?: string; overrides
   return { ...environment, gatewayUrl };
 }
 
+/**
+ * A free port can be taken between being chosen and being bound (the kernel also hands ports of
+ * that range to outgoing connections, e.g. a service's own to PostgreSQL): a stack that fails to
+ * listen with EADDRINUSE is started again on fresh ports, at most three times in all.
+ */
 export async function startTestStack(options: Parameters<typeof stackEnvironment>[0] = {}): Promise<{ stack: RunningStack; environment: TestEnvironment & { gatewayUrl: string } }> {
-  const environment = await stackEnvironment(options);
-  try {
-    return { stack: await startStack(environment.env), environment };
-  } catch (error) {
-    await environment.cleanup();
-    throw error;
+  for (let attempt = 1; ; attempt += 1) {
+    const environment = await stackEnvironment(options);
+    try {
+      return { stack: await startStack(environment.env), environment };
+    } catch (error) {
+      await environment.cleanup();
+      if ((error as { code?: unknown }).code !== 'EADDRINUSE' || attempt === 3) throw error;
+    }
   }
 }
 
