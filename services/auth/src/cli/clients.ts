@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import type { FastifyBaseLogger } from 'fastify';
 import { Registry } from 'prom-client';
 import { createBus } from '@keygate/bus';
-import { CliFailure, UsageError, withDatabase } from './support.js';
+import { CliFailure, UsageError, withDatabase, withRefusalsAsFailures } from './support.js';
 import type { AuthConfig } from '../config.js';
 import { ClientRegistrationError, createClient, listClients, removeClient, rotateClientSecret, validateClientSpec } from '../oauth/clients.js';
 import { createAuthMetrics } from '../metrics.js';
@@ -122,12 +122,7 @@ function run(config: AuthConfig, command: string, args: string[]): Promise<void>
   throw new UsageError(`unknown command: ${command}`);
 }
 
-export async function clientsCommand(config: AuthConfig, command: string, args: string[]): Promise<void> {
-  try {
-    await run(config, command, args);
-  } catch (error) {
-    // A client spec the rules refuse is the operator's to fix: its message alone, exit code 1.
-    if (error instanceof ClientRegistrationError) throw new CliFailure(error.message);
-    throw error;
-  }
+/** A client spec the registration rules refuse: its message alone, exit 1. */
+export function clientsCommand(config: AuthConfig, command: string, args: string[]): Promise<void> {
+  return withRefusalsAsFailures([ClientRegistrationError], () => run(config, command, args));
 }

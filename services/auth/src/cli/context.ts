@@ -14,8 +14,7 @@ import { KeyStore } from '../keys/key-store.js';
 import { createAuthMetrics } from '../metrics.js';
 import type { Db, UserRow } from '../db/schema.js';
 import { findUser, findUserByEmailAddress } from '../accounts/service.js';
-import { CliFailure } from './support.js';
-import { UsageError, withDatabase } from './support.js';
+import { CliFailure, UsageError, withDatabase } from './support.js';
 
 /** Audit rows written by authctl carry this instead of a client's IP and user agent. */
 export const CLI_META: RequestMeta = { ip: null, userAgent: 'authctl' };

@@ -15,7 +15,7 @@ import { RotationPendingError, UnknownKeyError, promoteDueKeys, retentionSeconds
 import type { AuthDatabase, SigningKeyRow } from '../db/schema.js';
 import { findKeyInState, listAllKeys } from '../keys/service.js';
 import { withAuthContext } from './context.js';
-import { CliFailure, UsageError, withDatabase } from './support.js';
+import { CliFailure, UsageError, withDatabase, withRefusalsAsFailures } from './support.js';
 
 const PROGRESS_EVERY_MS = 5_000;
 const POLL_MS = 500;
@@ -122,9 +122,7 @@ async function revoke(config: AuthConfig, args: string[]): Promise<void> {
   if (positionals.length !== 1) throw new UsageError('give exactly one kid (authctl keys list shows them)');
   const kid = positionals[0]!;
   const revocation = await withAuthContext(config, { revokes: false }, async (ctx) => {
-    const done = await revokeSigningKey(ctx.db, config, kid).catch((error: unknown) => {
-      throw error instanceof UnknownKeyError ? new CliFailure(error.message) : error;
-    });
+    const done = await revokeSigningKey(ctx.db, config, kid);
     // Refused until every token it could have signed has expired: one signed by an instance
     // that had not reloaded yet lives ACCESS_TOKEN_TTL after that instance's next re-read.
     const untilMs = done.revoked.revoked_at!.getTime() + retentionSeconds(config) * 1000;
@@ -167,12 +165,7 @@ function run(config: AuthConfig, command: string, args: string[]): Promise<void>
   throw new UsageError(`unknown command: ${command}`);
 }
 
-export async function keysCommand(config: AuthConfig, command: string, args: string[]): Promise<void> {
-  try {
-    await run(config, command, args);
-  } catch (error) {
-    // A rotation already pending is a state the operator reads about, not a crash: its message alone.
-    if (error instanceof RotationPendingError) throw new CliFailure(error.message);
-    throw error;
-  }
+/** A rotation already pending, an unknown kid: one line, exit 1. */
+export function keysCommand(config: AuthConfig, command: string, args: string[]): Promise<void> {
+  return withRefusalsAsFailures([RotationPendingError, UnknownKeyError], () => run(config, command, args));
 }
