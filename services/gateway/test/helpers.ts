@@ -97,6 +97,12 @@ export async function startUpstream(
       if (request.url.includes('hop-by-hop')) void reply.header('keep-alive', 'timeout=999').header('x-upstream-marker', 'yes');
       // CORS headers of the upstream's own, which the gateway's policy replaces.
       if (request.url.includes('upstream-cors')) void reply.header('access-control-allow-origin', '*').header('access-control-allow-credentials', 'true').header('vary', 'Accept-Encoding');
+      // An HTML document of the upstream's own (the gateway adds the document-only security headers),
+      // optionally with its own opener policy (which wins over the gateway's).
+      if (request.url.includes('html-page')) {
+        if (request.url.includes('own-coop')) void reply.header('cross-origin-opener-policy', 'same-origin-allow-popups');
+        return reply.type('text/html; charset=utf-8').send('<!doctype html><title>upstream page</title>');
+      }
       if (state.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, state.delayMs));
       const echo: Echo = {
         method: request.method,
@@ -233,6 +239,8 @@ export function claimsOf(token: string): Record<string, unknown> {
 export interface RawResponse {
   status: number;
   headers: IncomingHttpHeaders;
+  /** [name, value, …] as received, so a header sent twice shows twice. */
+  rawHeaders: string[];
   text: string;
   json<T = Record<string, unknown>>(): T;
 }
@@ -253,7 +261,7 @@ export function send(base: string, options: { method?: string; path: string; hea
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: <T>() => JSON.parse(text) as T });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, text, json: <T>() => JSON.parse(text) as T });
       });
       res.on('error', reject);
     });

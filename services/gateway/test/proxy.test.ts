@@ -190,14 +190,45 @@ test('unknown routes get 404 in the contract format', async (t) => {
   }
 });
 
+const DOCUMENT_ONLY = ['cross-origin-opener-policy', 'origin-agent-cluster', 'x-dns-prefetch-control', 'x-download-options', 'x-permitted-cross-domain-policies', 'x-xss-protection'];
+
 test('security headers are on proxied and gateway-made responses', async (t) => {
   const token = await rig.mint();
   for (const res of [await send(rig.url, { path: '/orders', headers: { Authorization: `Bearer ${token}` } }), await send(rig.url, { path: '/orders' })]) {
     t.equal(res.headers['x-content-type-options'], 'nosniff');
     t.equal(res.headers['referrer-policy'], 'no-referrer');
+    t.equal(res.headers['x-frame-options'], 'DENY', "the same answer as the CSP's frame-ancestors 'none'");
+    t.equal(res.headers['cross-origin-resource-policy'], 'same-origin');
     t.equal(res.headers['strict-transport-security'], undefined, 'no HSTS while ISSUER is http');
     t.match(res.headers['content-security-policy'], /default-src 'none'/);
+    t.match(res.headers['content-type'], /^application\/json/);
+    for (const name of DOCUMENT_ONLY) t.equal(res.headers[name], undefined, `${name} is not on a JSON answer (it acts on documents only)`);
   }
+});
+
+test('a document (any body but JSON) also gets the document-only headers; an upstream’s own value wins', async (t) => {
+  const token = await rig.mint();
+  const page = await send(rig.url, { path: '/orders/html-page', headers: { Authorization: `Bearer ${token}` } });
+  t.equal(page.status, 200);
+  t.match(page.headers['content-type'], /^text\/html/);
+  t.equal(page.headers['x-content-type-options'], 'nosniff');
+  t.match(page.headers['content-security-policy'], /default-src 'none'/);
+  t.equal(page.headers['cross-origin-opener-policy'], 'same-origin');
+  t.equal(page.headers['origin-agent-cluster'], '?1');
+  t.equal(page.headers['x-dns-prefetch-control'], 'off');
+  t.equal(page.headers['x-download-options'], 'noopen');
+  t.equal(page.headers['x-permitted-cross-domain-policies'], 'none');
+  t.equal(page.headers['x-xss-protection'], '0');
+
+  const own = await send(rig.url, { path: '/orders/html-page/own-coop', headers: { Authorization: `Bearer ${token}` } });
+  t.equal(own.headers['cross-origin-opener-policy'], 'same-origin-allow-popups', "the upstream's own opener policy is kept");
+  t.equal(countRaw(own.rawHeaders, 'cross-origin-opener-policy'), 1, 'and sent once');
+  t.equal(own.headers['x-dns-prefetch-control'], 'off');
+
+  const demo = await send(rig.url, { path: '/' });
+  t.match(demo.headers['content-type'], /^text\/html/, "the gateway's own demo page");
+  t.match(demo.headers['content-security-policy'], /script-src 'self'/, 'keeps its own CSP');
+  for (const name of DOCUMENT_ONLY) t.ok(demo.headers[name], `${name} is on the gateway's own page`);
 });
 
 test("the gateway's own error answers carry Cache-Control: no-store (the contract's rule for /auth and /admin)", async (t) => {
