@@ -58,12 +58,12 @@ function recordHelmetHeaders(https: boolean): Record<string, string> {
 /** helmet's headers that protect any response; every other one it sets acts on documents alone. */
 const EVERY_RESPONSE = new Set(['content-security-policy', 'cross-origin-resource-policy', 'referrer-policy', 'strict-transport-security', 'x-content-type-options', 'x-frame-options']);
 
-export interface SecurityHeaderSets {
+interface SecurityHeaderSets {
   everyResponse: Array<[string, string]>;
   documentsOnly: Array<[string, string]>;
 }
 
-export function securityHeaderSets(https: boolean): SecurityHeaderSets {
+function securityHeaderSets(https: boolean): SecurityHeaderSets {
   const sets: SecurityHeaderSets = { everyResponse: [], documentsOnly: [] };
   for (const entry of Object.entries(recordHelmetHeaders(https))) (EVERY_RESPONSE.has(entry[0]) ? sets.everyResponse : sets.documentsOnly).push(entry);
   return sets;
