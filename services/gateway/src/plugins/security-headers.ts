@@ -72,6 +72,8 @@ function securityHeaderSets(https: boolean): SecurityHeaderSets {
 /** A body a browser might render as a document: any type but JSON (`application/json`, `+json`). */
 function isDocumentType(contentType: unknown): boolean {
   if (typeof contentType !== 'string') return false;
+  // The common case, a JSON answer as fastify and the services write it, without a lowered copy per request.
+  if (contentType.startsWith('application/json')) return false;
   const type = contentType.trimStart().toLowerCase();
   return !type.startsWith('application/json') && !/^[^;]*\+json\s*(;|$)/.test(type);
 }
